@@ -1,0 +1,7 @@
+//! Hotline: an IT-helpdesk phone line.
+//!
+//! Layers, lowest first (a lower layer never imports a higher one):
+//! `sip` and `media` (protocols) → `call` (one task per call) → `ivr` (dialplans) →
+//! `tickets` (domain) / `store` (the only SQL) → `transcribe` → `server` (wires everything from `config`).
+
+pub mod media;

@@ -1,0 +1,1 @@
+//! DTMF: RFC 4733 telephone-events and in-band tones (Goertzel), both sans-IO.

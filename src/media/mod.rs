@@ -1,0 +1,4 @@
+//! Media: SDP offer/answer, RTP, G.711, DTMF, prompts.
+
+pub mod dtmf;
+pub mod g711;
