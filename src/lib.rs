@@ -5,3 +5,4 @@
 //! `tickets` (domain) / `store` (the only SQL) → `transcribe` → `server` (wires everything from `config`).
 
 pub mod media;
+pub mod tickets;
