@@ -5,4 +5,5 @@
 //! `tickets` (domain) / `store` (the only SQL) → `transcribe` → `server` (wires everything from `config`).
 
 pub mod media;
+pub mod sip;
 pub mod tickets;

@@ -1,0 +1,4 @@
+//! SIP (RFC 3261): messages, transports, transactions, dialogs, and the endpoint that ties them.
+
+pub mod message;
+pub mod transaction;
