@@ -1,4 +1,6 @@
 //! SIP (RFC 3261): messages, transports, transactions, dialogs, and the endpoint that ties them.
 
+pub mod dialog;
 pub mod message;
 pub mod transaction;
+pub mod transport;

@@ -1,0 +1,174 @@
+//! SIP transports: UDP and TCP on the same port (RFC 3261 §18).
+//!
+//! The transport layer turns bytes into parsed messages and back. It answers what it cannot
+//! parse itself (400/501 from the raw text, see [`message::raw_error_response`]), so everything it
+//! hands up is a well-formed message with the headers transactions need.
+
+pub mod framing;
+mod tcp;
+mod udp;
+
+use crate::sip::message::{self, MessageError};
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::mpsc;
+
+/// Identifies one TCP connection for the lifetime of the process.
+pub type ConnectionId = u64;
+
+/// The path a message arrived on, and the one its responses must take (§18.2.2: over TCP, the
+/// same connection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Flow {
+    Udp,
+    Tcp(ConnectionId),
+}
+
+impl Flow {
+    /// Reliable transports need no retransmissions (§17).
+    pub fn is_reliable(self) -> bool {
+        matches!(self, Flow::Tcp(_))
+    }
+
+    /// The Via transport token.
+    pub fn via_transport(self) -> &'static str {
+        match self {
+            Flow::Udp => "UDP",
+            Flow::Tcp(_) => "TCP",
+        }
+    }
+}
+
+/// A parsed message and where it came from.
+#[derive(Debug)]
+pub struct Inbound {
+    pub message: rsip::SipMessage,
+    pub source: SocketAddr,
+    pub flow: Flow,
+}
+
+/// Why a transport could not start or send.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("cannot bind SIP {transport} on {addr}: {source}")]
+    Bind {
+        transport: &'static str,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("sending to {dest}: {source}")]
+    Send {
+        dest: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot connect to {dest} over TCP: {source}")]
+    Connect {
+        dest: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// The sending side of the transports, cheap to clone.
+#[derive(Clone)]
+pub struct Transports {
+    udp: Arc<UdpSocket>,
+    local: SocketAddr,
+    connections: Arc<Mutex<HashMap<ConnectionId, mpsc::Sender<Bytes>>>>,
+    inbound: mpsc::Sender<Inbound>,
+}
+
+impl Transports {
+    /// Binds UDP and TCP on `addr` (the same port for both; with port 0 the UDP port picked by the
+    /// OS is reused for TCP) and starts their receive loops.
+    pub async fn bind(addr: SocketAddr) -> Result<(Transports, mpsc::Receiver<Inbound>), TransportError> {
+        let (udp, listener) = bind_pair(addr).await?;
+        let local = udp.local_addr().map_err(|source| TransportError::Bind {
+            transport: "UDP",
+            addr,
+            source,
+        })?;
+        let (tx, rx) = mpsc::channel(4096);
+        let transports = Transports {
+            udp: Arc::new(udp),
+            local,
+            connections: Arc::default(),
+            inbound: tx,
+        };
+        tokio::spawn(udp::receive_loop(transports.clone()));
+        tokio::spawn(tcp::accept_loop(transports.clone(), listener));
+        Ok((transports, rx))
+    }
+
+    /// The bound address (UDP and TCP share the port).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Sends `bytes` to `dest` over `flow`. Over TCP, when the original connection has closed, a
+    /// new one is opened to `dest` (§18.2.2).
+    pub async fn send(&self, flow: Flow, dest: SocketAddr, bytes: Bytes) -> Result<(), TransportError> {
+        match flow {
+            Flow::Udp => self
+                .udp
+                .send_to(&bytes, dest)
+                .await
+                .map(|_| ())
+                .map_err(|source| TransportError::Send { dest, source }),
+            Flow::Tcp(id) => {
+                let writer = self.connections.lock().expect("poisoned").get(&id).cloned();
+                let writer = match writer {
+                    Some(w) if !w.is_closed() => w,
+                    _ => tcp::connect(self.clone(), dest).await?,
+                };
+                writer
+                    .send(bytes)
+                    .await
+                    .map_err(|_| TransportError::Send {
+                        dest,
+                        source: std::io::ErrorKind::BrokenPipe.into(),
+                    })
+            }
+        }
+    }
+
+    /// Parses a received message and passes it up; answers or drops what does not parse.
+    async fn deliver(&self, raw: &[u8], source: SocketAddr, flow: Flow) {
+        match message::parse(raw) {
+            Ok(message) => {
+                let _ = self.inbound.send(Inbound { message, source, flow }).await;
+            }
+            Err(error) => self.reject(raw, &error, source, flow).await,
+        }
+    }
+
+    async fn reject(&self, raw: &[u8], error: &MessageError, source: SocketAddr, flow: Flow) {
+        match message::raw_error_response(raw, error) {
+            Some(response) => {
+                tracing::warn!(%source, %error, "malformed SIP message answered with an error");
+                // Best effort: the sender's Via may be unusable, so answer where it came from.
+                if let Err(e) = self.send(flow, source, Bytes::from(response)).await {
+                    tracing::debug!(%source, error = %e, "could not send error response");
+                }
+            }
+            None => tracing::warn!(%source, %error, bytes = raw.len(), "malformed SIP message dropped"),
+        }
+    }
+}
+
+async fn bind_pair(addr: SocketAddr) -> Result<(UdpSocket, TcpListener), TransportError> {
+    let bind_err = |transport, addr| move |source| TransportError::Bind { transport, addr, source };
+    // With an ephemeral port, the OS's UDP choice may be taken for TCP: try a few times.
+    for _ in 0..20 {
+        let udp = UdpSocket::bind(addr).await.map_err(bind_err("UDP", addr))?;
+        let udp_addr = udp.local_addr().map_err(bind_err("UDP", addr))?;
+        match TcpListener::bind(udp_addr).await {
+            Ok(listener) => return Ok((udp, listener)),
+            Err(e) if addr.port() != 0 => return Err(bind_err("TCP", udp_addr)(e)),
+            Err(_) => continue,
+        }
+    }
+    Err(bind_err("TCP", addr)(std::io::ErrorKind::AddrInUse.into()))
+}
