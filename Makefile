@@ -1,0 +1,38 @@
+# Hotline — the two commands a newcomer needs:
+#   make run    install what is missing, build in release mode, fetch the speech model, start the server
+#   make test   install what the tests need, then run the whole suite (SQLite and PostgreSQL)
+# and `make bench` for the load and transcription benchmarks (not part of `make test`).
+
+SHELL := /bin/bash
+CARGO ?= cargo
+HOTLINE_MODEL_CACHE ?= $(HOME)/.cache/hotline/models
+export HOTLINE_MODEL_CACHE
+
+.PHONY: run test bench deps test-deps lint build-release
+
+deps:
+	@scripts/install-deps.sh
+
+test-deps:
+	@scripts/install-deps.sh --test
+
+build-release: deps
+	$(CARGO) build --release --locked
+
+run: build-release
+	./target/release/hotline serve
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets --locked -- -D warnings
+
+test: test-deps
+	@set -e; \
+	pg_url=$$(scripts/ensure-postgres.sh); \
+	if [ -n "$$pg_url" ]; then export HOTLINE_TEST_POSTGRES_URL="$${HOTLINE_TEST_POSTGRES_URL:-$$pg_url}"; \
+	else echo "PostgreSQL not available: storage tests run on SQLite only"; fi; \
+	$(MAKE) --no-print-directory lint; \
+	$(CARGO) test --locked --all-targets
+
+bench: test-deps build-release
+	scripts/bench.sh

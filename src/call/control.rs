@@ -1,0 +1,235 @@
+//! What a running call can do, as the IVR sees it: play prompts, wait for digits, record.
+//!
+//! `CallControl` multiplexes the three things that can happen to a call — media events (digits,
+//! playback finished, RTP silence), SIP signals (BYE, re-INVITE, INFO digits) and the server
+//! shutting down — so the dialplan interpreter can await one simple call at a time.
+
+use super::EndCause;
+use crate::media::dtmf::Digit;
+use crate::media::prompt::Prompt;
+use crate::media::rtp_session::{MediaEvent, MediaSession};
+use crate::media::sdp::{self, LocalMedia};
+use crate::sip::dialog::Dialog;
+use crate::sip::endpoint::{CallSignal, EndpointHandle};
+use crate::sip::message;
+use rsip::StatusCode;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+/// The pieces of a call that outlive its control loop, for hang-up.
+pub(crate) struct CallParts {
+    pub media: MediaSession,
+    pub dialog: Dialog,
+    pub endpoint: EndpointHandle,
+}
+
+/// The call is over; the IVR must stop. Carries why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("call ended: {0}")]
+pub struct CallEnded(pub EndCause);
+
+/// Something the interpreter waits for.
+enum Wake {
+    Digit(Digit),
+    PlaybackFinished,
+    Timeout,
+}
+
+/// A live, answered call.
+pub struct CallControl {
+    pub(crate) media: MediaSession,
+    media_events: mpsc::Receiver<MediaEvent>,
+    signals: mpsc::Receiver<CallSignal>,
+    shutdown: watch::Receiver<bool>,
+    pub(crate) dialog: Dialog,
+    pub(crate) endpoint: EndpointHandle,
+    local_media: LocalMedia,
+    /// Digits pressed while nothing was listening (type-ahead): the next menu gets them first.
+    typed_ahead: VecDeque<Digit>,
+    ended: Option<EndCause>,
+}
+
+impl CallControl {
+    pub(crate) fn new(
+        media: MediaSession,
+        media_events: mpsc::Receiver<MediaEvent>,
+        signals: mpsc::Receiver<CallSignal>,
+        shutdown: watch::Receiver<bool>,
+        dialog: Dialog,
+        endpoint: EndpointHandle,
+        local_media: LocalMedia,
+    ) -> Self {
+        CallControl {
+            media,
+            media_events,
+            signals,
+            shutdown,
+            dialog,
+            endpoint,
+            local_media,
+            typed_ahead: VecDeque::new(),
+            ended: None,
+        }
+    }
+
+    /// Takes the call apart for hang-up.
+    pub(crate) fn into_parts(self) -> CallParts {
+        CallParts {
+            media: self.media,
+            dialog: self.dialog,
+            endpoint: self.endpoint,
+        }
+    }
+
+    /// Why the call ended, once it has.
+    pub fn ended(&self) -> Option<EndCause> {
+        self.ended
+    }
+
+    /// Plays prompts in order. With `barge_in`, the first digit stops playback at once and is
+    /// returned; without it, digits are kept for the next menu.
+    pub async fn play(&mut self, prompts: Vec<Arc<Prompt>>, barge_in: bool) -> Result<Option<Digit>, CallEnded> {
+        if barge_in {
+            if let Some(d) = self.typed_ahead.pop_front() {
+                return Ok(Some(d));
+            }
+        }
+        if prompts.is_empty() {
+            return Ok(None);
+        }
+        self.media.play(prompts);
+        loop {
+            match self.wait(None).await? {
+                Wake::PlaybackFinished => return Ok(None),
+                Wake::Digit(d) if barge_in => {
+                    self.media.stop_playback();
+                    return Ok(Some(d));
+                }
+                Wake::Digit(d) => self.typed_ahead.push_back(d),
+                Wake::Timeout => {}
+            }
+        }
+    }
+
+    /// The next digit, waiting at most `timeout`; `None` when it passes.
+    pub async fn next_digit(&mut self, timeout: Duration) -> Result<Option<Digit>, CallEnded> {
+        if let Some(d) = self.typed_ahead.pop_front() {
+            return Ok(Some(d));
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.wait(Some(deadline)).await? {
+                Wake::Digit(d) => return Ok(Some(d)),
+                Wake::Timeout => return Ok(None),
+                Wake::PlaybackFinished => {}
+            }
+        }
+    }
+
+    /// Waits until `deadline` for a digit or the end of a playback, handling every SIP signal
+    /// that arrives meanwhile.
+    async fn wait(&mut self, deadline: Option<Instant>) -> Result<Wake, CallEnded> {
+        if let Some(cause) = self.ended {
+            return Err(CallEnded(cause));
+        }
+        loop {
+            let sleep = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let outcome = tokio::select! {
+                event = self.media_events.recv() => match event {
+                    Some(MediaEvent::Digit { digit, .. }) => Some(Ok(Wake::Digit(digit))),
+                    Some(MediaEvent::PlaybackFinished(_)) => Some(Ok(Wake::PlaybackFinished)),
+                    Some(MediaEvent::RtpTimeout) => Some(Err(EndCause::RtpTimeout)),
+                    None => Some(Err(EndCause::RtpTimeout)),
+                },
+                signal = self.signals.recv() => match signal {
+                    Some(signal) => self.on_signal(signal).await,
+                    None => Some(Err(EndCause::Shutdown)),
+                },
+                changed = self.shutdown.changed() => match changed {
+                    Ok(()) if !*self.shutdown.borrow() => None,
+                    _ => Some(Err(EndCause::Shutdown)),
+                },
+                () = sleep => Some(Ok(Wake::Timeout)),
+            };
+            match outcome {
+                Some(Ok(wake)) => return Ok(wake),
+                Some(Err(cause)) => {
+                    self.ended = Some(cause);
+                    return Err(CallEnded(cause));
+                }
+                None => continue,
+            }
+        }
+    }
+
+    /// Handles a SIP signal; returns what the waiting interpreter must see, if anything.
+    async fn on_signal(&mut self, signal: CallSignal) -> Option<Result<Wake, EndCause>> {
+        match signal {
+            CallSignal::Bye => Some(Err(EndCause::CallerHangup)),
+            CallSignal::Cancelled => Some(Err(EndCause::Cancelled)),
+            CallSignal::AckTimeout => Some(Err(EndCause::AckTimeout)),
+            CallSignal::InfoDigit(c) => Digit::from_char(c).map(|d| Ok(Wake::Digit(d))),
+            CallSignal::Ack(_) => None,
+            CallSignal::ReInvite {
+                request,
+                transaction,
+            } => {
+                // Hold, unhold or a media change (§14.2): answer from the same local media with a
+                // new session version, and point the RTP session at what was negotiated.
+                self.dialog.refresh_target(&request);
+                self.local_media.session_version += 1;
+                let offer = String::from_utf8_lossy(&request.body).to_string();
+                let response = if offer.trim().is_empty() {
+                    let mut ok = message::response(&request, StatusCode::OK, Some(&self.dialog.local_tag));
+                    let body = sdp::offer(&self.local_media).into_bytes();
+                    message::set_body(&mut ok.headers, &mut ok.body, "application/sdp", body);
+                    ok
+                } else {
+                    match sdp::answer(&offer, &self.local_media) {
+                        Ok((negotiated, answer)) => {
+                            tracing::info!(call_id = %self.dialog.call_id, direction = ?negotiated.remote_direction, "re-INVITE");
+                            self.media.update_remote(negotiated);
+                            let mut ok = message::response(&request, StatusCode::OK, Some(&self.dialog.local_tag));
+                            message::set_body(&mut ok.headers, &mut ok.body, "application/sdp", answer.into_bytes());
+                            ok
+                        }
+                        Err(e) => {
+                            tracing::warn!(call_id = %self.dialog.call_id, error = %e, "re-INVITE refused");
+                            message::response(&request, StatusCode::NotAcceptableHere, Some(&self.dialog.local_tag))
+                        }
+                    }
+                };
+                let mut response = response;
+                response.headers.push(self.contact_header());
+                self.endpoint.respond(&transaction, response).await;
+                None
+            }
+        }
+    }
+
+    /// Our Contact header (§12.1.1: the UAS must put one in its 2xx).
+    pub(crate) fn contact_header(&self) -> rsip::Header {
+        contact_header(self.local_media.ip, self.endpoint.local_addr().port(), self.dialog.flow)
+    }
+}
+
+/// A Contact header for `ip:port` over the flow's transport.
+pub(crate) fn contact_header(ip: std::net::IpAddr, port: u16, flow: crate::sip::transport::Flow) -> rsip::Header {
+    let host = match ip {
+        std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+        v4 => v4.to_string(),
+    };
+    let transport = match flow {
+        crate::sip::transport::Flow::Udp => "",
+        crate::sip::transport::Flow::Tcp(_) => ";transport=tcp",
+    };
+    rsip::Header::Contact(format!("<sip:hotline@{host}:{port}{transport}>").into())
+}

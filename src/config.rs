@@ -1,0 +1,212 @@
+//! Configuration: `hotline.toml` (every key optional), overridden by command-line flags and
+//! environment variables. Documented in docs/configuration.md.
+
+use serde::Deserialize;
+use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeInclusive;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid {field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+}
+
+/// A range of UDP ports for RTP, written `10000-19999`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortRange(pub RangeInclusive<u16>);
+
+impl FromStr for PortRange {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (a, b) = s
+            .split_once('-')
+            .ok_or_else(|| format!("`{s}` is not a range like 10000-19999"))?;
+        let a: u16 = a.trim().parse().map_err(|_| format!("`{a}` is not a port"))?;
+        let b: u16 = b.trim().parse().map_err(|_| format!("`{b}` is not a port"))?;
+        if a == 0 || a > b || b - a < 1 {
+            return Err(format!("`{s}` must be two ports, low-high, with room for at least one call"));
+        }
+        Ok(PortRange(a..=b))
+    }
+}
+
+impl<'de> Deserialize<'de> for PortRange {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// SIP settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SipConfig {
+    /// Where UDP and TCP listen (one port for both).
+    pub listen: SocketAddr,
+    /// The address written in Contact, Via and SDP when listening on 0.0.0.0; by default the
+    /// local address that routes towards each caller.
+    pub public_ip: Option<IpAddr>,
+    /// RFC 3261 T1 in milliseconds (retransmission base).
+    pub t1_ms: u64,
+    /// Ring (180 Ringing) this long before answering, in milliseconds; 0 answers at once.
+    pub ring_ms: u64,
+}
+
+impl Default for SipConfig {
+    fn default() -> Self {
+        SipConfig {
+            listen: "0.0.0.0:5060".parse().expect("valid"),
+            public_ip: None,
+            t1_ms: 500,
+            ring_ms: 0,
+        }
+    }
+}
+
+/// Media settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaConfig {
+    /// UDP ports for RTP, one even port per call.
+    pub rtp_ports: PortRange,
+    /// A call whose caller sends no RTP for this long is ended (seconds).
+    pub rtp_timeout_secs: u64,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            rtp_ports: PortRange(10000..=19999),
+            rtp_timeout_secs: 30,
+        }
+    }
+}
+
+/// Web log settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    pub listen: SocketAddr,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: "127.0.0.1:8080".parse().expect("valid"),
+        }
+    }
+}
+
+/// Everything Hotline needs to run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub sip: SipConfig,
+    pub media: MediaConfig,
+    pub http: HttpConfig,
+    /// Recordings, the SQLite database and other state.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; default `sqlite://<data_dir>/hotline.db`.
+    pub database_url: Option<String>,
+    /// The dialplan the calls run through.
+    pub dialplan: PathBuf,
+    /// Prompt audio: `<prompts>/<language>/<name>.wav`.
+    pub prompts: PathBuf,
+    /// The caller directory (CSV: number,name,department,email) imported at start-up, if set.
+    pub directory_csv: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            sip: SipConfig::default(),
+            media: MediaConfig::default(),
+            http: HttpConfig::default(),
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            dialplan: PathBuf::from("dialplans/hotline.toml"),
+            prompts: PathBuf::from("prompts"),
+            directory_csv: None,
+        }
+    }
+}
+
+impl Config {
+    /// Reads a configuration file; every key has a default.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml(&text).map_err(|message| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Parses TOML text; the error names the line and column.
+    pub fn from_toml(text: &str) -> Result<Config, String> {
+        toml::from_str(text).map_err(|e| {
+            let location = e
+                .span()
+                .map(|s| {
+                    let before = &text[..s.start.min(text.len())];
+                    let line = before.matches('\n').count() + 1;
+                    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                    format!("line {line}, column {column}: ")
+                })
+                .unwrap_or_default();
+            format!("{location}{}", e.message())
+        })
+    }
+
+    /// The database URL, defaulting to SQLite in the data directory.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}", self.data_dir.join("hotline.db").display())
+        })
+    }
+
+    pub fn rtp_timeout(&self) -> Duration {
+        Duration::from_secs(self.media.rtp_timeout_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_the_documented_defaults() {
+        let c = Config::from_toml("").unwrap();
+        assert_eq!(c.sip.listen.port(), 5060);
+        assert_eq!(c.media.rtp_ports, PortRange(10000..=19999));
+        assert_eq!(c.database_url(), "sqlite://data/hotline.db");
+    }
+
+    #[test]
+    fn unknown_key_is_reported_with_its_line() {
+        let err = Config::from_toml("[sip]\nlisten = \"0.0.0.0:5060\"\nlissten = 1\n").unwrap_err();
+        assert!(err.starts_with("line 3, column 1: unknown field `lissten`"), "{err}");
+    }
+
+    #[test]
+    fn bad_port_range_is_explained() {
+        let err = Config::from_toml("[media]\nrtp_ports = \"20000-10000\"\n").unwrap_err();
+        assert!(err.contains("low-high"), "{err}");
+    }
+}

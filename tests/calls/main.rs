@@ -1,0 +1,9 @@
+//! End-to-end tests of answering calls: the real server on ephemeral ports, driven by the test
+//! UA over real UDP and TCP sockets. One binary, one module per behaviour group.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod answer;
+mod out_of_dialog;
+mod teardown;

@@ -1,0 +1,5 @@
+//! Shared by the integration tests: the real server on ephemeral ports, and a test user agent.
+#![allow(dead_code)]
+
+pub mod server;
+pub mod ua;
