@@ -2,3 +2,4 @@
 
 pub mod dtmf;
 pub mod g711;
+pub mod sdp;
