@@ -2,4 +2,5 @@
 
 pub mod dtmf;
 pub mod g711;
+pub mod prompt;
 pub mod sdp;
