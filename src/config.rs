@@ -35,10 +35,18 @@ impl FromStr for PortRange {
         let (a, b) = s
             .split_once('-')
             .ok_or_else(|| format!("`{s}` is not a range like 10000-19999"))?;
-        let a: u16 = a.trim().parse().map_err(|_| format!("`{a}` is not a port"))?;
-        let b: u16 = b.trim().parse().map_err(|_| format!("`{b}` is not a port"))?;
+        let a: u16 = a
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{a}` is not a port"))?;
+        let b: u16 = b
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{b}` is not a port"))?;
         if a == 0 || a > b || b - a < 1 {
-            return Err(format!("`{s}` must be two ports, low-high, with room for at least one call"));
+            return Err(format!(
+                "`{s}` must be two ports, low-high, with room for at least one call"
+            ));
         }
         Ok(PortRange(a..=b))
     }
@@ -176,9 +184,9 @@ impl Config {
 
     /// The database URL, defaulting to SQLite in the data directory.
     pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}", self.data_dir.join("hotline.db").display())
-        })
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("hotline.db").display()))
     }
 
     pub fn rtp_timeout(&self) -> Duration {
@@ -201,7 +209,10 @@ mod tests {
     #[test]
     fn unknown_key_is_reported_with_its_line() {
         let err = Config::from_toml("[sip]\nlisten = \"0.0.0.0:5060\"\nlissten = 1\n").unwrap_err();
-        assert!(err.starts_with("line 3, column 1: unknown field `lissten`"), "{err}");
+        assert!(
+            err.starts_with("line 3, column 1: unknown field `lissten`"),
+            "{err}"
+        );
     }
 
     #[test]

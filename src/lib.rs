@@ -4,7 +4,9 @@
 //! `sip` and `media` (protocols) → `call` (one task per call) → `ivr` (dialplans) →
 //! `tickets` (domain) / `store` (the only SQL) → `transcribe` → `server` (wires everything from `config`).
 
+pub mod call;
 pub mod config;
 pub mod media;
+pub mod server;
 pub mod sip;
 pub mod tickets;

@@ -64,7 +64,10 @@ impl Server {
         };
         let (endpoint, new_calls) = Endpoint::start(transports, inbound, timers);
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let ports = Arc::new(PortPool::new(config.media.rtp_ports.0.clone(), config.sip.listen.ip()));
+        let ports = Arc::new(PortPool::new(
+            config.media.rtp_ports.0.clone(),
+            config.sip.listen.ip(),
+        ));
         let services = Arc::new(Services {
             answer: AnswerContext {
                 endpoint: endpoint.clone(),
@@ -131,7 +134,8 @@ async fn dispatch_calls(
 
 async fn handle_call(call: NewCall, services: Arc<Services>) {
     let caller = Caller::of(&call.invite);
-    let call_id = crate::sip::message::header_value(&call.invite.headers, "Call-ID").unwrap_or_default();
+    let call_id =
+        crate::sip::message::header_value(&call.invite.headers, "Call-ID").unwrap_or_default();
     let span = tracing::info_span!("call", %call_id, caller = %caller.number);
     let _guard = span.enter();
     drop(_guard);
@@ -144,12 +148,19 @@ async fn handle_call(call: NewCall, services: Arc<Services>) {
         }
     };
     tracing::info!(parent: &span, "answered");
-    let cause = run_welcome(&mut control, &services).await.err().map(|e| e.0).unwrap_or(EndCause::Completed);
+    let cause = run_welcome(&mut control, &services)
+        .await
+        .err()
+        .map(|e| e.0)
+        .unwrap_or(EndCause::Completed);
     let stats = answer::finish(control, cause).await;
     tracing::info!(parent: &span, %cause, packets_sent = stats.packets_sent, packets_received = stats.packets_received, "call ended");
 }
 
-async fn run_welcome(control: &mut crate::call::CallControl, services: &Services) -> Result<(), CallEnded> {
+async fn run_welcome(
+    control: &mut crate::call::CallControl,
+    services: &Services,
+) -> Result<(), CallEnded> {
     let welcome: Vec<_> = services.prompts.get("en", "welcome").into_iter().collect();
     if let Some(d) = control.play(welcome, true).await? {
         tracing::info!(digit = %d, "digit");

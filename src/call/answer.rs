@@ -106,7 +106,9 @@ pub async fn answer(call: NewCall, ctx: &AnswerContext) -> Result<CallControl, A
     let dialog = match Dialog::from_invite(&invite, local_tag.clone(), flow, source) {
         Ok(d) => d,
         Err(e) => {
-            ctx.endpoint.respond(&transaction, reject(StatusCode::BadRequest)).await;
+            ctx.endpoint
+                .respond(&transaction, reject(StatusCode::BadRequest))
+                .await;
             return Err(AnswerError::Dialog(e));
         }
     };
@@ -163,9 +165,18 @@ pub async fn answer(call: NewCall, ctx: &AnswerContext) -> Result<CallControl, A
         }
     }
     let mut ok = reject(StatusCode::OK);
-    ok.headers.push(contact_header(ip, ctx.endpoint.local_addr().port(), flow));
-    ok.headers.push(rsip::Header::Other("Allow".into(), message::ALLOWED_METHODS.into()));
-    message::set_body(&mut ok.headers, &mut ok.body, "application/sdp", body.into_bytes());
+    ok.headers
+        .push(contact_header(ip, ctx.endpoint.local_addr().port(), flow));
+    ok.headers.push(rsip::Header::Other(
+        "Allow".into(),
+        message::ALLOWED_METHODS.into(),
+    ));
+    message::set_body(
+        &mut ok.headers,
+        &mut ok.body,
+        "application/sdp",
+        body.into_bytes(),
+    );
     ctx.endpoint.respond(&transaction, ok).await;
 
     // Wait for the ACK; it may carry the answer to our offer.
@@ -232,10 +243,18 @@ async fn send_bye(endpoint: &EndpointHandle, dialog: &mut Dialog, ip: IpAddr) {
         Ok(bye) => {
             // The BYE's client transaction gives up by itself after 64·T1; don't hold the call
             // task that long if the caller vanished.
-            let sent = tokio::time::timeout(Duration::from_secs(5), endpoint.request(bye, dialog.flow, dialog.peer)).await;
+            let sent = tokio::time::timeout(
+                Duration::from_secs(5),
+                endpoint.request(bye, dialog.flow, dialog.peer),
+            )
+            .await;
             match sent {
-                Ok(Ok(r)) => tracing::debug!(call_id = %dialog.call_id, status = %r.status_code, "BYE answered"),
-                Ok(Err(e)) => tracing::info!(call_id = %dialog.call_id, error = %e, "BYE unanswered"),
+                Ok(Ok(r)) => {
+                    tracing::debug!(call_id = %dialog.call_id, status = %r.status_code, "BYE answered")
+                }
+                Ok(Err(e)) => {
+                    tracing::info!(call_id = %dialog.call_id, error = %e, "BYE unanswered")
+                }
                 Err(_) => tracing::info!(call_id = %dialog.call_id, "BYE unanswered after 5 s"),
             }
         }

@@ -7,7 +7,7 @@
 use super::EndCause;
 use crate::media::dtmf::Digit;
 use crate::media::prompt::Prompt;
-use crate::media::rtp_session::{MediaEvent, MediaSession};
+use crate::media::rtp_session::{MediaEvent, MediaSession, PlaybackId};
 use crate::media::sdp::{self, LocalMedia};
 use crate::sip::dialog::Dialog;
 use crate::sip::endpoint::{CallSignal, EndpointHandle};
@@ -34,7 +34,7 @@ pub struct CallEnded(pub EndCause);
 /// Something the interpreter waits for.
 enum Wake {
     Digit(Digit),
-    PlaybackFinished,
+    PlaybackFinished(PlaybackId),
     Timeout,
 }
 
@@ -91,7 +91,11 @@ impl CallControl {
 
     /// Plays prompts in order. With `barge_in`, the first digit stops playback at once and is
     /// returned; without it, digits are kept for the next menu.
-    pub async fn play(&mut self, prompts: Vec<Arc<Prompt>>, barge_in: bool) -> Result<Option<Digit>, CallEnded> {
+    pub async fn play(
+        &mut self,
+        prompts: Vec<Arc<Prompt>>,
+        barge_in: bool,
+    ) -> Result<Option<Digit>, CallEnded> {
         if barge_in {
             if let Some(d) = self.typed_ahead.pop_front() {
                 return Ok(Some(d));
@@ -100,10 +104,11 @@ impl CallControl {
         if prompts.is_empty() {
             return Ok(None);
         }
-        self.media.play(prompts);
+        let playing = self.media.play(prompts);
         loop {
             match self.wait(None).await? {
-                Wake::PlaybackFinished => return Ok(None),
+                Wake::PlaybackFinished(id) if id == playing => return Ok(None),
+                Wake::PlaybackFinished(_) => {}
                 Wake::Digit(d) if barge_in => {
                     self.media.stop_playback();
                     return Ok(Some(d));
@@ -124,7 +129,7 @@ impl CallControl {
             match self.wait(Some(deadline)).await? {
                 Wake::Digit(d) => return Ok(Some(d)),
                 Wake::Timeout => return Ok(None),
-                Wake::PlaybackFinished => {}
+                Wake::PlaybackFinished(_) => {}
             }
         }
     }
@@ -145,7 +150,7 @@ impl CallControl {
             let outcome = tokio::select! {
                 event = self.media_events.recv() => match event {
                     Some(MediaEvent::Digit { digit, .. }) => Some(Ok(Wake::Digit(digit))),
-                    Some(MediaEvent::PlaybackFinished(_)) => Some(Ok(Wake::PlaybackFinished)),
+                    Some(MediaEvent::PlaybackFinished(id)) => Some(Ok(Wake::PlaybackFinished(id))),
                     Some(MediaEvent::RtpTimeout) => Some(Err(EndCause::RtpTimeout)),
                     None => Some(Err(EndCause::RtpTimeout)),
                 },
@@ -188,7 +193,8 @@ impl CallControl {
                 self.local_media.session_version += 1;
                 let offer = String::from_utf8_lossy(&request.body).to_string();
                 let response = if offer.trim().is_empty() {
-                    let mut ok = message::response(&request, StatusCode::OK, Some(&self.dialog.local_tag));
+                    let mut ok =
+                        message::response(&request, StatusCode::OK, Some(&self.dialog.local_tag));
                     let body = sdp::offer(&self.local_media).into_bytes();
                     message::set_body(&mut ok.headers, &mut ok.body, "application/sdp", body);
                     ok
@@ -197,13 +203,26 @@ impl CallControl {
                         Ok((negotiated, answer)) => {
                             tracing::info!(call_id = %self.dialog.call_id, direction = ?negotiated.remote_direction, "re-INVITE");
                             self.media.update_remote(negotiated);
-                            let mut ok = message::response(&request, StatusCode::OK, Some(&self.dialog.local_tag));
-                            message::set_body(&mut ok.headers, &mut ok.body, "application/sdp", answer.into_bytes());
+                            let mut ok = message::response(
+                                &request,
+                                StatusCode::OK,
+                                Some(&self.dialog.local_tag),
+                            );
+                            message::set_body(
+                                &mut ok.headers,
+                                &mut ok.body,
+                                "application/sdp",
+                                answer.into_bytes(),
+                            );
                             ok
                         }
                         Err(e) => {
                             tracing::warn!(call_id = %self.dialog.call_id, error = %e, "re-INVITE refused");
-                            message::response(&request, StatusCode::NotAcceptableHere, Some(&self.dialog.local_tag))
+                            message::response(
+                                &request,
+                                StatusCode::NotAcceptableHere,
+                                Some(&self.dialog.local_tag),
+                            )
                         }
                     }
                 };
@@ -217,12 +236,20 @@ impl CallControl {
 
     /// Our Contact header (§12.1.1: the UAS must put one in its 2xx).
     pub(crate) fn contact_header(&self) -> rsip::Header {
-        contact_header(self.local_media.ip, self.endpoint.local_addr().port(), self.dialog.flow)
+        contact_header(
+            self.local_media.ip,
+            self.endpoint.local_addr().port(),
+            self.dialog.flow,
+        )
     }
 }
 
 /// A Contact header for `ip:port` over the flow's transport.
-pub(crate) fn contact_header(ip: std::net::IpAddr, port: u16, flow: crate::sip::transport::Flow) -> rsip::Header {
+pub(crate) fn contact_header(
+    ip: std::net::IpAddr,
+    port: u16,
+    flow: crate::sip::transport::Flow,
+) -> rsip::Header {
     let host = match ip {
         std::net::IpAddr::V6(v6) => format!("[{v6}]"),
         v4 => v4.to_string(),

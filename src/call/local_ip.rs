@@ -32,13 +32,24 @@ mod tests {
 
     #[test]
     fn loopback_peer_is_reached_from_loopback() {
-        let ip = local_ip_towards("127.0.0.1".parse().unwrap(), "0.0.0.0".parse().unwrap(), None);
+        let ip = local_ip_towards(
+            "127.0.0.1".parse().unwrap(),
+            "0.0.0.0".parse().unwrap(),
+            None,
+        );
         assert_eq!(ip, "127.0.0.1".parse::<IpAddr>().unwrap());
     }
 
     #[test]
     fn configured_address_wins() {
         let public: IpAddr = "192.0.2.10".parse().unwrap();
-        assert_eq!(local_ip_towards("127.0.0.1".parse().unwrap(), "0.0.0.0".parse().unwrap(), Some(public)), public);
+        assert_eq!(
+            local_ip_towards(
+                "127.0.0.1".parse().unwrap(),
+                "0.0.0.0".parse().unwrap(),
+                Some(public)
+            ),
+            public
+        );
     }
 }

@@ -160,7 +160,10 @@ mod tests {
     fn every_code_survives_decode_then_encode() {
         for code in 0..=255u8 {
             let u = ulaw_encode(ulaw_decode(code));
-            assert!(u == code || (code == 0x7F && u == 0xFF), "µ-law {code:#04x} -> {u:#04x}");
+            assert!(
+                u == code || (code == 0x7F && u == 0xFF),
+                "µ-law {code:#04x} -> {u:#04x}"
+            );
             assert_eq!(alaw_encode(alaw_decode(code)), code, "A-law {code:#04x}");
         }
     }

@@ -2,5 +2,7 @@
 
 pub mod dtmf;
 pub mod g711;
+pub mod port_pool;
 pub mod prompt;
+pub mod rtp_session;
 pub mod sdp;

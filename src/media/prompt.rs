@@ -61,24 +61,36 @@ impl PromptLibrary {
         let mut library = PromptLibrary::default();
         let mut bad = Vec::new();
         for lang in read_dir(dir)? {
-            let lang = lang.map_err(|e| PromptError::Directory(dir.to_path_buf(), e.to_string()))?;
+            let lang =
+                lang.map_err(|e| PromptError::Directory(dir.to_path_buf(), e.to_string()))?;
             if !lang.path().is_dir() {
                 continue;
             }
             let language = lang.file_name().to_string_lossy().to_string();
             for file in read_dir(&lang.path())? {
-                let path = file.map_err(|e| PromptError::Directory(lang.path(), e.to_string()))?.path();
-                if path.extension().is_none_or(|e| !e.eq_ignore_ascii_case("wav")) {
+                let path = file
+                    .map_err(|e| PromptError::Directory(lang.path(), e.to_string()))?
+                    .path();
+                if path
+                    .extension()
+                    .is_none_or(|e| !e.eq_ignore_ascii_case("wav"))
+                {
                     continue;
                 }
-                let name = path.file_stem().unwrap_or_default().to_string_lossy().to_string();
+                let name = path
+                    .file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .to_string();
                 match read_wav(&path) {
                     Ok(samples) => {
                         let prompt = Prompt {
                             name: name.clone(),
                             samples: samples.into(),
                         };
-                        library.prompts.insert((language.clone(), name), Arc::new(prompt));
+                        library
+                            .prompts
+                            .insert((language.clone(), name), Arc::new(prompt));
                     }
                     Err(reason) => bad.push(BadPrompt { path, reason }),
                 }
@@ -95,11 +107,14 @@ impl PromptLibrary {
     }
 
     pub fn get(&self, language: &str, name: &str) -> Option<Arc<Prompt>> {
-        self.prompts.get(&(language.to_string(), name.to_string())).cloned()
+        self.prompts
+            .get(&(language.to_string(), name.to_string()))
+            .cloned()
     }
 
     pub fn contains(&self, language: &str, name: &str) -> bool {
-        self.prompts.contains_key(&(language.to_string(), name.to_string()))
+        self.prompts
+            .contains_key(&(language.to_string(), name.to_string()))
     }
 
     /// The languages that have at least one prompt, sorted.
@@ -131,7 +146,8 @@ pub fn silence(duration_ms: u32) -> Arc<Prompt> {
 }
 
 fn read_wav(path: &Path) -> Result<Vec<i16>, String> {
-    let reader = hound::WavReader::open(path).map_err(|e| format!("not a readable WAV file ({e})"))?;
+    let reader =
+        hound::WavReader::open(path).map_err(|e| format!("not a readable WAV file ({e})"))?;
     let spec = reader.spec();
     if spec.sample_rate != SAMPLE_RATE {
         return Err(format!(
@@ -161,7 +177,11 @@ fn read_wav(path: &Path) -> Result<Vec<i16>, String> {
     };
     let samples: Vec<i16> = interleaved
         .chunks(channels)
-        .map(|frame| (frame.iter().sum::<f64>() / frame.len() as f64).round().clamp(-32768.0, 32767.0) as i16)
+        .map(|frame| {
+            (frame.iter().sum::<f64>() / frame.len() as f64)
+                .round()
+                .clamp(-32768.0, 32767.0) as i16
+        })
         .collect();
     if samples.is_empty() {
         return Err("no audio (zero length)".into());
@@ -220,8 +240,15 @@ mod tests {
         };
         write(&dir.path().join("en/wide.wav"), spec, sine(1600));
         std::fs::write(dir.path().join("en/text.wav"), "not audio").unwrap();
-        let ok = hound::WavSpec { sample_rate: 8000, ..spec };
-        write(&dir.path().join("fr/silent.wav"), ok, std::iter::repeat_n(0.0, 800));
+        let ok = hound::WavSpec {
+            sample_rate: 8000,
+            ..spec
+        };
+        write(
+            &dir.path().join("fr/silent.wav"),
+            ok,
+            std::iter::repeat_n(0.0, 800),
+        );
         write(&dir.path().join("fr/good.wav"), ok, sine(800));
         let full = dir.path().join("fr/cut.wav");
         write(&full, ok, sine(8000));
@@ -229,7 +256,10 @@ mod tests {
         std::fs::write(&full, &bytes[..bytes.len() / 2]).unwrap();
         let err = PromptLibrary::load(dir.path()).unwrap_err().to_string();
         assert!(err.starts_with("4 bad prompt file(s):"), "{err}");
-        assert!(err.contains("en/text.wav: not a readable WAV file"), "{err}");
+        assert!(
+            err.contains("en/text.wav: not a readable WAV file"),
+            "{err}"
+        );
         assert!(err.contains("en/wide.wav: sample rate 16000 Hz"), "{err}");
         assert!(err.contains("fr/silent.wav: silent"), "{err}");
         assert!(err.contains("fr/cut.wav: truncated or corrupt"), "{err}");
@@ -238,6 +268,8 @@ mod tests {
     #[test]
     fn missing_directory_is_named() {
         let err = PromptLibrary::load(Path::new("/nonexistent/prompts")).unwrap_err();
-        assert!(err.to_string().starts_with("prompt directory /nonexistent/prompts cannot be read"));
+        assert!(err
+            .to_string()
+            .starts_with("prompt directory /nonexistent/prompts cannot be read"));
     }
 }

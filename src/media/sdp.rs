@@ -71,7 +71,9 @@ pub struct NegotiatedMedia {
 impl NegotiatedMedia {
     /// On hold: the peer does not want our audio (sendonly/inactive, or the old c=0.0.0.0 form).
     pub fn on_hold(&self) -> bool {
-        !self.local_direction.we_send() || self.remote.ip().is_unspecified() || self.remote.port() == 0
+        !self.local_direction.we_send()
+            || self.remote.ip().is_unspecified()
+            || self.remote.port() == 0
     }
 }
 
@@ -92,7 +94,8 @@ fn parse(text: &str) -> Result<SessionDescription, SdpError> {
     // The sdp crate wants CRLF or LF lines and a trailing newline; be lenient with both.
     let mut normalised = text.replace("\r\n", "\n").trim().to_string();
     normalised.push('\n');
-    SessionDescription::unmarshal(&mut Cursor::new(normalised.as_bytes())).map_err(|e| SdpError::Parse(e.to_string()))
+    SessionDescription::unmarshal(&mut Cursor::new(normalised.as_bytes()))
+        .map_err(|e| SdpError::Parse(e.to_string()))
 }
 
 /// The rtpmap of `pt` in a media description: (encoding name, clock rate).
@@ -124,10 +127,14 @@ fn codec_of(media: &MediaDescription, pt: &str) -> Option<G711> {
 }
 
 fn telephone_event_of(media: &MediaDescription) -> Option<u8> {
-    media.media_name.formats.iter().find_map(|pt| match rtpmap(media, pt) {
-        Some((name, 8000)) if name.eq_ignore_ascii_case("telephone-event") => pt.parse().ok(),
-        _ => None,
-    })
+    media
+        .media_name
+        .formats
+        .iter()
+        .find_map(|pt| match rtpmap(media, pt) {
+            Some((name, 8000)) if name.eq_ignore_ascii_case("telephone-event") => pt.parse().ok(),
+            _ => None,
+        })
 }
 
 fn direction_of(session: &SessionDescription, media: &MediaDescription) -> Direction {
@@ -140,10 +147,15 @@ fn direction_of(session: &SessionDescription, media: &MediaDescription) -> Direc
             _ => None,
         })
     };
-    find(&media.attributes).or_else(|| find(&session.attributes)).unwrap_or(Direction::SendRecv)
+    find(&media.attributes)
+        .or_else(|| find(&session.attributes))
+        .unwrap_or(Direction::SendRecv)
 }
 
-fn remote_address(session: &SessionDescription, media: &MediaDescription) -> Result<SocketAddr, SdpError> {
+fn remote_address(
+    session: &SessionDescription,
+    media: &MediaDescription,
+) -> Result<SocketAddr, SdpError> {
     let info = media
         .connection_information
         .as_ref()
@@ -156,8 +168,14 @@ fn remote_address(session: &SessionDescription, media: &MediaDescription) -> Res
         .next()
         .unwrap_or_default()
         .parse()
-        .map_err(|_| SdpError::Parse(format!("connection address `{}` is not an IP address", info.address)))?;
-    let port = u16::try_from(media.media_name.port.value).map_err(|_| SdpError::Parse("bad media port".into()))?;
+        .map_err(|_| {
+            SdpError::Parse(format!(
+                "connection address `{}` is not an IP address",
+                info.address
+            ))
+        })?;
+    let port = u16::try_from(media.media_name.port.value)
+        .map_err(|_| SdpError::Parse("bad media port".into()))?;
     Ok(SocketAddr::new(ip, port))
 }
 
@@ -180,7 +198,11 @@ fn negotiate(session: &SessionDescription) -> Result<(usize, NegotiatedMedia), S
                 .media_name
                 .formats
                 .iter()
-                .map(|pt| rtpmap(media, pt).map(|(n, r)| format!("{n}/{r}")).unwrap_or_else(|| pt.clone()))
+                .map(|pt| {
+                    rtpmap(media, pt)
+                        .map(|(n, r)| format!("{n}/{r}"))
+                        .unwrap_or_else(|| pt.clone())
+                })
                 .collect(),
         })?;
     let remote_direction = direction_of(session, media);
@@ -241,7 +263,12 @@ fn session(local: &LocalMedia, media: Vec<MediaDescription>) -> String {
     description.marshal()
 }
 
-fn audio_media(port: u16, formats: Vec<(u8, String)>, te: Option<u8>, direction: Direction) -> MediaDescription {
+fn audio_media(
+    port: u16,
+    formats: Vec<(u8, String)>,
+    te: Option<u8>,
+    direction: Direction,
+) -> MediaDescription {
     let mut attributes = Vec::new();
     let mut pts = Vec::new();
     for (pt, map) in formats {
@@ -250,7 +277,10 @@ fn audio_media(port: u16, formats: Vec<(u8, String)>, te: Option<u8>, direction:
     }
     if let Some(te) = te {
         pts.push(te.to_string());
-        attributes.push(attribute("rtpmap", Some(format!("{te} telephone-event/8000"))));
+        attributes.push(attribute(
+            "rtpmap",
+            Some(format!("{te} telephone-event/8000")),
+        ));
         attributes.push(attribute("fmtp", Some(format!("{te} 0-15"))));
     }
     attributes.push(attribute("ptime", Some("20".into())));
@@ -289,11 +319,19 @@ pub fn answer(offer: &str, local: &LocalMedia) -> Result<(NegotiatedMedia, Strin
                     .find(|pt| codec_of(m, pt) == Some(negotiated.codec))
                     .and_then(|pt| pt.parse().ok())
                     .unwrap_or(negotiated.codec.payload_type());
-                audio_media(local.port, vec![(pt, map)], negotiated.telephone_event_pt, negotiated.local_direction)
+                audio_media(
+                    local.port,
+                    vec![(pt, map)],
+                    negotiated.telephone_event_pt,
+                    negotiated.local_direction,
+                )
             } else {
                 MediaDescription {
                     media_name: MediaName {
-                        port: RangedPort { value: 0, range: None },
+                        port: RangedPort {
+                            value: 0,
+                            range: None,
+                        },
                         ..m.media_name.clone()
                     },
                     ..Default::default()
@@ -307,7 +345,15 @@ pub fn answer(offer: &str, local: &LocalMedia) -> Result<(NegotiatedMedia, Strin
 /// Our offer, for an INVITE that came without one: PCMU, PCMA and telephone-events.
 pub fn offer(local: &LocalMedia) -> String {
     let formats = vec![(0, "PCMU/8000".to_string()), (8, "PCMA/8000".to_string())];
-    session(local, vec![audio_media(local.port, formats, Some(OUR_TELEPHONE_EVENT_PT), Direction::SendRecv)])
+    session(
+        local,
+        vec![audio_media(
+            local.port,
+            formats,
+            Some(OUR_TELEPHONE_EVENT_PT),
+            Direction::SendRecv,
+        )],
+    )
 }
 
 /// Reads the answer to our offer (from the ACK).
@@ -343,7 +389,10 @@ mod tests {
         assert_eq!(n.codec, G711::Ulaw);
         assert_eq!(n.telephone_event_pt, Some(101));
         assert_eq!(n.remote, "192.0.2.5:7078".parse().unwrap());
-        assert!(answer.contains("m=audio 10000 RTP/AVP 0 101\r\n"), "{answer}");
+        assert!(
+            answer.contains("m=audio 10000 RTP/AVP 0 101\r\n"),
+            "{answer}"
+        );
         assert!(answer.contains("a=fmtp:101 0-15"));
         assert!(answer.contains("m=video 0 RTP/AVP 102"), "{answer}");
         assert!(answer.contains("a=sendrecv"));
@@ -377,13 +426,18 @@ mod tests {
             m=audio 4000 RTP/AVP 9\r\na=rtpmap:9 G722/8000\r\n";
         assert_eq!(
             answer(offer, &local()).unwrap_err(),
-            SdpError::NoCommonCodec { offered: vec!["G722/8000".into()] }
+            SdpError::NoCommonCodec {
+                offered: vec!["G722/8000".into()]
+            }
         );
     }
 
     #[test]
     fn garbage_is_a_parse_error_not_a_panic() {
-        assert!(matches!(answer("hello world", &local()), Err(SdpError::Parse(_))));
+        assert!(matches!(
+            answer("hello world", &local()),
+            Err(SdpError::Parse(_))
+        ));
         assert!(matches!(answer("", &local()), Err(SdpError::Parse(_))));
         let video_only = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=video 4000 RTP/AVP 96\r\n";
         assert_eq!(answer(video_only, &local()).unwrap_err(), SdpError::NoAudio);

@@ -123,7 +123,11 @@ impl Dialog {
     }
 
     /// Builds a new request inside the dialog (BYE, …) sent from `local` (§12.2.1.1).
-    pub fn request(&mut self, method: rsip::Method, local: SocketAddr) -> Result<Request, DialogError> {
+    pub fn request(
+        &mut self,
+        method: rsip::Method,
+        local: SocketAddr,
+    ) -> Result<Request, DialogError> {
         self.local_cseq += 1;
         let mut text = format!(
             "{method} {target} SIP/2.0\r\n\
@@ -170,9 +174,14 @@ mod tests {
     fn bye_swaps_parties_keeps_route_set_and_uses_own_cseq_space() {
         let peer: SocketAddr = "127.0.0.1:5070".parse().unwrap();
         let mut d = Dialog::from_invite(&invite(), "srv".into(), Flow::Udp, peer).unwrap();
-        let bye = d.request(rsip::Method::Bye, "127.0.0.1:5060".parse().unwrap()).unwrap();
+        let bye = d
+            .request(rsip::Method::Bye, "127.0.0.1:5060".parse().unwrap())
+            .unwrap();
         let text = bye.to_string();
-        assert!(text.starts_with("BYE sip:alice@127.0.0.1:5070 SIP/2.0\r\n"), "{text}");
+        assert!(
+            text.starts_with("BYE sip:alice@127.0.0.1:5070 SIP/2.0\r\n"),
+            "{text}"
+        );
         assert!(text.contains("From: <sip:hd@127.0.0.1>;tag=srv"));
         assert!(text.contains("To: \"Alice\" <sip:alice@127.0.0.1>;tag=a1"));
         assert!(text.contains("CSeq: 1 BYE"));

@@ -159,7 +159,8 @@ struct CallEntry {
 }
 
 enum ServerTransaction {
-    Invite(ServerInviteTransaction),
+    // Boxed: an INVITE transaction holds its request, far larger than a non-INVITE one.
+    Invite(Box<ServerInviteTransaction>),
     NonInvite(ServerNonInviteTransaction),
 }
 
@@ -221,7 +222,11 @@ impl Endpoint {
         (handle, new_calls_rx)
     }
 
-    async fn run(mut self, mut inbound: mpsc::Receiver<Inbound>, mut commands: mpsc::Receiver<Command>) {
+    async fn run(
+        mut self,
+        mut inbound: mpsc::Receiver<Inbound>,
+        mut commands: mpsc::Receiver<Command>,
+    ) {
         loop {
             let next = self.deadlines.peek().map(|Reverse((at, _))| *at);
             let sleep = async {
@@ -265,10 +270,12 @@ impl Endpoint {
             };
             if server {
                 let actions = match self.servers.get_mut(&key) {
-                    Some(entry) if entry_deadline(entry).is_some_and(|d| d <= now) => match &mut entry.transaction {
-                        ServerTransaction::Invite(t) => t.on_timer(now),
-                        ServerTransaction::NonInvite(t) => t.on_timer(now),
-                    },
+                    Some(entry) if entry_deadline(entry).is_some_and(|d| d <= now) => {
+                        match &mut entry.transaction {
+                            ServerTransaction::Invite(t) => t.on_timer(now),
+                            ServerTransaction::NonInvite(t) => t.on_timer(now),
+                        }
+                    }
                     _ => continue,
                 };
                 self.server_actions(&key, actions).await;
@@ -286,7 +293,9 @@ impl Endpoint {
 
     /// Carries out a server transaction's actions and re-arms its timer.
     async fn server_actions(&mut self, key: &TransactionKey, actions: Vec<Action>) {
-        let Some(entry) = self.servers.get(key) else { return };
+        let Some(entry) = self.servers.get(key) else {
+            return;
+        };
         let (flow, dest, call) = (entry.flow, entry.dest, entry.call.clone());
         let mut terminated = false;
         for action in actions {
@@ -310,7 +319,9 @@ impl Endpoint {
     }
 
     async fn client_actions(&mut self, key: &TransactionKey, actions: Vec<Action>) {
-        let Some(entry) = self.clients.get_mut(key) else { return };
+        let Some(entry) = self.clients.get_mut(key) else {
+            return;
+        };
         let (flow, dest) = (entry.flow, entry.dest);
         let mut terminated = false;
         let mut to_send = Vec::new();
@@ -337,7 +348,10 @@ impl Endpoint {
         if terminated {
             self.clients.remove(key);
         } else {
-            let next = self.clients.get(key).and_then(|e| e.transaction.next_deadline());
+            let next = self
+                .clients
+                .get(key)
+                .and_then(|e| e.transaction.next_deadline());
             self.schedule(false, key, next);
         }
     }
@@ -366,7 +380,10 @@ impl Endpoint {
                         ..
                     }) => t.respond(response, now),
                     None => {
-                        tracing::debug!(branch = transaction.branch(), "response for a finished transaction dropped");
+                        tracing::debug!(
+                            branch = transaction.branch(),
+                            "response for a finished transaction dropped"
+                        );
                         return;
                     }
                 };
@@ -386,8 +403,12 @@ impl Endpoint {
                         return;
                     }
                 };
-                let (transaction, actions) =
-                    ClientNonInviteTransaction::start(request, flow.is_reliable(), self.timers, Instant::now());
+                let (transaction, actions) = ClientNonInviteTransaction::start(
+                    request,
+                    flow.is_reliable(),
+                    self.timers,
+                    Instant::now(),
+                );
                 self.clients.insert(
                     key.clone(),
                     ClientEntry {
@@ -409,9 +430,13 @@ impl Endpoint {
 
     async fn on_inbound(&mut self, inbound: Inbound) {
         match inbound.message {
-            SipMessage::Request(request) => self.on_request(request, inbound.source, inbound.flow).await,
+            SipMessage::Request(request) => {
+                self.on_request(request, inbound.source, inbound.flow).await
+            }
             SipMessage::Response(response) => {
-                let Ok(key) = TransactionKey::for_response(&response) else { return };
+                let Ok(key) = TransactionKey::for_response(&response) else {
+                    return;
+                };
                 let actions = match self.clients.get_mut(&key) {
                     Some(entry) => entry.transaction.on_response(response, Instant::now()),
                     None => return, // stray response: §17.1.3 says discard
@@ -423,7 +448,9 @@ impl Endpoint {
 
     async fn on_request(&mut self, mut request: Request, source: SocketAddr, flow: Flow) {
         let dest = annotate_via(&mut request, source);
-        let Ok(key) = TransactionKey::for_request(&request) else { return };
+        let Ok(key) = TransactionKey::for_request(&request) else {
+            return;
+        };
         let now = Instant::now();
 
         if request.method == Method::Ack {
@@ -441,7 +468,11 @@ impl Endpoint {
         }
 
         let call = CallKey::of(&request);
-        let in_dialog = request.to_header().ok().and_then(|t| t.tag().ok().flatten()).is_some();
+        let in_dialog = request
+            .to_header()
+            .ok()
+            .and_then(|t| t.tag().ok().flatten())
+            .is_some();
         let reliable = flow.is_reliable();
 
         if request.method == Method::Invite {
@@ -449,13 +480,14 @@ impl Endpoint {
             self.servers.insert(
                 key.clone(),
                 ServerEntry {
-                    transaction: ServerTransaction::Invite(transaction),
+                    transaction: ServerTransaction::Invite(Box::new(transaction)),
                     flow,
                     dest,
                     call: call.clone(),
                 },
             );
-            self.on_invite(request, key, call, in_dialog, source, flow).await;
+            self.on_invite(request, key, call, in_dialog, source, flow)
+                .await;
             return;
         }
 
@@ -469,13 +501,23 @@ impl Endpoint {
                 call: call.clone(),
             },
         );
-        let known_call = call.as_ref().filter(|c| self.calls.contains_key(c)).cloned();
+        let known_call = call
+            .as_ref()
+            .filter(|c| self.calls.contains_key(c))
+            .cloned();
         let response = match request.method {
             Method::Options => {
-                let mut r = message::response(&request, StatusCode::OK, Some(&crate::sip::dialog::random_token()));
-                r.headers.push(Header::Other("Allow".into(), ALLOWED_METHODS.into()));
-                r.headers.push(Header::Other("Accept".into(), "application/sdp".into()));
-                r.headers.push(Header::Other("Supported".into(), String::new()));
+                let mut r = message::response(
+                    &request,
+                    StatusCode::OK,
+                    Some(&crate::sip::dialog::random_token()),
+                );
+                r.headers
+                    .push(Header::Other("Allow".into(), ALLOWED_METHODS.into()));
+                r.headers
+                    .push(Header::Other("Accept".into(), "application/sdp".into()));
+                r.headers
+                    .push(Header::Other("Supported".into(), String::new()));
                 r
             }
             Method::Cancel => self.on_cancel(&request, now).await,
@@ -497,8 +539,13 @@ impl Endpoint {
                 None => message::response(&request, StatusCode::CallTransactionDoesNotExist, None),
             },
             _ => {
-                let mut r = message::response(&request, StatusCode::MethodNotAllowed, Some(&crate::sip::dialog::random_token()));
-                r.headers.push(Header::Other("Allow".into(), ALLOWED_METHODS.into()));
+                let mut r = message::response(
+                    &request,
+                    StatusCode::MethodNotAllowed,
+                    Some(&crate::sip::dialog::random_token()),
+                );
+                r.headers
+                    .push(Header::Other("Allow".into(), ALLOWED_METHODS.into()));
                 r
             }
         };
@@ -522,7 +569,8 @@ impl Endpoint {
         flow: Flow,
     ) {
         let now = Instant::now();
-        let reply = |status| message::response(&request, status, Some(&crate::sip::dialog::random_token()));
+        let reply =
+            |status| message::response(&request, status, Some(&crate::sip::dialog::random_token()));
         let Some(call) = call else {
             let r = reply(StatusCode::BadRequest);
             return self.respond_invite(&key, r, now).await;
@@ -632,7 +680,9 @@ impl Endpoint {
         }
         // An ACK for a 2xx is its own transaction, matched by dialog (§13.2.2.4).
         let Some(call) = CallKey::of(ack) else { return };
-        let Some(entry) = self.calls.get(&call) else { return };
+        let Some(entry) = self.calls.get(&call) else {
+            return;
+        };
         let invite = entry.invite.clone();
         let _ = entry.signals.try_send(CallSignal::Ack(ack.clone()));
         if let Some(invite) = invite {
@@ -664,20 +714,34 @@ fn entry_deadline(entry: &ServerEntry) -> Option<Instant> {
 /// RFC 3581 and §18.2.1: records where the request really came from in its top Via (`received`,
 /// and `rport` when the client asked for it) and returns where responses must go (§18.2.2).
 fn annotate_via(request: &mut Request, source: SocketAddr) -> SocketAddr {
-    let Some(Header::Via(via)) = request.headers.iter_mut().find(|h| matches!(h, Header::Via(_))) else {
+    let Some(Header::Via(via)) = request
+        .headers
+        .iter_mut()
+        .find(|h| matches!(h, Header::Via(_)))
+    else {
         return source;
     };
-    let Ok(mut typed) = via.typed() else { return source };
-    let wants_rport = typed
-        .params
-        .iter()
-        .any(|p| matches!(p, rsip::Param::Other(name, _) if name.value().eq_ignore_ascii_case("rport")));
-    let sent_by_port = typed.uri.host_with_port.port.map(|p| *p.value()).unwrap_or(5060);
+    let Ok(mut typed) = via.typed() else {
+        return source;
+    };
+    let wants_rport = typed.params.iter().any(
+        |p| matches!(p, rsip::Param::Other(name, _) if name.value().eq_ignore_ascii_case("rport")),
+    );
+    let sent_by_port = typed
+        .uri
+        .host_with_port
+        .port
+        .map(|p| *p.value())
+        .unwrap_or(5060);
     typed.params.retain(|p| {
         !matches!(p, rsip::Param::Received(_))
             && !matches!(p, rsip::Param::Other(name, _) if name.value().eq_ignore_ascii_case("rport"))
     });
-    typed.params.push(rsip::Param::Received(rsip::param::Received::new(source.ip().to_string())));
+    typed
+        .params
+        .push(rsip::Param::Received(rsip::param::Received::new(
+            source.ip().to_string(),
+        )));
     let dest = if wants_rport {
         typed.params.push(rsip::Param::Other(
             "rport".into(),
@@ -697,7 +761,10 @@ fn dtmf_relay_digit(request: &Request) -> Option<char> {
     let body = String::from_utf8_lossy(&request.body);
     let value = if content_type.eq_ignore_ascii_case("application/dtmf-relay") {
         body.lines()
-            .find_map(|l| l.split_once('=').filter(|(k, _)| k.trim().eq_ignore_ascii_case("signal")))
+            .find_map(|l| {
+                l.split_once('=')
+                    .filter(|(k, _)| k.trim().eq_ignore_ascii_case("signal"))
+            })
             .map(|(_, v)| v.trim().to_string())?
     } else if content_type.eq_ignore_ascii_case("application/dtmf") {
         body.trim().to_string()

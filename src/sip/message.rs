@@ -25,7 +25,10 @@ pub enum MessageError {
     #[error("missing mandatory header `{0}`")]
     MissingHeader(&'static str),
     #[error("invalid `{header}` header: {reason}")]
-    InvalidHeader { header: &'static str, reason: String },
+    InvalidHeader {
+        header: &'static str,
+        reason: String,
+    },
     #[error("Content-Length {declared} but the body has {actual} bytes")]
     BodyLength { declared: usize, actual: usize },
 }
@@ -144,8 +147,8 @@ pub fn parse(raw: &[u8]) -> Result<SipMessage, MessageError> {
         None => body,
     };
     normalised.extend_from_slice(body);
-    let message =
-        SipMessage::try_from(normalised.as_slice()).map_err(|e| MessageError::Syntax(e.to_string()))?;
+    let message = SipMessage::try_from(normalised.as_slice())
+        .map_err(|e| MessageError::Syntax(e.to_string()))?;
     check_mandatory(&message)?;
     Ok(message)
 }
@@ -422,7 +425,10 @@ mod tests {
         let err = parse(raw.as_bytes()).unwrap_err();
         let resp = raw_error_response(raw.as_bytes(), &err).unwrap();
         let text = String::from_utf8(resp).unwrap();
-        assert!(text.starts_with("SIP/2.0 501 Not Implemented\r\n"), "{text}");
+        assert!(
+            text.starts_with("SIP/2.0 501 Not Implemented\r\n"),
+            "{text}"
+        );
         assert!(text.contains("Call-ID: call-1@127.0.0.1"));
     }
 

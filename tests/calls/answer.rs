@@ -7,7 +7,11 @@ use std::time::Duration;
 async fn answered_call_plays_paced_audio(mut ua: Ua) {
     ua.connect().await;
     let packets = ua.collect_rtp(Duration::from_millis(2000)).await;
-    assert!(packets.len() >= 90, "about 100 packets in 2 s, got {}", packets.len());
+    assert!(
+        packets.len() >= 90,
+        "about 100 packets in 2 s, got {}",
+        packets.len()
+    );
     // Consecutive sequence numbers and +160 timestamps: one 20 ms G.711 frame per packet.
     for w in packets.windows(2) {
         let (a, b) = (&w[0].packet.header, &w[1].packet.header);
@@ -21,7 +25,11 @@ async fn answered_call_plays_paced_audio(mut ua: Ua) {
     let worst = intervals.iter().cloned().fold(0.0, f64::max);
     assert!(worst < 60.0, "no gap above 60 ms, worst {worst:.1} ms");
     let pcm = decode(&packets, ua.codec);
-    assert!(rms(&pcm) > 300.0, "the welcome prompt is audible, rms {}", rms(&pcm));
+    assert!(
+        rms(&pcm) > 300.0,
+        "the welcome prompt is audible, rms {}",
+        rms(&pcm)
+    );
     let bye = ua.bye().await;
     assert_eq!(bye.status_code.code(), 200);
 }
@@ -61,7 +69,10 @@ async fn retransmitted_invite_is_absorbed_into_one_call() {
     ua.send_raw(invite.as_bytes()).await;
     let again = ua.final_response(Duration::from_secs(5)).await.unwrap();
     assert_eq!(again.status_code.code(), 200);
-    assert_eq!(again.to_string().lines().find(|l| l.starts_with("To:")), ok.to_string().lines().find(|l| l.starts_with("To:")));
+    assert_eq!(
+        again.to_string().lines().find(|l| l.starts_with("To:")),
+        ok.to_string().lines().find(|l| l.starts_with("To:"))
+    );
     ua.learn(&ok);
     ua.ack().await;
     assert_eq!(ua.bye().await.status_code.code(), 200);
@@ -74,7 +85,10 @@ async fn unacknowledged_200_is_retransmitted() {
     let r = ua.invite().await;
     assert_eq!(r.status_code.code(), 200);
     // No ACK: with T1 = 100 ms the 200 comes again after 100, 300, 700 ms…
-    let again = ua.final_response(Duration::from_secs(2)).await.expect("200 retransmitted");
+    let again = ua
+        .final_response(Duration::from_secs(2))
+        .await
+        .expect("200 retransmitted");
     assert_eq!(again.status_code.code(), 200);
     ua.ack().await;
     assert_eq!(ua.bye().await.status_code.code(), 200);
@@ -137,7 +151,10 @@ async fn hold_reinvite_is_answered_recvonly() {
     let server = TestServer::start().await;
     let mut ua = Ua::udp(server.sip).await;
     ua.connect().await;
-    let hold = ua.offer().replace("a=sendrecv", "a=sendonly").replace("o=test 1 1", "o=test 1 2");
+    let hold = ua
+        .offer()
+        .replace("a=sendrecv", "a=sendonly")
+        .replace("o=test 1 1", "o=test 1 2");
     let reinvite = ua.request("INVITE", Some(("application/sdp", &hold)), None);
     ua.send_raw(reinvite.as_bytes()).await;
     let ok = ua.final_response(Duration::from_secs(5)).await.unwrap();

@@ -10,7 +10,17 @@ async fn cancel_before_answer_gets_487() {
     let mut ua = Ua::udp(server.sip).await;
     let offer = ua.offer();
     let invite = ua.request("INVITE", Some(("application/sdp", &offer)), None);
-    let branch = invite.lines().find(|l| l.starts_with("Via:")).unwrap().split("branch=").nth(1).unwrap().split(';').next().unwrap().to_string();
+    let branch = invite
+        .lines()
+        .find(|l| l.starts_with("Via:"))
+        .unwrap()
+        .split("branch=")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
     ua.send_raw(invite.as_bytes()).await;
     // 100 Trying, then 180 Ringing while the server rings.
     let mut ringing = false;
@@ -21,7 +31,7 @@ async fn cancel_before_answer_gets_487() {
         }
     }
     assert!(ringing, "180 Ringing before the answer");
-    let cancel = ua.request("CANCEL", None, Some(&branch)).replace("CSeq: 1 CANCEL", "CSeq: 1 CANCEL");
+    let cancel = ua.request("CANCEL", None, Some(&branch));
     ua.send_raw(cancel.as_bytes()).await;
     let mut codes = Vec::new();
     for _ in 0..2 {
@@ -29,7 +39,11 @@ async fn cancel_before_answer_gets_487() {
         codes.push((r.status_code.code(), r.to_string().contains("CANCEL")));
     }
     codes.sort();
-    assert_eq!(codes, vec![(200, true), (487, false)], "200 for the CANCEL, 487 for the INVITE");
+    assert_eq!(
+        codes,
+        vec![(200, true), (487, false)],
+        "200 for the CANCEL, 487 for the INVITE"
+    );
 }
 
 #[tokio::test]

@@ -102,12 +102,21 @@ mod tests {
 
     #[test]
     fn keypad_frequencies() {
-        assert_eq!(Digit::from_char('5').unwrap().frequencies(), (770.0, 1336.0));
-        assert_eq!(Digit::from_char('#').unwrap().frequencies(), (941.0, 1477.0));
+        assert_eq!(
+            Digit::from_char('5').unwrap().frequencies(),
+            (770.0, 1336.0)
+        );
+        assert_eq!(
+            Digit::from_char('#').unwrap().frequencies(),
+            (941.0, 1477.0)
+        );
     }
 
     #[test]
     fn bad_text_is_named() {
-        assert_eq!("x".parse::<Digit>().unwrap_err().to_string(), "`x` is not a DTMF key (0-9, *, #, A-D)");
+        assert_eq!(
+            "x".parse::<Digit>().unwrap_err().to_string(),
+            "`x` is not a DTMF key (0-9, *, #, A-D)"
+        );
     }
 }

@@ -34,7 +34,10 @@ const BLOCKS_TO_RELEASE: u32 = 2;
 
 /// The tone's energy in the block, measured at its nominal frequency and the tolerance edges.
 fn tone_energy(block: &[f64], freq: f64) -> f64 {
-    OFFSETS.iter().map(|k| goertzel(block, freq * k)).fold(0.0, f64::max)
+    OFFSETS
+        .iter()
+        .map(|k| goertzel(block, freq * k))
+        .fold(0.0, f64::max)
 }
 
 /// Goertzel power of one frequency over a block, normalised to the tone's energy in the block.
@@ -156,19 +159,32 @@ fn strongest(powers: &[f64]) -> Option<(usize, f64)> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tone::ZERO_DBM0_PEAK;
     use super::super::synthesize_tone;
+    use super::super::tone::ZERO_DBM0_PEAK;
     use super::*;
     use crate::media::g711::G711;
 
     const KEYS: &str = "0123456789*#ABCD";
 
     /// A tone pair with per-tone levels, a frequency factor and white noise at `snr_db`.
-    fn tone(digit: Digit, ms: usize, row_dbm0: f64, col_dbm0: f64, freq_factor: f64, snr_db: Option<f64>, seed: u64) -> Vec<i16> {
+    fn tone(
+        digit: Digit,
+        ms: usize,
+        row_dbm0: f64,
+        col_dbm0: f64,
+        freq_factor: f64,
+        snr_db: Option<f64>,
+        seed: u64,
+    ) -> Vec<i16> {
         let (fr, fc) = digit.frequencies();
-        let (ar, ac) = (ZERO_DBM0_PEAK * 10f64.powf(row_dbm0 / 20.0), ZERO_DBM0_PEAK * 10f64.powf(col_dbm0 / 20.0));
+        let (ar, ac) = (
+            ZERO_DBM0_PEAK * 10f64.powf(row_dbm0 / 20.0),
+            ZERO_DBM0_PEAK * 10f64.powf(col_dbm0 / 20.0),
+        );
         let signal_power = (ar * ar + ac * ac) / 2.0;
-        let noise_rms = snr_db.map(|s| (signal_power / 10f64.powf(s / 10.0)).sqrt()).unwrap_or(0.0);
+        let noise_rms = snr_db
+            .map(|s| (signal_power / 10f64.powf(s / 10.0)).sqrt())
+            .unwrap_or(0.0);
         let mut state = seed | 1;
         let mut noise = || {
             // Sum of uniforms ≈ Gaussian; xorshift keeps the test deterministic.
@@ -203,7 +219,10 @@ mod tests {
     fn detect(pcm: &[i16]) -> Vec<char> {
         let mut d = InbandDetector::new();
         // Feed in uneven chunks, as RTP and the network would.
-        pcm.chunks(97).flat_map(|c| d.push(c)).map(|d| d.as_char()).collect()
+        pcm.chunks(97)
+            .flat_map(|c| d.push(c))
+            .map(|d| d.as_char())
+            .collect()
     }
 
     #[test]
@@ -213,7 +232,11 @@ mod tests {
         for key in KEYS.chars() {
             let digit = Digit::from_char(key).unwrap();
             for level in [-3.0, -10.0, -18.0, -25.0] {
-                for (twist, factor, snr) in [(0.0, 1.0, None), (4.0, 1.015, Some(15.0)), (-4.0, 0.985, Some(15.0))] {
+                for (twist, factor, snr) in [
+                    (0.0, 1.0, None),
+                    (4.0, 1.015, Some(15.0)),
+                    (-4.0, 0.985, Some(15.0)),
+                ] {
                     for codec in [G711::Ulaw, G711::Alaw] {
                         cases += 1;
                         let mut pcm = vec![0i16; 400];
@@ -221,13 +244,19 @@ mod tests {
                         pcm.extend(vec![0i16; 400]);
                         let got = detect(&through(codec, &pcm));
                         if got != vec![key] {
-                            failures.push(format!("{key} {level} dBm0 twist {twist} x{factor} {codec:?}: {got:?}"));
+                            failures.push(format!(
+                                "{key} {level} dBm0 twist {twist} x{factor} {codec:?}: {got:?}"
+                            ));
                         }
                     }
                 }
             }
         }
-        assert!(failures.is_empty(), "{} of {cases} failed: {failures:#?}", failures.len());
+        assert!(
+            failures.is_empty(),
+            "{} of {cases} failed: {failures:#?}",
+            failures.len()
+        );
     }
 
     #[test]
@@ -237,7 +266,12 @@ mod tests {
             pcm.extend(synthesize_tone(Digit::from_char(key).unwrap(), 40, -10.0));
             pcm.extend(vec![0i16; 320]);
         }
-        assert_eq!(detect(&through(G711::Ulaw, &pcm)).iter().collect::<String>(), KEYS);
+        assert_eq!(
+            detect(&through(G711::Ulaw, &pcm))
+                .iter()
+                .collect::<String>(),
+            KEYS
+        );
     }
 
     #[test]
@@ -257,10 +291,22 @@ mod tests {
             pcm.extend(vec![0i16; 400]);
             assert_eq!(detect(&pcm), Vec::<char>::new(), "20 ms of {key}");
         }
-        let single: Vec<i16> = (0..8000).map(|n| (8000.0 * (2.0 * std::f64::consts::PI * 941.0 * n as f64 / 8000.0).sin()) as i16).collect();
+        let single: Vec<i16> = (0..8000)
+            .map(|n| {
+                (8000.0 * (2.0 * std::f64::consts::PI * 941.0 * n as f64 / 8000.0).sin()) as i16
+            })
+            .collect();
         assert!(detect(&single).is_empty());
         assert!(detect(&vec![0i16; 8000]).is_empty());
-        let noise = tone(Digit::from_char('1').unwrap(), 1000, -60.0, -60.0, 1.0, Some(-40.0), 7);
+        let noise = tone(
+            Digit::from_char('1').unwrap(),
+            1000,
+            -60.0,
+            -60.0,
+            1.0,
+            Some(-40.0),
+            7,
+        );
         assert!(detect(&noise).is_empty());
     }
 
@@ -275,7 +321,11 @@ mod tests {
                 assert_eq!(reader.spec().sample_rate, 8000);
                 let pcm: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
                 for codec in [G711::Ulaw, G711::Alaw] {
-                    assert!(detect(&through(codec, &pcm)).is_empty(), "{} ({codec:?}) triggered", path.display());
+                    assert!(
+                        detect(&through(codec, &pcm)).is_empty(),
+                        "{} ({codec:?}) triggered",
+                        path.display()
+                    );
                 }
                 files += 1;
             }
@@ -285,8 +335,13 @@ mod tests {
 
     #[test]
     fn a_key_pressed_over_speech_is_still_detected() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/speech/en-printer.wav");
-        let speech: Vec<i16> = hound::WavReader::open(path).unwrap().samples::<i16>().map(Result::unwrap).collect();
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/speech/en-printer.wav");
+        let speech: Vec<i16> = hound::WavReader::open(path)
+            .unwrap()
+            .samples::<i16>()
+            .map(Result::unwrap)
+            .collect();
         let key = synthesize_tone(Digit::from_char('7').unwrap(), 100, -6.0);
         let mut mixed: Vec<i16> = speech[..8000].iter().map(|s| s / 8).collect();
         for (i, k) in key.iter().enumerate() {

@@ -71,10 +71,20 @@ mod tests {
         let mut rx = TelephoneEventReceiver::new();
         let mut seen = Vec::new();
         for dur in [160u16, 320, 480] {
-            seen.extend(rx.on_packet(1000, dur == 160, &encode_telephone_event(d('5'), false, 10, dur)).unwrap());
+            seen.extend(
+                rx.on_packet(
+                    1000,
+                    dur == 160,
+                    &encode_telephone_event(d('5'), false, 10, dur),
+                )
+                .unwrap(),
+            );
         }
         for _ in 0..3 {
-            seen.extend(rx.on_packet(1000, false, &encode_telephone_event(d('5'), true, 10, 640)).unwrap());
+            seen.extend(
+                rx.on_packet(1000, false, &encode_telephone_event(d('5'), true, 10, 640))
+                    .unwrap(),
+            );
         }
         assert_eq!(seen, vec![d('5')]);
     }
@@ -91,13 +101,19 @@ mod tests {
     fn lost_first_packet_still_reports() {
         let mut rx = TelephoneEventReceiver::new();
         let p = encode_telephone_event(d('#'), false, 10, 480);
-        assert_eq!(rx.on_packet(u32::MAX - 10, false, &p).unwrap(), Some(d('#')));
+        assert_eq!(
+            rx.on_packet(u32::MAX - 10, false, &p).unwrap(),
+            Some(d('#'))
+        );
     }
 
     #[test]
     fn non_key_events_are_ignored_and_short_payloads_are_errors() {
         let mut rx = TelephoneEventReceiver::new();
         assert_eq!(rx.on_packet(1, true, &[16, 0x0A, 0, 160]).unwrap(), None);
-        assert_eq!(rx.on_packet(2, true, &[1, 2]), Err(TelephoneEventError::TooShort(2)));
+        assert_eq!(
+            rx.on_packet(2, true, &[1, 2]),
+            Err(TelephoneEventError::TooShort(2))
+        );
     }
 }

@@ -13,7 +13,9 @@ pub fn synthesize_tone(digit: Digit, duration_ms: u32, level_dbm0_per_tone: f64)
     (0..duration_ms as usize * 8)
         .map(|n| {
             let t = n as f64 / 8000.0;
-            let s = amplitude * ((2.0 * std::f64::consts::PI * row * t).sin() + (2.0 * std::f64::consts::PI * col * t).sin());
+            let s = amplitude
+                * ((2.0 * std::f64::consts::PI * row * t).sin()
+                    + (2.0 * std::f64::consts::PI * col * t).sin());
             s.round().clamp(-32768.0, 32767.0) as i16
         })
         .collect()

@@ -128,7 +128,8 @@ mod tests {
     #[test]
     fn unanswered_bye_is_retransmitted_then_times_out_after_64_t1() {
         let t0 = Instant::now();
-        let (mut tx, first) = ClientNonInviteTransaction::start(bye(), false, Timers::default(), t0);
+        let (mut tx, first) =
+            ClientNonInviteTransaction::start(bye(), false, Timers::default(), t0);
         assert_eq!(first.len(), 1);
         let mut sends = Vec::new();
         let mut end = None;

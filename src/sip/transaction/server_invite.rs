@@ -221,7 +221,10 @@ mod tests {
         let t0 = Instant::now();
         let mut tx = ServerInviteTransaction::new(invite(), false, Timers::default());
         let req = tx.request().clone();
-        tx.respond(message::response(&req, StatusCode::RequestTerminated, Some("t")), t0);
+        tx.respond(
+            message::response(&req, StatusCode::RequestTerminated, Some("t")),
+            t0,
+        );
         let acts = tx.on_ack(t0 + Duration::from_millis(100));
         assert!(acts.is_empty());
         assert_eq!(tx.state(), State::Confirmed);
@@ -277,7 +280,10 @@ mod tests {
         let t0 = Instant::now();
         let mut tx = ServerInviteTransaction::new(invite(), false, Timers::default());
         let req = tx.request().clone();
-        tx.respond(message::response(&req, StatusCode::RequestTerminated, Some("t")), t0);
+        tx.respond(
+            message::response(&req, StatusCode::RequestTerminated, Some("t")),
+            t0,
+        );
         assert!(tx
             .respond(message::response(&req, StatusCode::OK, Some("t")), t0)
             .is_empty());

@@ -110,7 +110,10 @@ mod tests {
         assert_eq!(tx.state(), State::Completed);
         assert_eq!(tx.on_retransmitted_request().len(), 1);
         assert_eq!(tx.next_deadline().unwrap() - t0, Duration::from_secs(32));
-        assert_eq!(tx.on_timer(t0 + Duration::from_secs(32)), vec![Action::Terminated]);
+        assert_eq!(
+            tx.on_timer(t0 + Duration::from_secs(32)),
+            vec![Action::Terminated]
+        );
     }
 
     #[test]

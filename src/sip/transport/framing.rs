@@ -115,6 +115,9 @@ mod tests {
     fn endless_headers_are_refused() {
         let mut f = StreamFramer::new();
         f.push(&vec![b'a'; MAX_HEAD + 1]);
-        assert_eq!(f.next_message(), Err(FramingError::HeadersTooLong(MAX_HEAD)));
+        assert_eq!(
+            f.next_message(),
+            Err(FramingError::HeadersTooLong(MAX_HEAD))
+        );
     }
 }

@@ -83,7 +83,9 @@ pub struct Transports {
 impl Transports {
     /// Binds UDP and TCP on `addr` (the same port for both; with port 0 the UDP port picked by the
     /// OS is reused for TCP) and starts their receive loops.
-    pub async fn bind(addr: SocketAddr) -> Result<(Transports, mpsc::Receiver<Inbound>), TransportError> {
+    pub async fn bind(
+        addr: SocketAddr,
+    ) -> Result<(Transports, mpsc::Receiver<Inbound>), TransportError> {
         let (udp, listener) = bind_pair(addr).await?;
         let local = udp.local_addr().map_err(|source| TransportError::Bind {
             transport: "UDP",
@@ -109,7 +111,12 @@ impl Transports {
 
     /// Sends `bytes` to `dest` over `flow`. Over TCP, when the original connection has closed, a
     /// new one is opened to `dest` (§18.2.2).
-    pub async fn send(&self, flow: Flow, dest: SocketAddr, bytes: Bytes) -> Result<(), TransportError> {
+    pub async fn send(
+        &self,
+        flow: Flow,
+        dest: SocketAddr,
+        bytes: Bytes,
+    ) -> Result<(), TransportError> {
         match flow {
             Flow::Udp => self
                 .udp
@@ -123,13 +130,10 @@ impl Transports {
                     Some(w) if !w.is_closed() => w,
                     _ => tcp::connect(self.clone(), dest).await?,
                 };
-                writer
-                    .send(bytes)
-                    .await
-                    .map_err(|_| TransportError::Send {
-                        dest,
-                        source: std::io::ErrorKind::BrokenPipe.into(),
-                    })
+                writer.send(bytes).await.map_err(|_| TransportError::Send {
+                    dest,
+                    source: std::io::ErrorKind::BrokenPipe.into(),
+                })
             }
         }
     }
@@ -138,7 +142,14 @@ impl Transports {
     async fn deliver(&self, raw: &[u8], source: SocketAddr, flow: Flow) {
         match message::parse(raw) {
             Ok(message) => {
-                let _ = self.inbound.send(Inbound { message, source, flow }).await;
+                let _ = self
+                    .inbound
+                    .send(Inbound {
+                        message,
+                        source,
+                        flow,
+                    })
+                    .await;
             }
             Err(error) => self.reject(raw, &error, source, flow).await,
         }
@@ -153,13 +164,21 @@ impl Transports {
                     tracing::debug!(%source, error = %e, "could not send error response");
                 }
             }
-            None => tracing::warn!(%source, %error, bytes = raw.len(), "malformed SIP message dropped"),
+            None => {
+                tracing::warn!(%source, %error, bytes = raw.len(), "malformed SIP message dropped")
+            }
         }
     }
 }
 
 async fn bind_pair(addr: SocketAddr) -> Result<(UdpSocket, TcpListener), TransportError> {
-    let bind_err = |transport, addr| move |source| TransportError::Bind { transport, addr, source };
+    let bind_err = |transport, addr| {
+        move |source| TransportError::Bind {
+            transport,
+            addr,
+            source,
+        }
+    };
     // With an ephemeral port, the OS's UDP choice may be taken for TCP: try a few times.
     for _ in 0..20 {
         let udp = UdpSocket::bind(addr).await.map_err(bind_err("UDP", addr))?;
