@@ -42,7 +42,7 @@ macro_rules! field_enum {
                     _ => Err(UnknownValue {
                         field: $field,
                         value: s.to_string(),
-                        expected: concat!($($text, " "),+),
+                        expected: concat!($($text, " "),+).trim_ascii_end(),
                     }),
                 }
             }
@@ -110,7 +110,7 @@ mod tests {
         let err = "printer".parse::<Category>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown category `printer` (expected one of: hardware software network account other )"
+            "unknown category `printer` (expected one of: hardware software network account other)"
         );
     }
 }

@@ -1,0 +1,108 @@
+//! A ticket's status, how its call ended, and the call-event timeline.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Where a ticket is in the technicians' workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketStatus {
+    New,
+    Acknowledged,
+    InProgress,
+    Resolved,
+    Closed,
+}
+
+/// How the call behind a ticket ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Disposition {
+    /// The call is still running.
+    InProgress,
+    /// The caller went through the whole menu.
+    Completed,
+    /// The caller hung up before the end; the step is in `disposition_detail`.
+    Abandoned,
+    /// The caller left a voicemail (and hung up before the end of the flow).
+    Voicemail,
+    /// The call was routed to a technician.
+    Routed,
+    /// A technician answered the routed call.
+    Answered,
+    /// The call failed; why is in `disposition_detail`.
+    Failed,
+}
+
+/// One entry of a ticket's call timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallEventKind {
+    Received,
+    Answered,
+    PromptPlayed,
+    Digit,
+    Timeout,
+    InvalidInput,
+    RetriesExhausted,
+    LanguageChosen,
+    FieldSet,
+    Collected,
+    RecordingStarted,
+    RecordingStopped,
+    RoutingAttempt,
+    EstimateGiven,
+    Hangup,
+    Error,
+}
+
+macro_rules! text_form {
+    ($ty:ty, $field:literal, { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $ty {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),+ }
+            }
+        }
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
+        }
+        impl FromStr for $ty {
+            type Err = super::fields::UnknownValue;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok(Self::$variant),)+
+                    _ => Err(super::fields::UnknownValue {
+                        field: $field,
+                        value: s.to_string(),
+                        expected: concat!($($text, " "),+).trim_ascii_end(),
+                    }),
+                }
+            }
+        }
+    };
+}
+
+text_form!(TicketStatus, "status", {
+    New => "new", Acknowledged => "acknowledged", InProgress => "in_progress", Resolved => "resolved", Closed => "closed",
+});
+
+text_form!(Disposition, "disposition", {
+    InProgress => "in_progress", Completed => "completed", Abandoned => "abandoned", Voicemail => "voicemail",
+    Routed => "routed", Answered => "answered", Failed => "failed",
+});
+
+text_form!(CallEventKind, "event kind", {
+    Received => "received", Answered => "answered", PromptPlayed => "prompt_played", Digit => "digit",
+    Timeout => "timeout", InvalidInput => "invalid_input", RetriesExhausted => "retries_exhausted",
+    LanguageChosen => "language_chosen", FieldSet => "field_set", Collected => "collected",
+    RecordingStarted => "recording_started", RecordingStopped => "recording_stopped",
+    RoutingAttempt => "routing_attempt", EstimateGiven => "estimate_given", Hangup => "hangup", Error => "error",
+});
+
+impl TicketStatus {
+    /// Still waiting for or under work: counts in the queue ahead of new callers.
+    pub fn is_open(self) -> bool {
+        matches!(self, TicketStatus::New | TicketStatus::Acknowledged | TicketStatus::InProgress)
+    }
+}
