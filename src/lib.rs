@@ -9,4 +9,5 @@ pub mod config;
 pub mod media;
 pub mod server;
 pub mod sip;
+pub mod store;
 pub mod tickets;

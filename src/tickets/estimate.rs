@@ -67,23 +67,43 @@ mod tests {
 
     #[test]
     fn empty_queue_waits_about_half_the_target_but_at_least_the_floor() {
-        let s = QueueState { ahead: 0, on_duty: 2, target: mins(15) };
+        let s = QueueState {
+            ahead: 0,
+            on_duty: 2,
+            target: mins(15),
+        };
         assert_eq!(estimate_response_time(s), mins(10));
-        let s = QueueState { ahead: 0, on_duty: 2, target: mins(240) };
+        let s = QueueState {
+            ahead: 0,
+            on_duty: 2,
+            target: mins(240),
+        };
         assert_eq!(estimate_response_time(s), mins(120));
     }
 
     #[test]
     fn a_longer_queue_means_a_longer_wait_and_more_staff_a_shorter_one() {
-        let one = estimate_response_time(QueueState { ahead: 6, on_duty: 1, target: mins(15) });
-        let three = estimate_response_time(QueueState { ahead: 6, on_duty: 3, target: mins(15) });
+        let one = estimate_response_time(QueueState {
+            ahead: 6,
+            on_duty: 1,
+            target: mins(15),
+        });
+        let three = estimate_response_time(QueueState {
+            ahead: 6,
+            on_duty: 3,
+            target: mins(15),
+        });
         assert_eq!(one, mins(120));
         assert_eq!(three, mins(40));
     }
 
     #[test]
     fn nobody_on_duty_waits_for_the_next_shift() {
-        let s = QueueState { ahead: 0, on_duty: 0, target: mins(15) };
+        let s = QueueState {
+            ahead: 0,
+            on_duty: 0,
+            target: mins(15),
+        };
         assert_eq!(estimate_response_time(s), mins(480));
     }
 

@@ -103,6 +103,9 @@ text_form!(CallEventKind, "event kind", {
 impl TicketStatus {
     /// Still waiting for or under work: counts in the queue ahead of new callers.
     pub fn is_open(self) -> bool {
-        matches!(self, TicketStatus::New | TicketStatus::Acknowledged | TicketStatus::InProgress)
+        matches!(
+            self,
+            TicketStatus::New | TicketStatus::Acknowledged | TicketStatus::InProgress
+        )
     }
 }

@@ -17,7 +17,13 @@ pub struct Priority(u8);
 pub struct InvalidPriority(pub String);
 
 impl Priority {
-    pub const ALL: [Priority; 5] = [Priority(1), Priority(2), Priority(3), Priority(4), Priority(5)];
+    pub const ALL: [Priority; 5] = [
+        Priority(1),
+        Priority(2),
+        Priority(3),
+        Priority(4),
+        Priority(5),
+    ];
 
     pub fn new(level: u8) -> Option<Priority> {
         (1..=5).contains(&level).then_some(Priority(level))
@@ -121,17 +127,42 @@ mod tests {
     #[test]
     fn default_matrix_is_itil() {
         let m = PriorityMatrix::default();
-        assert_eq!(m.priority(Impact::Organisation, Urgency::Blocked).to_string(), "P1");
-        assert_eq!(m.priority(Impact::Team, Urgency::Degraded).to_string(), "P3");
-        assert_eq!(m.priority(Impact::Individual, Urgency::Request).to_string(), "P5");
+        assert_eq!(
+            m.priority(Impact::Organisation, Urgency::Blocked)
+                .to_string(),
+            "P1"
+        );
+        assert_eq!(
+            m.priority(Impact::Team, Urgency::Degraded).to_string(),
+            "P3"
+        );
+        assert_eq!(
+            m.priority(Impact::Individual, Urgency::Request).to_string(),
+            "P5"
+        );
         assert_eq!(m.target("P2".parse().unwrap()), Duration::from_secs(3600));
     }
 
     #[test]
     fn matrix_is_configurable_from_toml() {
-        let m: PriorityMatrix = toml::from_str("organisation = [\"P1\", \"P1\", \"P2\"]\ntarget_minutes = [10, 30, 120, 480, 2400]").unwrap();
-        assert_eq!(m.priority(Impact::Organisation, Urgency::Degraded).level(), 1);
-        assert_eq!(m.priority(Impact::Team, Urgency::Blocked).level(), 2, "unset rows keep defaults");
-        assert!(toml::from_str::<PriorityMatrix>("team = [\"P9\", \"P1\", \"P1\"]").unwrap_err().to_string().contains("unknown priority `P9`"));
+        let m: PriorityMatrix = toml::from_str(
+            "organisation = [\"P1\", \"P1\", \"P2\"]\ntarget_minutes = [10, 30, 120, 480, 2400]",
+        )
+        .unwrap();
+        assert_eq!(
+            m.priority(Impact::Organisation, Urgency::Degraded).level(),
+            1
+        );
+        assert_eq!(
+            m.priority(Impact::Team, Urgency::Blocked).level(),
+            2,
+            "unset rows keep defaults"
+        );
+        assert!(
+            toml::from_str::<PriorityMatrix>("team = [\"P9\", \"P1\", \"P1\"]")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown priority `P9`")
+        );
     }
 }

@@ -26,7 +26,11 @@ impl FromStr for TicketRef {
     type Err = InvalidTicketRef;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || InvalidTicketRef(s.to_string());
-        let rest = s.trim().strip_prefix("HD-").or_else(|| s.trim().strip_prefix("hd-")).ok_or_else(bad)?;
+        let rest = s
+            .trim()
+            .strip_prefix("HD-")
+            .or_else(|| s.trim().strip_prefix("hd-"))
+            .ok_or_else(bad)?;
         let (year, number) = rest.split_once('-').ok_or_else(bad)?;
         if year.len() != 4 || number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad());
@@ -58,10 +62,19 @@ mod tests {
     #[test]
     fn round_trips_and_rejects_garbage() {
         let r: TicketRef = "HD-2026-000123".parse().unwrap();
-        assert_eq!(r, TicketRef { year: 2026, number: 123 });
+        assert_eq!(
+            r,
+            TicketRef {
+                year: 2026,
+                number: 123
+            }
+        );
         assert_eq!(r.to_string(), "HD-2026-000123");
         assert!("HD-26-1".parse::<TicketRef>().is_err());
         assert!("2026-000123".parse::<TicketRef>().is_err());
-        assert_eq!("HD-2026-1234567".parse::<TicketRef>().unwrap().to_string(), "HD-2026-1234567");
+        assert_eq!(
+            "HD-2026-1234567".parse::<TicketRef>().unwrap().to_string(),
+            "HD-2026-1234567"
+        );
     }
 }
