@@ -5,8 +5,9 @@ mod directory;
 mod migrate;
 mod tickets;
 
+pub use crate::tickets::TicketField;
 pub use directory::DirectoryEntry;
-pub use tickets::{CallEvent, NewTicket, Ticket, TicketField, TicketFilter};
+pub use tickets::{CallEvent, NewTicket, Ticket, TicketFilter};
 
 use crate::tickets::PriorityMatrix;
 use sqlx::any::{AnyPoolOptions, AnyRow};

@@ -3,7 +3,7 @@
 use super::{now_ms, parse_opt, query_error, Store, StoreError};
 use crate::tickets::{
     estimate_response_time, CallEventKind, Category, Disposition, Impact, Language, Priority,
-    QueueState, TicketRef, TicketStatus, Urgency,
+    QueueState, TicketField, TicketRef, TicketStatus, Urgency,
 };
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 use serde::Serialize;
@@ -49,15 +49,6 @@ pub struct NewTicket {
     pub call_id: String,
     pub caller_number: String,
     pub caller_name: Option<String>,
-}
-
-/// One answer from the menu.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TicketField {
-    Language(Language),
-    Category(Category),
-    Impact(Impact),
-    Urgency(Urgency),
 }
 
 /// One entry of a ticket's timeline.

@@ -16,9 +16,22 @@ pub struct UnknownValue {
 macro_rules! field_enum {
     ($(#[$doc:meta])* $name:ident, $field:literal, { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum $name { $($(#[$vdoc])* $variant),+ }
+
+        // Serialised as the text form, so files, the database and JSON all say `fr`, `hardware`.
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
 
         impl $name {
             /// Every value, in menu order.
@@ -92,6 +105,15 @@ field_enum!(
         French => "fr",
     }
 );
+
+/// One answer from the menu, as stored on the ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketField {
+    Language(Language),
+    Category(Category),
+    Impact(Impact),
+    Urgency(Urgency),
+}
 
 #[cfg(test)]
 mod tests {

@@ -7,7 +7,7 @@ pub mod priority;
 pub mod reference;
 
 pub use estimate::{estimate_response_time, QueueState};
-pub use fields::{Category, Impact, Language, UnknownValue, Urgency};
+pub use fields::{Category, Impact, Language, TicketField, UnknownValue, Urgency};
 pub use lifecycle::{CallEventKind, Disposition, TicketStatus};
 pub use priority::{Priority, PriorityMatrix};
 pub use reference::TicketRef;

@@ -1,0 +1,113 @@
+//! What the interpreter needs from a call: the trait the call layer implements (and tests fake).
+
+use crate::call::CallEnded;
+use crate::media::dtmf::Digit;
+use crate::tickets::{CallEventKind, Category, Impact, Language, Priority, TicketField, Urgency};
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A prompt to play: `prompts/<language>/<name>.wav`, or the recording beep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromptRef {
+    File { language: Language, name: String },
+    Beep,
+}
+
+/// How to record a voicemail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordSpec {
+    pub max: Duration,
+    /// Stop after this much silence once the caller has spoken.
+    pub silence: Duration,
+    /// The key that ends the recording.
+    pub finish_digit: Option<Digit>,
+}
+
+/// Why a recording stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordingEnd {
+    Digit,
+    Silence,
+    MaxLength,
+    Hangup,
+}
+
+impl RecordingEnd {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordingEnd::Digit => "digit",
+            RecordingEnd::Silence => "silence",
+            RecordingEnd::MaxLength => "max_length",
+            RecordingEnd::Hangup => "hangup",
+        }
+    }
+}
+
+/// A finished voicemail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordingOutcome {
+    pub path: PathBuf,
+    pub duration: Duration,
+    pub end: RecordingEnd,
+    pub has_speech: bool,
+}
+
+/// What happened when the call was offered to a technician.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteOutcome {
+    Answered { technician: String },
+    NobodyAvailable,
+}
+
+/// What the dialplan did that the ticket must record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IvrEffect {
+    /// A menu answer, stored on the ticket.
+    Field(TicketField),
+    /// Digits keyed in a `collect` node.
+    Collected { variable: String, digits: String },
+    /// A timeline entry.
+    Event { kind: CallEventKind, detail: String },
+}
+
+/// What the call knows so far, for `branch` nodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallFacts {
+    pub language: Language,
+    pub category: Option<Category>,
+    pub impact: Option<Impact>,
+    pub urgency: Option<Urgency>,
+    pub priority: Option<Priority>,
+}
+
+/// The call, as the interpreter drives it. Every method fails with [`CallEnded`] once the call
+/// is over, which ends the interpreter.
+pub trait CallHost: Send {
+    /// Plays prompts in order; with `barge_in`, the first key pressed stops them and is returned.
+    fn play(
+        &mut self,
+        prompts: Vec<PromptRef>,
+        barge_in: bool,
+    ) -> impl Future<Output = Result<Option<Digit>, CallEnded>> + Send;
+    /// The next key, or `None` after `timeout`.
+    fn next_digit(
+        &mut self,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Option<Digit>, CallEnded>> + Send;
+    /// Records a voicemail (after any prompt and the beep the interpreter played).
+    fn record(
+        &mut self,
+        spec: RecordSpec,
+    ) -> impl Future<Output = Result<RecordingOutcome, CallEnded>> + Send;
+    /// Applies a ticket effect.
+    fn effect(&mut self, effect: IvrEffect) -> impl Future<Output = ()> + Send;
+    /// The ticket number to speak.
+    fn ticket_number(&mut self) -> impl Future<Output = u32> + Send;
+    /// The estimated response time, computed now; the host stores exactly what is returned.
+    fn response_estimate(&mut self) -> impl Future<Output = Duration> + Send;
+    /// The priority, once known.
+    fn priority(&mut self) -> impl Future<Output = Option<Priority>> + Send;
+    /// Offers the call to a technician.
+    fn route(&mut self) -> impl Future<Output = Result<RouteOutcome, CallEnded>> + Send;
+}
