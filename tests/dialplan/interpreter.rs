@@ -1,0 +1,311 @@
+//! The interpreter against a scripted caller: what it plays, what it records on the ticket.
+
+use hotline::call::{CallEnded, EndCause};
+use hotline::ivr::{
+    self, CallHost, IvrEffect, IvrEnd, PromptRef, RecordSpec, RecordingEnd, RecordingOutcome,
+    RouteOutcome,
+};
+use hotline::media::dtmf::Digit;
+use hotline::tickets::{
+    CallEventKind, Category, Impact, Language, Priority, PriorityMatrix, TicketField, Urgency,
+};
+use std::collections::VecDeque;
+use std::path::Path;
+use std::time::Duration;
+
+/// What the scripted caller does when asked for input.
+#[derive(Debug, Clone, Copy)]
+enum Act {
+    /// Press a key during the prompt (barge-in).
+    Press(char),
+    /// Let the prompt finish and the wait time out.
+    Wait,
+    /// Hang up.
+    HangUp,
+}
+
+#[derive(Default)]
+struct Script {
+    acts: VecDeque<Act>,
+    played: Vec<String>,
+    fields: Vec<TicketField>,
+    events: Vec<(CallEventKind, String)>,
+    recorded: bool,
+    impact: Option<Impact>,
+    urgency: Option<Urgency>,
+}
+
+impl Script {
+    fn new(acts: &[Act]) -> Script {
+        Script {
+            acts: acts.iter().copied().collect(),
+            ..Default::default()
+        }
+    }
+
+    fn next_act(&mut self) -> Act {
+        self.acts.pop_front().unwrap_or(Act::HangUp)
+    }
+}
+
+impl CallHost for Script {
+    async fn play(
+        &mut self,
+        prompts: Vec<PromptRef>,
+        barge_in: bool,
+    ) -> Result<Option<Digit>, CallEnded> {
+        for p in &prompts {
+            self.played.push(match p {
+                PromptRef::File { language, name } => format!("{language}/{name}"),
+                PromptRef::Beep => "beep".into(),
+            });
+        }
+        if !barge_in {
+            return Ok(None);
+        }
+        match self.acts.front().copied() {
+            Some(Act::Press(c)) => {
+                self.acts.pop_front();
+                Ok(Digit::from_char(c))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn next_digit(&mut self, _timeout: Duration) -> Result<Option<Digit>, CallEnded> {
+        match self.next_act() {
+            Act::Press(c) => Ok(Digit::from_char(c)),
+            Act::Wait => Ok(None),
+            Act::HangUp => Err(CallEnded(EndCause::CallerHangup)),
+        }
+    }
+
+    async fn record(&mut self, _spec: RecordSpec) -> Result<RecordingOutcome, CallEnded> {
+        if matches!(self.acts.front(), Some(Act::HangUp)) {
+            return Err(CallEnded(EndCause::CallerHangup));
+        }
+        self.recorded = true;
+        Ok(RecordingOutcome {
+            path: "/tmp/v.wav".into(),
+            duration: Duration::from_secs(3),
+            end: RecordingEnd::Digit,
+            has_speech: true,
+        })
+    }
+
+    async fn effect(&mut self, effect: IvrEffect) {
+        match effect {
+            IvrEffect::Field(f) => {
+                match f {
+                    TicketField::Impact(i) => self.impact = Some(i),
+                    TicketField::Urgency(u) => self.urgency = Some(u),
+                    _ => {}
+                }
+                self.fields.push(f)
+            }
+            IvrEffect::Event { kind, detail } => self.events.push((kind, detail)),
+            IvrEffect::Collected { .. } => {}
+        }
+    }
+
+    async fn ticket_number(&mut self) -> u32 {
+        42
+    }
+
+    async fn response_estimate(&mut self) -> Duration {
+        Duration::from_secs(90 * 60)
+    }
+
+    async fn priority(&mut self) -> Option<Priority> {
+        Some(PriorityMatrix::default().priority(self.impact?, self.urgency?))
+    }
+
+    async fn route(&mut self) -> Result<RouteOutcome, CallEnded> {
+        Ok(RouteOutcome::NobodyAvailable)
+    }
+}
+
+fn bundled() -> hotline::ivr::Dialplan {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    ivr::check_file(&root.join("dialplans/hotline.toml"), &root.join("prompts")).unwrap()
+}
+
+#[tokio::test]
+async fn happy_path_sets_every_field_in_order_and_speaks_ticket_and_estimate() {
+    let plan = bundled();
+    // French, software, individual, degraded; a key during the welcome skips it.
+    let mut host = Script::new(&[
+        Act::Press('#'),
+        Act::Press('2'),
+        Act::Press('2'),
+        Act::Press('3'),
+        Act::Press('2'),
+    ]);
+    host.acts.push_back(Act::Wait);
+    let result = ivr::run(&plan, &mut host).await;
+    assert_eq!(result.end, IvrEnd::Completed);
+    assert!(result.recorded);
+    assert_eq!(
+        host.fields,
+        vec![
+            TicketField::Language(Language::French),
+            TicketField::Category(Category::Software),
+            TicketField::Impact(Impact::Individual),
+            TicketField::Urgency(Urgency::Degraded),
+        ]
+    );
+    let tail: Vec<&str> = host
+        .played
+        .iter()
+        .map(String::as_str)
+        .skip_while(|p| *p != "fr/your_ticket_number_is")
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            "fr/your_ticket_number_is",
+            "fr/n4",
+            "fr/n2",
+            "fr/estimated_response",
+            "fr/one_hour",
+            "fr/and",
+            "fr/n30",
+            "fr/minutes",
+            "fr/goodbye"
+        ]
+    );
+    assert!(host.played.contains(&"beep".to_string()));
+    assert!(result.routed.is_none(), "P4 is not routed");
+}
+
+#[tokio::test]
+async fn urgent_call_is_routed() {
+    let plan = bundled();
+    let mut host = Script::new(&[
+        Act::Press('#'),
+        Act::Press('1'),
+        Act::Press('3'),
+        Act::Press('1'),
+        Act::Press('1'),
+    ]);
+    let result = ivr::run(&plan, &mut host).await;
+    assert_eq!(
+        result.routed,
+        Some(RouteOutcome::NobodyAvailable),
+        "P1 goes to the on-call technician"
+    );
+    assert!(result.path.contains(&"route".to_string()));
+    assert_eq!(result.end, IvrEnd::Completed);
+}
+
+#[tokio::test]
+async fn timeouts_replay_the_menu_then_fall_back() {
+    let plan = bundled();
+    // Nothing pressed anywhere: every menu times out three times and falls back.
+    let mut host = Script::new(&[Act::Press('#')]);
+    host.acts.extend(std::iter::repeat_n(Act::Wait, 12));
+    let result = ivr::run(&plan, &mut host).await;
+    let timeouts = host
+        .events
+        .iter()
+        .filter(|(k, d)| *k == CallEventKind::Timeout && d == "language")
+        .count();
+    assert_eq!(timeouts, 3, "first try + 2 retries");
+    let no_input = host
+        .played
+        .iter()
+        .filter(|p| p.as_str() == "en/no_input")
+        .count();
+    assert!(no_input >= 2);
+    assert!(host
+        .events
+        .iter()
+        .any(|(k, d)| *k == CallEventKind::RetriesExhausted && d == "language → category"));
+    // The fallbacks fill the ticket with sensible defaults.
+    assert!(host
+        .fields
+        .contains(&TicketField::Category(Category::Other)));
+    assert!(host
+        .fields
+        .contains(&TicketField::Impact(Impact::Individual)));
+    assert_eq!(result.end, IvrEnd::Completed);
+}
+
+#[tokio::test]
+async fn invalid_key_then_valid_key_is_accepted() {
+    let plan = bundled();
+    let mut host = Script::new(&[
+        Act::Press('#'),
+        Act::Press('1'),
+        Act::Press('9'),
+        Act::Press('3'),
+    ]);
+    let _ = ivr::run(&plan, &mut host).await;
+    assert!(host
+        .events
+        .iter()
+        .any(|(k, d)| *k == CallEventKind::InvalidInput && d == "9 at category"));
+    assert!(host.played.contains(&"en/invalid_choice".to_string()));
+    assert_eq!(host.fields[1], TicketField::Category(Category::Network));
+}
+
+#[tokio::test]
+async fn hang_up_mid_menu_is_abandoned_at_that_node() {
+    let plan = bundled();
+    let mut host = Script::new(&[Act::Press('#'), Act::Press('1'), Act::HangUp]);
+    let result = ivr::run(&plan, &mut host).await;
+    assert_eq!(
+        result.end,
+        IvrEnd::Ended {
+            node: "category".into(),
+            cause: CallEnded(EndCause::CallerHangup)
+        }
+    );
+    assert!(!result.recorded);
+}
+
+#[tokio::test]
+async fn collect_node_gathers_digits_until_the_terminator() {
+    let text = r##"
+[dialplan]
+start = "asset"
+languages = ["en"]
+[defaults]
+invalid_prompt = "invalid_choice"
+timeout_prompt = "no_input"
+[nodes.asset]
+kind = "collect"
+prompts = ["welcome"]
+variable = "asset"
+min_digits = 3
+max_digits = 6
+terminator = "#"
+next = "bye"
+fallback = "bye"
+[nodes.bye]
+kind = "hangup"
+"##;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let plan = ivr::check_str(text, Path::new("t.toml"), &root.join("prompts")).unwrap();
+    // Too short first ("12#"), then a good number.
+    let mut host = Script::new(&[
+        Act::Press('1'),
+        Act::Press('2'),
+        Act::Press('#'),
+        Act::Press('4'),
+        Act::Press('5'),
+        Act::Press('6'),
+        Act::Press('7'),
+        Act::Press('#'),
+    ]);
+    let result = ivr::run(&plan, &mut host).await;
+    assert_eq!(result.end, IvrEnd::Completed);
+    assert!(host
+        .events
+        .iter()
+        .any(|(k, d)| *k == CallEventKind::InvalidInput && d == "12 at asset"));
+    assert!(host
+        .events
+        .iter()
+        .any(|(k, d)| *k == CallEventKind::Collected && d == "asset=4567"));
+}
