@@ -136,6 +136,8 @@ pub struct Config {
     pub prompts: PathBuf,
     /// The caller directory (CSV: number,name,department,email) imported at start-up, if set.
     pub directory_csv: Option<PathBuf>,
+    /// Impact × urgency → priority, and the response target of each priority.
+    pub priorities: crate::tickets::PriorityMatrix,
 }
 
 impl Default for Config {
@@ -149,6 +151,7 @@ impl Default for Config {
             dialplan: PathBuf::from("dialplans/hotline.toml"),
             prompts: PathBuf::from("prompts"),
             directory_csv: None,
+            priorities: crate::tickets::PriorityMatrix::default(),
         }
     }
 }

@@ -7,6 +7,7 @@
 use super::EndCause;
 use crate::media::dtmf::Digit;
 use crate::media::prompt::Prompt;
+use crate::media::recording::{RecordStop, Recorder};
 use crate::media::rtp_session::{MediaEvent, MediaSession, PlaybackId};
 use crate::media::sdp::{self, LocalMedia};
 use crate::sip::dialog::Dialog;
@@ -35,6 +36,7 @@ pub struct CallEnded(pub EndCause);
 enum Wake {
     Digit(Digit),
     PlaybackFinished(PlaybackId),
+    Audio(Vec<i16>),
     Timeout,
 }
 
@@ -50,6 +52,8 @@ pub struct CallControl {
     /// Digits pressed while nothing was listening (type-ahead): the next menu gets them first.
     typed_ahead: VecDeque<Digit>,
     ended: Option<EndCause>,
+    /// The caller's audio while a recording runs.
+    audio: Option<mpsc::Receiver<Vec<i16>>>,
 }
 
 impl CallControl {
@@ -72,6 +76,7 @@ impl CallControl {
             local_media,
             typed_ahead: VecDeque::new(),
             ended: None,
+            audio: None,
         }
     }
 
@@ -114,9 +119,44 @@ impl CallControl {
                     return Ok(Some(d));
                 }
                 Wake::Digit(d) => self.typed_ahead.push_back(d),
-                Wake::Timeout => {}
+                Wake::Timeout | Wake::Audio(_) => {}
             }
         }
+    }
+
+    /// Records the caller into `recorder` until `finish` is pressed, `silence` passes without
+    /// voice, or `max` is reached. On hang-up the audio so far stays in the recorder.
+    pub async fn record(
+        &mut self,
+        recorder: &mut Recorder,
+        max: Duration,
+        silence: Duration,
+        finish: Option<Digit>,
+    ) -> Result<RecordStop, CallEnded> {
+        let (tx, rx) = mpsc::channel(256);
+        self.media.set_audio_tap(Some(tx));
+        self.audio = Some(rx);
+        self.typed_ahead.clear();
+        let deadline = Instant::now() + max;
+        let stop = loop {
+            match self.wait(Some(deadline)).await {
+                Ok(Wake::Audio(frame)) => {
+                    if let Err(e) = recorder.write(&frame) {
+                        tracing::error!(call_id = %self.dialog.call_id, error = %e, "recording write failed");
+                    }
+                    if recorder.voice.silence() >= silence {
+                        break Ok(RecordStop::Silence);
+                    }
+                }
+                Ok(Wake::Digit(d)) if Some(d) == finish => break Ok(RecordStop::Digit),
+                Ok(Wake::Timeout) => break Ok(RecordStop::MaxLength),
+                Ok(_) => {}
+                Err(e) => break Err(e),
+            }
+        };
+        self.media.set_audio_tap(None);
+        self.audio = None;
+        stop
     }
 
     /// The next digit, waiting at most `timeout`; `None` when it passes.
@@ -129,7 +169,7 @@ impl CallControl {
             match self.wait(Some(deadline)).await? {
                 Wake::Digit(d) => return Ok(Some(d)),
                 Wake::Timeout => return Ok(None),
-                Wake::PlaybackFinished(_) => {}
+                Wake::PlaybackFinished(_) | Wake::Audio(_) => {}
             }
         }
     }
@@ -147,7 +187,14 @@ impl CallControl {
                     None => std::future::pending().await,
                 }
             };
+            let audio = async {
+                match self.audio.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
             let outcome = tokio::select! {
+                Some(frame) = audio => Some(Ok(Wake::Audio(frame))),
                 event = self.media_events.recv() => match event {
                     Some(MediaEvent::Digit { digit, .. }) => Some(Ok(Wake::Digit(digit))),
                     Some(MediaEvent::PlaybackFinished(id)) => Some(Ok(Wake::PlaybackFinished(id))),

@@ -4,5 +4,6 @@ pub mod dtmf;
 pub mod g711;
 pub mod port_pool;
 pub mod prompt;
+pub mod recording;
 pub mod rtp_session;
 pub mod sdp;

@@ -2,17 +2,21 @@
 //!
 //! `start` returns the bound addresses, so tests run the real server on port 0.
 
-use crate::call::answer::{self, AnswerContext, Caller};
-use crate::call::{CallEnded, EndCause};
+mod helpdesk_call;
+
+use crate::call::answer::AnswerContext;
 use crate::config::Config;
+use crate::ivr::{self, Dialplan, DialplanReport};
 use crate::media::port_pool::PortPool;
 use crate::media::prompt::{PromptError, PromptLibrary};
 use crate::media::rtp_session::RtpOptions;
 use crate::sip::endpoint::{Endpoint, EndpointHandle, NewCall};
 use crate::sip::transaction::Timers;
 use crate::sip::transport::{TransportError, Transports};
+use crate::store::{Store, StoreError};
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -24,6 +28,10 @@ pub enum StartError {
     Transport(#[from] TransportError),
     #[error("prompts: {0}")]
     Prompts(#[from] PromptError),
+    #[error("invalid dialplan:\n{0}")]
+    Dialplan(#[from] DialplanReport),
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
     #[error("cannot create data directory {path}: {source}")]
     DataDir {
         path: std::path::PathBuf,
@@ -35,12 +43,18 @@ pub enum StartError {
 struct Services {
     answer: AnswerContext,
     prompts: Arc<PromptLibrary>,
+    /// Swapped whole on reload; calls in progress keep the plan they started with.
+    dialplan: RwLock<Arc<Dialplan>>,
+    store: Store,
+    data_dir: PathBuf,
 }
 
 /// A running Hotline.
 pub struct Server {
     sip_addr: SocketAddr,
     endpoint: EndpointHandle,
+    services: Arc<Services>,
+    config: Config,
     shutdown: watch::Sender<bool>,
     dispatcher: Option<tokio::task::JoinHandle<()>>,
 }
@@ -56,6 +70,14 @@ impl Server {
             source,
         })?;
         let prompts = Arc::new(PromptLibrary::load(&config.prompts)?);
+        let dialplan = ivr::check_file(&config.dialplan, &config.prompts)?;
+        let store = Store::connect(&config.database_url(), config.priorities.clone()).await?;
+        if let Some(csv) = &config.directory_csv {
+            let n = store
+                .import_directory_csv(csv)
+                .await?;
+            tracing::info!(entries = n, file = %csv.display(), "caller directory imported");
+        }
         let (transports, inbound) = Transports::bind(config.sip.listen).await?;
         let sip_addr = transports.local_addr();
         let timers = Timers {
@@ -80,12 +102,17 @@ impl Server {
                 ring: Duration::from_millis(config.sip.ring_ms),
             },
             prompts,
+            dialplan: RwLock::new(Arc::new(dialplan)),
+            store,
+            data_dir: config.data_dir.clone(),
         });
-        let dispatcher = tokio::spawn(dispatch_calls(new_calls, services, shutdown_rx));
+        let dispatcher = tokio::spawn(dispatch_calls(new_calls, services.clone(), shutdown_rx));
         tracing::info!(%sip_addr, "Hotline answering SIP on UDP and TCP");
         Ok(Server {
             sip_addr,
             endpoint,
+            services,
+            config,
             shutdown,
             dispatcher: Some(dispatcher),
         })
@@ -94,6 +121,20 @@ impl Server {
     /// The SIP address (UDP and TCP).
     pub fn sip_addr(&self) -> SocketAddr {
         self.sip_addr
+    }
+
+    /// The ticket store, for tests and the web log.
+    pub fn store(&self) -> &Store {
+        &self.services.store
+    }
+
+    /// Re-reads and checks the dialplan; new calls use it, calls in progress keep theirs. An
+    /// invalid file leaves the running dialplan in place.
+    pub fn reload_dialplan(&self) -> Result<(), DialplanReport> {
+        let plan = ivr::check_file(&self.config.dialplan, &self.config.prompts)?;
+        *self.services.dialplan.write().expect("poisoned") = Arc::new(plan);
+        tracing::info!(file = %self.config.dialplan.display(), "dialplan reloaded");
+        Ok(())
     }
 
     /// Graceful shutdown: new INVITEs get 503, calls in progress are ended with BYE. The SIP
@@ -118,7 +159,7 @@ async fn dispatch_calls(
     loop {
         tokio::select! {
             call = new_calls.recv() => match call {
-                Some(call) => { calls.spawn(handle_call(call, services.clone())); }
+                Some(call) => { calls.spawn(helpdesk_call::handle(call, services.clone())); }
                 None => break,
             },
             Some(_) = calls.join_next(), if !calls.is_empty() => {}
@@ -132,63 +173,28 @@ async fn dispatch_calls(
     }
 }
 
-async fn handle_call(call: NewCall, services: Arc<Services>) {
-    let caller = Caller::of(&call.invite);
-    let call_id =
-        crate::sip::message::header_value(&call.invite.headers, "Call-ID").unwrap_or_default();
-    let span = tracing::info_span!("call", %call_id, caller = %caller.number);
-    let _guard = span.enter();
-    drop(_guard);
-    tracing::info!(parent: &span, display_name = ?caller.display_name, "incoming call");
-    let mut control = match answer::answer(call, &services.answer).await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::info!(parent: &span, error = %e, "call not answered");
-            return;
-        }
-    };
-    tracing::info!(parent: &span, "answered");
-    let cause = run_welcome(&mut control, &services)
-        .await
-        .err()
-        .map(|e| e.0)
-        .unwrap_or(EndCause::Completed);
-    let stats = answer::finish(control, cause).await;
-    tracing::info!(parent: &span, %cause, packets_sent = stats.packets_sent, packets_received = stats.packets_received, "call ended");
-}
-
-async fn run_welcome(
-    control: &mut crate::call::CallControl,
-    services: &Services,
-) -> Result<(), CallEnded> {
-    let welcome: Vec<_> = services.prompts.get("en", "welcome").into_iter().collect();
-    if let Some(d) = control.play(welcome, true).await? {
-        tracing::info!(digit = %d, "digit");
-    }
-    while let Some(d) = control.next_digit(Duration::from_secs(10)).await? {
-        tracing::info!(digit = %d, "digit");
-    }
-    Ok(())
-}
-
 /// Runs until Ctrl-C or SIGTERM, then shuts down gracefully.
 pub async fn serve_until_signalled(config: Config) -> Result<(), StartError> {
     let mut server = Server::start(config).await?;
-    wait_for_signal().await;
+    wait_for_signal(&server).await;
     server.shutdown().await;
     Ok(())
 }
 
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+/// Waits for Ctrl-C or SIGTERM; SIGHUP reloads the dialplan meanwhile.
+async fn wait_for_signal(server: &Server) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut hup = signal(SignalKind::hangup()).expect("SIGHUP handler");
+    loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => return,
+            _ = term.recv() => return,
+            _ = hup.recv() => {
+                if let Err(report) = server.reload_dialplan() {
+                    tracing::error!("dialplan not reloaded, keeping the running one:\n{report}");
+                }
+            }
         }
     }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
 }
