@@ -26,8 +26,10 @@ const FRAME: Duration = Duration::from_millis(20);
 /// If the sender wakes this late, it skips ahead instead of bursting the backlog: a phone's
 /// jitter buffer copes with a gap far better than with a burst of stale packets.
 const MAX_LATENESS: Duration = Duration::from_millis(100);
-/// A key press seen both as RFC 4733 and in-band within this window counts once.
-const DIGIT_MERGE_WINDOW_MS: u64 = 300;
+/// A key press seen both as RFC 4733 and in-band within this window counts once. A phone that
+/// sends both starts them together (in-band detection lags by ~25 ms); a person cannot press
+/// the same key twice within 120 ms, so a longer window would swallow real presses.
+const DIGIT_MERGE_WINDOW_MS: u64 = 120;
 
 /// Options from the configuration.
 #[derive(Debug, Clone)]

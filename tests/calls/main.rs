@@ -5,5 +5,6 @@
 mod support;
 
 mod answer;
+mod menu;
 mod out_of_dialog;
 mod teardown;

@@ -352,6 +352,32 @@ impl Ua {
         self.send_audio(&tone).await;
     }
 
+    /// A phone that sends a key both ways at once: RFC 4733 events interleaved with the tone.
+    pub async fn press_both(&mut self, digit: char) {
+        let d = Digit::from_char(digit).expect("DTMF digit");
+        let tone = synthesize_tone(d, 100, -10.0);
+        let event_ts = self.ts;
+        let te = self.telephone_event_pt;
+        let start = Instant::now();
+        for (i, frame) in tone.chunks(160).enumerate() {
+            let mut payload = Vec::with_capacity(160);
+            self.codec.encode(frame, &mut payload);
+            let pt = self.codec.payload_type();
+            let ts = self.ts;
+            let audio = self.rtp_packet(pt, false, ts, payload);
+            self.send_rtp(&audio).await;
+            let end = i == 4;
+            let event = encode_telephone_event(d, end, 10, 160 * (i as u16 + 1)).to_vec();
+            let packet = self.rtp_packet(te, i == 0, event_ts, event);
+            for _ in 0..(if end { 3 } else { 1 }) {
+                self.send_rtp(&packet).await;
+            }
+            self.ts = self.ts.wrapping_add(160);
+            tokio::time::sleep_until(start + Duration::from_millis(20 * (i as u64 + 1))).await;
+        }
+        self.send_silence(200).await;
+    }
+
     /// Every RTP packet that arrives during `duration`.
     pub async fn collect_rtp(&mut self, duration: Duration) -> Vec<Received> {
         let deadline = Instant::now() + duration;

@@ -1,0 +1,236 @@
+//! Calls through the bundled menu end as complete tickets.
+
+use crate::support::server::TestServer;
+use crate::support::ua::Ua;
+use hotline::tickets::{CallEventKind, Category, Disposition, Impact, Language, Urgency};
+use std::time::Duration;
+
+fn speech(name: &str) -> Vec<i16> {
+    let path = crate::support::server::repo()
+        .join("tests/fixtures/speech")
+        .join(name);
+    hound::WavReader::open(path)
+        .unwrap()
+        .samples::<i16>()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// Waits until the server has finished with the call (its ticket leaves `in_progress`).
+async fn settled_ticket(server: &TestServer, call_id: &str) -> hotline::store::Ticket {
+    let store = server.server.as_ref().unwrap().store();
+    for _ in 0..100 {
+        if let Some(t) = store.ticket_by_call_id(call_id).await.unwrap() {
+            if t.disposition != Disposition::InProgress {
+                return t;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("ticket of {call_id} never settled");
+}
+
+#[tokio::test]
+async fn full_menu_with_rfc4733_and_inband_digits_and_voicemail_makes_a_complete_ticket() {
+    let server = TestServer::start().await;
+    let mut ua = Ua::udp(server.sip).await;
+    ua.connect().await;
+    ua.send_silence(300).await;
+    ua.press_rfc4733('#').await; // skip the welcome
+    ua.press_rfc4733('2').await; // Français
+    ua.press_inband('2').await; // software, as an in-band tone
+    ua.press_rfc4733('3').await; // only me
+    ua.press_inband('2').await; // degraded
+    ua.press_rfc4733('#').await; // skip the recording instructions
+    ua.send_silence(600).await; // the beep
+    ua.send_audio(&speech("fr-imprimante.wav")).await;
+    ua.press_rfc4733('#').await; // end of voicemail
+                                 // Ticket number, estimate and goodbye, then the server hangs up.
+    let bye = ua.expect_bye(Duration::from_secs(60)).await;
+    assert_eq!(bye.method, rsip::Method::Bye);
+
+    let ticket = settled_ticket(&server, &ua.call_id).await;
+    assert_eq!(ticket.language, Some(Language::French));
+    assert_eq!(ticket.category, Some(Category::Software));
+    assert_eq!(ticket.impact, Some(Impact::Individual));
+    assert_eq!(ticket.urgency, Some(Urgency::Degraded));
+    assert_eq!(ticket.priority.unwrap().to_string(), "P4");
+    assert_eq!(ticket.disposition, Disposition::Completed);
+    assert_eq!(ticket.caller_number, "5551234");
+    assert_eq!(ticket.caller_name.as_deref(), Some("Test Caller"));
+    let spoken = ticket.estimated_response_secs.expect("estimate stored");
+    assert!(spoken >= 300, "{spoken}");
+    let recording = ticket.recording_path.clone().expect("voicemail stored");
+    let reader = hound::WavReader::open(&recording).unwrap();
+    let secs = reader.duration() as f64 / 8000.0;
+    assert!((3.0..8.0).contains(&secs), "voicemail of {secs:.1} s");
+    assert_eq!(ticket.recording_end_cause.as_deref(), Some("digit"));
+
+    let events = server
+        .server
+        .as_ref()
+        .unwrap()
+        .store()
+        .events(ticket.id)
+        .await
+        .unwrap();
+    let digits: Vec<&str> = events
+        .iter()
+        .filter(|e| e.kind == CallEventKind::Digit)
+        .map(|e| e.detail.as_str())
+        .collect();
+    assert!(
+        digits.starts_with(&["# (skipped prompt)", "2", "2", "3", "2"]),
+        "{digits:?}"
+    );
+    for kind in [
+        CallEventKind::Answered,
+        CallEventKind::RecordingStarted,
+        CallEventKind::RecordingStopped,
+        CallEventKind::EstimateGiven,
+        CallEventKind::Hangup,
+    ] {
+        assert!(events.iter().any(|e| e.kind == kind), "{kind} in timeline");
+    }
+    let hangup = events
+        .iter()
+        .find(|e| e.kind == CallEventKind::Hangup)
+        .unwrap();
+    assert_eq!(hangup.detail, "by hotline (completed)");
+}
+
+#[tokio::test]
+async fn hang_up_mid_menu_leaves_an_abandoned_ticket_with_the_step() {
+    let server = TestServer::start().await;
+    let mut ua = Ua::udp(server.sip).await;
+    ua.connect().await;
+    ua.send_silence(200).await;
+    ua.press_rfc4733('#').await;
+    ua.press_rfc4733('1').await;
+    ua.send_silence(500).await;
+    assert_eq!(ua.bye().await.status_code.code(), 200);
+    let ticket = settled_ticket(&server, &ua.call_id).await;
+    assert_eq!(ticket.disposition, Disposition::Abandoned);
+    assert_eq!(ticket.disposition_detail.as_deref(), Some("category"));
+    assert_eq!(ticket.language, Some(Language::English));
+}
+
+#[tokio::test]
+async fn a_call_cancelled_while_ringing_still_has_a_ticket() {
+    let server = TestServer::start_with(|c| c.sip.ring_ms = 3000).await;
+    let mut ua = Ua::udp(server.sip).await;
+    let offer = ua.offer();
+    let invite = ua.request("INVITE", Some(("application/sdp", &offer)), None);
+    let branch = invite
+        .split("branch=")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    ua.send_raw(invite.as_bytes()).await;
+    while let Some(r) = ua.response(Duration::from_secs(3)).await {
+        if r.status_code.code() == 180 {
+            break;
+        }
+    }
+    let cancel = ua.request("CANCEL", None, Some(&branch));
+    ua.send_raw(cancel.as_bytes()).await;
+    let ticket = settled_ticket(&server, &ua.call_id).await;
+    assert_eq!(ticket.disposition, Disposition::Abandoned);
+    assert_eq!(ticket.disposition_detail.as_deref(), Some("ringing"));
+}
+
+#[tokio::test]
+async fn silence_in_a_menu_times_out_retries_and_falls_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("short.toml");
+    std::fs::write(
+        &plan,
+        r#"[dialplan]
+start = "category"
+languages = ["en"]
+[defaults]
+timeout_secs = 1
+retries = 1
+invalid_prompt = "invalid_choice"
+timeout_prompt = "no_input"
+[nodes.category]
+kind = "menu"
+prompts = ["n1"]
+options."1" = { next = "bye", set = { category = "hardware" } }
+fallback = "bye"
+fallback_set = { category = "other" }
+[nodes.bye]
+kind = "hangup"
+prompts = ["goodbye"]
+"#,
+    )
+    .unwrap();
+    let server = TestServer::start_with(|c| c.dialplan = plan.clone()).await;
+    let mut ua = Ua::udp(server.sip).await;
+    ua.connect().await;
+    // Keep sending silence (so the line is alive) and press nothing.
+    let bye = tokio::select! {
+        bye = ua.expect_bye(Duration::from_secs(30)) => bye,
+        () = async { loop { ua_silence_forever().await } } => unreachable!(),
+    };
+    assert_eq!(bye.method, rsip::Method::Bye);
+    let ticket = settled_ticket(&server, &ua.call_id).await;
+    assert_eq!(ticket.category, Some(Category::Other));
+    let events = server
+        .server
+        .as_ref()
+        .unwrap()
+        .store()
+        .events(ticket.id)
+        .await
+        .unwrap();
+    let timeouts = events
+        .iter()
+        .filter(|e| e.kind == CallEventKind::Timeout)
+        .count();
+    assert_eq!(timeouts, 2, "first try and one retry");
+    assert!(events
+        .iter()
+        .any(|e| e.kind == CallEventKind::RetriesExhausted));
+}
+
+async fn ua_silence_forever() {
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+#[tokio::test]
+async fn a_key_sent_both_as_event_and_tone_counts_once() {
+    let server = TestServer::start().await;
+    let mut ua = Ua::udp(server.sip).await;
+    ua.connect().await;
+    ua.send_silence(200).await;
+    ua.press_rfc4733('#').await;
+    ua.press_both('2').await; // French, once
+    ua.press_rfc4733('1').await; // hardware
+    ua.send_silence(300).await;
+    assert_eq!(ua.bye().await.status_code.code(), 200);
+    let ticket = settled_ticket(&server, &ua.call_id).await;
+    assert_eq!(ticket.language, Some(Language::French));
+    assert_eq!(
+        ticket.category,
+        Some(Category::Hardware),
+        "the second copy of 2 was not taken as the category"
+    );
+    let events = server
+        .server
+        .as_ref()
+        .unwrap()
+        .store()
+        .events(ticket.id)
+        .await
+        .unwrap();
+    let digits: Vec<&str> = events
+        .iter()
+        .filter(|e| e.kind == CallEventKind::Digit)
+        .map(|e| e.detail.as_str())
+        .collect();
+    assert_eq!(digits, ["# (skipped prompt)", "2", "1"]);
+}
