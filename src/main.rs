@@ -17,6 +17,94 @@ struct Cli {
 enum Command {
     /// Answer calls: SIP on UDP and TCP, the IVR, tickets, the web log.
     Serve(ServeArgs),
+    /// Apply the database migrations (also done at start-up).
+    Migrate(StoreArgs),
+    /// Dialplan tools.
+    #[command(subcommand)]
+    Dialplan(DialplanCommand),
+    /// Read tickets.
+    #[command(subcommand)]
+    Tickets(TicketsCommand),
+    /// Technicians on duty (they shorten the response time callers are told).
+    #[command(subcommand)]
+    Technicians(TechniciansCommand),
+}
+
+#[derive(Subcommand)]
+enum DialplanCommand {
+    /// Check a dialplan: syntax, references, prompts for every language, reachability, loops.
+    Check {
+        file: PathBuf,
+        /// Prompts directory the dialplan's prompts are looked up in.
+        #[arg(long, default_value = "prompts")]
+        prompts: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct StoreArgs {
+    /// Configuration file (for the database URL and data directory).
+    #[arg(long, env = "HOTLINE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Database URL [default: sqlite://data/hotline.db]
+    #[arg(long, env = "HOTLINE_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+impl StoreArgs {
+    async fn open(&self) -> anyhow::Result<hotline::store::Store> {
+        let config = match &self.config {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        let url = self
+            .database_url
+            .clone()
+            .unwrap_or_else(|| config.database_url());
+        Ok(hotline::store::Store::connect(&url, config.priorities.clone()).await?)
+    }
+}
+
+#[derive(Subcommand)]
+enum TicketsCommand {
+    /// Tickets, newest first.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// new, acknowledged, in_progress, resolved, closed
+        #[arg(long)]
+        status: Option<hotline::tickets::TicketStatus>,
+        /// P1..P5
+        #[arg(long)]
+        priority: Option<hotline::tickets::Priority>,
+        #[arg(long)]
+        category: Option<hotline::tickets::Category>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// JSON array (stable field names, see docs/tickets.md).
+        #[arg(long)]
+        json: bool,
+    },
+    /// One ticket with its call timeline.
+    Show {
+        reference: hotline::tickets::TicketRef,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TechniciansCommand {
+    /// Add a technician, or change whether they are on duty.
+    Set {
+        name: String,
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        on_duty: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(clap::Args)]
@@ -87,7 +175,19 @@ fn init_logging() {
         .init();
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // One readable line per cause, no backtrace: these are user errors (bad file, no
+            // database), not crashes.
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -96,6 +196,82 @@ fn main() -> anyhow::Result<()> {
             let config = args.into_config()?;
             runtime.block_on(hotline::server::serve_until_signalled(config))?;
         }
+        Command::Migrate(store) => runtime.block_on(async {
+            store.open().await?;
+            println!("database schema is up to date");
+            anyhow::Ok(())
+        })?,
+        Command::Dialplan(DialplanCommand::Check { file, prompts }) => {
+            match hotline::ivr::check_file(&file, &prompts) {
+                Ok(plan) => println!(
+                    "{}: ok ({} nodes, languages: {})",
+                    file.display(),
+                    plan.nodes.len(),
+                    plan.languages
+                        .iter()
+                        .map(|l| l.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                Err(report) => {
+                    eprintln!("{report}");
+                    std::process::exit(1);
+                }
+            }
+        }
+        Command::Tickets(TicketsCommand::List {
+            store,
+            status,
+            priority,
+            category,
+            limit,
+            json,
+        }) => runtime.block_on(async {
+            let store = store.open().await?;
+            let filter = hotline::store::TicketFilter {
+                status,
+                priority,
+                category,
+                limit,
+                ..Default::default()
+            };
+            let tickets = store.list_tickets(&filter).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&tickets)?);
+            } else {
+                print!("{}", hotline::admin::ticket_table(&tickets));
+            }
+            anyhow::Ok(())
+        })?,
+        Command::Tickets(TicketsCommand::Show {
+            reference,
+            store,
+            json,
+        }) => runtime.block_on(async {
+            let store = store.open().await?;
+            let Some(ticket) = store.ticket_by_ref(&reference).await? else {
+                anyhow::bail!("no ticket {reference}");
+            };
+            let events = store.events(ticket.id).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&hotline::admin::ticket_json(&ticket, &events))?
+                );
+            } else {
+                print!("{}", hotline::admin::ticket_detail(&ticket, &events));
+            }
+            anyhow::Ok(())
+        })?,
+        Command::Technicians(TechniciansCommand::Set {
+            name,
+            on_duty,
+            store,
+        }) => runtime.block_on(async {
+            store.open().await?.set_technician(&name, on_duty).await?;
+            println!("{name}: {}", if on_duty { "on duty" } else { "off duty" });
+            anyhow::Ok(())
+        })?,
     }
     Ok(())
 }

@@ -26,11 +26,11 @@ use tokio::task::JoinSet;
 pub enum StartError {
     #[error(transparent)]
     Transport(#[from] TransportError),
-    #[error("prompts: {0}")]
+    #[error(transparent)]
     Prompts(#[from] PromptError),
-    #[error("invalid dialplan:\n{0}")]
+    #[error(transparent)]
     Dialplan(#[from] DialplanReport),
-    #[error("database: {0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot create data directory {path}: {source}")]
     DataDir {

@@ -66,7 +66,7 @@ fn unknown_node_reference_points_at_the_reference() {
 
 #[test]
 fn missing_start_node_is_reported() {
-    let r = report(&END.to_string());
+    let r = report(END);
     assert!(
         r.contains("plan.toml:2:9: start node `welcome` does not exist"),
         "{r}"
