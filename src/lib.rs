@@ -13,3 +13,4 @@ pub mod server;
 pub mod sip;
 pub mod store;
 pub mod tickets;
+pub mod transcribe;

