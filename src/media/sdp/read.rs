@@ -22,10 +22,12 @@ pub(super) fn parse(text: &str) -> Result<SessionDescription, SdpError> {
     // The sdp crate reads a line's type up to the first '='; a line without one makes it
     // swallow the rest of the body into its error. Check the shape first to name the line.
     for (n, line) in normalised.lines().enumerate() {
-        let bytes = line.as_bytes();
-        if !line.is_empty()
-            && !(bytes.len() >= 2 && bytes[0].is_ascii_lowercase() && bytes[1] == b'=')
-        {
+        let well_formed = match line.as_bytes() {
+            [] => true,
+            [kind, b'=', ..] => kind.is_ascii_lowercase(),
+            _ => false,
+        };
+        if !well_formed {
             return Err(SdpError::Parse(format!(
                 "line {} `{}` is not a `<letter>=<value>` SDP line",
                 n + 1,
