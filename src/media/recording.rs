@@ -10,10 +10,7 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum RecordingError {
     #[error("cannot create recording {path}: {source}")]
-    Create {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Create { path: PathBuf, source: std::io::Error },
     #[error("writing recording {path}: {source}")]
     Write { path: PathBuf, source: hound::Error },
     #[error("recording {path} cannot be repaired: {reason}")]
@@ -50,8 +47,7 @@ impl VoiceActivity {
         if frame.is_empty() {
             return;
         }
-        let rms =
-            (frame.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / frame.len() as f64).sqrt();
+        let rms = (frame.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / frame.len() as f64).sqrt();
         if rms >= VOICE_RMS {
             self.loud_frames += 1;
             if self.loud_frames >= VOICE_FRAMES {
@@ -154,12 +150,10 @@ impl Recorder {
             duration: self.duration(),
             has_speech: self.voice.heard_speech(),
         };
-        self.writer
-            .finalize()
-            .map_err(|source| RecordingError::Write {
-                path: info.path.clone(),
-                source,
-            })?;
+        self.writer.finalize().map_err(|source| RecordingError::Write {
+            path: info.path.clone(),
+            source,
+        })?;
         Ok(info)
     }
 }
@@ -172,14 +166,9 @@ pub fn repair(path: &Path) -> Result<bool, RecordingError> {
         path: path.to_path_buf(),
         reason,
     };
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(path)
-        .map_err(|e| fail(e.to_string()))?;
+    let mut file = std::fs::OpenOptions::new().read(true).write(true).open(path).map_err(|e| fail(e.to_string()))?;
     let mut header = [0u8; 44];
-    file.read_exact(&mut header)
-        .map_err(|_| fail("shorter than a WAV header".into()))?;
+    file.read_exact(&mut header).map_err(|_| fail("shorter than a WAV header".into()))?;
     if &header[0..4] != b"RIFF" || &header[8..12] != b"WAVE" || &header[36..40] != b"data" {
         return Err(fail("not a WAV file written by Hotline".into()));
     }
@@ -195,14 +184,10 @@ pub fn repair(path: &Path) -> Result<bool, RecordingError> {
         return Ok(false);
     }
     file.set_len(44 + data).map_err(|e| fail(e.to_string()))?;
-    file.seek(SeekFrom::Start(4))
-        .map_err(|e| fail(e.to_string()))?;
-    file.write_all(&riff.to_le_bytes())
-        .map_err(|e| fail(e.to_string()))?;
-    file.seek(SeekFrom::Start(40))
-        .map_err(|e| fail(e.to_string()))?;
-    file.write_all(&(data as u32).to_le_bytes())
-        .map_err(|e| fail(e.to_string()))?;
+    file.seek(SeekFrom::Start(4)).map_err(|e| fail(e.to_string()))?;
+    file.write_all(&riff.to_le_bytes()).map_err(|e| fail(e.to_string()))?;
+    file.seek(SeekFrom::Start(40)).map_err(|e| fail(e.to_string()))?;
+    file.write_all(&(data as u32).to_le_bytes()).map_err(|e| fail(e.to_string()))?;
     file.sync_all().map_err(|e| fail(e.to_string()))?;
     Ok(true)
 }
@@ -212,9 +197,7 @@ mod tests {
     use super::*;
 
     fn tone(n: usize, amp: f64) -> Vec<i16> {
-        (0..n)
-            .map(|i| (amp * (i as f64 * 0.2).sin()) as i16)
-            .collect()
+        (0..n).map(|i| (amp * (i as f64 * 0.2).sin()) as i16).collect()
     }
 
     #[test]
@@ -244,10 +227,7 @@ mod tests {
         assert_eq!(reader.len() as usize, (bytes.len() - 44) / 2);
         assert!(!repair(&path).unwrap(), "a sound file is left alone");
         std::fs::write(&path, b"garbage").unwrap();
-        assert!(repair(&path)
-            .unwrap_err()
-            .to_string()
-            .contains("shorter than a WAV header"));
+        assert!(repair(&path).unwrap_err().to_string().contains("shorter than a WAV header"));
     }
 
     #[test]

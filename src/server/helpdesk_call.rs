@@ -6,10 +6,7 @@
 use super::Services;
 use crate::call::answer::{self, Caller};
 use crate::call::{CallControl, CallEnded, EndCause};
-use crate::ivr::{
-    self, CallHost, IvrEffect, IvrEnd, PromptRef, RecordSpec, RecordingEnd, RecordingOutcome,
-    RouteOutcome,
-};
+use crate::ivr::{self, CallHost, IvrEffect, IvrEnd, PromptRef, RecordSpec, RecordingEnd, RecordingOutcome, RouteOutcome};
 use crate::media::dtmf::Digit;
 use crate::media::prompt;
 use crate::media::recording::{RecordStop, Recorder};
@@ -23,8 +20,7 @@ use std::time::Duration;
 /// Handles one call from INVITE to hang-up.
 pub(super) async fn handle(call: NewCall, services: Arc<Services>) {
     let caller = Caller::of(&call.invite);
-    let call_id =
-        crate::sip::message::header_value(&call.invite.headers, "Call-ID").unwrap_or_default();
+    let call_id = crate::sip::message::header_value(&call.invite.headers, "Call-ID").unwrap_or_default();
     let span = tracing::info_span!("call", %call_id, caller = %caller.number);
     tracing::info!(parent: &span, display_name = ?caller.display_name, "incoming call");
 
@@ -49,33 +45,17 @@ pub(super) async fn handle(call: NewCall, services: Arc<Services>) {
         Err(e) => {
             tracing::info!(parent: &span, error = %e, "call not answered");
             let (disposition, step) = match &e {
-                answer::AnswerError::Ended(EndCause::Cancelled)
-                | answer::AnswerError::Ended(EndCause::CallerHangup) => {
+                answer::AnswerError::Ended(EndCause::Cancelled) | answer::AnswerError::Ended(EndCause::CallerHangup) => {
                     (Disposition::Abandoned, "ringing".to_string())
                 }
                 other => (Disposition::Failed, other.reason()),
             };
-            log_store(
-                services
-                    .store
-                    .set_disposition(ticket.id, disposition, Some(&step))
-                    .await,
-            );
-            log_store(
-                services
-                    .store
-                    .add_event(ticket.id, CallEventKind::Hangup, &e.to_string())
-                    .await,
-            );
+            log_store(services.store.set_disposition(ticket.id, disposition, Some(&step)).await);
+            log_store(services.store.add_event(ticket.id, CallEventKind::Hangup, &e.to_string()).await);
             return;
         }
     };
-    log_store(
-        services
-            .store
-            .add_event(ticket.id, CallEventKind::Answered, "")
-            .await,
-    );
+    log_store(services.store.add_event(ticket.id, CallEventKind::Answered, "").await);
     tracing::info!(parent: &span, "answered");
 
     let plan = services.dialplan.read().expect("poisoned").clone();
@@ -93,45 +73,19 @@ pub(super) async fn handle(call: NewCall, services: Arc<Services>) {
         IvrEnd::Ended { cause, .. } => cause.0,
     };
     let (disposition, detail) = match (&result.end, &result.routed) {
-        (_, Some(RouteOutcome::Answered { technician })) => {
-            (Disposition::Answered, Some(technician.clone()))
-        }
-        (IvrEnd::Completed, Some(RouteOutcome::NobodyAvailable)) => {
-            (Disposition::Routed, Some("nobody available".into()))
-        }
+        (_, Some(RouteOutcome::Answered { technician })) => (Disposition::Answered, Some(technician.clone())),
+        (IvrEnd::Completed, Some(RouteOutcome::NobodyAvailable)) => (Disposition::Routed, Some("nobody available".into())),
         (IvrEnd::Completed, None) => (Disposition::Completed, None),
-        (IvrEnd::StepLimit { node }, _) => {
-            (Disposition::Failed, Some(format!("step limit at {node}")))
-        }
+        (IvrEnd::StepLimit { node }, _) => (Disposition::Failed, Some(format!("step limit at {node}"))),
         (IvrEnd::Ended { .. }, _) if voicemail => (Disposition::Voicemail, None),
         (IvrEnd::Ended { node, cause }, _) => match cause.0 {
-            EndCause::CallerHangup | EndCause::Cancelled => {
-                (Disposition::Abandoned, Some(node.clone()))
-            }
+            EndCause::CallerHangup | EndCause::Cancelled => (Disposition::Abandoned, Some(node.clone())),
             other => (Disposition::Failed, Some(format!("{other} at {node}"))),
         },
     };
-    log_store(
-        services
-            .store
-            .set_disposition(ticket.id, disposition, detail.as_deref())
-            .await,
-    );
-    let by = if cause.needs_bye() {
-        "hotline"
-    } else {
-        "caller"
-    };
-    log_store(
-        services
-            .store
-            .add_event(
-                ticket.id,
-                CallEventKind::Hangup,
-                &format!("by {by} ({cause})"),
-            )
-            .await,
-    );
+    log_store(services.store.set_disposition(ticket.id, disposition, detail.as_deref()).await);
+    let by = if cause.needs_bye() { "hotline" } else { "caller" };
+    log_store(services.store.add_event(ticket.id, CallEventKind::Hangup, &format!("by {by} ({cause})")).await);
     let stats = answer::finish(control, cause).await;
     tracing::info!(
         parent: &span,
@@ -146,18 +100,10 @@ pub(super) async fn handle(call: NewCall, services: Arc<Services>) {
 
 /// 503 for a call we cannot keep a ticket for.
 async fn refuse(call: NewCall, services: &Services) {
-    let mut r = crate::sip::message::response(
-        &call.invite,
-        rsip::StatusCode::ServiceUnavailable,
-        Some("refused"),
-    );
+    let mut r = crate::sip::message::response(&call.invite, rsip::StatusCode::ServiceUnavailable, Some("refused"));
     r.headers.push(rsip::Header::RetryAfter("30".into()));
     services.answer.endpoint.respond(&call.transaction, r).await;
-    services
-        .answer
-        .endpoint
-        .forget(&call_id_of(&call), &from_tag_of(&call))
-        .await;
+    services.answer.endpoint.forget(&call_id_of(&call), &from_tag_of(&call)).await;
 }
 
 fn call_id_of(call: &NewCall) -> String {
@@ -201,11 +147,7 @@ impl HelpdeskHost<'_> {
 }
 
 impl CallHost for HelpdeskHost<'_> {
-    async fn play(
-        &mut self,
-        prompts: Vec<PromptRef>,
-        barge_in: bool,
-    ) -> Result<Option<Digit>, CallEnded> {
+    async fn play(&mut self, prompts: Vec<PromptRef>, barge_in: bool) -> Result<Option<Digit>, CallEnded> {
         let audio = prompts
             .iter()
             .filter_map(|p| match p {
@@ -235,11 +177,7 @@ impl CallHost for HelpdeskHost<'_> {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "cannot record the voicemail");
-                log_store(
-                    store
-                        .add_event(id, CallEventKind::Error, &e.to_string())
-                        .await,
-                );
+                log_store(store.add_event(id, CallEventKind::Error, &e.to_string()).await);
                 return Ok(RecordingOutcome {
                     path,
                     duration: Duration::ZERO,
@@ -250,24 +188,9 @@ impl CallHost for HelpdeskHost<'_> {
         };
         // The path is stored first: a crash mid-recording still leaves the ticket pointing at
         // the (repairable) file.
-        log_store(
-            store
-                .set_recording(id, &path.display().to_string(), Duration::ZERO, "recording")
-                .await,
-        );
-        log_store(
-            store
-                .add_event(
-                    id,
-                    CallEventKind::RecordingStarted,
-                    &path.display().to_string(),
-                )
-                .await,
-        );
-        let stop = self
-            .control
-            .record(&mut recorder, spec.max, spec.silence, spec.finish_digit)
-            .await;
+        log_store(store.set_recording(id, &path.display().to_string(), Duration::ZERO, "recording").await);
+        log_store(store.add_event(id, CallEventKind::RecordingStarted, &path.display().to_string()).await);
+        let stop = self.control.record(&mut recorder, spec.max, spec.silence, spec.finish_digit).await;
         let end = match stop {
             Ok(RecordStop::Digit) => RecordingEnd::Digit,
             Ok(RecordStop::Silence) => RecordingEnd::Silence,
@@ -278,11 +201,7 @@ impl CallHost for HelpdeskHost<'_> {
             Ok(info) => info,
             Err(e) => {
                 tracing::error!(error = %e, "cannot finish the voicemail");
-                log_store(
-                    store
-                        .add_event(id, CallEventKind::Error, &e.to_string())
-                        .await,
-                );
+                log_store(store.add_event(id, CallEventKind::Error, &e.to_string()).await);
                 return stop.map(|_| RecordingOutcome {
                     path,
                     duration: Duration::ZERO,
@@ -291,23 +210,11 @@ impl CallHost for HelpdeskHost<'_> {
                 });
             }
         };
-        let cause = if info.has_speech {
-            end.as_str().to_string()
-        } else {
-            format!("{} (no speech)", end.as_str())
-        };
+        let cause = if info.has_speech { end.as_str().to_string() } else { format!("{} (no speech)", end.as_str()) };
+        log_store(store.set_recording(id, &info.path.display().to_string(), info.duration, &cause).await);
         log_store(
             store
-                .set_recording(id, &info.path.display().to_string(), info.duration, &cause)
-                .await,
-        );
-        log_store(
-            store
-                .add_event(
-                    id,
-                    CallEventKind::RecordingStopped,
-                    &format!("{} ms, {cause}", info.duration.as_millis()),
-                )
+                .add_event(id, CallEventKind::RecordingStopped, &format!("{} ms, {cause}", info.duration.as_millis()))
                 .await,
         );
         self.voicemail = info.has_speech;
@@ -330,9 +237,7 @@ impl CallHost for HelpdeskHost<'_> {
                 }
                 log_store(store.set_field(id, field).await);
             }
-            IvrEffect::Collected { variable, digits } => {
-                log_store(store.set_collected(id, &variable, &digits).await)
-            }
+            IvrEffect::Collected { variable, digits } => log_store(store.set_collected(id, &variable, &digits).await),
             IvrEffect::Event { kind, detail } => {
                 if kind == CallEventKind::Digit {
                     tracing::info!(ticket = %self.ticket.reference, digit = %detail, "digit");

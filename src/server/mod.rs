@@ -73,7 +73,9 @@ impl Server {
         let dialplan = ivr::check_file(&config.dialplan, &config.prompts)?;
         let store = Store::connect(&config.database_url(), config.priorities.clone()).await?;
         if let Some(csv) = &config.directory_csv {
-            let n = store.import_directory_csv(csv).await?;
+            let n = store
+                .import_directory_csv(csv)
+                .await?;
             tracing::info!(entries = n, file = %csv.display(), "caller directory imported");
         }
         let (transports, inbound) = Transports::bind(config.sip.listen).await?;
