@@ -196,7 +196,7 @@ impl ServeArgs {
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,whisper_rs=warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
@@ -308,23 +308,55 @@ fn run() -> anyhow::Result<()> {
                 started.elapsed().as_secs_f64()
             );
             let model = hotline::transcribe::WhisperModel::load(&out)?;
-            println!("loaded by whisper.cpp: {}", if model.is_multilingual() { "multilingual" } else { "English only" });
+            println!(
+                "loaded by whisper.cpp: {}",
+                if model.is_multilingual() {
+                    "multilingual"
+                } else {
+                    "English only"
+                }
+            );
         }
         Command::Model(ModelCommand::Fetch { model, cache }) => {
             let cache = cache.unwrap_or_else(hotline::transcribe::fetch::default_cache_dir);
             let started = std::time::Instant::now();
             let path = hotline::transcribe::fetch::fetch(model, &cache)?;
-            println!("{} model ready: {} ({:.1} s)", model.name(), path.display(), started.elapsed().as_secs_f64());
+            println!(
+                "{} model ready: {} ({:.1} s)",
+                model.name(),
+                path.display(),
+                started.elapsed().as_secs_f64()
+            );
         }
-        Command::Transcribe { file, language, model } => {
-            let model_path = model.unwrap_or_else(|| hotline::transcribe::fetch::default_cache_dir().join("ggml-base.bin"));
+        Command::Transcribe {
+            file,
+            language,
+            model,
+        } => {
+            let model_path = model.unwrap_or_else(|| {
+                hotline::transcribe::fetch::default_cache_dir().join("ggml-base.bin")
+            });
             let model = hotline::transcribe::WhisperModel::load(&model_path)?;
             let audio = hotline::transcribe::audio::load_wav_16k(&file)?;
             let started = std::time::Instant::now();
-            let t = model.transcribe(&audio, language.as_deref(), hotline::transcribe::default_threads())?;
-            eprintln!("language {}, {:.1} s of audio in {:.1} s", t.language, audio.len() as f64 / 16000.0, started.elapsed().as_secs_f64());
+            let t = model.transcribe(
+                &audio,
+                language.as_deref(),
+                hotline::transcribe::default_threads(),
+            )?;
+            eprintln!(
+                "language {}, {:.1} s of audio in {:.1} s",
+                t.language,
+                audio.len() as f64 / 16000.0,
+                started.elapsed().as_secs_f64()
+            );
             for s in &t.segments {
-                println!("[{:>6.2} → {:>6.2}] {}", s.start_ms as f64 / 1000.0, s.end_ms as f64 / 1000.0, s.text);
+                println!(
+                    "[{:>6.2} → {:>6.2}] {}",
+                    s.start_ms as f64 / 1000.0,
+                    s.end_ms as f64 / 1000.0,
+                    s.text
+                );
             }
         }
         Command::Technicians(TechniciansCommand::Set {

@@ -136,11 +136,10 @@ pub async fn answer(call: NewCall, ctx: &AnswerContext) -> Result<CallControl, A
         match sdp::answer(&offer, &local_media) {
             Ok((n, answer)) => (Some(n), answer),
             Err(e) => {
-                let (status, error) = match e {
-                    SdpError::NoCommonCodec { .. } | SdpError::NoAudio => {
-                        (StatusCode::NotAcceptableHere, AnswerError::NoCommonCodec(e))
-                    }
-                    other => (StatusCode::BadRequest, AnswerError::BadOffer(other)),
+                let (status, error) = if e.is_not_acceptable() {
+                    (StatusCode::NotAcceptableHere, AnswerError::NoCommonCodec(e))
+                } else {
+                    (StatusCode::BadRequest, AnswerError::BadOffer(e))
                 };
                 ctx.endpoint.respond(&transaction, reject(status)).await;
                 forget(&ctx.endpoint, &dialog).await;

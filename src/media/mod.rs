@@ -1,9 +1,10 @@
-//! Media: SDP offer/answer, RTP, G.711, DTMF, prompts.
+//! Media: SDP offer/answer, RTP, G.711, DTMF, prompts, resampling.
 
 pub mod dtmf;
 pub mod g711;
 pub mod port_pool;
 pub mod prompt;
 pub mod recording;
+pub mod resample;
 pub mod rtp_session;
 pub mod sdp;

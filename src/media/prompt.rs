@@ -1,9 +1,15 @@
 //! The prompt library: `prompts/<language>/<name>.wav`, checked and loaded once at start-up.
 //!
-//! Media runs at 8 kHz mono 16-bit. Files in another sample format or channel layout are
-//! converted; a file at another sample rate is refused (with the command that converts it),
-//! because resampling at load time would hide a mistake in the prompt pipeline. Every bad file is
-//! reported in one error, so a prompt author fixes them all in one go.
+//! Media runs at 8 kHz mono 16-bit. Prompts in another sample format, channel layout or
+//! sample rate are converted on load (see `wav`), so a prompt author can drop in what a
+//! recording tool or a TTS engine produced. Every bad file is reported in one error, so the
+//! author fixes them all in one go instead of one per restart.
+
+#[cfg(test)]
+mod tests;
+mod wav;
+
+pub use wav::{PromptFault, MAX_SECONDS};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -12,8 +18,6 @@ use std::time::Duration;
 
 /// Media sample rate.
 pub const SAMPLE_RATE: u32 = 8000;
-/// Longest prompt we accept: anything longer is a mistake (a recording, not a prompt).
-const MAX_SECONDS: u32 = 600;
 
 /// One prompt's audio, 8 kHz mono.
 #[derive(Debug)]
@@ -24,7 +28,7 @@ pub struct Prompt {
 
 impl Prompt {
     pub fn duration(&self) -> Duration {
-        Duration::from_millis(self.samples.len() as u64 * 1000 / SAMPLE_RATE as u64)
+        Duration::from_micros(self.samples.len() as u64 * 1_000_000 / u64::from(SAMPLE_RATE))
     }
 }
 
@@ -32,7 +36,7 @@ impl Prompt {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadPrompt {
     pub path: PathBuf,
-    pub reason: String,
+    pub reason: PromptFault,
 }
 
 /// Why the prompt library cannot be loaded.
@@ -52,29 +56,44 @@ pub struct PromptLibrary {
     prompts: HashMap<(String, String), Arc<Prompt>>,
 }
 
+/// The entries of a directory, sorted so that loading and its error report are deterministic.
+fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, PromptError> {
+    let unreadable = |e: std::io::Error| PromptError::Directory(dir.to_path_buf(), e.to_string());
+    let mut paths = std::fs::read_dir(dir)
+        .map_err(unreadable)?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(unreadable)?;
+    paths.sort();
+    Ok(paths)
+}
+
+fn is_hidden(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+}
+
 impl PromptLibrary {
-    /// Loads `dir/<language>/<name>.wav` for every language folder.
+    /// Loads `dir/<language>/<name>.wav` for every language folder. Other files (scripts,
+    /// texts, hidden folders) are left alone.
     pub fn load(dir: &Path) -> Result<PromptLibrary, PromptError> {
-        let read_dir = |d: &Path| {
-            std::fs::read_dir(d).map_err(|e| PromptError::Directory(d.to_path_buf(), e.to_string()))
-        };
         let mut library = PromptLibrary::default();
+        let mut loaded_from: HashMap<(String, String), PathBuf> = HashMap::new();
         let mut bad = Vec::new();
-        for lang in read_dir(dir)? {
-            let lang =
-                lang.map_err(|e| PromptError::Directory(dir.to_path_buf(), e.to_string()))?;
-            if !lang.path().is_dir() {
+        for lang_dir in sorted_entries(dir)? {
+            if !lang_dir.is_dir() || is_hidden(&lang_dir) {
                 continue;
             }
-            let language = lang.file_name().to_string_lossy().to_string();
-            for file in read_dir(&lang.path())? {
-                let path = file
-                    .map_err(|e| PromptError::Directory(lang.path(), e.to_string()))?
-                    .path();
-                if path
+            let language = lang_dir
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string();
+            for path in sorted_entries(&lang_dir)? {
+                let is_wav = path
                     .extension()
-                    .is_none_or(|e| !e.eq_ignore_ascii_case("wav"))
-                {
+                    .is_some_and(|e| e.eq_ignore_ascii_case("wav"));
+                if !is_wav || !path.is_file() {
                     continue;
                 }
                 let name = path
@@ -82,17 +101,27 @@ impl PromptLibrary {
                     .unwrap_or_default()
                     .to_string_lossy()
                     .to_string();
-                match read_wav(&path) {
+                let key = (language.clone(), name.clone());
+                if let Some(first) = loaded_from.get(&key) {
+                    // `hello.wav` and `hello.WAV`: which one plays would depend on the file system.
+                    let first = first.file_name().unwrap_or_default().to_string_lossy();
+                    let reason = PromptFault::Duplicate(first.to_string());
+                    bad.push(BadPrompt { path, reason });
+                    continue;
+                }
+                match wav::read(&path) {
                     Ok(samples) => {
                         let prompt = Prompt {
-                            name: name.clone(),
+                            name,
                             samples: samples.into(),
                         };
-                        library
-                            .prompts
-                            .insert((language.clone(), name), Arc::new(prompt));
+                        library.prompts.insert(key.clone(), Arc::new(prompt));
+                        loaded_from.insert(key, path);
                     }
-                    Err(reason) => bad.push(BadPrompt { path, reason }),
+                    Err(reason) => {
+                        loaded_from.insert(key, path.clone());
+                        bad.push(BadPrompt { path, reason });
+                    }
                 }
             }
         }
@@ -126,10 +155,27 @@ impl PromptLibrary {
     }
 }
 
-/// A tone: the beep before a voicemail recording.
+/// Beep level: -12 dBFS, clearly audible without clipping a codec.
+const BEEP_AMPLITUDE: f64 = 8192.0;
+/// Rise and fall of the beep, so it starts and stops without a click.
+const BEEP_RAMP_MS: u32 = 5;
+
+/// The 1 kHz tone before a voicemail recording.
 pub fn beep(duration_ms: u32) -> Arc<Prompt> {
-    let samples: Vec<i16> = (0..duration_ms * 8)
-        .map(|n| (8000.0 * (2.0 * std::f64::consts::PI * 1000.0 * n as f64 / 8000.0).sin()) as i16)
+    let total = duration_ms.saturating_mul(SAMPLE_RATE / 1000);
+    let ramp = (BEEP_RAMP_MS * SAMPLE_RATE / 1000).min(total / 2).max(1);
+    let samples: Vec<i16> = (0..total)
+        .map(|n| {
+            let edge = n.min(total - 1 - n);
+            let gain = if edge < ramp {
+                // Raised cosine from 0 to 1 over the ramp.
+                0.5 - 0.5 * (std::f64::consts::PI * f64::from(edge) / f64::from(ramp)).cos()
+            } else {
+                1.0
+            };
+            let phase = 2.0 * std::f64::consts::PI * 1000.0 * f64::from(n) / f64::from(SAMPLE_RATE);
+            (BEEP_AMPLITUDE * gain * phase.sin()).round() as i16
+        })
         .collect();
     Arc::new(Prompt {
         name: "beep".into(),
@@ -141,135 +187,6 @@ pub fn beep(duration_ms: u32) -> Arc<Prompt> {
 pub fn silence(duration_ms: u32) -> Arc<Prompt> {
     Arc::new(Prompt {
         name: "silence".into(),
-        samples: vec![0i16; (duration_ms * 8) as usize].into(),
+        samples: vec![0i16; duration_ms.saturating_mul(SAMPLE_RATE / 1000) as usize].into(),
     })
-}
-
-fn read_wav(path: &Path) -> Result<Vec<i16>, String> {
-    let reader =
-        hound::WavReader::open(path).map_err(|e| format!("not a readable WAV file ({e})"))?;
-    let spec = reader.spec();
-    if spec.sample_rate != SAMPLE_RATE {
-        return Err(format!(
-            "sample rate {} Hz, prompts must be {SAMPLE_RATE} Hz (convert with: sox IN.wav -r 8000 -c 1 -b 16 OUT.wav)",
-            spec.sample_rate
-        ));
-    }
-    if reader.duration() > MAX_SECONDS * spec.sample_rate {
-        return Err(format!("longer than {MAX_SECONDS} s"));
-    }
-    let channels = spec.channels.max(1) as usize;
-    let interleaved: Vec<f64> = match (spec.sample_format, spec.bits_per_sample) {
-        (hound::SampleFormat::Int, bits @ 8..=32) => {
-            let scale = 32768.0 / (1u64 << (bits - 1)) as f64;
-            reader
-                .into_samples::<i32>()
-                .map(|s| s.map(|v| v as f64 * scale))
-                .collect::<Result<_, _>>()
-                .map_err(|e| format!("truncated or corrupt audio data ({e})"))?
-        }
-        (hound::SampleFormat::Float, 32) => reader
-            .into_samples::<f32>()
-            .map(|s| s.map(|v| v as f64 * 32767.0))
-            .collect::<Result<_, _>>()
-            .map_err(|e| format!("truncated or corrupt audio data ({e})"))?,
-        (format, bits) => return Err(format!("unsupported sample format {format:?} {bits}-bit")),
-    };
-    let samples: Vec<i16> = interleaved
-        .chunks(channels)
-        .map(|frame| {
-            (frame.iter().sum::<f64>() / frame.len() as f64)
-                .round()
-                .clamp(-32768.0, 32767.0) as i16
-        })
-        .collect();
-    if samples.is_empty() {
-        return Err("no audio (zero length)".into());
-    }
-    if samples.iter().all(|s| s.unsigned_abs() < 64) {
-        return Err("silent: every sample is below -54 dBFS".into());
-    }
-    Ok(samples)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn write(path: &Path, spec: hound::WavSpec, samples: impl Iterator<Item = f32>) {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        let mut w = hound::WavWriter::create(path, spec).unwrap();
-        for s in samples {
-            match spec.sample_format {
-                hound::SampleFormat::Float => w.write_sample(s).unwrap(),
-                hound::SampleFormat::Int => w.write_sample((s * 32767.0) as i16).unwrap(),
-            }
-        }
-        w.finalize().unwrap();
-    }
-
-    fn sine(n: usize) -> impl Iterator<Item = f32> {
-        (0..n).map(|i| (i as f32 * 0.3).sin() * 0.5)
-    }
-
-    #[test]
-    fn stereo_float_is_converted_to_mono_16_bit() {
-        let dir = tempfile::tempdir().unwrap();
-        let spec = hound::WavSpec {
-            channels: 2,
-            sample_rate: 8000,
-            bits_per_sample: 32,
-            sample_format: hound::SampleFormat::Float,
-        };
-        write(&dir.path().join("en/welcome.wav"), spec, sine(1600));
-        let lib = PromptLibrary::load(dir.path()).unwrap();
-        let p = lib.get("en", "welcome").unwrap();
-        assert_eq!(p.samples.len(), 800);
-        assert_eq!(p.duration(), Duration::from_millis(100));
-        assert_eq!(lib.languages(), vec!["en".to_string()]);
-    }
-
-    #[test]
-    fn every_bad_file_is_named_with_its_reason() {
-        let dir = tempfile::tempdir().unwrap();
-        let spec = hound::WavSpec {
-            channels: 1,
-            sample_rate: 16000,
-            bits_per_sample: 16,
-            sample_format: hound::SampleFormat::Int,
-        };
-        write(&dir.path().join("en/wide.wav"), spec, sine(1600));
-        std::fs::write(dir.path().join("en/text.wav"), "not audio").unwrap();
-        let ok = hound::WavSpec {
-            sample_rate: 8000,
-            ..spec
-        };
-        write(
-            &dir.path().join("fr/silent.wav"),
-            ok,
-            std::iter::repeat_n(0.0, 800),
-        );
-        write(&dir.path().join("fr/good.wav"), ok, sine(800));
-        let full = dir.path().join("fr/cut.wav");
-        write(&full, ok, sine(8000));
-        let bytes = std::fs::read(&full).unwrap();
-        std::fs::write(&full, &bytes[..bytes.len() / 2]).unwrap();
-        let err = PromptLibrary::load(dir.path()).unwrap_err().to_string();
-        assert!(err.starts_with("4 bad prompt file(s):"), "{err}");
-        assert!(
-            err.contains("en/text.wav: not a readable WAV file"),
-            "{err}"
-        );
-        assert!(err.contains("en/wide.wav: sample rate 16000 Hz"), "{err}");
-        assert!(err.contains("fr/silent.wav: silent"), "{err}");
-        assert!(err.contains("fr/cut.wav: truncated or corrupt"), "{err}");
-    }
-
-    #[test]
-    fn missing_directory_is_named() {
-        let err = PromptLibrary::load(Path::new("/nonexistent/prompts")).unwrap_err();
-        assert!(err
-            .to_string()
-            .starts_with("prompt directory /nonexistent/prompts cannot be read"));
-    }
 }

@@ -338,7 +338,7 @@ impl SessionTask {
             header: Header {
                 version: 2,
                 marker,
-                payload_type: self.media.codec.payload_type(),
+                payload_type: self.media.codec_pt,
                 sequence_number: self.sequence,
                 timestamp: self.timestamp,
                 ssrc: self.ssrc,
@@ -408,7 +408,13 @@ impl SessionTask {
             }
             return;
         }
-        let Some(codec) = G711::from_payload_type(pt) else {
+        // The negotiated number first (it may be dynamic), then the static ones.
+        let codec = if pt == self.media.codec_pt {
+            Some(self.media.codec)
+        } else {
+            G711::from_payload_type(pt)
+        };
+        let Some(codec) = codec else {
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         };

@@ -37,7 +37,10 @@ pub fn load_wav_16k(path: &Path) -> Result<Vec<f32>, AudioError> {
             .collect::<Result<_, _>>()
             .map_err(|e| wav_err(e.to_string()))?,
     };
-    let mono: Vec<f32> = samples.chunks(channels).map(|f| f.iter().sum::<f32>() / f.len() as f32).collect();
+    let mono: Vec<f32> = samples
+        .chunks(channels)
+        .map(|f| f.iter().sum::<f32>() / f.len() as f32)
+        .collect();
     Ok(resample(&mono, spec.sample_rate, WHISPER_RATE)?)
 }
 

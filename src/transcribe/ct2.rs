@@ -8,11 +8,20 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum Ct2Error {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} is not a CTranslate2 model: {reason}")]
     NotCt2 { path: PathBuf, reason: String },
     #[error("{path} is truncated: {what} needs {needed} bytes at offset {offset}, the file ends at {len}")]
-    Truncated { path: PathBuf, what: String, needed: usize, offset: usize, len: usize },
+    Truncated {
+        path: PathBuf,
+        what: String,
+        needed: usize,
+        offset: usize,
+        len: usize,
+    },
     #[error("{path}: {reason}")]
     Invalid { path: PathBuf, reason: String },
 }
@@ -94,11 +103,15 @@ impl Cursor<'_> {
     }
 
     fn u16(&mut self, what: &str) -> Result<u16, Ct2Error> {
-        Ok(u16::from_le_bytes(self.take(2, what)?.try_into().expect("2 bytes")))
+        Ok(u16::from_le_bytes(
+            self.take(2, what)?.try_into().expect("2 bytes"),
+        ))
     }
 
     fn u32(&mut self, what: &str) -> Result<u32, Ct2Error> {
-        Ok(u32::from_le_bytes(self.take(4, what)?.try_into().expect("4 bytes")))
+        Ok(u32::from_le_bytes(
+            self.take(4, what)?.try_into().expect("4 bytes"),
+        ))
     }
 
     /// A u16 length (counting the trailing NUL), the bytes and the NUL.
@@ -121,16 +134,24 @@ impl Ct2Model {
             source,
         })?;
         let (spec, variables) = {
-            let mut c = Cursor { path, bytes: &bytes, at: 0 };
+            let mut c = Cursor {
+                path,
+                bytes: &bytes,
+                at: 0,
+            };
             let not_ct2 = |reason: String| Ct2Error::NotCt2 {
                 path: path.to_path_buf(),
                 reason,
             };
-            let version = c.u32("the format version").map_err(|_| not_ct2("shorter than a header".into()))?;
+            let version = c
+                .u32("the format version")
+                .map_err(|_| not_ct2("shorter than a header".into()))?;
             if version != 6 {
                 return Err(not_ct2(format!("format version {version}, expected 6")));
             }
-            let spec = c.string("the spec name").map_err(|_| not_ct2("no spec name".into()))?;
+            let spec = c
+                .string("the spec name")
+                .map_err(|_| not_ct2("no spec name".into()))?;
             if spec != "WhisperSpec" {
                 return Err(not_ct2(format!("spec `{spec}`, expected WhisperSpec")));
             }
@@ -145,7 +166,8 @@ impl Ct2Model {
                     shape.push(c.u32(&format!("the shape of {name}"))? as usize);
                 }
                 let code = c.u8(&format!("the type of {name}"))?;
-                let dtype = DType::from_code(code).ok_or_else(|| not_ct2(format!("variable {name} has unknown type {code}")))?;
+                let dtype = DType::from_code(code)
+                    .ok_or_else(|| not_ct2(format!("variable {name} has unknown type {code}")))?;
                 let byte_count = c.u32(&format!("the size of {name}"))? as usize;
                 let expected = shape.iter().product::<usize>().max(1) * dtype.size();
                 if byte_count != expected {
@@ -156,7 +178,14 @@ impl Ct2Model {
                 }
                 let start = c.at;
                 c.take(byte_count, &format!("tensor {name}"))?;
-                variables.insert(name, Variable { shape, dtype, range: start..start + byte_count });
+                variables.insert(
+                    name,
+                    Variable {
+                        shape,
+                        dtype,
+                        range: start..start + byte_count,
+                    },
+                );
             }
             let aliases = c.u32("the alias count")?;
             for _ in 0..aliases {
@@ -169,7 +198,10 @@ impl Ct2Model {
             if c.at != bytes.len() {
                 return Err(Ct2Error::Invalid {
                     path: path.to_path_buf(),
-                    reason: format!("{} unexpected bytes after the last alias", bytes.len() - c.at),
+                    reason: format!(
+                        "{} unexpected bytes after the last alias",
+                        bytes.len() - c.at
+                    ),
                 });
             }
             (spec, variables)
@@ -194,9 +226,18 @@ impl Ct2Model {
         let v = self.variable(name)?;
         let raw = &self.bytes[v.range.clone()];
         Ok(match v.dtype {
-            DType::F32 => raw.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("4"))).collect(),
-            DType::F16 => raw.chunks_exact(2).map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]]))).collect(),
-            DType::Bf16 => raw.chunks_exact(2).map(|b| f32::from_bits((u16::from_le_bytes([b[0], b[1]]) as u32) << 16)).collect(),
+            DType::F32 => raw
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes(b.try_into().expect("4")))
+                .collect(),
+            DType::F16 => raw
+                .chunks_exact(2)
+                .map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
+                .collect(),
+            DType::Bf16 => raw
+                .chunks_exact(2)
+                .map(|b| f32::from_bits((u16::from_le_bytes([b[0], b[1]]) as u32) << 16))
+                .collect(),
             other => {
                 return Err(Ct2Error::Invalid {
                     path: self.path.clone(),
@@ -211,7 +252,10 @@ impl Ct2Model {
         let v = self.variable(name)?;
         if v.dtype == DType::F16 {
             let raw = &self.bytes[v.range.clone()];
-            return Ok(raw.chunks_exact(2).map(|b| u16::from_le_bytes([b[0], b[1]])).collect());
+            return Ok(raw
+                .chunks_exact(2)
+                .map(|b| u16::from_le_bytes([b[0], b[1]]))
+                .collect());
         }
         Ok(self.f32s(name)?.into_iter().map(f32_to_f16).collect())
     }
@@ -291,7 +335,15 @@ mod tests {
 
     #[test]
     fn half_precision_round_trips() {
-        for v in [0.0f32, 1.0, -2.5, 0.000061035156, 65504.0, 1e-7, -0.333251953125] {
+        for v in [
+            0.0f32,
+            1.0,
+            -2.5,
+            0.000061035156,
+            65504.0,
+            1e-7,
+            -0.333_251_95,
+        ] {
             let back = f16_to_f32(f32_to_f16(v));
             assert!((back - v).abs() <= v.abs() * 1e-3 + 1e-7, "{v} -> {back}");
         }

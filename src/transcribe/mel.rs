@@ -32,7 +32,9 @@ fn mel_to_hz(mel: f64) -> f64 {
 
 /// 80 × 201 filter weights, row by row.
 pub fn filters() -> Vec<f32> {
-    let fft_freqs: Vec<f64> = (0..N_FFT_BINS).map(|i| i as f64 * SAMPLE_RATE / 2.0 / (N_FFT_BINS - 1) as f64).collect();
+    let fft_freqs: Vec<f64> = (0..N_FFT_BINS)
+        .map(|i| i as f64 * SAMPLE_RATE / 2.0 / (N_FFT_BINS - 1) as f64)
+        .collect();
     let (lo, hi) = (hz_to_mel(0.0), hz_to_mel(SAMPLE_RATE / 2.0));
     let mel_f: Vec<f64> = (0..N_MELS + 2)
         .map(|i| mel_to_hz(lo + (hi - lo) * i as f64 / (N_MELS + 1) as f64))
@@ -66,7 +68,11 @@ mod tests {
             let row = &w[m * N_FFT_BINS..(m + 1) * N_FFT_BINS];
             let nz: Vec<usize> = (0..N_FFT_BINS).filter(|&k| row[k] > 0.0).collect();
             assert!(!nz.is_empty(), "filter {m} empty");
-            assert_eq!(nz.last().unwrap() - nz[0] + 1, nz.len(), "filter {m} not contiguous");
+            assert_eq!(
+                nz.last().unwrap() - nz[0] + 1,
+                nz.len(),
+                "filter {m} not contiguous"
+            );
         }
     }
 }

@@ -13,5 +13,9 @@ pub use model::{ModelError, Segment, Transcript, WhisperModel};
 
 /// Worker threads for transcription: all cores but one (the call media needs one), at least one.
 pub fn default_threads() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).saturating_sub(1).max(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .saturating_sub(1)
+        .max(1)
 }

@@ -44,14 +44,17 @@ static LOGGING: Once = Once::new();
 impl WhisperModel {
     pub fn load(path: &Path) -> Result<WhisperModel, ModelError> {
         if !path.is_file() {
-            return Err(ModelError::Missing { path: path.to_path_buf() });
+            return Err(ModelError::Missing {
+                path: path.to_path_buf(),
+            });
         }
         // whisper.cpp logs through `tracing` (quiet at info level) instead of raw stderr.
         LOGGING.call_once(whisper_rs::install_logging_hooks);
-        let context = WhisperContext::new_with_params(path, WhisperContextParameters::default()).map_err(|e| ModelError::Load {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        let context = WhisperContext::new_with_params(path, WhisperContextParameters::default())
+            .map_err(|e| ModelError::Load {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
         let multilingual = context.is_multilingual();
         Ok(WhisperModel {
             context,
@@ -70,7 +73,12 @@ impl WhisperModel {
     }
 
     /// Transcribes 16 kHz mono audio; `language` None means detect it.
-    pub fn transcribe(&self, audio_16k: &[f32], language: Option<&str>, threads: usize) -> Result<Transcript, ModelError> {
+    pub fn transcribe(
+        &self,
+        audio_16k: &[f32],
+        language: Option<&str>,
+        threads: usize,
+    ) -> Result<Transcript, ModelError> {
         let err = |e: whisper_rs::WhisperError| ModelError::Transcribe(e.to_string());
         let mut state = self.context.create_state().map_err(err)?;
         let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
@@ -82,7 +90,11 @@ impl WhisperModel {
         params.set_suppress_blank(true);
         // Each voicemail is independent; carrying context between windows feeds repetition loops.
         params.set_no_context(true);
-        let lang = if self.multilingual { language } else { Some("en") };
+        let lang = if self.multilingual {
+            language
+        } else {
+            Some("en")
+        };
         params.set_language(Some(lang.unwrap_or("auto")));
         state.full(params, audio_16k).map_err(err)?;
         let mut segments = Vec::new();
@@ -100,7 +112,15 @@ impl WhisperModel {
         let language = whisper_rs::get_lang_str(state.full_lang_id_from_state())
             .unwrap_or(lang.unwrap_or("en"))
             .to_string();
-        let text = segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(" ");
-        Ok(Transcript { language, text, segments })
+        let text = segments
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        Ok(Transcript {
+            language,
+            text,
+            segments,
+        })
     }
 }
