@@ -20,6 +20,7 @@ build-release: deps
 	$(CARGO) build --release --locked
 
 run: build-release
+	./target/release/hotline model fetch base
 	./target/release/hotline serve
 
 lint:
@@ -32,6 +33,8 @@ test: test-deps
 	if [ -n "$$pg_url" ]; then export HOTLINE_TEST_POSTGRES_URL="$${HOTLINE_TEST_POSTGRES_URL:-$$pg_url}"; \
 	else echo "PostgreSQL not available: storage tests run on SQLite only"; fi; \
 	$(MAKE) --no-print-directory lint; \
+	$(CARGO) run --locked --quiet --bin hotline -- model fetch base; \
+	$(CARGO) run --locked --quiet --bin hotline -- model fetch tiny.en; \
 	$(CARGO) test --locked --all-targets
 
 bench: test-deps build-release

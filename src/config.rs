@@ -138,6 +138,8 @@ pub struct Config {
     pub directory_csv: Option<PathBuf>,
     /// Impact × urgency → priority, and the response target of each priority.
     pub priorities: crate::tickets::PriorityMatrix,
+    /// Voicemail transcription.
+    pub transcription: crate::transcribe::worker::TranscriptionConfig,
 }
 
 impl Default for Config {
@@ -152,6 +154,7 @@ impl Default for Config {
             prompts: PathBuf::from("prompts"),
             directory_csv: None,
             priorities: crate::tickets::PriorityMatrix::default(),
+            transcription: Default::default(),
         }
     }
 }

@@ -84,6 +84,7 @@ pub(super) async fn handle(call: NewCall, services: Arc<Services>) {
         services: &services,
         ticket: &ticket,
         language: plan.default_language,
+        language_chosen: false,
         voicemail: false,
     };
     let result = ivr::run(&plan, &mut host).await;
@@ -186,6 +187,8 @@ struct HelpdeskHost<'a> {
     services: &'a Services,
     ticket: &'a Ticket,
     language: Language,
+    /// Whether the caller picked the language (otherwise the transcriber detects it).
+    language_chosen: bool,
     voicemail: bool,
 }
 
@@ -311,6 +314,18 @@ impl CallHost for HelpdeskHost<'_> {
                 .await,
         );
         self.voicemail = info.has_speech;
+        if info.has_speech {
+            // Queued even when the caller hung up mid-recording: what was said is kept.
+            let language = self.language_chosen.then_some(self.language.as_str());
+            log_store(
+                store
+                    .enqueue_transcription(id, &info.path.display().to_string(), language)
+                    .await,
+            );
+            if let Some(w) = &self.services.transcription {
+                w.notify();
+            }
+        }
         stop?;
         Ok(RecordingOutcome {
             path: info.path,
@@ -327,6 +342,7 @@ impl CallHost for HelpdeskHost<'_> {
             IvrEffect::Field(field) => {
                 if let TicketField::Language(l) = field {
                     self.language = l;
+                    self.language_chosen = true;
                 }
                 log_store(store.set_field(id, field).await);
             }

@@ -32,6 +32,8 @@ pub enum StartError {
     Dialplan(#[from] DialplanReport),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Transcription(#[from] crate::transcribe::worker::TranscriberError),
     #[error("cannot create data directory {path}: {source}")]
     DataDir {
         path: std::path::PathBuf,
@@ -47,6 +49,8 @@ struct Services {
     dialplan: RwLock<Arc<Dialplan>>,
     store: Store,
     data_dir: PathBuf,
+    /// Wakes the transcription workers when a voicemail is queued (None: transcription off).
+    transcription: Option<crate::transcribe::worker::Wakeup>,
 }
 
 /// A running Hotline.
@@ -57,6 +61,7 @@ pub struct Server {
     config: Config,
     shutdown: watch::Sender<bool>,
     dispatcher: Option<tokio::task::JoinHandle<()>>,
+    transcriber: Option<crate::transcribe::worker::Transcriber>,
 }
 
 /// How long calls in progress get to end cleanly (BYE sent and answered) at shutdown.
@@ -76,6 +81,8 @@ impl Server {
             let n = store.import_directory_csv(csv).await?;
             tracing::info!(entries = n, file = %csv.display(), "caller directory imported");
         }
+        recover_recordings(&store).await?;
+        let transcriber = start_transcription(&config, &store)?;
         let (transports, inbound) = Transports::bind(config.sip.listen).await?;
         let sip_addr = transports.local_addr();
         let timers = Timers {
@@ -103,6 +110,7 @@ impl Server {
             dialplan: RwLock::new(Arc::new(dialplan)),
             store,
             data_dir: config.data_dir.clone(),
+            transcription: transcriber.as_ref().map(|t| t.wakeup.clone()),
         });
         let dispatcher = tokio::spawn(dispatch_calls(new_calls, services.clone(), shutdown_rx));
         tracing::info!(%sip_addr, "Hotline answering SIP on UDP and TCP");
@@ -113,6 +121,7 @@ impl Server {
             config,
             shutdown,
             dispatcher: Some(dispatcher),
+            transcriber,
         })
     }
 
@@ -144,7 +153,74 @@ impl Server {
         if let Some(dispatcher) = self.dispatcher.take() {
             let _ = dispatcher.await;
         }
+        if let Some(t) = self.transcriber.take() {
+            // A job cut short stays in the queue and is done after the next start.
+            let _ = tokio::task::spawn_blocking(move || t.stop()).await;
+        }
         tracing::info!("shutdown complete");
+    }
+}
+
+/// Makes recordings cut by a crash readable and queues their transcription.
+async fn recover_recordings(store: &Store) -> Result<(), StartError> {
+    if store.dialect() == crate::store::Dialect::Sqlite {
+        // One node owns an SQLite database: whatever was running was cut by our own stop.
+        let n = store.requeue_running_transcriptions().await?;
+        if n > 0 {
+            tracing::info!(jobs = n, "interrupted transcriptions queued again");
+        }
+    }
+    for (ticket_id, path, language) in store.interrupted_recordings().await? {
+        let file = std::path::Path::new(&path);
+        match crate::media::recording::repair(file) {
+            Ok(_) => {
+                let samples = hound::WavReader::open(file)
+                    .map(|r| r.duration())
+                    .unwrap_or(0);
+                let duration = Duration::from_millis(samples as u64 / 8);
+                store
+                    .set_recording(ticket_id, &path, duration, "interrupted")
+                    .await?;
+                store
+                    .enqueue_transcription(ticket_id, &path, language.as_deref())
+                    .await?;
+                tracing::info!(%path, "interrupted recording repaired and queued for transcription");
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "interrupted recording lost");
+                store
+                    .set_recording(ticket_id, &path, Duration::ZERO, "lost")
+                    .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Loads the speech models and starts the workers. A missing or broken model does not stop the
+/// server: calls are answered and voicemails queued until the model is fetched.
+fn start_transcription(
+    config: &Config,
+    store: &Store,
+) -> Result<Option<crate::transcribe::worker::Transcriber>, StartError> {
+    use crate::transcribe::worker::{Models, Transcriber, TranscriberError};
+    if !config.transcription.enabled {
+        return Ok(None);
+    }
+    match Models::load(&config.transcription) {
+        Ok(models) => Ok(Some(Transcriber::start(
+            store.clone(),
+            Arc::new(models),
+            &config.transcription,
+            tokio::runtime::Handle::current(),
+        ))),
+        Err(e @ TranscriberError::WrongLanguage { .. }) => Err(e.into()),
+        Err(e) => {
+            tracing::error!(
+                "{e}; voicemails are queued and will be transcribed once the model is available"
+            );
+            Ok(None)
+        }
     }
 }
 

@@ -6,16 +6,30 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use std::borrow::Cow;
 
 /// (version, description, SQL) per dialect, from `migrations/<dialect>/`.
-const SQLITE: &[(i64, &str, &str)] = &[(
-    1,
-    "tickets",
-    include_str!("../../migrations/sqlite/0001_tickets.sql"),
-)];
-const POSTGRES: &[(i64, &str, &str)] = &[(
-    1,
-    "tickets",
-    include_str!("../../migrations/postgres/0001_tickets.sql"),
-)];
+const SQLITE: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "tickets",
+        include_str!("../../migrations/sqlite/0001_tickets.sql"),
+    ),
+    (
+        2,
+        "transcription",
+        include_str!("../../migrations/sqlite/0002_transcription.sql"),
+    ),
+];
+const POSTGRES: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "tickets",
+        include_str!("../../migrations/postgres/0001_tickets.sql"),
+    ),
+    (
+        2,
+        "transcription",
+        include_str!("../../migrations/postgres/0002_transcription.sql"),
+    ),
+];
 
 #[derive(Debug)]
 struct Embedded(&'static [(i64, &'static str, &'static str)]);

@@ -2,11 +2,13 @@
 //! nodes) through one code path, sqlx's `Any` driver, with portable SQL and `$n` parameters.
 
 mod directory;
+mod jobs;
 mod migrate;
 mod tickets;
 
 pub use crate::tickets::TicketField;
 pub use directory::DirectoryEntry;
+pub use jobs::{QueueCounts, TranscriptRecord, TranscriptionJob, MAX_ATTEMPTS};
 pub use tickets::{CallEvent, NewTicket, Ticket, TicketFilter};
 
 use crate::tickets::PriorityMatrix;

@@ -41,6 +41,13 @@ pub struct Ticket {
     pub recording_duration_ms: Option<i64>,
     pub recording_end_cause: Option<String>,
     pub transcript: Option<String>,
+    /// The language the transcript is in (ISO 639-1).
+    pub transcript_language: Option<String>,
+    /// The transcript's timed segments: `[{start_ms, end_ms, text}]`.
+    pub transcript_segments: Option<serde_json::Value>,
+    /// The model that made it and how long it took (ms).
+    pub transcript_model: Option<String>,
+    pub transcript_ms: Option<i64>,
 }
 
 /// A call, as the ticket is created for it.
@@ -72,7 +79,8 @@ pub struct TicketFilter {
 
 const COLUMNS: &str = "id, created_at, updated_at, call_id, caller_number, caller_name, caller_identity, language, \
     category, impact, urgency, priority, status, disposition, disposition_detail, assignee, estimated_response_secs, \
-    collected, recording_path, recording_duration_ms, recording_end_cause, transcript";
+    collected, recording_path, recording_duration_ms, recording_end_cause, transcript, transcript_language, \
+    transcript_segments, transcript_model, transcript_ms";
 
 fn time(ms: i64, column: &'static str) -> Result<DateTime<Utc>, StoreError> {
     Utc.timestamp_millis_opt(ms)
@@ -136,6 +144,16 @@ fn ticket_from_row(row: &AnyRow) -> Result<Ticket, StoreError> {
         recording_duration_ms: get(row, "recording_duration_ms")?,
         recording_end_cause: get(row, "recording_end_cause")?,
         transcript: get(row, "transcript")?,
+        transcript_language: get(row, "transcript_language")?,
+        transcript_segments: get::<Option<String>>(row, "transcript_segments")?
+            .map(|s| serde_json::from_str(&s))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt {
+                column: "transcript_segments",
+                reason: e.to_string(),
+            })?,
+        transcript_model: get(row, "transcript_model")?,
+        transcript_ms: get(row, "transcript_ms")?,
     })
 }
 

@@ -2,11 +2,13 @@
 //! turning recordings into text.
 
 pub mod audio;
+pub mod clean;
 pub mod ct2;
 pub mod fetch;
 pub mod import;
 pub mod mel;
 pub mod model;
+pub mod worker;
 
 pub use import::{import_ct2, ImportError, ImportSummary};
 pub use model::{ModelError, Segment, Transcript, WhisperModel};

@@ -227,3 +227,47 @@ async fn a_key_sent_both_as_event_and_tone_counts_once() {
         .collect();
     assert_eq!(digits, ["# (skipped prompt)", "2", "1"]);
 }
+
+#[tokio::test]
+async fn a_spoken_voicemail_becomes_a_transcript_on_the_ticket() {
+    let server = TestServer::start_with(|c| {
+        c.transcription.enabled = true;
+        c.transcription.workers = 1;
+        c.transcription.threads = 2;
+    })
+    .await;
+    let mut ua = Ua::udp(server.sip).await;
+    ua.connect().await;
+    ua.send_silence(200).await;
+    for key in ['#', '1', '1', '3', '2', '#', '#'] {
+        ua.press_rfc4733(key).await; // English, hardware, only me, degraded, skip hint and instructions
+    }
+    ua.send_silence(600).await;
+    ua.send_audio(&speech("en-printer.wav")).await;
+    ua.send_silence(300).await;
+    // The caller hangs up instead of pressing #: the voicemail is kept and transcribed anyway.
+    assert_eq!(ua.bye().await.status_code.code(), 200);
+    let store = server.server.as_ref().unwrap().store();
+    let ticket = settled_ticket(&server, &ua.call_id).await;
+    assert_eq!(ticket.disposition, Disposition::Voicemail);
+    let mut transcript = None;
+    for _ in 0..600 {
+        if let Some(t) = store
+            .ticket(ticket.id)
+            .await
+            .unwrap()
+            .and_then(|t| t.transcript.map(|x| (x, t.transcript_language)))
+        {
+            transcript = Some(t);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (text, language) = transcript.expect("transcript within 60 s");
+    let lower = text.to_lowercase();
+    assert!(
+        lower.contains("printer") && lower.contains("floor"),
+        "{text}"
+    );
+    assert_eq!(language.as_deref(), Some("en"));
+}

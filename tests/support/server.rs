@@ -29,6 +29,8 @@ pub fn test_config(data: &Path) -> Config {
     config.data_dir = data.to_path_buf();
     config.dialplan = repo().join("dialplans/hotline.toml");
     config.prompts = repo().join("prompts");
+    // Most tests don't need speech recognition; the ones that do turn it on.
+    config.transcription.enabled = false;
     config
 }
 

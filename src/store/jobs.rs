@@ -1,0 +1,230 @@
+//! The durable transcription queue.
+//!
+//! A job is claimed with a lease: a worker that crashes leaves its job `running` with a lease in
+//! the past, and the next claim picks it up again. Completion only counts for the claim that
+//! still holds the lease (its attempt number), so a job is never completed twice.
+
+use super::{now_ms, query_error, Store, StoreError};
+use sqlx::Row;
+use std::time::Duration;
+
+/// A claimed job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranscriptionJob {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub recording_path: String,
+    pub language: Option<String>,
+    /// Which attempt this claim is (1 for the first); completion must quote it.
+    pub attempt: i64,
+}
+
+/// What a finished job stores on its ticket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TranscriptRecord {
+    /// None when nothing usable was heard (silence, hallucination).
+    pub text: Option<String>,
+    pub language: String,
+    pub segments_json: String,
+    pub model: String,
+    pub processing: Duration,
+}
+
+/// Counts by status, for stats and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueCounts {
+    pub queued: u32,
+    pub running: u32,
+    pub done: u32,
+    pub failed: u32,
+}
+
+/// After this many failed attempts a job is marked failed for good.
+pub const MAX_ATTEMPTS: i64 = 5;
+
+impl Store {
+    /// Queues the transcription of a closed recording (once per recording).
+    pub async fn enqueue_transcription(
+        &self,
+        ticket_id: i64,
+        recording_path: &str,
+        language: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO transcription_jobs (ticket_id, recording_path, language, status, run_after, created_at) \
+             VALUES ($1, $2, $3, 'queued', $4, $4) ON CONFLICT (recording_path) DO NOTHING",
+        )
+        .bind(ticket_id)
+        .bind(recording_path)
+        .bind(language)
+        .bind(now)
+        .execute(self.pool())
+        .await
+        .map_err(query_error("queueing a transcription"))?;
+        Ok(())
+    }
+
+    /// Claims the oldest ready job: queued and due, or running with an expired lease.
+    pub async fn claim_transcription(
+        &self,
+        lease: Duration,
+    ) -> Result<Option<TranscriptionJob>, StoreError> {
+        let now = now_ms();
+        let row = sqlx::query(
+            "UPDATE transcription_jobs SET status = 'running', attempts = attempts + 1, lease_until = $2 \
+             WHERE id = (SELECT id FROM transcription_jobs \
+                         WHERE (status = 'queued' AND run_after <= $1) OR (status = 'running' AND lease_until < $1) \
+                         ORDER BY id LIMIT 1) \
+               AND ((status = 'queued' AND run_after <= $1) OR (status = 'running' AND lease_until < $1)) \
+             RETURNING id, ticket_id, recording_path, language, attempts",
+        )
+        .bind(now)
+        .bind(now + lease.as_millis() as i64)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(query_error("claiming a transcription"))?;
+        Ok(row.map(|r| TranscriptionJob {
+            id: r.try_get("id").unwrap_or_default(),
+            ticket_id: r.try_get("ticket_id").unwrap_or_default(),
+            recording_path: r.try_get("recording_path").unwrap_or_default(),
+            language: r.try_get("language").ok().flatten(),
+            attempt: r.try_get("attempts").unwrap_or_default(),
+        }))
+    }
+
+    /// Stores the transcript and closes the job, if this claim still holds it. Returns whether
+    /// it did (false: the lease was lost and another claim owns the job).
+    pub async fn complete_transcription(
+        &self,
+        job: &TranscriptionJob,
+        record: &TranscriptRecord,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self
+            .pool()
+            .begin()
+            .await
+            .map_err(query_error("starting a transaction"))?;
+        let done = sqlx::query(
+            "UPDATE transcription_jobs SET status = 'done', finished_at = $1, lease_until = NULL, last_error = NULL \
+             WHERE id = $2 AND status = 'running' AND attempts = $3",
+        )
+        .bind(now_ms())
+        .bind(job.id)
+        .bind(job.attempt)
+        .execute(&mut *tx)
+        .await
+        .map_err(query_error("completing a transcription"))?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await.map_err(query_error("rolling back"))?;
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE tickets SET transcript = $1, transcript_language = $2, transcript_segments = $3, transcript_model = $4, \
+             transcript_ms = $5, updated_at = $6 WHERE id = $7",
+        )
+        .bind(&record.text)
+        .bind(&record.language)
+        .bind(&record.segments_json)
+        .bind(&record.model)
+        .bind(record.processing.as_millis() as i64)
+        .bind(now_ms())
+        .bind(job.ticket_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(query_error("storing a transcript"))?;
+        tx.commit()
+            .await
+            .map_err(query_error("committing a transcript"))?;
+        Ok(true)
+    }
+
+    /// Records a failed attempt: retried later with exponential back-off, or failed for good.
+    pub async fn fail_transcription(
+        &self,
+        job: &TranscriptionJob,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let final_failure = job.attempt >= MAX_ATTEMPTS;
+        let backoff_ms = 1000i64 << job.attempt.clamp(0, 10);
+        sqlx::query(
+            "UPDATE transcription_jobs SET status = $1, run_after = $2, lease_until = NULL, last_error = $3 \
+             WHERE id = $4 AND status = 'running' AND attempts = $5",
+        )
+        .bind(if final_failure { "failed" } else { "queued" })
+        .bind(now_ms() + backoff_ms)
+        .bind(error)
+        .bind(job.id)
+        .bind(job.attempt)
+        .execute(self.pool())
+        .await
+        .map_err(query_error("recording a transcription failure"))?;
+        Ok(())
+    }
+
+    /// After a restart of a single-node (SQLite) Hotline, jobs still marked running were cut by
+    /// the stop: they are queued again at once rather than after their lease.
+    pub async fn requeue_running_transcriptions(&self) -> Result<u64, StoreError> {
+        let r = sqlx::query("UPDATE transcription_jobs SET status = 'queued', lease_until = NULL, run_after = $1 WHERE status = 'running'")
+            .bind(now_ms())
+            .execute(self.pool())
+            .await
+            .map_err(query_error("requeueing interrupted transcriptions"))?;
+        Ok(r.rows_affected())
+    }
+
+    /// Recordings a crash interrupted (their ticket still says `recording`): ticket id, path,
+    /// language.
+    pub async fn interrupted_recordings(
+        &self,
+    ) -> Result<Vec<(i64, String, Option<String>)>, StoreError> {
+        let rows = sqlx::query("SELECT id, recording_path, language FROM tickets WHERE recording_end_cause = 'recording'")
+            .fetch_all(self.pool())
+            .await
+            .map_err(query_error("finding interrupted recordings"))?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (
+                    r.try_get("id").unwrap_or_default(),
+                    r.try_get::<Option<String>, _>("recording_path")
+                        .ok()
+                        .flatten()
+                        .unwrap_or_default(),
+                    r.try_get("language").ok().flatten(),
+                )
+            })
+            .collect())
+    }
+
+    pub async fn transcription_counts(&self) -> Result<QueueCounts, StoreError> {
+        let rows =
+            sqlx::query("SELECT status, COUNT(*) AS n FROM transcription_jobs GROUP BY status")
+                .fetch_all(self.pool())
+                .await
+                .map_err(query_error("counting transcriptions"))?;
+        let mut c = QueueCounts::default();
+        for r in rows {
+            let status: String = r.try_get("status").unwrap_or_default();
+            let n: i64 = r.try_get("n").unwrap_or_default();
+            match status.as_str() {
+                "queued" => c.queued = n as u32,
+                "running" => c.running = n as u32,
+                "done" => c.done = n as u32,
+                "failed" => c.failed = n as u32,
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+
+    /// The last error of a ticket's transcription job, if it failed.
+    pub async fn transcription_error(&self, ticket_id: i64) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT last_error FROM transcription_jobs WHERE ticket_id = $1 ORDER BY id DESC LIMIT 1")
+            .bind(ticket_id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(query_error("reading a transcription error"))?;
+        Ok(row.and_then(|r| r.try_get("last_error").ok().flatten()))
+    }
+}
