@@ -35,7 +35,10 @@ test: test-deps
 	$(MAKE) --no-print-directory lint; \
 	$(CARGO) run --locked --quiet --bin hotline -- model fetch base; \
 	$(CARGO) run --locked --quiet --bin hotline -- model fetch tiny.en; \
-	$(CARGO) test --locked --all-targets
+	$(CARGO) test --locked --lib --bins --tests
 
 bench: test-deps build-release
+	./target/release/hotline model fetch base
+	./target/release/hotline model fetch tiny.en
 	scripts/bench.sh
+	$(CARGO) bench --locked --bench transcribe

@@ -72,21 +72,22 @@ def process_stats(run):
         for row in csv.reader(f):
             rows.append((float(row[0]), float(row[1]), int(row[2])))
     if len(rows) < 2:
-        return float("nan"), float("nan")
+        return float("nan"), float("nan"), float("nan")
     cpu_pct = (rows[-1][1] - rows[0][1]) / (rows[-1][0] - rows[0][0]) * 100
-    return cpu_pct, max(r[2] for r in rows) / 1024
+    # The first sample is the idle server (speech model loaded, no call yet).
+    return cpu_pct, max(r[2] for r in rows) / 1024, (max(r[2] for r in rows) - rows[0][2])
 
 
 def line(level, run):
     attempted, ok, failed = sipp_counts(run)
     setup = setup_latencies(run)
     deviations, packets = rtp_jitter(run)
-    cpu, rss = process_stats(run)
+    cpu, rss, rss_growth_kb = process_stats(run)
     late = 100 * sum(1 for d in deviations if d > 5) / len(deviations) if deviations else float("nan")
     fields = [
         level, attempted, ok, failed,
         f"{percentile(setup, 50):.1f}", f"{percentile(setup, 99):.1f}",
-        f"{cpu:.0f}", f"{rss:.0f}", f"{rss * 1024 / max(1, int(level)):.0f}",
+        f"{cpu:.0f}", f"{rss:.0f}", f"{rss_growth_kb / max(1, int(level)):.0f}",
         len(packets), f"{statistics.mean(packets):.0f}" if packets else "0",
         f"{percentile(deviations, 50):.2f}", f"{percentile(deviations, 99):.2f}",
         f"{max(deviations) if deviations else float('nan'):.1f}", f"{late:.2f}",
@@ -97,7 +98,7 @@ def line(level, run):
 def table(path):
     with open(path) as f:
         rows = list(csv.DictReader(f))
-    print("| simultaneous calls | attempted | completed | failed | INVITE→200 p50 / p99 (ms) | server CPU | RSS (MB) | RSS per call (kB) | RTP packets per call | jitter p50 / p99 / max (ms) | intervals off by > 5 ms |")
+    print("| simultaneous calls | attempted | completed | failed | INVITE→200 p50 / p99 (ms) | server CPU | RSS (MB) | RSS growth per call (kB) | RTP packets per call | jitter p50 / p99 / max (ms) | intervals off by > 5 ms |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
