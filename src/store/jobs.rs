@@ -4,8 +4,8 @@
 //! the past, and the next claim picks it up again. Completion only counts for the claim that
 //! still holds the lease (its attempt number), so a job is never completed twice.
 
+use super::row::{get, required};
 use super::{now_ms, query_error, Store, StoreError};
-use sqlx::Row;
 use std::time::Duration;
 
 /// A claimed job.
@@ -84,13 +84,16 @@ impl Store {
         .fetch_optional(self.pool())
         .await
         .map_err(query_error("claiming a transcription"))?;
-        Ok(row.map(|r| TranscriptionJob {
-            id: r.try_get("id").unwrap_or_default(),
-            ticket_id: r.try_get("ticket_id").unwrap_or_default(),
-            recording_path: r.try_get("recording_path").unwrap_or_default(),
-            language: r.try_get("language").ok().flatten(),
-            attempt: r.try_get("attempts").unwrap_or_default(),
-        }))
+        row.map(|r| {
+            Ok(TranscriptionJob {
+                id: required(&r, "id")?,
+                ticket_id: required(&r, "ticket_id")?,
+                recording_path: required(&r, "recording_path")?,
+                language: get(&r, "language")?,
+                attempt: required(&r, "attempts")?,
+            })
+        })
+        .transpose()
     }
 
     /// Stores the transcript and closes the job, if this claim still holds it. Returns whether
@@ -182,19 +185,15 @@ impl Store {
             .fetch_all(self.pool())
             .await
             .map_err(query_error("finding interrupted recordings"))?;
-        Ok(rows
-            .iter()
+        rows.iter()
             .map(|r| {
-                (
-                    r.try_get("id").unwrap_or_default(),
-                    r.try_get::<Option<String>, _>("recording_path")
-                        .ok()
-                        .flatten()
-                        .unwrap_or_default(),
-                    r.try_get("language").ok().flatten(),
-                )
+                Ok((
+                    required(r, "id")?,
+                    required(r, "recording_path")?,
+                    get(r, "language")?,
+                ))
             })
-            .collect())
+            .collect()
     }
 
     pub async fn transcription_counts(&self) -> Result<QueueCounts, StoreError> {
@@ -205,8 +204,8 @@ impl Store {
                 .map_err(query_error("counting transcriptions"))?;
         let mut c = QueueCounts::default();
         for r in rows {
-            let status: String = r.try_get("status").unwrap_or_default();
-            let n: i64 = r.try_get("n").unwrap_or_default();
+            let status: String = required(&r, "status")?;
+            let n: i64 = required(&r, "n")?;
             match status.as_str() {
                 "queued" => c.queued = n as u32,
                 "running" => c.running = n as u32,
@@ -225,6 +224,9 @@ impl Store {
             .fetch_optional(self.pool())
             .await
             .map_err(query_error("reading a transcription error"))?;
-        Ok(row.and_then(|r| r.try_get("last_error").ok().flatten()))
+        Ok(row
+            .map(|r| get::<Option<String>>(&r, "last_error"))
+            .transpose()?
+            .flatten())
     }
 }

@@ -17,6 +17,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "transcription",
         include_str!("../../migrations/sqlite/0002_transcription.sql"),
     ),
+    (
+        3,
+        "ticket reference",
+        include_str!("../../migrations/sqlite/0003_ticket_reference.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -28,6 +33,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         2,
         "transcription",
         include_str!("../../migrations/postgres/0002_transcription.sql"),
+    ),
+    (
+        3,
+        "ticket reference",
+        include_str!("../../migrations/postgres/0003_ticket_reference.sql"),
     ),
 ];
 
@@ -65,4 +75,84 @@ pub(super) async fn migrator(dialect: Dialect) -> Result<Migrator, sqlx::migrate
         Dialect::Postgres => POSTGRES,
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A migration file that is not listed here would silently never run.
+    #[test]
+    fn every_migration_file_is_embedded_in_order() {
+        for (dialect, embedded) in [("sqlite", SQLITE), ("postgres", POSTGRES)] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(dialect);
+            let mut files: Vec<String> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".sql"))
+                .collect();
+            files.sort();
+            assert_eq!(files.len(), embedded.len(), "{}", dir.display());
+            for (file, (version, _, sql)) in files.iter().zip(embedded) {
+                let number: i64 = file[..4].parse().unwrap();
+                assert_eq!(number, *version, "{dialect}/{file}");
+                let on_disk = std::fs::read_to_string(dir.join(file)).unwrap();
+                assert_eq!(&on_disk, sql, "{dialect}/{file}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod upgrade_tests {
+    use super::*;
+    use sqlx::Row;
+
+    /// Databases from before references were stored get the reference their tickets already
+    /// had: `HD-<UTC year of creation>-<id, six digits>`.
+    #[tokio::test]
+    async fn existing_tickets_keep_their_reference_after_the_upgrade() {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
+        let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+        Migrator::new(Embedded(&SQLITE[..2]))
+            .await
+            .unwrap()
+            .run(&pool)
+            .await
+            .unwrap();
+        // 2025-12-31T23:59:59Z and 2026-01-01T00:00:00Z, ids 41 and 1234567.
+        for (id, ms) in [
+            (41_i64, 1_767_225_599_000_i64),
+            (1_234_567, 1_767_225_600_000),
+        ] {
+            sqlx::query(
+                "INSERT INTO tickets (id, created_at, updated_at, call_id, caller_number, status, disposition) \
+                 VALUES ($1, $2, $2, 'c', '1', 'new', 'completed')",
+            )
+            .bind(id)
+            .bind(ms)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        migrator(Dialect::Sqlite)
+            .await
+            .unwrap()
+            .run(&pool)
+            .await
+            .unwrap();
+        let refs: Vec<String> = sqlx::query("SELECT reference FROM tickets ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get("reference"))
+            .collect();
+        assert_eq!(refs, ["HD-2025-000041", "HD-2026-1234567"]);
+        pool.close().await;
+    }
 }

@@ -4,15 +4,18 @@
 mod directory;
 mod jobs;
 mod migrate;
+mod row;
+mod staffing;
 mod tickets;
+mod timeline;
 
-pub use crate::tickets::TicketField;
+pub use crate::tickets::{CallEvent, Ticket, TicketField};
 pub use directory::DirectoryEntry;
 pub use jobs::{QueueCounts, TranscriptRecord, TranscriptionJob, MAX_ATTEMPTS};
-pub use tickets::{CallEvent, NewTicket, Ticket, TicketFilter};
+pub use tickets::{NewTicket, TicketFilter};
 
 use crate::tickets::PriorityMatrix;
-use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 use std::time::Duration;
 
@@ -36,10 +39,17 @@ pub enum StoreError {
         operation: &'static str,
         source: sqlx::Error,
     },
+    #[error("no ticket with id {id}")]
+    NoTicket { id: i64 },
     #[error("column `{column}` holds an invalid value: {reason}")]
     Corrupt {
         column: &'static str,
         reason: String,
+    },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
     },
     #[error("{path}:{line}: {reason}")]
     Csv {
@@ -65,13 +75,16 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `url` and brings its schema up to date.
+    /// Opens the database at `url` and brings its schema up to date.
+    ///
+    /// `sqlite://PATH` creates the file (and its directory) if missing and runs in WAL mode with
+    /// a busy timeout and foreign keys on; `postgres://…` (or `postgresql://…`) connects to an
+    /// existing database. Anything else is a `StoreError::Url`.
     pub async fn connect(url: &str, matrix: PriorityMatrix) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
-        let (dialect, connect_url) = if let Some(path) = url.strip_prefix("sqlite://") {
-            if path.is_empty() {
-                return Err(StoreError::Url(url.into()));
-            }
+        let (dialect, connect_url) = connect_url(url)?;
+        if dialect == Dialect::Sqlite {
+            let path = sqlite_path(url);
             if let Some(dir) = std::path::Path::new(path)
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty())
@@ -81,14 +94,21 @@ impl Store {
                     source,
                 })?;
             }
-            // WAL lets the web log read while calls write; the busy timeout absorbs the short
-            // write locks of concurrent calls instead of failing them.
-            (Dialect::Sqlite, format!("sqlite://{path}?mode=rwc"))
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            (Dialect::Postgres, url.to_string())
-        } else {
-            return Err(StoreError::Url(url.into()));
-        };
+        }
+        // One plain connection first: a wrong host, password or database is reported at once,
+        // where the pool would retry until its acquire timeout.
+        {
+            use sqlx::Connection;
+            let probe = sqlx::AnyConnection::connect(&connect_url)
+                .await
+                .map_err(|source| StoreError::Connect {
+                    url: redact(url),
+                    source,
+                })?;
+            let _ = probe.close().await;
+        }
+        // SQLite has one writer at a time: a few connections are enough and keep lock waits
+        // short; PostgreSQL serves every call task and web request in parallel.
         let max = if dialect == Dialect::Sqlite { 4 } else { 16 };
         let pool = AnyPoolOptions::new()
             .max_connections(max)
@@ -97,8 +117,14 @@ impl Store {
                 Box::pin(async move {
                     if dialect == Dialect::Sqlite {
                         use sqlx::Executor;
-                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
-                            .await?;
+                        // WAL lets the web log and the CLI read while calls write; the busy
+                        // timeout makes concurrent calls wait for the write lock instead of
+                        // failing; NORMAL sync is durable across process crashes in WAL mode.
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                        )
+                        .await?;
                     }
                     Ok(())
                 })
@@ -144,6 +170,33 @@ impl Store {
     }
 }
 
+/// The dialect of `url` and the URL to hand to sqlx (SQLite gets `mode=rwc`: create if missing).
+fn connect_url(url: &str) -> Result<(Dialect, String), StoreError> {
+    if let Some(rest) = url.strip_prefix("sqlite://") {
+        if sqlite_path(url).is_empty() {
+            return Err(StoreError::Url(url.into()));
+        }
+        let connect = match rest.split_once('?') {
+            Some((_, query)) if query.split('&').any(|kv| kv.starts_with("mode=")) => {
+                url.to_string()
+            }
+            Some(_) => format!("{url}&mode=rwc"),
+            None => format!("{url}?mode=rwc"),
+        };
+        Ok((Dialect::Sqlite, connect))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok((Dialect::Postgres, url.to_string()))
+    } else {
+        Err(StoreError::Url(url.into()))
+    }
+}
+
+/// The file path of a `sqlite://PATH[?options]` URL.
+fn sqlite_path(url: &str) -> &str {
+    let rest = url.strip_prefix("sqlite://").unwrap_or(url);
+    rest.split_once('?').map_or(rest, |(path, _)| path)
+}
+
 /// Hides a password in a URL for error messages.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -166,28 +219,6 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// Reads an optional text column and parses it into a domain type, naming the column on error.
-fn parse_opt<T: std::str::FromStr>(
-    row: &AnyRow,
-    column: &'static str,
-) -> Result<Option<T>, StoreError>
-where
-    T::Err: std::fmt::Display,
-{
-    use sqlx::Row;
-    let text: Option<String> = row.try_get(column).map_err(|e| StoreError::Corrupt {
-        column,
-        reason: e.to_string(),
-    })?;
-    text.map(|t| {
-        t.parse().map_err(|e: T::Err| StoreError::Corrupt {
-            column,
-            reason: e.to_string(),
-        })
-    })
-    .transpose()
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
@@ -197,5 +228,53 @@ mod tests {
             "postgres://u:***@h/db"
         );
         assert_eq!(super::redact("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
+
+    #[test]
+    fn sqlite_urls_create_the_file_and_keep_given_options() {
+        let url = |u| {
+            super::connect_url(u)
+                .map(|(_, c)| c)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            url("sqlite://data/h.db"),
+            Ok("sqlite://data/h.db?mode=rwc".into())
+        );
+        assert_eq!(
+            url("sqlite://data/h.db?cache=shared"),
+            Ok("sqlite://data/h.db?cache=shared&mode=rwc".into())
+        );
+        assert_eq!(
+            url("sqlite://h.db?mode=ro"),
+            Ok("sqlite://h.db?mode=ro".into())
+        );
+        assert_eq!(
+            url("sqlite://"),
+            Err("unsupported database URL `sqlite://` (use sqlite://PATH or postgres://…)".into())
+        );
+        assert_eq!(super::sqlite_path("sqlite:///var/h.db?x=1"), "/var/h.db");
+    }
+
+    /// The store writes `$1`, `$2`… for both databases. SQLite treats `$NNN` as a *named*
+    /// parameter; sqlx-sqlite maps the name back to argument NNN, so numbers, not order of
+    /// appearance, decide what is bound (and `$1` may appear twice).
+    #[tokio::test]
+    async fn sqlite_binds_dollar_parameters_by_number() {
+        use sqlx::Row;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("p.db").display());
+        let store = super::Store::connect(&url, Default::default())
+            .await
+            .unwrap();
+        let row = sqlx::query("SELECT $2 AS a, $1 AS b, $2 AS c")
+            .bind("first")
+            .bind("second")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        let got: (String, String, String) = (row.get("a"), row.get("b"), row.get("c"));
+        assert_eq!(got, ("second".into(), "first".into(), "second".into()));
+        store.close().await;
     }
 }

@@ -60,6 +60,10 @@ pub enum CallEventKind {
 macro_rules! text_form {
     ($ty:ty, $field:literal, { $($variant:ident => $text:literal),+ $(,)? }) => {
         impl $ty {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$ty] = &[$(Self::$variant),+];
+
+            /// The stable text form used in the database and the JSON API.
             pub fn as_str(self) -> &'static str {
                 match self { $(Self::$variant => $text),+ }
             }
@@ -107,5 +111,30 @@ impl TicketStatus {
             self,
             TicketStatus::New | TicketStatus::Acknowledged | TicketStatus::InProgress
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_forms_match_the_json_forms() {
+        for &s in TicketStatus::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+            assert_eq!(s.as_str().parse::<TicketStatus>().unwrap(), s);
+        }
+        assert_eq!(
+            serde_json::to_value(Disposition::InProgress).unwrap(),
+            Disposition::InProgress.as_str()
+        );
+        assert_eq!(
+            serde_json::to_value(CallEventKind::RecordingStopped).unwrap(),
+            "recording_stopped"
+        );
+        assert_eq!(
+            "closed ".parse::<TicketStatus>().unwrap_err().to_string(),
+            "unknown status `closed ` (expected one of: new acknowledged in_progress resolved closed)"
+        );
     }
 }
