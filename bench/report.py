@@ -33,22 +33,30 @@ def sipp_counts(run):
 
 
 def setup_latencies(run):
-    """INVITE→200 times (ms) per call from SIPp's -trace_rtt file."""
-    values = []
-    for path in glob.glob(f"{run}/*_rtt.csv"):
-        with open(path) as f:
-            for row in csv.reader(f, delimiter=";"):
-                try:
-                    values.append(float(row[2]))
-                except (ValueError, IndexError):
-                    pass
-    return values
+    """INVITE→200 times (ms) per call, from the capture (SIPp's own trace rounds to whole ms)."""
+    out = subprocess.run(
+        ["tshark", "-r", f"{run}/rtp.pcapng", "-Y", "sip.CSeq.method == \"INVITE\"", "-T", "fields",
+         "-e", "frame.time_epoch", "-e", "sip.Call-ID", "-e", "sip.Method", "-e", "sip.Status-Code"],
+        capture_output=True, text=True, check=False,
+    ).stdout
+    invites, answers = {}, {}
+    for line in out.splitlines():
+        parts = line.split("\t")
+        if len(parts) < 4:
+            continue
+        t, call, method, status = float(parts[0]), parts[1], parts[2], parts[3]
+        if method == "INVITE":
+            invites.setdefault(call, t)
+        elif status == "200":
+            answers.setdefault(call, t)
+    return [(answers[c] - invites[c]) * 1000 for c in invites if c in answers]
 
 
 def rtp_jitter(run):
     """Per stream (server port → caller), inter-arrival deviations from 20 ms, in ms."""
     out = subprocess.run(
-        ["tshark", "-r", f"{run}/rtp.pcapng", "-T", "fields", "-e", "frame.time_epoch", "-e", "udp.srcport", "-e", "udp.dstport"],
+        ["tshark", "-r", f"{run}/rtp.pcapng", "-Y", "udp.srcport >= 30000 && udp.srcport <= 39999",
+         "-T", "fields", "-e", "frame.time_epoch", "-e", "udp.srcport", "-e", "udp.dstport"],
         capture_output=True, text=True, check=False,
     ).stdout
     streams = defaultdict(list)
@@ -86,7 +94,7 @@ def line(level, run):
     late = 100 * sum(1 for d in deviations if d > 5) / len(deviations) if deviations else float("nan")
     fields = [
         level, attempted, ok, failed,
-        f"{percentile(setup, 50):.1f}", f"{percentile(setup, 99):.1f}",
+        f"{percentile(setup, 50):.2f}", f"{percentile(setup, 99):.2f}",
         f"{cpu:.0f}", f"{rss:.0f}", f"{rss_growth_kb / max(1, int(level)):.0f}",
         len(packets), f"{statistics.mean(packets):.0f}" if packets else "0",
         f"{percentile(deviations, 50):.2f}", f"{percentile(deviations, 99):.2f}",

@@ -35,7 +35,8 @@ for level in "${levels[@]}"; do
       > "$run/server.log" 2>&1 &
   server=$!
   sleep 1
-  dumpcap -q -i lo -f "udp and src portrange 30000-39999" -w "$run/rtp.pcapng" > /dev/null 2>&1 &
+  # The server's RTP (what callers hear) and the SIP on its port (answer latency).
+  dumpcap -q -i lo -f "udp and (src portrange 30000-39999 or port $sip_port)" -w "$run/rtp.pcapng" > /dev/null 2>&1 &
   capture=$!
   sleep 1
   python3 bench/sample_process.py "$server" "$run/process.csv" &

@@ -11,9 +11,15 @@ use std::time::Duration;
 use support::server::repo;
 use support::ua::Ua;
 
+/// A port free for both UDP and TCP (the server binds both).
 fn free_port() -> u16 {
-    let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    s.local_addr().unwrap().port()
+    loop {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 fn start(data: &std::path::Path, port: u16) -> Child {
@@ -31,13 +37,18 @@ fn start(data: &std::path::Path, port: u16) -> Child {
         .current_dir(repo())
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(data.with_extension(format!("{port}.log"))).unwrap())
         .spawn()
         .unwrap()
 }
 
-async fn wait_until_listening(port: u16) {
-    for _ in 0..100 {
+async fn wait_until_listening(server: &mut Child, data: &std::path::Path, port: u16) {
+    for _ in 0..150 {
+        if let Ok(Some(status)) = server.try_wait() {
+            let log = std::fs::read_to_string(data.with_extension(format!("{port}.log")))
+                .unwrap_or_default();
+            panic!("server exited ({status}) before answering:\n{log}");
+        }
         let mut ua = Ua::udp(format!("127.0.0.1:{port}").parse().unwrap()).await;
         let options = ua.request("OPTIONS", None, None);
         ua.send_raw(options.as_bytes()).await;
@@ -58,7 +69,7 @@ async fn a_voicemail_cut_by_a_crash_is_repaired_and_transcribed_after_restart() 
     let data = dir.path().join("data");
     let port = free_port();
     let mut server = start(&data, port);
-    wait_until_listening(port).await;
+    wait_until_listening(&mut server, &data, port).await;
 
     let mut ua = Ua::udp(format!("127.0.0.1:{port}").parse().unwrap()).await;
     ua.connect().await;
@@ -95,7 +106,7 @@ async fn a_voicemail_cut_by_a_crash_is_repaired_and_transcribed_after_restart() 
     let path = ticket.recording_path.clone().unwrap();
 
     let mut server = start(&data, port);
-    wait_until_listening(port).await;
+    wait_until_listening(&mut server, &data, port).await;
     let reader = hound::WavReader::open(&path).expect("repaired at start-up");
     assert!(
         reader.duration() > 8000 * 4,

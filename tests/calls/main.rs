@@ -7,4 +7,5 @@ mod support;
 mod answer;
 mod menu;
 mod out_of_dialog;
+mod reload;
 mod teardown;

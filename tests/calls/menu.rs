@@ -271,3 +271,34 @@ async fn a_spoken_voicemail_becomes_a_transcript_on_the_ticket() {
     );
     assert_eq!(language.as_deref(), Some("en"));
 }
+
+#[tokio::test]
+async fn an_invalid_key_is_explained_and_the_next_valid_key_is_taken() {
+    let server = TestServer::start().await;
+    let mut ua = Ua::udp(server.sip).await;
+    ua.connect().await;
+    ua.send_silence(200).await;
+    ua.press_rfc4733('#').await;
+    ua.press_rfc4733('1').await; // English
+    ua.press_rfc4733('9').await; // not a category
+    ua.send_silence(1500).await; // "Sorry, that is not a valid choice."
+    ua.press_rfc4733('4').await; // account
+    ua.send_silence(300).await;
+    assert_eq!(ua.bye().await.status_code.code(), 200);
+    let ticket = settled_ticket(&server, &ua.call_id).await;
+    assert_eq!(ticket.category, Some(Category::Account));
+    let events = server
+        .server
+        .as_ref()
+        .unwrap()
+        .store()
+        .events(ticket.id)
+        .await
+        .unwrap();
+    assert!(events
+        .iter()
+        .any(|e| e.kind == CallEventKind::InvalidInput && e.detail == "9 at category"));
+    assert!(events
+        .iter()
+        .any(|e| e.kind == CallEventKind::PromptPlayed && e.detail == "invalid_choice"));
+}

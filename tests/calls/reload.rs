@@ -1,0 +1,61 @@
+//! A dialplan can be reloaded while the server runs; a broken one is refused and the running
+//! one kept.
+
+use crate::support::server::{repo, TestServer};
+use crate::support::ua::Ua;
+use hotline::tickets::{Category, Disposition};
+use std::time::Duration;
+
+#[tokio::test]
+async fn reload_takes_a_valid_plan_for_new_calls_and_refuses_a_broken_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.toml");
+    std::fs::copy(repo().join("dialplans/hotline.toml"), &plan).unwrap();
+    let server = TestServer::start_with(|c| c.dialplan = plan.clone()).await;
+    let running = server.server.as_ref().unwrap();
+
+    std::fs::write(&plan, "[dialplan]\nstart = \"nowhere\"\n").unwrap();
+    let report = running.reload_dialplan().unwrap_err().to_string();
+    assert!(report.contains("missing field `languages`"), "{report}");
+
+    // A plan that files every call as "other" and hangs up at once.
+    std::fs::write(
+        &plan,
+        "[dialplan]\nstart = \"s\"\nlanguages = [\"en\"]\n[nodes.s]\nkind = \"set\"\nset = { category = \"other\" }\nnext = \"bye\"\n\
+         [nodes.bye]\nkind = \"hangup\"\nprompts = [\"goodbye\"]\n",
+    )
+    .unwrap();
+    running.reload_dialplan().unwrap();
+    let mut ua = Ua::udp(server.sip).await;
+    ua.connect().await;
+    ua.expect_bye(Duration::from_secs(10)).await;
+    let store = running.store();
+    for _ in 0..50 {
+        if let Some(t) = store.ticket_by_call_id(&ua.call_id).await.unwrap() {
+            if t.disposition != Disposition::InProgress {
+                assert_eq!(t.category, Some(Category::Other));
+                assert_eq!(t.disposition, Disposition::Completed);
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the call did not use the reloaded plan");
+}
+
+#[tokio::test]
+async fn an_english_only_model_for_french_is_refused_at_start() {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = crate::support::server::test_config(data.path());
+    config.transcription.enabled = true;
+    config
+        .transcription
+        .models
+        .insert("fr".into(), "tiny.en".into());
+    let err = hotline::server::Server::start(config)
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert_eq!(err, "transcription model `tiny.en` cannot transcribe `fr` (it is English only); use `base` for fr");
+}
