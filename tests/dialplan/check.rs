@@ -44,7 +44,7 @@ fn unknown_node_kind_is_named() {
     let r = report("\n[nodes.welcome]\nkind = \"plai\"\nprompts = [\"welcome\"]\nnext = \"bye\"\n");
     assert_eq!(
         r,
-        "plan.toml:10:8: unknown variant `plai`, expected one of `play`, `menu`, `collect`, `record`, `say`, `branch`, `set`, `route`, `goto`, `hangup`"
+        "plan.toml:10:8: node `welcome`: unknown kind `plai`, expected one of `play`, `menu`, `collect`, `record`, `say`, `branch`, `set`, `route`, `goto`, `hangup`"
     );
 }
 
