@@ -6,9 +6,13 @@
 //! field at a time: each bad field is one problem, and the others are still checked.
 
 use serde::de::DeserializeOwned;
+use std::borrow::Cow;
 use std::ops::Range;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 use toml::Spanned;
+
+/// A key of a table (with where it is written) and its value.
+pub(super) type Entry<'a, 'i> = (&'a Spanned<Cow<'i, str>>, &'a Spanned<DeValue<'i>>);
 
 /// One problem found while reading, by byte span (turned into line and column at the end).
 #[derive(Debug)]
@@ -142,16 +146,7 @@ impl<'a, 'i> Fields<'a, 'i> {
     }
 
     /// A field holding a table of entries (menu options, branch cases), each with its key.
-    pub fn entries(
-        &self,
-        key: &str,
-        sink: &mut Sink,
-    ) -> Option<
-        Vec<(
-            &'a Spanned<std::borrow::Cow<'i, str>>,
-            &'a Spanned<DeValue<'i>>,
-        )>,
-    > {
+    pub fn entries(&self, key: &str, sink: &mut Sink) -> Option<Vec<Entry<'a, 'i>>> {
         let raw = self.raw(key)?;
         match raw.get_ref() {
             DeValue::Table(t) => Some(t.iter().collect()),
