@@ -2,23 +2,46 @@
 # Regenerates every bundled prompt from prompts/texts.tsv (plus the numbers 0–60) with
 # espeak-ng's free voices: en-us for English, fr for French. Output: 8 kHz mono 16-bit WAV,
 # normalised to -3 dBFS, in prompts/<language>/<name>.wav.
+# A row marked `bilingual` (heard before the caller has chosen a language) becomes one file,
+# the English text in the English voice then the French text in the French voice, copied to
+# both languages: a French sentence read by the English voice is barely understandable.
+# `sox -R` makes the dither repeatable, so running the script twice gives identical files.
 # Needs: espeak-ng, sox (scripts/install-deps.sh installs both).
 set -euo pipefail
 cd "$(dirname "$0")"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-speak() { # language voice name text
-  mkdir -p "$1"
-  espeak-ng -v "$2" -s 145 -w "$tmp/raw.wav" "$4"
-  # Trim the synthesiser's leading silence, keep a short tail, and bring it to telephone format.
-  sox "$tmp/raw.wav" -r 8000 -c 1 -b 16 "$1/$3.wav" silence 1 0.02 0.5% reverse silence 1 0.02 0.5% reverse pad 0 0.15 norm -3
+render() { # voice text out.wav
+  espeak-ng -v "$1" -s 145 -w "$tmp/raw.wav" "$2"
+  # Trim the synthesiser's leading silence, keep a short tail, resample to telephone rate
+  # (float in between, so the audio is quantised to 16 bits once, after normalising).
+  sox -R "$tmp/raw.wav" -r 8000 -c 1 -e floating-point -b 32 "$3" silence 1 0.02 0.5% reverse silence 1 0.02 0.5% reverse pad 0 0.15
 }
 
-while IFS=$'\t' read -r name en fr; do
+finish() { # in.wav out.wav
+  sox -R "$1" -b 16 -e signed-integer "$2" norm -3
+}
+
+speak() { # language voice name text
+  mkdir -p "$1"
+  render "$2" "$4" "$tmp/one.wav"
+  finish "$tmp/one.wav" "$1/$3.wav"
+}
+
+while IFS=$'\t' read -r name en fr mode; do
   [[ -z "$name" || "$name" == \#* ]] && continue
-  speak en en-us "$name" "$en"
-  speak fr fr "$name" "$fr"
+  if [[ "${mode:-}" == bilingual ]]; then
+    mkdir -p en fr
+    render en-us "$en" "$tmp/en.wav"
+    render fr "$fr" "$tmp/fr.wav"
+    sox -R "$tmp/en.wav" "$tmp/fr.wav" "$tmp/both.wav"
+    finish "$tmp/both.wav" "en/$name.wav"
+    cp "en/$name.wav" "fr/$name.wav"
+  else
+    speak en en-us "$name" "$en"
+    speak fr fr "$name" "$fr"
+  fi
 done < texts.tsv
 
 for n in $(seq 0 60); do

@@ -1,190 +1,16 @@
 //! The dialplan: a call flow written as data (`dialplans/*.toml`), documented in docs/dialplan.md.
 //!
-//! `spec` types mirror the file (with source spans, for error messages); `Dialplan` is the
-//! checked form the interpreter runs, where every reference is known to exist.
+//! The file is read and checked by `check`, field by field so every mistake gets a line and
+//! column; `Dialplan` is the checked form the interpreter runs, where every reference exists.
 
 use crate::media::dtmf::Digit;
-use crate::tickets::{Category, Impact, Language, Priority, TicketField, Urgency};
+use crate::tickets::{Language, Priority, TicketField};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
-use toml::Spanned;
 
 /// How a node refers to another.
 pub type NodeName = String;
-
-// ---- The file, as written ----------------------------------------------------------------
-// Node fields are plain strings: serde buffers internally tagged enums, which loses the spans
-// `toml::Spanned` needs, so the checker finds positions by searching the node's own section.
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct FileSpec {
-    pub dialplan: HeaderSpec,
-    #[serde(default)]
-    pub defaults: DefaultsSpec,
-    pub nodes: BTreeMap<String, Spanned<NodeSpec>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct HeaderSpec {
-    pub start: Spanned<String>,
-    pub languages: Vec<Language>,
-    pub default_language: Option<Language>,
-    #[serde(default)]
-    pub name: Option<String>,
-}
-
-/// Values every menu and collect node inherits unless it sets its own.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct DefaultsSpec {
-    #[serde(default = "default_timeout")]
-    pub timeout_secs: u64,
-    #[serde(default = "default_retries")]
-    pub retries: u32,
-    pub invalid_prompt: Option<String>,
-    pub timeout_prompt: Option<String>,
-    pub fallback_prompt: Option<String>,
-}
-
-impl Default for DefaultsSpec {
-    fn default() -> Self {
-        DefaultsSpec {
-            timeout_secs: default_timeout(),
-            retries: default_retries(),
-            invalid_prompt: None,
-            timeout_prompt: None,
-            fallback_prompt: None,
-        }
-    }
-}
-
-fn default_timeout() -> u64 {
-    6
-}
-fn default_retries() -> u32 {
-    2
-}
-fn default_record_max() -> u64 {
-    120
-}
-fn default_record_silence() -> u64 {
-    5
-}
-fn default_true() -> bool {
-    true
-}
-fn default_inter_digit() -> u64 {
-    4
-}
-fn default_min_digits() -> usize {
-    1
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub(crate) enum NodeSpec {
-    Play {
-        prompts: Vec<String>,
-        next: String,
-        #[serde(default)]
-        barge_in: bool,
-    },
-    Menu {
-        prompts: Vec<String>,
-        options: BTreeMap<String, OptionSpec>,
-        fallback: String,
-        timeout_secs: Option<u64>,
-        retries: Option<u32>,
-        invalid_prompt: Option<String>,
-        timeout_prompt: Option<String>,
-        fallback_prompt: Option<String>,
-        #[serde(default)]
-        fallback_set: SetSpec,
-    },
-    Collect {
-        prompts: Vec<String>,
-        variable: String,
-        #[serde(default = "default_min_digits")]
-        min_digits: usize,
-        max_digits: usize,
-        terminator: Option<String>,
-        timeout_secs: Option<u64>,
-        #[serde(default = "default_inter_digit")]
-        inter_digit_secs: u64,
-        retries: Option<u32>,
-        invalid_prompt: Option<String>,
-        timeout_prompt: Option<String>,
-        fallback_prompt: Option<String>,
-        next: String,
-        fallback: String,
-    },
-    Record {
-        #[serde(default)]
-        prompts: Vec<String>,
-        #[serde(default = "default_record_max")]
-        max_secs: u64,
-        #[serde(default = "default_record_silence")]
-        silence_secs: u64,
-        #[serde(default = "default_true")]
-        beep: bool,
-        next: String,
-    },
-    Say {
-        what: Vec<SayItem>,
-        next: String,
-    },
-    Branch {
-        on: BranchField,
-        cases: BTreeMap<String, String>,
-        default: String,
-    },
-    Set {
-        set: SetSpec,
-        next: String,
-    },
-    Route {
-        #[serde(default)]
-        prompts: Vec<String>,
-        next: String,
-    },
-    Goto {
-        next: String,
-    },
-    Hangup {
-        #[serde(default)]
-        prompts: Vec<String>,
-    },
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct OptionSpec {
-    pub next: String,
-    pub language: Option<Language>,
-    #[serde(default)]
-    pub set: SetSpec,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct SetSpec {
-    pub category: Option<Category>,
-    pub impact: Option<Impact>,
-    pub urgency: Option<Urgency>,
-}
-
-impl SetSpec {
-    fn fields(&self) -> Vec<TicketField> {
-        let mut f = Vec::new();
-        f.extend(self.category.map(TicketField::Category));
-        f.extend(self.impact.map(TicketField::Impact));
-        f.extend(self.urgency.map(TicketField::Urgency));
-        f
-    }
-}
 
 /// What a `say` node speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -360,11 +186,5 @@ pub fn branch_value(field: BranchField, state: &crate::ivr::host::CallFacts) -> 
         BranchField::Urgency => state.urgency.map(|v| v.as_str().to_string()),
         BranchField::Priority => state.priority.map(|p: Priority| p.to_string()),
         BranchField::Language => Some(state.language.as_str().to_string()),
-    }
-}
-
-impl SetSpec {
-    pub(crate) fn to_fields(&self) -> Vec<TicketField> {
-        self.fields()
     }
 }

@@ -28,6 +28,10 @@ enum Act {
 struct Script {
     acts: VecDeque<Act>,
     played: Vec<String>,
+    /// Prompts the caller could not interrupt.
+    unskippable: Vec<String>,
+    /// How many times the interpreter waited for a key after a prompt had finished.
+    waits: usize,
     fields: Vec<TicketField>,
     events: Vec<(CallEventKind, String)>,
     recorded: bool,
@@ -55,10 +59,14 @@ impl CallHost for Script {
         barge_in: bool,
     ) -> Result<Option<Digit>, CallEnded> {
         for p in &prompts {
-            self.played.push(match p {
+            let name = match p {
                 PromptRef::File { language, name } => format!("{language}/{name}"),
                 PromptRef::Beep => "beep".into(),
-            });
+            };
+            if !barge_in {
+                self.unskippable.push(name.clone());
+            }
+            self.played.push(name);
         }
         if !barge_in {
             return Ok(None);
@@ -73,6 +81,7 @@ impl CallHost for Script {
     }
 
     async fn next_digit(&mut self, _timeout: Duration) -> Result<Option<Digit>, CallEnded> {
+        self.waits += 1;
         match self.next_act() {
             Act::Press(c) => Ok(Digit::from_char(c)),
             Act::Wait => Ok(None),
@@ -247,6 +256,54 @@ async fn invalid_key_then_valid_key_is_accepted() {
         .any(|(k, d)| *k == CallEventKind::InvalidInput && d == "9 at category"));
     assert!(host.played.contains(&"en/invalid_choice".to_string()));
     assert_eq!(host.fields[1], TicketField::Category(Category::Network));
+}
+
+#[tokio::test]
+async fn a_key_during_a_menu_prompt_answers_it_without_waiting() {
+    let plan = bundled();
+    // Every key is pressed while its prompt plays: the interpreter never waits for one.
+    let mut host = Script::new(&[
+        Act::Press('#'),
+        Act::Press('1'),
+        Act::Press('4'),
+        Act::Press('3'),
+        Act::Press('3'),
+    ]);
+    let result = ivr::run(&plan, &mut host).await;
+    assert_eq!(result.end, IvrEnd::Completed);
+    assert_eq!(host.waits, 0, "no wait after an interrupted prompt");
+    // Each menu prompt is heard once, then the next menu's: the key was taken as the answer.
+    let menus: Vec<&str> = host
+        .played
+        .iter()
+        .map(String::as_str)
+        .filter(|p| p.starts_with("en/choose_"))
+        .collect();
+    assert_eq!(
+        menus,
+        [
+            "en/choose_language",
+            "en/choose_category",
+            "en/choose_impact",
+            "en/choose_urgency"
+        ]
+    );
+    assert_eq!(host.fields[1], TicketField::Category(Category::Account));
+    // The welcome was skipped with `#`; that key answered nothing.
+    assert!(!host
+        .events
+        .iter()
+        .any(|(k, _)| *k == CallEventKind::InvalidInput));
+    // What the caller must hear in full cannot be cut short: the ticket number and estimate.
+    assert!(host
+        .unskippable
+        .iter()
+        .any(|p| p == "en/your_ticket_number_is"));
+    assert!(host
+        .unskippable
+        .iter()
+        .any(|p| p == "en/estimated_response"));
+    assert!(!host.unskippable.iter().any(|p| p.starts_with("en/choose_")));
 }
 
 #[tokio::test]
