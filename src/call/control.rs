@@ -126,12 +126,14 @@ impl CallControl {
 
     /// Records the caller into `recorder` until `finish` is pressed, `silence` passes without
     /// voice, or `max` is reached. On hang-up the audio so far stays in the recorder.
+    /// Each part the recorder completes is sent on `parts` as soon as it is written.
     pub async fn record(
         &mut self,
         recorder: &mut Recorder,
         max: Duration,
         silence: Duration,
         finish: Option<Digit>,
+        parts: Option<&mpsc::UnboundedSender<(usize, std::path::PathBuf)>>,
     ) -> Result<RecordStop, CallEnded> {
         let (tx, rx) = mpsc::channel(256);
         self.media.set_audio_tap(Some(tx));
@@ -143,6 +145,11 @@ impl CallControl {
                 Ok(Wake::Audio(frame)) => {
                     if let Err(e) = recorder.write(&frame) {
                         tracing::error!(call_id = %self.dialog.call_id, error = %e, "recording write failed");
+                    }
+                    for part in recorder.take_finished_parts() {
+                        if let Some(tx) = parts {
+                            let _ = tx.send(part);
+                        }
                     }
                     if recorder.voice.silence() >= silence {
                         break Ok(RecordStop::Silence);

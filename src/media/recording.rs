@@ -81,6 +81,12 @@ pub struct Recorder {
     samples: u64,
     unflushed: u64,
     pub voice: VoiceActivity,
+    /// Long voicemails are also cut into parts of this many samples, each its own WAV, so they
+    /// can be transcribed while the caller is still speaking.
+    part_samples: Option<usize>,
+    part_buffer: Vec<i16>,
+    next_part: usize,
+    finished_parts: Vec<(usize, PathBuf)>,
 }
 
 /// A finished recording.
@@ -89,6 +95,52 @@ pub struct RecordingInfo {
     pub path: PathBuf,
     pub duration: Duration,
     pub has_speech: bool,
+    /// The last part (what followed the last full part), when parts are cut.
+    pub last_part: Option<(usize, PathBuf)>,
+}
+
+/// The file of part `n` of the recording at `path`: `HD-…-000001.part3.wav`.
+pub fn part_path(path: &Path, n: usize) -> PathBuf {
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    path.with_file_name(format!("{stem}.part{n}.wav"))
+}
+
+/// Writes 8 kHz samples as a complete WAV file.
+pub fn write_wav(path: &Path, samples: &[i16]) -> Result<(), RecordingError> {
+    let err = |source| RecordingError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut w = hound::WavWriter::create(path, spec()).map_err(err)?;
+    for &s in samples {
+        w.write_sample(s).map_err(err)?;
+    }
+    w.finalize().map_err(err)
+}
+
+/// Cuts a recording into its part files (all of them, the last one shorter), for recordings
+/// whose parts were not all written (a crash): returns (index, path) of every part.
+pub fn split_into_parts(
+    path: &Path,
+    part: Duration,
+) -> Result<Vec<(usize, PathBuf)>, RecordingError> {
+    let fail = |reason: String| RecordingError::Repair {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let reader = hound::WavReader::open(path).map_err(|e| fail(e.to_string()))?;
+    let samples: Vec<i16> = reader
+        .into_samples::<i16>()
+        .collect::<Result<_, _>>()
+        .map_err(|e| fail(e.to_string()))?;
+    let per_part = (part.as_millis() as usize * 8).max(1);
+    let mut parts = Vec::new();
+    for (n, chunk) in samples.chunks(per_part).enumerate() {
+        let p = part_path(path, n);
+        write_wav(&p, chunk)?;
+        parts.push((n, p));
+    }
+    Ok(parts)
 }
 
 fn spec() -> hound::WavSpec {
@@ -122,19 +174,54 @@ impl Recorder {
             samples: 0,
             unflushed: 0,
             voice: VoiceActivity::default(),
+            part_samples: None,
+            part_buffer: Vec::new(),
+            next_part: 0,
+            finished_parts: Vec::new(),
         })
+    }
+
+    /// Also cuts the recording into parts of `part` (see [`part_path`]).
+    pub fn with_parts(mut self, part: Duration) -> Self {
+        self.part_samples = Some((part.as_millis() as usize * 8).max(160));
+        self
+    }
+
+    /// Parts completed since the last call.
+    pub fn take_finished_parts(&mut self) -> Vec<(usize, PathBuf)> {
+        std::mem::take(&mut self.finished_parts)
+    }
+
+    fn cut_parts(&mut self, final_part: bool) -> Result<(), RecordingError> {
+        let Some(size) = self.part_samples else {
+            return Ok(());
+        };
+        while self.part_buffer.len() >= size || (final_part && !self.part_buffer.is_empty()) {
+            let take = size.min(self.part_buffer.len());
+            let chunk: Vec<i16> = self.part_buffer.drain(..take).collect();
+            let p = part_path(&self.path, self.next_part);
+            write_wav(&p, &chunk)?;
+            self.finished_parts.push((self.next_part, p));
+            self.next_part += 1;
+        }
+        Ok(())
     }
 
     /// Appends caller audio; flushes samples and header every half second.
     pub fn write(&mut self, pcm: &[i16]) -> Result<(), RecordingError> {
+        let path = self.path.clone();
         let err = |source| RecordingError::Write {
-            path: self.path.clone(),
+            path: path.clone(),
             source,
         };
         for &s in pcm {
             self.writer.write_sample(s).map_err(err)?;
         }
         self.voice.push(pcm);
+        if self.part_samples.is_some() {
+            self.part_buffer.extend_from_slice(pcm);
+            self.cut_parts(false)?;
+        }
         self.samples += pcm.len() as u64;
         self.unflushed += pcm.len() as u64;
         if self.unflushed >= FLUSH_EVERY {
@@ -148,11 +235,13 @@ impl Recorder {
         Duration::from_millis(self.samples / 8)
     }
 
-    pub fn finish(self) -> Result<RecordingInfo, RecordingError> {
+    pub fn finish(mut self) -> Result<RecordingInfo, RecordingError> {
+        self.cut_parts(true)?;
         let info = RecordingInfo {
             path: self.path.clone(),
             duration: self.duration(),
             has_speech: self.voice.heard_speech(),
+            last_part: self.finished_parts.pop(),
         };
         self.writer
             .finalize()
@@ -248,6 +337,42 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("shorter than a WAV header"));
+    }
+
+    #[test]
+    fn parts_cover_the_recording_in_order_without_gaps() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("HD-2026-000007.wav");
+        let mut r = Recorder::create(&path)
+            .unwrap()
+            .with_parts(Duration::from_secs(1));
+        let audio = tone(8000 * 2 + 3000, 5000.0);
+        let mut seen = Vec::new();
+        for chunk in audio.chunks(160) {
+            r.write(chunk).unwrap();
+            seen.extend(r.take_finished_parts());
+        }
+        assert_eq!(
+            seen.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            vec![0, 1],
+            "two full parts while recording"
+        );
+        let info = r.finish().unwrap();
+        let (n, last) = info.last_part.clone().unwrap();
+        assert_eq!(n, 2);
+        assert!(last.ends_with("HD-2026-000007.part2.wav"));
+        let mut joined: Vec<i16> = Vec::new();
+        for p in seen.iter().map(|(_, p)| p.clone()).chain([last]) {
+            joined.extend(
+                hound::WavReader::open(p)
+                    .unwrap()
+                    .samples::<i16>()
+                    .map(Result::unwrap),
+            );
+        }
+        assert_eq!(joined, audio);
+        let again = split_into_parts(&path, Duration::from_secs(1)).unwrap();
+        assert_eq!(again.len(), 3);
     }
 
     #[test]

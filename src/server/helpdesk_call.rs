@@ -235,7 +235,7 @@ impl CallHost for HelpdeskHost<'_> {
         let store = &self.services.store;
         let id = self.ticket.id;
         let mut recorder = match Recorder::create(&path) {
-            Ok(r) => r,
+            Ok(r) => r.with_parts(self.services.transcript_part),
             Err(e) => {
                 tracing::error!(error = %e, "cannot record the voicemail");
                 log_store(
@@ -267,10 +267,45 @@ impl CallHost for HelpdeskHost<'_> {
                 )
                 .await,
         );
+        // Parts are queued while the caller is still speaking (see `transcribe`).
+        let language = self
+            .language_chosen
+            .then(|| self.language.as_str().to_string());
+        let (parts_tx, mut parts_rx) = tokio::sync::mpsc::unbounded_channel::<(usize, PathBuf)>();
+        let queue = {
+            let store = store.clone();
+            let wakeup = self.services.transcription.clone();
+            let language = language.clone();
+            tokio::spawn(async move {
+                while let Some((n, part)) = parts_rx.recv().await {
+                    log_store(
+                        store
+                            .enqueue_transcription_part(
+                                id,
+                                &part.display().to_string(),
+                                language.as_deref(),
+                                n as i64,
+                            )
+                            .await,
+                    );
+                    if let Some(w) = &wakeup {
+                        w.notify();
+                    }
+                }
+            })
+        };
         let stop = self
             .control
-            .record(&mut recorder, spec.max, spec.silence, spec.finish_digit)
+            .record(
+                &mut recorder,
+                spec.max,
+                spec.silence,
+                spec.finish_digit,
+                Some(&parts_tx),
+            )
             .await;
+        drop(parts_tx);
+        let _ = queue.await;
         let end = match stop {
             Ok(RecordStop::Digit) => RecordingEnd::Digit,
             Ok(RecordStop::Silence) => RecordingEnd::Silence,
@@ -316,12 +351,18 @@ impl CallHost for HelpdeskHost<'_> {
         self.voicemail = info.has_speech;
         if info.has_speech {
             // Queued even when the caller hung up mid-recording: what was said is kept.
-            let language = self.language_chosen.then_some(self.language.as_str());
-            log_store(
-                store
-                    .enqueue_transcription(id, &info.path.display().to_string(), language)
-                    .await,
-            );
+            if let Some((n, part)) = &info.last_part {
+                log_store(
+                    store
+                        .enqueue_transcription_part(
+                            id,
+                            &part.display().to_string(),
+                            language.as_deref(),
+                            *n as i64,
+                        )
+                        .await,
+                );
+            }
             if let Some(w) = &self.services.transcription {
                 w.notify();
             }

@@ -51,6 +51,8 @@ struct Services {
     data_dir: PathBuf,
     /// Wakes the transcription workers when a voicemail is queued (None: transcription off).
     transcription: Option<crate::transcribe::worker::Wakeup>,
+    /// Length of the voicemail parts transcribed while the caller speaks.
+    transcript_part: Duration,
 }
 
 /// A running Hotline.
@@ -81,7 +83,11 @@ impl Server {
             let n = store.import_directory_csv(csv).await?;
             tracing::info!(entries = n, file = %csv.display(), "caller directory imported");
         }
-        recover_recordings(&store).await?;
+        recover_recordings(
+            &store,
+            Duration::from_secs(config.transcription.part_secs.max(1)),
+        )
+        .await?;
         let transcriber = start_transcription(&config, &store)?;
         let (transports, inbound) = Transports::bind(config.sip.listen).await?;
         let sip_addr = transports.local_addr();
@@ -111,6 +117,7 @@ impl Server {
             store,
             data_dir: config.data_dir.clone(),
             transcription: transcriber.as_ref().map(|t| t.wakeup.clone()),
+            transcript_part: Duration::from_secs(config.transcription.part_secs.max(1)),
         });
         let dispatcher = tokio::spawn(dispatch_calls(new_calls, services.clone(), shutdown_rx));
         tracing::info!(%sip_addr, "Hotline answering SIP on UDP and TCP");
@@ -162,7 +169,7 @@ impl Server {
 }
 
 /// Makes recordings cut by a crash readable and queues their transcription.
-async fn recover_recordings(store: &Store) -> Result<(), StartError> {
+async fn recover_recordings(store: &Store, part: Duration) -> Result<(), StartError> {
     if store.dialect() == crate::store::Dialect::Sqlite {
         // One node owns an SQLite database: whatever was running was cut by our own stop.
         let n = store.requeue_running_transcriptions().await?;
@@ -181,10 +188,25 @@ async fn recover_recordings(store: &Store) -> Result<(), StartError> {
                 store
                     .set_recording(ticket_id, &path, duration, "interrupted")
                     .await?;
-                store
-                    .enqueue_transcription(ticket_id, &path, language.as_deref())
-                    .await?;
-                tracing::info!(%path, "interrupted recording repaired and queued for transcription");
+                // Parts queued before the crash are kept (same files); the rest are cut now.
+                match crate::media::recording::split_into_parts(file, part) {
+                    Ok(parts) => {
+                        for (n, p) in parts {
+                            store
+                                .enqueue_transcription_part(
+                                    ticket_id,
+                                    &p.display().to_string(),
+                                    language.as_deref(),
+                                    n as i64,
+                                )
+                                .await?;
+                        }
+                        tracing::info!(%path, "interrupted recording repaired and queued for transcription");
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "interrupted recording cannot be cut into parts")
+                    }
+                }
             }
             Err(e) => {
                 tracing::error!(error = %e, "interrupted recording lost");

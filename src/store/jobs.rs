@@ -17,6 +17,8 @@ pub struct TranscriptionJob {
     pub language: Option<String>,
     /// Which attempt this claim is (1 for the first); completion must quote it.
     pub attempt: i64,
+    /// For a part of a long voicemail transcribed while the caller still spoke: its index.
+    pub part: Option<i64>,
 }
 
 /// What a finished job stores on its ticket.
@@ -65,6 +67,30 @@ impl Store {
         Ok(())
     }
 
+    /// Queues one part of a voicemail (see `transcribe::parts`), once per part file.
+    pub async fn enqueue_transcription_part(
+        &self,
+        ticket_id: i64,
+        part_path: &str,
+        language: Option<&str>,
+        part: i64,
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO transcription_jobs (ticket_id, recording_path, language, status, run_after, created_at, part) \
+             VALUES ($1, $2, $3, 'queued', $4, $4, $5) ON CONFLICT (recording_path) DO NOTHING",
+        )
+        .bind(ticket_id)
+        .bind(part_path)
+        .bind(language)
+        .bind(now)
+        .bind(part)
+        .execute(self.pool())
+        .await
+        .map_err(query_error("queueing a transcription part"))?;
+        Ok(())
+    }
+
     /// Claims the oldest ready job: queued and due, or running with an expired lease.
     pub async fn claim_transcription(
         &self,
@@ -77,7 +103,7 @@ impl Store {
                          WHERE (status = 'queued' AND run_after <= $1) OR (status = 'running' AND lease_until < $1) \
                          ORDER BY id LIMIT 1) \
                AND ((status = 'queued' AND run_after <= $1) OR (status = 'running' AND lease_until < $1)) \
-             RETURNING id, ticket_id, recording_path, language, attempts",
+             RETURNING id, ticket_id, recording_path, language, attempts, part",
         )
         .bind(now)
         .bind(now + lease.as_millis() as i64)
@@ -91,6 +117,7 @@ impl Store {
                 recording_path: required(&r, "recording_path")?,
                 language: get(&r, "language")?,
                 attempt: required(&r, "attempts")?,
+                part: get(&r, "part")?,
             })
         })
         .transpose()
@@ -122,6 +149,13 @@ impl Store {
             tx.rollback().await.map_err(query_error("rolling back"))?;
             return Ok(false);
         }
+        if let Some(part) = job.part {
+            Self::store_part(&mut tx, job.ticket_id, part, record).await?;
+            tx.commit()
+                .await
+                .map_err(query_error("committing a transcript part"))?;
+            return Ok(true);
+        }
         sqlx::query(
             "UPDATE tickets SET transcript = $1, transcript_language = $2, transcript_segments = $3, transcript_model = $4, \
              transcript_ms = $5, updated_at = $6 WHERE id = $7",
@@ -140,6 +174,90 @@ impl Store {
             .await
             .map_err(query_error("committing a transcript"))?;
         Ok(true)
+    }
+
+    /// Keeps one part's text and rebuilds the ticket's transcript from every part done so far,
+    /// in order, so the ticket shows the voicemail's text as it is transcribed.
+    async fn store_part(
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        ticket_id: i64,
+        part: i64,
+        record: &TranscriptRecord,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO transcript_parts (ticket_id, part, text, language, segments, model, processing_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (ticket_id, part) DO UPDATE \
+             SET text = $3, language = $4, segments = $5, model = $6, processing_ms = $7",
+        )
+        .bind(ticket_id)
+        .bind(part)
+        .bind(&record.text)
+        .bind(&record.language)
+        .bind(&record.segments_json)
+        .bind(&record.model)
+        .bind(record.processing.as_millis() as i64)
+        .execute(&mut **tx)
+        .await
+        .map_err(query_error("storing a transcript part"))?;
+        let rows = sqlx::query(
+            "SELECT text, language, segments, processing_ms FROM transcript_parts WHERE ticket_id = $1 ORDER BY part",
+        )
+        .bind(ticket_id)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(query_error("reading transcript parts"))?;
+        let mut texts = Vec::new();
+        let mut segments: Vec<serde_json::Value> = Vec::new();
+        let mut languages = Vec::new();
+        let mut processing = 0i64;
+        for r in &rows {
+            if let Some(t) = get::<Option<String>>(r, "text")? {
+                texts.push(t);
+            }
+            let segs: String = required(r, "segments")?;
+            if let Ok(serde_json::Value::Array(list)) = serde_json::from_str(&segs) {
+                segments.extend(list);
+            }
+            languages.push(required::<String>(r, "language")?);
+            processing += required::<i64>(r, "processing_ms")?;
+        }
+        // The language most parts were heard in (the first one on a tie).
+        let language = languages
+            .iter()
+            .max_by_key(|l| {
+                (
+                    languages.iter().filter(|x| x == l).count(),
+                    std::cmp::Reverse(languages.iter().position(|x| x == *l)),
+                )
+            })
+            .cloned()
+            .unwrap_or_else(|| record.language.clone());
+        let text = (!texts.is_empty()).then(|| texts.join(" "));
+        sqlx::query(
+            "UPDATE tickets SET transcript = $1, transcript_language = $2, transcript_segments = $3, transcript_model = $4, \
+             transcript_ms = $5, updated_at = $6 WHERE id = $7",
+        )
+        .bind(text)
+        .bind(language)
+        .bind(serde_json::Value::Array(segments).to_string())
+        .bind(&record.model)
+        .bind(processing)
+        .bind(now_ms())
+        .bind(ticket_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(query_error("assembling the transcript"))?;
+        Ok(())
+    }
+
+    /// How many parts of a ticket's voicemail have been transcribed.
+    pub async fn transcript_parts_done(&self, ticket_id: i64) -> Result<u32, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM transcript_parts WHERE ticket_id = $1")
+            .bind(ticket_id)
+            .fetch_one(self.pool())
+            .await
+            .map_err(query_error("counting transcript parts"))?;
+        Ok(required::<i64>(&row, "n")? as u32)
     }
 
     /// Records a failed attempt: retried later with exponential back-off, or failed for good.

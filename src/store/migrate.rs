@@ -22,6 +22,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "ticket reference",
         include_str!("../../migrations/sqlite/0003_ticket_reference.sql"),
     ),
+    (
+        4,
+        "transcript parts",
+        include_str!("../../migrations/sqlite/0004_transcript_parts.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -38,6 +43,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         3,
         "ticket reference",
         include_str!("../../migrations/postgres/0003_ticket_reference.sql"),
+    ),
+    (
+        4,
+        "transcript parts",
+        include_str!("../../migrations/postgres/0004_transcript_parts.sql"),
     ),
 ];
 

@@ -28,6 +28,9 @@ pub struct TranscriptionConfig {
     /// `default_model`.
     pub models: BTreeMap<String, String>,
     pub default_model: String,
+    /// Voicemails are cut into parts of this many seconds, each transcribed as soon as it is
+    /// recorded, so a long message is text seconds after the caller hangs up.
+    pub part_secs: u64,
 }
 
 impl Default for TranscriptionConfig {
@@ -39,6 +42,7 @@ impl Default for TranscriptionConfig {
             model_dir: None,
             models: BTreeMap::new(),
             default_model: "base".into(),
+            part_secs: 30,
         }
     }
 }
@@ -151,6 +155,7 @@ impl Transcriber {
         config: &TranscriptionConfig,
         runtime: tokio::runtime::Handle,
     ) -> Transcriber {
+        let part = Duration::from_secs(config.part_secs.max(1));
         let wakeup = Wakeup::default();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let threads = (0..config.workers.max(1))
@@ -165,7 +170,7 @@ impl Transcriber {
                 let threads = config.threads.max(1);
                 std::thread::Builder::new()
                     .name(format!("transcriber-{i}"))
-                    .spawn(move || work(store, models, wakeup, stop, runtime, threads))
+                    .spawn(move || work(store, models, wakeup, stop, runtime, threads, part))
                     .expect("spawn transcription worker")
             })
             .collect();
@@ -193,12 +198,13 @@ fn work(
     stop: Arc<std::sync::atomic::AtomicBool>,
     runtime: tokio::runtime::Handle,
     threads: usize,
+    part: Duration,
 ) {
     let mut seen = 0;
     while !stop.load(std::sync::atomic::Ordering::SeqCst) {
         match runtime.block_on(store.claim_transcription(LEASE)) {
             Ok(Some(job)) => {
-                let outcome = transcribe_job(&job, &models, threads);
+                let outcome = transcribe_job(&job, &models, threads, part);
                 let result = match outcome {
                     Ok(record) => runtime.block_on(store.complete_transcription(&job, &record)).map(|done| {
                         if done {
@@ -230,6 +236,7 @@ pub fn transcribe_job(
     job: &TranscriptionJob,
     models: &Models,
     threads: usize,
+    part_length: Duration,
 ) -> Result<TranscriptRecord, String> {
     let path = Path::new(&job.recording_path);
     // A recording cut by a crash has a torn header; make it readable first.
@@ -242,7 +249,12 @@ pub fn transcribe_job(
     let transcript = model
         .transcribe(&audio, language.as_deref(), threads)
         .map_err(|e| e.to_string())?;
-    let segments = clean_segments(transcript.segments);
+    let mut segments = clean_segments(transcript.segments);
+    let offset = job.part.unwrap_or(0).max(0) as u64 * part_length.as_millis() as u64;
+    for s in &mut segments {
+        s.start_ms += offset;
+        s.end_ms += offset;
+    }
     let text = segments
         .iter()
         .map(|s| s.text.as_str())

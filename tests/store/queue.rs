@@ -144,7 +144,59 @@ async fn running_jobs_are_requeued_after_a_restart(Db { store, .. }: Db) {
     assert_eq!(again.attempt, 2);
 }
 
+async fn parts_finishing_out_of_order_still_read_in_order(Db { store, .. }: Db) {
+    let t = store.create_ticket(&call("1")).await.unwrap();
+    store
+        .enqueue_transcription_part(t.id, "/data/v.part0.wav", Some("en"), 0)
+        .await
+        .unwrap();
+    store
+        .enqueue_transcription_part(t.id, "/data/v.part1.wav", Some("en"), 1)
+        .await
+        .unwrap();
+    let first = store
+        .claim_transcription(Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    let second = store
+        .claim_transcription(Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((first.part, second.part), (Some(0), Some(1)));
+    let mut late = record("stopped working this morning");
+    late.segments_json =
+        r#"[{"start_ms":30000,"end_ms":32000,"text":"stopped working this morning"}]"#.into();
+    assert!(store.complete_transcription(&second, &late).await.unwrap());
+    let partial = store.ticket(t.id).await.unwrap().unwrap();
+    assert_eq!(
+        partial.transcript.as_deref(),
+        Some("stopped working this morning"),
+        "shown as soon as a part is done"
+    );
+    let mut early = record("My printer");
+    early.segments_json = r#"[{"start_ms":0,"end_ms":1500,"text":"My printer"}]"#.into();
+    assert!(store.complete_transcription(&first, &early).await.unwrap());
+    let t = store.ticket(t.id).await.unwrap().unwrap();
+    assert_eq!(
+        t.transcript.as_deref(),
+        Some("My printer stopped working this morning")
+    );
+    let starts: Vec<u64> = t
+        .transcript_segments
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["start_ms"].as_u64().unwrap())
+        .collect();
+    assert_eq!(starts, vec![0, 30000]);
+    assert_eq!(store.transcript_parts_done(t.id).await.unwrap(), 2);
+}
+
 on_both!(
+    parts_finishing_out_of_order_still_read_in_order,
     a_job_is_claimed_once_and_completed_once,
     an_expired_lease_is_taken_over_and_the_old_claim_cannot_finish,
     failures_back_off_then_give_up_keeping_the_error,

@@ -1,0 +1,13 @@
+-- Long voicemails are transcribed in 30-second parts while the caller is still speaking; each
+-- part's text is kept here and the ticket's transcript is assembled from them in order.
+ALTER TABLE transcription_jobs ADD COLUMN part BIGINT;
+CREATE TABLE transcript_parts (
+    ticket_id BIGINT NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+    part BIGINT NOT NULL,
+    text TEXT,
+    language TEXT NOT NULL,
+    segments TEXT NOT NULL,
+    model TEXT NOT NULL,
+    processing_ms BIGINT NOT NULL,
+    PRIMARY KEY (ticket_id, part)
+);
