@@ -21,7 +21,10 @@ pub enum PortPoolError {
     /// Binding failed for a reason other than the port being taken (e.g. the bind address is
     /// not one of this machine's): trying other ports would fail the same way.
     #[error("cannot bind an RTP socket on {addr}: {kind}")]
-    Bind { addr: SocketAddr, kind: io::ErrorKind },
+    Bind {
+        addr: SocketAddr,
+        kind: io::ErrorKind,
+    },
 }
 
 #[derive(Debug)]

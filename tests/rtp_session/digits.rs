@@ -23,8 +23,14 @@ async fn an_rfc4733_key_press_with_three_end_retransmissions_is_reported_once() 
         start_session(negotiated(phone.addr(), G711::Ulaw), NO_TIMEOUT).await;
     phone.press_rfc4733(ours, digit('5'), 100).await;
     phone.press_rfc4733(ours, digit('#'), 60).await;
-    assert_eq!(next_event(&mut events).await, key('5', DigitSource::Rfc4733));
-    assert_eq!(next_event(&mut events).await, key('#', DigitSource::Rfc4733));
+    assert_eq!(
+        next_event(&mut events).await,
+        key('5', DigitSource::Rfc4733)
+    );
+    assert_eq!(
+        next_event(&mut events).await,
+        key('#', DigitSource::Rfc4733)
+    );
     // 5 + 3 and 3 + 3 packets, all well-formed and used.
     wait_until("14 packets", || session.stats().packets_received == 14).await;
     assert_eq!(session.stats().packets_dropped, 0);
@@ -37,8 +43,14 @@ async fn the_same_key_pressed_twice_is_two_presses() {
         start_session(negotiated(phone.addr(), G711::Ulaw), NO_TIMEOUT).await;
     phone.press_rfc4733(ours, digit('1'), 80).await;
     phone.press_rfc4733(ours, digit('1'), 80).await;
-    assert_eq!(next_event(&mut events).await, key('1', DigitSource::Rfc4733));
-    assert_eq!(next_event(&mut events).await, key('1', DigitSource::Rfc4733));
+    assert_eq!(
+        next_event(&mut events).await,
+        key('1', DigitSource::Rfc4733)
+    );
+    assert_eq!(
+        next_event(&mut events).await,
+        key('1', DigitSource::Rfc4733)
+    );
 }
 
 /// Sends `key`'s tone (µ-law, as a phone with in-band DTMF does) for `ms`, then 60 ms of
@@ -61,7 +73,10 @@ async fn an_inband_tone_in_ulaw_audio_is_reported_once() {
     press_inband(&mut phone, ours, '3', 100).await;
     phone.press_rfc4733(ours, digit('9'), 60).await;
     assert_eq!(next_event(&mut events).await, key('3', DigitSource::Inband));
-    assert_eq!(next_event(&mut events).await, key('9', DigitSource::Rfc4733));
+    assert_eq!(
+        next_event(&mut events).await,
+        key('9', DigitSource::Rfc4733)
+    );
 }
 
 #[tokio::test]
@@ -77,7 +92,9 @@ async fn a_key_sent_both_as_event_and_as_tone_is_reported_once() {
     for (i, frame) in tone.chunks(160).enumerate() {
         clock.tick().await;
         let duration = 160 * (i as u16 + 1);
-        phone.send_event(ours, eight, start, i == 0, false, duration).await;
+        phone
+            .send_event(ours, eight, start, i == 0, false, duration)
+            .await;
         phone.send_audio(ours, G711::Ulaw, frame).await;
     }
     for _ in 0..3 {
@@ -88,6 +105,12 @@ async fn a_key_sent_both_as_event_and_as_tone_is_reported_once() {
         phone.send_audio(ours, G711::Ulaw, &[0; 160]).await;
     }
     phone.press_rfc4733(ours, digit('0'), 60).await;
-    assert_eq!(next_event(&mut events).await, key('8', DigitSource::Rfc4733));
-    assert_eq!(next_event(&mut events).await, key('0', DigitSource::Rfc4733));
+    assert_eq!(
+        next_event(&mut events).await,
+        key('8', DigitSource::Rfc4733)
+    );
+    assert_eq!(
+        next_event(&mut events).await,
+        key('0', DigitSource::Rfc4733)
+    );
 }

@@ -117,7 +117,10 @@ impl Phone {
             .expect("an RTP packet in time")
             .unwrap();
         let at = Instant::now();
-        (Packet::unmarshal(&mut &buf[..n]).expect("well-formed RTP"), at)
+        (
+            Packet::unmarshal(&mut &buf[..n]).expect("well-formed RTP"),
+            at,
+        )
     }
 
     /// The next packet whose audio is not silence.

@@ -15,12 +15,18 @@ async fn prompt_audio_is_paced_every_20_ms_with_consecutive_sequence_numbers_and
     let playing = session.play(vec![tone_prompt(prompt_ms)]);
 
     let (first, first_at) = phone.recv_audible(G711::Ulaw).await;
-    assert!(first.header.marker, "the prompt's first packet starts a talkspurt");
+    assert!(
+        first.header.marker,
+        "the prompt's first packet starts a talkspurt"
+    );
     let mut packets = vec![(first, first_at)];
     while packets.len() < prompt_ms / 20 {
         packets.push(phone.recv().await);
     }
-    assert_eq!(next_event(&mut events).await, MediaEvent::PlaybackFinished(playing));
+    assert_eq!(
+        next_event(&mut events).await,
+        MediaEvent::PlaybackFinished(playing)
+    );
 
     for pair in packets.windows(2) {
         let (a, b) = (&pair[0].0.header, &pair[1].0.header);
@@ -30,7 +36,10 @@ async fn prompt_audio_is_paced_every_20_ms_with_consecutive_sequence_numbers_and
     }
     for (packet, _) in &packets {
         assert_eq!(packet.payload.len(), 160);
-        assert!(loudness(G711::Ulaw, &packet.payload) > 1000.0, "prompt audio, not silence");
+        assert!(
+            loudness(G711::Ulaw, &packet.payload) > 1000.0,
+            "prompt audio, not silence"
+        );
     }
 
     let mut gaps: Vec<f64> = packets
@@ -63,7 +72,10 @@ async fn an_idle_session_sends_a_continuous_stream_of_silence() {
     for _ in 0..10 {
         packets.push(phone.recv().await.0);
     }
-    assert!(packets[0].header.marker, "the stream's first packet starts a talkspurt");
+    assert!(
+        packets[0].header.marker,
+        "the stream's first packet starts a talkspurt"
+    );
     for (i, p) in packets.iter().enumerate() {
         assert_eq!(&p.payload[..], &[G711::Ulaw.silence(); 160][..]);
         assert_eq!(p.header.marker, i == 0);
@@ -96,13 +108,22 @@ async fn barge_in_silences_the_prompt_within_40_ms_and_reports_no_playback_end()
         }
     };
     let delay = silenced_at - pressed;
-    println!("barge-in: silence {:.3} ms after stop_playback", delay.as_secs_f64() * 1000.0);
-    assert!(delay < Duration::from_millis(40), "silence only after {delay:?}");
+    println!(
+        "barge-in: silence {:.3} ms after stop_playback",
+        delay.as_secs_f64() * 1000.0
+    );
+    assert!(
+        delay < Duration::from_millis(40),
+        "silence only after {delay:?}"
+    );
 
     // The next playback is the one that finishes; the stopped one never reports.
     let next = session.play(vec![tone_prompt(40)]);
     assert_ne!(next, playing);
-    assert_eq!(next_event(&mut events).await, MediaEvent::PlaybackFinished(next));
+    assert_eq!(
+        next_event(&mut events).await,
+        MediaEvent::PlaybackFinished(next)
+    );
 }
 
 #[tokio::test]
@@ -120,8 +141,15 @@ async fn pcma_calls_get_a_law_packets_with_payload_type_8() {
     let mut expected = Vec::new();
     G711::Alaw.encode(&prompt.samples[..160], &mut expected);
     assert_eq!(first.header.payload_type, 8);
-    assert_eq!(&first.payload[..], &expected[..], "the prompt's first 20 ms, A-law encoded");
-    assert_eq!(next_event(&mut events).await, MediaEvent::PlaybackFinished(playing));
+    assert_eq!(
+        &first.payload[..],
+        &expected[..],
+        "the prompt's first 20 ms, A-law encoded"
+    );
+    assert_eq!(
+        next_event(&mut events).await,
+        MediaEvent::PlaybackFinished(playing)
+    );
 }
 
 #[tokio::test]
@@ -141,6 +169,12 @@ async fn prompts_queued_together_play_back_to_back_and_each_playback_reports_its
         }
     }
     assert_eq!(markers, 2, "one talkspurt per playback");
-    assert_eq!(next_event(&mut events).await, MediaEvent::PlaybackFinished(a));
-    assert_eq!(next_event(&mut events).await, MediaEvent::PlaybackFinished(b));
+    assert_eq!(
+        next_event(&mut events).await,
+        MediaEvent::PlaybackFinished(a)
+    );
+    assert_eq!(
+        next_event(&mut events).await,
+        MediaEvent::PlaybackFinished(b)
+    );
 }

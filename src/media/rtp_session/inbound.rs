@@ -145,7 +145,10 @@ mod tests {
         let mut path = InboundPath::default();
         let m = media(G711::Ulaw);
         assert_eq!(path.on_datagram(&[], &m, 0), Err(Dropped::NotRtp));
-        assert_eq!(path.on_datagram(b"INVITE sip:", &m, 0), Err(Dropped::NotRtp));
+        assert_eq!(
+            path.on_datagram(b"INVITE sip:", &m, 0),
+            Err(Dropped::NotRtp)
+        );
         let mut v1 = rtp(0, 0, false, &[0xFF; 160]);
         v1[0] = (v1[0] & 0x3F) | 0x40;
         assert_eq!(path.on_datagram(&v1, &m, 0), Err(Dropped::NotRtp));
@@ -176,7 +179,9 @@ mod tests {
         let mut path = InboundPath::default();
         let m = media(G711::Ulaw);
         let event = encode_telephone_event(digit('7'), false, 10, 160);
-        let first = path.on_datagram(&rtp(101, 800, true, &event), &m, 1000).unwrap();
+        let first = path
+            .on_datagram(&rtp(101, 800, true, &event), &m, 1000)
+            .unwrap();
         assert_eq!(first.digits, [(digit('7'), DigitSource::Rfc4733)]);
         let tone = synthesize_tone(digit('7'), 100, -10.0);
         let mut alone = InboundPath::default();
@@ -189,7 +194,11 @@ mod tests {
             found.extend(path.on_datagram(&packet, &m, at).unwrap().digits);
             found_alone.extend(alone.on_datagram(&packet, &m, at).unwrap().digits);
         }
-        assert_eq!(found_alone, [(digit('7'), DigitSource::Inband)], "the tone alone is a key");
+        assert_eq!(
+            found_alone,
+            [(digit('7'), DigitSource::Inband)],
+            "the tone alone is a key"
+        );
         assert!(found.is_empty(), "in-band copy swallowed, got {found:?}");
     }
 }

@@ -81,7 +81,13 @@ mod tests {
         for n in 0..180_000u64 {
             assert_eq!(pacer.deadline(), start + FRAME * n as u32);
             let tick = pacer.tick(pacer.deadline() + 3 * MS);
-            assert_eq!(tick, Tick { index: n, skipped: 0 });
+            assert_eq!(
+                tick,
+                Tick {
+                    index: n,
+                    skipped: 0
+                }
+            );
         }
         assert_eq!(pacer.deadline(), start + Duration::from_secs(3600));
     }
@@ -97,7 +103,10 @@ mod tests {
         while pacer.deadline() <= now {
             sent.push(pacer.tick(now));
         }
-        assert_eq!(sent.iter().map(|t| t.index).collect::<Vec<_>>(), [1, 2, 3, 4]);
+        assert_eq!(
+            sent.iter().map(|t| t.index).collect::<Vec<_>>(),
+            [1, 2, 3, 4]
+        );
         assert!(sent.iter().all(|t| t.skipped == 0));
         assert_eq!(pacer.deadline(), start + 100 * MS);
     }
@@ -111,7 +120,13 @@ mod tests {
         }
         // Frame 10 was due at 200 ms; waking at 450 ms is 250 ms late.
         let tick = pacer.tick(start + 450 * MS);
-        assert_eq!(tick, Tick { index: 22, skipped: 12 });
+        assert_eq!(
+            tick,
+            Tick {
+                index: 22,
+                skipped: 12
+            }
+        );
         assert_eq!(pacer.deadline(), start + 460 * MS);
     }
 }

@@ -184,8 +184,14 @@ mod tests {
         let b = stream.packet(0, false, Bytes::from_static(&[0xFF; 160]));
         stream.advance(5);
         let c = stream.packet(8, false, Bytes::from_static(&[0xD5; 160]));
-        assert_eq!(b.header.sequence_number, a.header.sequence_number.wrapping_add(1));
-        assert_eq!(c.header.sequence_number, b.header.sequence_number.wrapping_add(1));
+        assert_eq!(
+            b.header.sequence_number,
+            a.header.sequence_number.wrapping_add(1)
+        );
+        assert_eq!(
+            c.header.sequence_number,
+            b.header.sequence_number.wrapping_add(1)
+        );
         assert_eq!(b.header.timestamp, a.header.timestamp.wrapping_add(160));
         assert_eq!(c.header.timestamp, b.header.timestamp.wrapping_add(6 * 160));
         assert_eq!(a.header.ssrc, c.header.ssrc);
