@@ -1,41 +1,65 @@
 //! RTP ports: one even port per call from the configured range, returned when the call ends.
+//!
+//! RTP takes the even port and RTCP the odd one above it (RFC 3550 §11). Hotline sends no
+//! RTCP and ignores what arrives there (G.711 phones do not need it to play our audio; the
+//! call ends on RTP inactivity, not on RTCP BYE), but it keeps the convention so a phone or
+//! firewall that assumes it finds the odd port free for the call.
 
 use std::collections::BTreeSet;
+use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::net::UdpSocket;
 
-/// No port could be bound.
+/// Why no RTP socket could be had. The call layer answers 503 either way.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PortPoolError {
-    #[error("all {0} RTP ports of the range are in use")]
-    Exhausted(usize),
-}
-
-/// Hands out even ports (RTP convention, RFC 3550 §11; the odd one above is RTCP's, which we
-/// neither send nor read) and takes them back when their socket is dropped.
-#[derive(Debug)]
-pub struct PortPool {
-    ip: IpAddr,
-    inner: Arc<Mutex<PoolState>>,
+    /// Every even port of the range is held by our calls or by other processes.
+    #[error("all {ports} even RTP ports of {first}-{last} are in use (raise media.rtp_ports?)")]
+    Exhausted { first: u16, last: u16, ports: usize },
+    /// Binding failed for a reason other than the port being taken (e.g. the bind address is
+    /// not one of this machine's): trying other ports would fail the same way.
+    #[error("cannot bind an RTP socket on {addr}: {kind}")]
+    Bind {
+        addr: SocketAddr,
+        kind: io::ErrorKind,
+    },
 }
 
 #[derive(Debug)]
 struct PoolState {
     free: BTreeSet<u16>,
-    /// Where the next search starts: rotating through the range keeps a port that was just
-    /// released out of use for a while, so late packets of the old call don't reach a new one.
+    /// Where the next search starts. Rotating through the range keeps a just-released port
+    /// unused for a while, so late packets of the old call do not reach a new one.
     cursor: u16,
-    total: usize,
 }
 
-/// A bound RTP socket whose port goes back to the pool when dropped.
+type SharedState = Arc<Mutex<PoolState>>;
+
+fn lock(state: &SharedState) -> MutexGuard<'_, PoolState> {
+    // Nothing panics while the lock is held (set operations only), and a port must be
+    // returned even if some other holder did: never propagate poisoning.
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Hands out even ports of a range and takes them back when their socket is dropped.
+#[derive(Debug)]
+pub struct PortPool {
+    ip: IpAddr,
+    first: u16,
+    last: u16,
+    ports: usize,
+    state: SharedState,
+}
+
+/// A bound RTP socket; its port goes back to the pool when this is dropped, including while a
+/// panicking call task unwinds.
 #[derive(Debug)]
 pub struct RtpSocket {
     socket: UdpSocket,
     port: u16,
-    pool: Arc<Mutex<PoolState>>,
+    pool: SharedState,
 }
 
 impl RtpSocket {
@@ -47,28 +71,34 @@ impl RtpSocket {
         &self.socket
     }
 
-    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.socket.local_addr()
     }
 }
 
 impl Drop for RtpSocket {
     fn drop(&mut self) {
-        if let Ok(mut state) = self.pool.lock() {
-            state.free.insert(self.port);
-        }
+        lock(&self.pool).free.insert(self.port);
     }
 }
 
 impl PortPool {
-    pub fn new(range: RangeInclusive<u16>, ip: IpAddr) -> PortPool {
-        let start = range.start() + range.start() % 2;
-        let free: BTreeSet<u16> = (start..=*range.end()).step_by(2).collect();
+    /// A pool of the even ports of `range`, bound on `bind_ip`. A range without an even port
+    /// is a pool that is always exhausted.
+    pub fn new(range: RangeInclusive<u16>, bind_ip: IpAddr) -> PortPool {
+        let (first, last) = (*range.start(), *range.end());
+        let even_start = u32::from(first) + u32::from(first) % 2;
+        let free: BTreeSet<u16> = (even_start..=u32::from(last))
+            .step_by(2)
+            .map(|p| p as u16)
+            .collect();
         PortPool {
-            ip,
-            inner: Arc::new(Mutex::new(PoolState {
-                total: free.len(),
-                cursor: start,
+            ip: bind_ip,
+            first,
+            last,
+            ports: free.len(),
+            state: Arc::new(Mutex::new(PoolState {
+                cursor: first,
                 free,
             })),
         }
@@ -76,31 +106,39 @@ impl PortPool {
 
     /// Binds the next free even port, skipping ports another process holds.
     pub async fn bind(&self) -> Result<RtpSocket, PortPoolError> {
-        let total = self.inner.lock().expect("poisoned").total;
-        for _ in 0..total {
+        for _ in 0..self.ports {
             let Some(port) = self.take() else { break };
-            match std::net::UdpSocket::bind(SocketAddr::new(self.ip, port)) {
-                Ok(std_socket) => {
-                    std_socket.set_nonblocking(true).ok();
-                    if let Ok(socket) = UdpSocket::from_std(std_socket) {
-                        return Ok(RtpSocket {
-                            socket,
-                            port,
-                            pool: self.inner.clone(),
+            let addr = SocketAddr::new(self.ip, port);
+            match bind_udp(addr) {
+                Ok(socket) => {
+                    return Ok(RtpSocket {
+                        socket,
+                        port,
+                        pool: self.state.clone(),
+                    })
+                }
+                Err(e) => {
+                    // Back into the pool: the other process may let it go later.
+                    lock(&self.state).free.insert(port);
+                    if e.kind() != io::ErrorKind::AddrInUse {
+                        return Err(PortPoolError::Bind {
+                            addr,
+                            kind: e.kind(),
                         });
                     }
-                }
-                Err(_) => {
-                    // Taken by someone else: give it back to the pool for later, try the next.
-                    self.inner.lock().expect("poisoned").free.insert(port);
+                    tracing::debug!(port, "RTP port held by another process; skipping");
                 }
             }
         }
-        Err(PortPoolError::Exhausted(total))
+        Err(PortPoolError::Exhausted {
+            first: self.first,
+            last: self.last,
+            ports: self.ports,
+        })
     }
 
     fn take(&self) -> Option<u16> {
-        let mut state = self.inner.lock().expect("poisoned");
+        let mut state = lock(&self.state);
         let port = state
             .free
             .range(state.cursor..)
@@ -112,43 +150,21 @@ impl PortPool {
         Some(port)
     }
 
-    /// Ports currently free, for tests and stats.
+    /// Ports currently free (not held by one of our calls).
     pub fn available(&self) -> usize {
-        self.inner.lock().expect("poisoned").free.len()
+        lock(&self.state).free.len()
+    }
+
+    /// Even ports in the range.
+    pub fn capacity(&self) -> usize {
+        self.ports
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn pool(range: RangeInclusive<u16>) -> PortPool {
-        PortPool::new(range, "127.0.0.1".parse().unwrap())
-    }
-
-    fn base() -> u16 {
-        40000 + 2 * (rand::random::<u16>() % 5000)
-    }
-
-    #[tokio::test]
-    async fn ports_are_even_and_come_back_when_dropped() {
-        let b = base();
-        let p = pool(b..=b + 3);
-        let a = p.bind().await.unwrap();
-        let c = p.bind().await.unwrap();
-        assert_eq!(a.port() % 2, 0);
-        assert_eq!(c.port() % 2, 0);
-        assert_eq!(p.bind().await.unwrap_err(), PortPoolError::Exhausted(2));
-        drop(a);
-        assert_eq!(p.available(), 1);
-        assert!(p.bind().await.is_ok());
-    }
-
-    #[tokio::test]
-    async fn a_port_held_by_another_socket_is_skipped() {
-        let b = base();
-        let _other = std::net::UdpSocket::bind(("127.0.0.1", b)).unwrap();
-        let p = pool(b..=b + 3);
-        assert_eq!(p.bind().await.unwrap().port(), b + 2);
-    }
+fn bind_udp(addr: SocketAddr) -> io::Result<UdpSocket> {
+    // std's bind sets no SO_REUSEADDR, so a port another socket holds fails with AddrInUse
+    // instead of being shared.
+    let socket = std::net::UdpSocket::bind(addr)?;
+    socket.set_nonblocking(true)?;
+    UdpSocket::from_std(socket)
 }

@@ -1,438 +1,246 @@
 //! One call's RTP: paced G.711 sending, receiving, DTMF detection, symmetric RTP, inactivity.
 //!
-//! A single task per call owns the socket: it wakes every 20 ms to send the next frame and
-//! whenever a packet arrives. Keeping send and receive in one task means no shared state beyond
-//! counters, and one wake-up per packet.
+//! A [`MediaSession`] owns the call's UDP socket and runs two tasks on it:
+//! - the **sender** (`send.rs`) wakes on a monotonic 20 ms grid (`pacer.rs`), takes the next
+//!   frame of the prompt queue (`playout.rs`) or silence, and sends it;
+//! - the **receiver** (`receive.rs`) parses what the caller sends, feeds the DTMF detectors and
+//!   the audio tap, latches the reply address, and watches for inactivity.
+//!
+//! They are apart so that nothing on the receive side (a slow call task not reading its events,
+//! a burst of packets) can delay a send deadline. What they share is small: the negotiated
+//! media (a `watch`, changed by re-INVITEs), the reply address (`Latch`, a lock held for a
+//! copy), and counters. Dropping or closing the session aborts both tasks; the socket, and so
+//! its port, is freed when the last of them is gone.
 
-use super::dtmf::{Digit, DigitMerger, InbandDetector, TelephoneEventReceiver};
-use super::g711::G711;
+mod inbound;
+mod pacer;
+mod playout;
+mod receive;
+mod send;
+mod stats;
+
+pub use stats::MediaStats;
+
+use super::dtmf::Digit;
 use super::port_pool::RtpSocket;
 use super::prompt::Prompt;
 use super::sdp::NegotiatedMedia;
-use rtp::header::Header;
-use rtp::packet::Packet;
-use std::collections::VecDeque;
+use stats::Counters;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
-use tokio::time::Instant;
-use webrtc_util::marshal::{Marshal, Unmarshal};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 
-/// 20 ms of 8 kHz audio: the packet size every G.711 phone expects (RFC 3551 §4.5).
+/// 20 ms of 8 kHz audio: the packet size every G.711 phone expects (RFC 3551 §4.5). We always
+/// send 20 ms packets and announce `ptime:20`; what the phone sends may differ, and is decoded
+/// whatever its length.
 pub const FRAME_SAMPLES: usize = 160;
-const FRAME: Duration = Duration::from_millis(20);
-/// If the sender wakes this late, it skips ahead instead of bursting the backlog: a phone's
-/// jitter buffer copes with a gap far better than with a burst of stale packets.
-const MAX_LATENESS: Duration = Duration::from_millis(100);
-/// A key press seen both as RFC 4733 and in-band within this window counts once. A phone that
-/// sends both starts them together (in-band detection lags by ~25 ms); a person cannot press
-/// the same key twice within 120 ms, so a longer window would swallow real presses.
-const DIGIT_MERGE_WINDOW_MS: u64 = 120;
+/// The send period matching [`FRAME_SAMPLES`].
+pub const FRAME: Duration = Duration::from_millis(20);
+/// How many events may wait for the call task before the receiver waits for it.
+const EVENT_QUEUE: usize = 64;
 
 /// Options from the configuration.
 #[derive(Debug, Clone)]
 pub struct RtpOptions {
-    /// No packet from the caller for this long ends the call (paused while on hold).
+    /// No RTP from the caller for this long ends the call (issue 2: default 30 s). Paused while
+    /// the call is on hold, since a held phone may legitimately send nothing.
     pub inactivity_timeout: Duration,
 }
 
-/// Identifies one `play` request.
-pub type PlaybackId = u64;
+impl Default for RtpOptions {
+    fn default() -> Self {
+        RtpOptions {
+            inactivity_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Identifies one [`MediaSession::play`] request, so the call knows which playback finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PlaybackId(u64);
 
 /// Where a digit came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DigitSource {
+    /// RTP telephone-event packets (RFC 4733).
     Rfc4733,
+    /// The dual tone in the caller's audio, found by the Goertzel detector.
     Inband,
 }
 
 /// What the media session reports to its call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MediaEvent {
+    /// A key press, reported once however it was sent (both ways at once included).
     Digit { digit: Digit, source: DigitSource },
+    /// The last frame of this playback was sent. Not reported for a stopped playback.
     PlaybackFinished(PlaybackId),
+    /// No RTP from the caller for the configured time; reported once per session.
     RtpTimeout,
 }
 
-/// Counters, readable while the call runs.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct MediaStats {
-    pub packets_sent: u64,
-    pub packets_received: u64,
-    pub packets_dropped: u64,
-    /// Frames skipped because the sender woke too late (a sign of an overloaded server).
-    pub frames_skipped: u64,
+/// Where our RTP goes: the SDP address until the caller's first packet shows where it really
+/// is (symmetric RTP, RFC 4961; the "comedia" practice of SBCs and PBXs). Behind a NAT the SDP
+/// names a private address, and only the source of the caller's packets is reachable.
+#[derive(Debug)]
+struct Latch {
+    sdp: SocketAddr,
+    learned: Option<SocketAddr>,
 }
 
-#[derive(Debug, Default)]
-struct Counters {
-    sent: AtomicU64,
-    received: AtomicU64,
-    dropped: AtomicU64,
-    skipped: AtomicU64,
-}
-
-impl Counters {
-    fn snapshot(&self) -> MediaStats {
-        MediaStats {
-            packets_sent: self.sent.load(Ordering::Relaxed),
-            packets_received: self.received.load(Ordering::Relaxed),
-            packets_dropped: self.dropped.load(Ordering::Relaxed),
-            frames_skipped: self.skipped.load(Ordering::Relaxed),
-        }
+impl Latch {
+    fn target(&self) -> SocketAddr {
+        self.learned.unwrap_or(self.sdp)
     }
 }
 
-enum Command {
-    Play(PlaybackId, Vec<Arc<Prompt>>),
-    Stop,
-    UpdateRemote(NegotiatedMedia),
-    Tap(Option<mpsc::Sender<Vec<i16>>>),
-    Close(oneshot::Sender<()>),
+type SharedLatch = Arc<Mutex<Latch>>;
+
+fn lock(latch: &SharedLatch) -> std::sync::MutexGuard<'_, Latch> {
+    // The lock only guards a copy of two addresses; a panic elsewhere cannot leave it torn.
+    latch.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The handle a call holds on its media.
+/// Instructions for the sender.
+#[derive(Debug)]
+enum PlayoutCommand {
+    Play(PlaybackId, Vec<Arc<Prompt>>),
+    Stop,
+}
+
+/// The handle a call holds on its media. Dropping it stops the media tasks.
+#[derive(Debug)]
 pub struct MediaSession {
-    commands: mpsc::UnboundedSender<Command>,
+    playout: mpsc::UnboundedSender<PlayoutCommand>,
+    media: watch::Sender<NegotiatedMedia>,
+    tap: watch::Sender<Option<mpsc::Sender<Vec<i16>>>>,
+    latch: SharedLatch,
     counters: Arc<Counters>,
-    next_playback: PlaybackId,
+    next_playback: AtomicU64,
+    tasks: Vec<JoinHandle<()>>,
 }
 
 impl MediaSession {
-    /// Starts sending and receiving on `socket` as negotiated.
+    /// Starts sending (silence until something is played) and receiving on `socket`, as
+    /// negotiated. Must be called inside a tokio runtime.
     pub fn start(
         socket: RtpSocket,
         media: NegotiatedMedia,
         options: RtpOptions,
     ) -> (MediaSession, mpsc::Receiver<MediaEvent>) {
-        let (commands, commands_rx) = mpsc::unbounded_channel();
-        let (events_tx, events) = mpsc::channel(64);
-        let counters = Arc::new(Counters::default());
-        let task = SessionTask::new(socket, media, options, events_tx, counters.clone());
-        tokio::spawn(task.run(commands_rx));
+        let socket = Arc::new(socket);
+        let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
+        let (playout, playout_rx) = mpsc::unbounded_channel();
+        let latch = Arc::new(Mutex::new(Latch {
+            sdp: media.remote,
+            learned: None,
+        }));
+        let (media_tx, media_rx) = watch::channel(media);
+        let (tap, tap_rx) = watch::channel(None);
+        let counters = Arc::new(Counters::new());
+        let sender = send::Sender::new(
+            socket.clone(),
+            media_rx.clone(),
+            latch.clone(),
+            events_tx.clone(),
+            counters.clone(),
+        );
+        let receiver = receive::Receiver::new(
+            socket,
+            media_rx,
+            tap_rx,
+            latch.clone(),
+            events_tx,
+            counters.clone(),
+            options.inactivity_timeout,
+        );
+        let tasks = vec![
+            tokio::spawn(sender.run(playout_rx)),
+            tokio::spawn(receiver.run()),
+        ];
         (
             MediaSession {
-                commands,
+                playout,
+                media: media_tx,
+                tap,
+                latch,
                 counters,
-                next_playback: 1,
+                next_playback: AtomicU64::new(1),
+                tasks,
             },
             events,
         )
     }
 
-    /// Queues prompts; `PlaybackFinished` with the returned id follows when the last one ends.
-    pub fn play(&mut self, prompts: Vec<Arc<Prompt>>) -> PlaybackId {
-        let id = self.next_playback;
-        self.next_playback += 1;
-        let _ = self.commands.send(Command::Play(id, prompts));
+    /// Queues prompts after whatever is already queued; they are sent as 20 ms packets, the
+    /// first with the marker bit. `PlaybackFinished` with the returned id follows when the last
+    /// frame is sent. An empty list finishes at the next frame.
+    pub fn play(&self, prompts: Vec<Arc<Prompt>>) -> PlaybackId {
+        let id = PlaybackId(self.next_playback.fetch_add(1, Ordering::Relaxed));
+        let _ = self.playout.send(PlayoutCommand::Play(id, prompts));
         id
     }
 
-    /// Stops playback at the next frame (barge-in); no `PlaybackFinished` is sent for it.
+    /// Barge-in: drops everything queued; the next 20 ms frame is silence. No
+    /// `PlaybackFinished` is reported for what was stopped.
     pub fn stop_playback(&self) {
-        let _ = self.commands.send(Command::Stop);
+        let _ = self.playout.send(PlayoutCommand::Stop);
     }
 
-    /// New remote media from a re-INVITE: address, codec, hold or unhold.
+    /// New remote media from a re-INVITE: address, codec, payload types, hold or unhold.
+    /// A new address forgets the latched one: the phone's packets will come from elsewhere.
     pub fn update_remote(&self, media: NegotiatedMedia) {
-        let _ = self.commands.send(Command::UpdateRemote(media));
+        {
+            let mut latch = lock(&self.latch);
+            if latch.sdp != media.remote {
+                latch.sdp = media.remote;
+                latch.learned = None;
+            }
+        }
+        self.media.send_replace(media);
     }
 
-    /// Sends the caller's decoded audio (8 kHz, one frame per packet, in arrival order) to `tap`.
+    /// Sends the caller's decoded audio (8 kHz, one packet's worth per message, in arrival
+    /// order) to `tap`, or stops with `None`. A full tap drops frames rather than stall the
+    /// media path; `MediaStats::tap_frames_dropped` counts them.
     pub fn set_audio_tap(&self, tap: Option<mpsc::Sender<Vec<i16>>>) {
-        let _ = self.commands.send(Command::Tap(tap));
+        self.tap.send_replace(tap);
     }
 
+    /// Where our packets go now (the latched source of the caller's packets, or the SDP
+    /// address before any arrived).
+    pub fn remote_target(&self) -> SocketAddr {
+        lock(&self.latch).target()
+    }
+
+    /// Counters, readable while the call runs.
     pub fn stats(&self) -> MediaStats {
         self.counters.snapshot()
     }
 
-    /// Stops the session and frees its port.
-    pub async fn close(self) -> MediaStats {
-        let (tx, rx) = oneshot::channel();
-        if self.commands.send(Command::Close(tx)).is_ok() {
-            let _ = rx.await;
+    /// Stops both tasks and waits until they are gone, so the port is back in the pool when
+    /// this returns.
+    pub async fn close(mut self) -> MediaStats {
+        let tasks = std::mem::take(&mut self.tasks);
+        for task in &tasks {
+            task.abort();
+        }
+        for task in tasks {
+            // A cancelled task ends with `JoinError::Cancelled`; a panicked one has already
+            // dropped its socket handle while unwinding. Either way nothing is left to do.
+            let _ = task.await;
         }
         self.counters.snapshot()
     }
 }
 
-struct Playing {
-    id: PlaybackId,
-    prompts: VecDeque<Arc<Prompt>>,
-    offset: usize,
-    started: bool,
-}
-
-struct SessionTask {
-    socket: RtpSocket,
-    media: NegotiatedMedia,
-    options: RtpOptions,
-    events: mpsc::Sender<MediaEvent>,
-    counters: Arc<Counters>,
-    /// Where to send: the SDP address until the caller's first packet shows where it really is.
-    target: SocketAddr,
-    latched: bool,
-    ssrc: u32,
-    sequence: u16,
-    timestamp: u32,
-    start: Instant,
-    frame_index: u64,
-    queue: VecDeque<Playing>,
-    telephone_events: TelephoneEventReceiver,
-    inband: InbandDetector,
-    merger: DigitMerger,
-    tap: Option<mpsc::Sender<Vec<i16>>>,
-    last_received: Instant,
-    timed_out: bool,
-}
-
-impl SessionTask {
-    fn new(
-        socket: RtpSocket,
-        media: NegotiatedMedia,
-        options: RtpOptions,
-        events: mpsc::Sender<MediaEvent>,
-        counters: Arc<Counters>,
-    ) -> Self {
-        let now = Instant::now();
-        SessionTask {
-            socket,
-            target: media.remote,
-            media,
-            options,
-            events,
-            counters,
-            latched: false,
-            // Random SSRC, sequence and timestamp (RFC 3550 §5.1) so a restarted call is never
-            // mistaken for the continuation of an old one.
-            ssrc: rand::random(),
-            sequence: rand::random(),
-            timestamp: rand::random(),
-            start: now,
-            frame_index: 0,
-            queue: VecDeque::new(),
-            telephone_events: TelephoneEventReceiver::new(),
-            inband: InbandDetector::new(),
-            merger: DigitMerger::new(DIGIT_MERGE_WINDOW_MS),
-            tap: None,
-            last_received: now,
-            timed_out: false,
+impl Drop for MediaSession {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
         }
-    }
-
-    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
-        let mut buf = vec![0u8; 2048];
-        loop {
-            let deadline = self.start + FRAME * (self.frame_index as u32);
-            tokio::select! {
-                biased;
-                command = commands.recv() => match command {
-                    Some(Command::Close(done)) => {
-                        let _ = done.send(());
-                        return;
-                    }
-                    Some(c) => self.on_command(c),
-                    None => return,
-                },
-                () = tokio::time::sleep_until(deadline) => self.on_tick().await,
-                received = self.socket.socket().recv_from(&mut buf) => {
-                    if let Ok((n, from)) = received {
-                        self.on_packet(&buf[..n], from).await;
-                    }
-                }
-            }
-        }
-    }
-
-    fn on_command(&mut self, command: Command) {
-        match command {
-            Command::Play(id, prompts) => self.queue.push_back(Playing {
-                id,
-                prompts: prompts.into(),
-                offset: 0,
-                started: false,
-            }),
-            Command::Stop => self.queue.clear(),
-            Command::UpdateRemote(media) => {
-                if media.remote != self.media.remote {
-                    self.target = media.remote;
-                    self.latched = false;
-                }
-                self.media = media;
-                self.last_received = Instant::now();
-            }
-            Command::Tap(tap) => self.tap = tap,
-            Command::Close(_) => {}
-        }
-    }
-
-    /// Sends the frame due now, then schedules the next.
-    async fn on_tick(&mut self) {
-        let now = Instant::now();
-        let due = self.start + FRAME * (self.frame_index as u32);
-        if now > due + MAX_LATENESS {
-            let behind = ((now - self.start).as_millis() / FRAME.as_millis()) as u64;
-            let skipped = behind - self.frame_index;
-            self.counters.skipped.fetch_add(skipped, Ordering::Relaxed);
-            self.frame_index = behind;
-            self.timestamp = self
-                .timestamp
-                .wrapping_add((skipped * FRAME_SAMPLES as u64) as u32);
-        }
-        self.frame_index += 1;
-        let (samples, marker, finished) = self.next_frame();
-        if let Some(id) = finished {
-            let _ = self.events.try_send(MediaEvent::PlaybackFinished(id));
-        }
-        if !self.media.on_hold() {
-            self.send_frame(&samples, marker).await;
-        }
-        self.timestamp = self.timestamp.wrapping_add(FRAME_SAMPLES as u32);
-        self.check_inactivity(now);
-    }
-
-    /// The next 160 samples of the queue (silence when idle), whether this frame starts a
-    /// talkspurt, and the playback that ended in it.
-    fn next_frame(&mut self) -> (Vec<i16>, bool, Option<PlaybackId>) {
-        let mut frame = Vec::with_capacity(FRAME_SAMPLES);
-        let mut marker = false;
-        let mut finished = None;
-        while frame.len() < FRAME_SAMPLES {
-            let Some(playing) = self.queue.front_mut() else {
-                break;
-            };
-            if !playing.started {
-                playing.started = true;
-                marker = true;
-            }
-            let Some(prompt) = playing.prompts.front() else {
-                finished = Some(playing.id);
-                self.queue.pop_front();
-                continue;
-            };
-            let take = (FRAME_SAMPLES - frame.len()).min(prompt.samples.len() - playing.offset);
-            frame.extend_from_slice(&prompt.samples[playing.offset..playing.offset + take]);
-            playing.offset += take;
-            if playing.offset >= prompt.samples.len() {
-                playing.prompts.pop_front();
-                playing.offset = 0;
-                if playing.prompts.is_empty() {
-                    finished = Some(playing.id);
-                    self.queue.pop_front();
-                }
-            }
-        }
-        // Idle frames are silence: phones and NATs expect a continuous stream, and some
-        // phones hang up on a silent (packet-less) line.
-        frame.resize(FRAME_SAMPLES, 0);
-        (frame, marker, finished)
-    }
-
-    async fn send_frame(&mut self, samples: &[i16], marker: bool) {
-        let mut payload = Vec::with_capacity(FRAME_SAMPLES);
-        self.media.codec.encode(samples, &mut payload);
-        let packet = Packet {
-            header: Header {
-                version: 2,
-                marker,
-                payload_type: self.media.codec_pt,
-                sequence_number: self.sequence,
-                timestamp: self.timestamp,
-                ssrc: self.ssrc,
-                ..Default::default()
-            },
-            payload: payload.into(),
-        };
-        self.sequence = self.sequence.wrapping_add(1);
-        if let Ok(bytes) = packet.marshal() {
-            if self
-                .socket
-                .socket()
-                .send_to(&bytes, self.target)
-                .await
-                .is_ok()
-            {
-                self.counters.sent.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    }
-
-    fn check_inactivity(&mut self, now: Instant) {
-        // A held phone may legitimately send nothing.
-        if self.timed_out || self.media.on_hold() {
-            self.last_received = self
-                .last_received
-                .max(now - self.options.inactivity_timeout / 2);
-            return;
-        }
-        if now - self.last_received >= self.options.inactivity_timeout {
-            self.timed_out = true;
-            let _ = self.events.try_send(MediaEvent::RtpTimeout);
-        }
-    }
-
-    async fn on_packet(&mut self, bytes: &[u8], from: SocketAddr) {
-        let mut slice = bytes;
-        let Ok(packet) = Packet::unmarshal(&mut slice) else {
-            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
-            return;
-        };
-        self.counters.received.fetch_add(1, Ordering::Relaxed);
-        self.last_received = Instant::now();
-        if !self.latched {
-            // Symmetric RTP (RFC 4961, "comedia"): answer where the caller's packets come from,
-            // which differs from its SDP behind a NAT.
-            self.target = from;
-            self.latched = true;
-        }
-        let at_ms = self.start.elapsed().as_millis() as u64;
-        let pt = packet.header.payload_type;
-        if Some(pt) == self.media.telephone_event_pt {
-            match self.telephone_events.on_packet(
-                packet.header.timestamp,
-                packet.header.marker,
-                &packet.payload,
-            ) {
-                Ok(Some(digit)) => {
-                    if let Some(d) = self.merger.rfc4733(digit, at_ms) {
-                        self.emit_digit(d, DigitSource::Rfc4733).await;
-                    }
-                }
-                Ok(None) => {}
-                Err(_) => {
-                    self.counters.dropped.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-            return;
-        }
-        // The negotiated number first (it may be dynamic), then the static ones.
-        let codec = if pt == self.media.codec_pt {
-            Some(self.media.codec)
-        } else {
-            G711::from_payload_type(pt)
-        };
-        let Some(codec) = codec else {
-            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
-            return;
-        };
-        let mut pcm = Vec::with_capacity(packet.payload.len());
-        codec.decode(&packet.payload, &mut pcm);
-        for digit in self.inband.push(&pcm) {
-            if let Some(d) = self.merger.inband(digit, at_ms) {
-                self.emit_digit(d, DigitSource::Inband).await;
-            }
-        }
-        if let Some(tap) = &self.tap {
-            // A full tap (a stalled recorder) must not stall the media path: drop the frame.
-            let _ = tap.try_send(pcm);
-        }
-    }
-
-    async fn emit_digit(&mut self, digit: Digit, source: DigitSource) {
-        tracing::debug!(%digit, ?source, "digit");
-        let _ = self.events.send(MediaEvent::Digit { digit, source }).await;
     }
 }

@@ -1,0 +1,207 @@
+//! The sender task: one G.711 packet every 20 ms, prompt audio or silence.
+
+use super::pacer::Pacer;
+use super::playout::Playout;
+use super::stats::Counters;
+use super::{lock, MediaEvent, PlayoutCommand, SharedLatch, FRAME_SAMPLES};
+use crate::media::port_pool::RtpSocket;
+use crate::media::sdp::NegotiatedMedia;
+use bytes::Bytes;
+use rtp::header::Header;
+use rtp::packet::Packet;
+use std::sync::Arc;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use webrtc_util::marshal::Marshal;
+
+/// Our outgoing stream's identity and position (RFC 3550 §5.1).
+#[derive(Debug)]
+pub struct OutboundStream {
+    ssrc: u32,
+    sequence: u16,
+    timestamp: u32,
+}
+
+impl OutboundStream {
+    /// Random SSRC, sequence number and timestamp (RFC 3550 §5.1): a known start would make
+    /// a plaintext stream easier to inject into, and a restarted call must not look like the
+    /// continuation of an old one.
+    pub fn random() -> Self {
+        OutboundStream {
+            ssrc: rand::random(),
+            sequence: rand::random(),
+            timestamp: rand::random(),
+        }
+    }
+
+    /// Moves the media clock over `frames` frames that are not sent (on hold, or skipped by a
+    /// late sender): the timestamp follows the sampling clock, the sequence number only counts
+    /// packets actually sent, so the phone sees a gap in time, not a loss.
+    pub fn advance(&mut self, frames: u64) {
+        let samples = frames.wrapping_mul(FRAME_SAMPLES as u64) as u32;
+        self.timestamp = self.timestamp.wrapping_add(samples);
+    }
+
+    /// The next packet of the stream; its frame is then behind us.
+    pub fn packet(&mut self, payload_type: u8, marker: bool, payload: Bytes) -> Packet {
+        let packet = Packet {
+            header: Header {
+                version: 2,
+                marker,
+                payload_type,
+                sequence_number: self.sequence,
+                timestamp: self.timestamp,
+                ssrc: self.ssrc,
+                ..Default::default()
+            },
+            payload,
+        };
+        self.sequence = self.sequence.wrapping_add(1);
+        self.advance(1);
+        packet
+    }
+}
+
+pub struct Sender {
+    socket: Arc<RtpSocket>,
+    media: watch::Receiver<NegotiatedMedia>,
+    latch: SharedLatch,
+    events: mpsc::Sender<MediaEvent>,
+    counters: Arc<Counters>,
+    stream: OutboundStream,
+    playout: Playout,
+    /// The next packet sent starts a talkspurt: the first of the session, and the first after
+    /// a hold.
+    resuming: bool,
+}
+
+impl Sender {
+    pub fn new(
+        socket: Arc<RtpSocket>,
+        media: watch::Receiver<NegotiatedMedia>,
+        latch: SharedLatch,
+        events: mpsc::Sender<MediaEvent>,
+        counters: Arc<Counters>,
+    ) -> Self {
+        Sender {
+            socket,
+            media,
+            latch,
+            events,
+            counters,
+            stream: OutboundStream::random(),
+            playout: Playout::default(),
+            resuming: true,
+        }
+    }
+
+    pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<PlayoutCommand>) {
+        let mut pacer = Pacer::new(Instant::now());
+        let mut frame = [0i16; FRAME_SAMPLES];
+        loop {
+            tokio::select! {
+                // Commands first: a barge-in must take effect on the very next frame.
+                biased;
+                command = commands.recv() => match command {
+                    Some(PlayoutCommand::Play(id, prompts)) => self.playout.play(id, prompts),
+                    Some(PlayoutCommand::Stop) => self.playout.stop(),
+                    None => return,
+                },
+                () = tokio::time::sleep_until(pacer.deadline()) => {
+                    let tick = pacer.tick(Instant::now());
+                    if tick.skipped > 0 {
+                        tracing::debug!(skipped = tick.skipped, "RTP sender woke late; skipping frames");
+                        Counters::add(&self.counters.frames_skipped, tick.skipped);
+                        self.stream.advance(tick.skipped);
+                    }
+                    self.send_frame(&mut frame).await;
+                }
+            }
+        }
+    }
+
+    /// Sends the next frame: queued audio, or silence when nothing is queued. Silence is sent
+    /// rather than nothing because many phones treat a packet-less stream as a dead call
+    /// (their own RTP timeout), NAT bindings for the reverse path expire without traffic, and
+    /// some jitter buffers only start playing once packets flow.
+    async fn send_frame(&mut self, frame: &mut [i16; FRAME_SAMPLES]) {
+        let info = self.playout.next_frame(frame);
+        let (codec, payload_type, on_hold) = {
+            let media = self.media.borrow();
+            (media.codec, media.codec_pt, media.on_hold())
+        };
+        if on_hold {
+            // The phone asked for no audio. The playout still advances, so a prompt played
+            // during hold finishes on time and the call's own timers keep their meaning.
+            self.stream.advance(1);
+            self.resuming = true;
+        } else {
+            let mut payload = Vec::with_capacity(FRAME_SAMPLES);
+            codec.encode(frame, &mut payload);
+            let marker = std::mem::take(&mut self.resuming) || info.talkspurt_start;
+            let packet = self.stream.packet(payload_type, marker, payload.into());
+            self.transmit(&packet).await;
+        }
+        for id in info.finished {
+            self.report(MediaEvent::PlaybackFinished(id));
+        }
+    }
+
+    async fn transmit(&self, packet: &Packet) {
+        let Ok(bytes) = packet.marshal() else {
+            return;
+        };
+        let target = lock(&self.latch).target();
+        match self.socket.socket().send_to(&bytes, target).await {
+            Ok(n) => {
+                Counters::add(&self.counters.packets_sent, 1);
+                Counters::add(&self.counters.bytes_sent, n as u64);
+            }
+            Err(e) => tracing::debug!(%target, error = %e, "RTP send failed"),
+        }
+    }
+
+    /// Reports without ever waiting: a call task slow to read its events must not delay the
+    /// next packet. If the queue is full the event is handed to a short task instead of lost.
+    fn report(&self, event: MediaEvent) {
+        if let Err(mpsc::error::TrySendError::Full(event)) = self.events.try_send(event) {
+            let events = self.events.clone();
+            tokio::spawn(async move {
+                let _ = events.send(event).await;
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packets_count_up_by_one_and_160_samples_and_skipped_frames_only_move_the_clock() {
+        let mut stream = OutboundStream::random();
+        let a = stream.packet(0, true, Bytes::from_static(&[0xFF; 160]));
+        let b = stream.packet(0, false, Bytes::from_static(&[0xFF; 160]));
+        stream.advance(5);
+        let c = stream.packet(8, false, Bytes::from_static(&[0xD5; 160]));
+        assert_eq!(
+            b.header.sequence_number,
+            a.header.sequence_number.wrapping_add(1)
+        );
+        assert_eq!(
+            c.header.sequence_number,
+            b.header.sequence_number.wrapping_add(1)
+        );
+        assert_eq!(b.header.timestamp, a.header.timestamp.wrapping_add(160));
+        assert_eq!(c.header.timestamp, b.header.timestamp.wrapping_add(6 * 160));
+        assert_eq!(a.header.ssrc, c.header.ssrc);
+        assert_eq!((a.header.marker, c.header.payload_type), (true, 8));
+    }
+
+    #[test]
+    fn two_streams_start_at_different_random_points() {
+        let (a, b) = (OutboundStream::random(), OutboundStream::random());
+        // 2^-80 chance of a false failure.
+        assert!(a.ssrc != b.ssrc || a.sequence != b.sequence || a.timestamp != b.timestamp);
+    }
+}
