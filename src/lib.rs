@@ -14,3 +14,4 @@ pub mod sip;
 pub mod store;
 pub mod tickets;
 pub mod transcribe;
+pub mod web;

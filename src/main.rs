@@ -28,6 +28,9 @@ enum Command {
     /// Technicians on duty (they shorten the response time callers are told).
     #[command(subcommand)]
     Technicians(TechniciansCommand),
+    /// Web log accounts and API tokens.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Speech models for voicemail transcription.
     #[command(subcommand)]
     Model(ModelCommand),
@@ -130,6 +133,29 @@ enum TechniciansCommand {
         name: String,
         #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
         on_duty: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a web log account, or reset its password and role. The password is read from
+    /// standard input (first line) unless --password-file is given.
+    Add {
+        name: String,
+        /// technician or lead
+        #[arg(long, default_value = "technician")]
+        role: String,
+        /// Read the password from this file's first line instead of standard input.
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Issue an API token (Authorization: Bearer …) for an account; shown once.
+    Token {
+        name: String,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -366,6 +392,39 @@ fn run() -> anyhow::Result<()> {
         }) => runtime.block_on(async {
             store.open().await?.set_technician(&name, on_duty).await?;
             println!("{name}: {}", if on_duty { "on duty" } else { "off duty" });
+            anyhow::Ok(())
+        })?,
+        Command::User(UserCommand::Add {
+            name,
+            role,
+            password_file,
+            store,
+        }) => {
+            let role: hotline::store::Role = role.parse().map_err(anyhow::Error::msg)?;
+            let text = match &password_file {
+                Some(file) => std::fs::read_to_string(file)
+                    .with_context(|| format!("reading {}", file.display()))?,
+                None => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .context("reading the password from standard input")?;
+                    line
+                }
+            };
+            let password = text.lines().next().unwrap_or("").to_string();
+            runtime.block_on(async {
+                let user =
+                    hotline::web::add_user(&store.open().await?, &name, role, &password).await?;
+                println!("{} ({})", user.name, user.role);
+                anyhow::Ok(())
+            })?
+        }
+        Command::User(UserCommand::Token { name, store }) => runtime.block_on(async {
+            match hotline::web::new_api_token(&store.open().await?, &name).await? {
+                Some(token) => println!("{token}"),
+                None => anyhow::bail!("no user `{name}` (add one with `hotline user add`)"),
+            }
             anyhow::Ok(())
         })?,
     }

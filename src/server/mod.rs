@@ -34,6 +34,11 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Transcription(#[from] crate::transcribe::worker::TranscriberError),
+    #[error("cannot listen for the web log on {addr}: {source}")]
+    Http {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("cannot create data directory {path}: {source}")]
     DataDir {
         path: std::path::PathBuf,
@@ -58,6 +63,8 @@ struct Services {
 /// A running Hotline.
 pub struct Server {
     sip_addr: SocketAddr,
+    http_addr: SocketAddr,
+    web: Option<tokio::task::JoinHandle<()>>,
     endpoint: EndpointHandle,
     services: Arc<Services>,
     config: Config,
@@ -95,6 +102,16 @@ impl Server {
             t1: Duration::from_millis(config.sip.t1_ms),
             ..Timers::default()
         };
+        let http = crate::web::bind(config.http.listen)
+            .await
+            .map_err(|source| StartError::Http {
+                addr: config.http.listen,
+                source,
+            })?;
+        let http_addr = http.local_addr().map_err(|source| StartError::Http {
+            addr: config.http.listen,
+            source,
+        })?;
         let (endpoint, new_calls) = Endpoint::start(transports, inbound, timers);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let ports = Arc::new(PortPool::new(
@@ -119,10 +136,20 @@ impl Server {
             transcription: transcriber.as_ref().map(|t| t.wakeup.clone()),
             transcript_part: Duration::from_secs(config.transcription.part_secs.max(1)),
         });
+        let web_store = services.store.clone();
+        let web_shutdown = shutdown_rx.clone();
+        let web = tokio::spawn(async move {
+            if let Err(e) = crate::web::serve(http, web_store, web_shutdown).await {
+                tracing::error!(error = %e, "web log stopped");
+            }
+        });
         let dispatcher = tokio::spawn(dispatch_calls(new_calls, services.clone(), shutdown_rx));
         tracing::info!(%sip_addr, "Hotline answering SIP on UDP and TCP");
+        tracing::info!(%http_addr, "web log on http://{http_addr}/");
         Ok(Server {
             sip_addr,
+            http_addr,
+            web: Some(web),
             endpoint,
             services,
             config,
@@ -135,6 +162,11 @@ impl Server {
     /// The SIP address (UDP and TCP).
     pub fn sip_addr(&self) -> SocketAddr {
         self.sip_addr
+    }
+
+    /// The web log's address (HTTP).
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
     }
 
     /// The ticket store, for tests and the web log.
@@ -159,6 +191,15 @@ impl Server {
         let _ = self.shutdown.send(true);
         if let Some(dispatcher) = self.dispatcher.take() {
             let _ = dispatcher.await;
+        }
+        if let Some(web) = self.web.take() {
+            // Graceful: requests in flight finish; a stuck client cannot hold the shutdown.
+            if tokio::time::timeout(Duration::from_secs(5), web)
+                .await
+                .is_err()
+            {
+                tracing::warn!("web requests still running at shutdown; dropping them");
+            }
         }
         if let Some(t) = self.transcriber.take() {
             // A job cut short stays in the queue and is done after the next start.

@@ -27,6 +27,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "transcript parts",
         include_str!("../../migrations/sqlite/0004_transcript_parts.sql"),
     ),
+    (
+        5,
+        "web",
+        include_str!("../../migrations/sqlite/0005_web.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -48,6 +53,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         4,
         "transcript parts",
         include_str!("../../migrations/postgres/0004_transcript_parts.sql"),
+    ),
+    (
+        5,
+        "web",
+        include_str!("../../migrations/postgres/0005_web.sql"),
     ),
 ];
 

@@ -8,11 +8,13 @@ mod row;
 mod staffing;
 mod tickets;
 mod timeline;
+mod web;
 
 pub use crate::tickets::{CallEvent, Ticket, TicketField};
 pub use directory::DirectoryEntry;
 pub use jobs::{QueueCounts, TranscriptRecord, TranscriptionJob, MAX_ATTEMPTS};
 pub use tickets::{NewTicket, TicketFilter};
+pub use web::{Activity, Role, User};
 
 use crate::tickets::PriorityMatrix;
 use sqlx::any::AnyPoolOptions;

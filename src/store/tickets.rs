@@ -7,7 +7,7 @@ use crate::tickets::{
     CallEventKind, Category, Disposition, Impact, Priority, Ticket, TicketField, TicketRef,
     TicketStatus, Urgency,
 };
-use chrono::{Datelike, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use std::time::Duration;
 
 /// A call, as its ticket is created.
@@ -29,6 +29,10 @@ pub struct TicketFilter {
     pub category: Option<Category>,
     pub disposition: Option<Disposition>,
     /// At most this many (0 means 50; never more than 1000).
+    /// Only tickets created at or after this instant.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Only tickets created before this instant.
+    pub created_before: Option<DateTime<Utc>>,
     pub limit: u32,
     pub offset: u32,
 }
@@ -303,6 +307,14 @@ impl Store {
                 values.push(v);
                 conditions.push(format!("{column} = ${}", values.len()));
             }
+        }
+        // Integers from our own types, so written into the SQL (a bound text would not compare
+        // with PostgreSQL's BIGINT).
+        if let Some(from) = filter.created_from {
+            conditions.push(format!("created_at >= {}", from.timestamp_millis()));
+        }
+        if let Some(before) = filter.created_before {
+            conditions.push(format!("created_at < {}", before.timestamp_millis()));
         }
         let where_clause = if conditions.is_empty() {
             String::new()

@@ -1,5 +1,6 @@
 //! Shared by the integration tests: the real server on ephemeral ports, and a test user agent.
 #![allow(dead_code)]
 
+pub mod http;
 pub mod server;
 pub mod ua;

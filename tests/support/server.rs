@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 pub struct TestServer {
     pub server: Option<Server>,
     pub sip: SocketAddr,
+    /// The web log (HTTP).
+    pub http: SocketAddr,
     pub data: tempfile::TempDir,
     pub config: Config,
 }
@@ -46,6 +48,7 @@ impl TestServer {
         let server = Server::start(config.clone()).await.expect("server starts");
         TestServer {
             sip: server.sip_addr(),
+            http: server.http_addr(),
             server: Some(server),
             data,
             config,

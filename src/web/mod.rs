@@ -1,0 +1,174 @@
+//! The web log: technicians log in, read the call log and tickets, listen to voicemails, change
+//! status and add notes; a JSON API gives the same to scripts with a bearer token.
+//!
+//! Server-rendered HTML (no JavaScript needed), every page behind a session, every form carrying
+//! the session's CSRF token.
+
+mod api;
+pub mod auth;
+pub mod filters;
+pub mod html;
+mod pages;
+pub mod range;
+
+pub use auth::{add_user, new_api_token, AccountError};
+
+use crate::store::{Store, StoreError};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// Shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub limiter: Arc<auth::LoginLimiter>,
+    /// Verified against when the account does not exist, so a login takes as long either way.
+    pub dummy_hash: Arc<String>,
+}
+
+/// Why a request failed. Bad input is a 4xx naming what was wrong; only the database failing is
+/// a 500.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error("log in first (session cookie or Authorization: Bearer token)")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("too many failed logins; try again later")]
+    TooManyAttempts,
+    #[error("internal error")]
+    Store(#[from] StoreError),
+    #[error("internal error")]
+    Io(#[from] std::io::Error),
+}
+
+impl WebError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            WebError::Unauthorized => StatusCode::UNAUTHORIZED,
+            WebError::Forbidden(_) => StatusCode::FORBIDDEN,
+            WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::NotFound(_) => StatusCode::NOT_FOUND,
+            WebError::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+            WebError::Store(_) | WebError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn log(&self) {
+        match self {
+            WebError::Store(e) => tracing::error!(error = %e, "web request failed"),
+            WebError::Io(e) => tracing::error!(error = %e, "web request failed"),
+            _ => {}
+        }
+    }
+}
+
+/// The JSON API's errors: `{"error": "..."}`.
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        self.log();
+        let mut response = (
+            self.status(),
+            axum::Json(serde_json::json!({ "error": self.to_string() })),
+        )
+            .into_response();
+        if matches!(self, WebError::Unauthorized) {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}
+
+/// The HTML pages' errors: not logged in → the login page; others → a short error page.
+pub struct PageError(pub WebError);
+
+impl<E: Into<WebError>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        PageError(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        if matches!(self.0, WebError::Unauthorized) {
+            return Redirect::to("/login").into_response();
+        }
+        self.0.log();
+        let body = html::page(
+            "Error",
+            None,
+            &format!(
+                r#"<p class="error">{}</p><p><a href="/tickets">Back to the call log</a></p>"#,
+                html::esc(&self.0.to_string())
+            ),
+        );
+        (self.0.status(), axum::response::Html(body)).into_response()
+    }
+}
+
+/// Every route of the web log.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/tickets") }))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/tickets", get(pages::call_log))
+        .route("/tickets/{reference}", get(pages::ticket_page))
+        .route("/tickets/{reference}/status", post(pages::change_status))
+        .route(
+            "/tickets/{reference}/assignee",
+            post(pages::change_assignee),
+        )
+        .route("/tickets/{reference}/notes", post(pages::add_note))
+        .route("/tickets/{reference}/recording", get(pages::recording))
+        .route("/api/openapi.json", get(api::openapi))
+        .route("/api/tickets", get(api::list))
+        .route("/api/tickets/{reference}", get(api::show).patch(api::patch))
+        .route("/api/tickets/{reference}/recording", get(api::recording))
+        .fallback(|| async { WebError::NotFound("no such page".into()) })
+        .with_state(state)
+}
+
+/// Binds the web log's listener (port 0 picks a free one).
+pub async fn bind(listen: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(listen).await
+}
+
+/// Serves the web log on `listener` until `shutdown` turns true.
+pub async fn serve(
+    listener: TcpListener,
+    store: Store,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let dummy_hash = tokio::task::spawn_blocking(|| {
+        auth::hash_password("no such user, no such password").unwrap_or_default()
+    })
+    .await
+    .unwrap_or_default();
+    let state = AppState {
+        store,
+        limiter: Arc::default(),
+        dummy_hash: Arc::new(dummy_hash),
+    };
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = shutdown.wait_for(|stop| *stop).await;
+    })
+    .await
+}

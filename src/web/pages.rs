@@ -1,0 +1,600 @@
+//! The HTML pages: login, call log, ticket, and the forms that change a ticket.
+
+use super::auth::{self, Auth, LOGIN_COOKIE, SESSION_COOKIE, SESSION_LIFETIME};
+use super::filters::{parse_query, LogQuery};
+use super::html::{esc, page, priority_badge};
+use super::range::{interpret, RangeAnswer};
+use super::{AppState, PageError, WebError};
+use crate::store::{Store, Ticket};
+use crate::tickets::{Category, Disposition, Priority, TicketRef, TicketStatus};
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{AppendHeaders, Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+/// Finds a ticket by its reference (`HD-2026-000123`): 400 if malformed, 404 if unknown.
+pub(super) async fn load_ticket(store: &Store, reference: &str) -> Result<Ticket, WebError> {
+    let r: TicketRef = reference.parse().map_err(|_| {
+        WebError::BadRequest(format!(
+            "`{reference}` is not a ticket reference (expected HD-YYYY-NNNNNN)"
+        ))
+    })?;
+    store
+        .ticket_by_ref(&r)
+        .await?
+        .ok_or_else(|| WebError::NotFound(format!("no ticket {r}")))
+}
+
+/// The voicemail of a ticket, honouring Range so the player can seek.
+pub(super) async fn recording_response(
+    store: &Store,
+    reference: &str,
+    headers: &HeaderMap,
+) -> Result<Response, WebError> {
+    let ticket = load_ticket(store, reference).await?;
+    let Some(path) = ticket.recording_path.as_deref() else {
+        return Err(WebError::NotFound(format!(
+            "ticket {} has no recording",
+            ticket.reference
+        )));
+    };
+    let bytes = match tokio::fs::read(path).await {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(WebError::NotFound(format!(
+                "the recording of ticket {} is missing",
+                ticket.reference
+            )))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let len = bytes.len() as u64;
+    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let common = [
+        (header::CONTENT_TYPE, "audio/wav".to_string()),
+        (header::ACCEPT_RANGES, "bytes".to_string()),
+    ];
+    Ok(match interpret(range, len) {
+        RangeAnswer::Full => (StatusCode::OK, common, bytes).into_response(),
+        RangeAnswer::Partial { start, end } => (
+            StatusCode::PARTIAL_CONTENT,
+            common,
+            [(header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}"))],
+            bytes[start as usize..=end as usize].to_vec(),
+        )
+            .into_response(),
+        RangeAnswer::Unsatisfiable => (
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            [(header::CONTENT_RANGE, format!("bytes */{len}"))],
+        )
+            .into_response(),
+    })
+}
+
+fn login_page(csrf: &str, error: Option<&str>) -> String {
+    let error = error
+        .map(|e| format!(r#"<p class="error">{}</p>"#, esc(e)))
+        .unwrap_or_default();
+    page(
+        "Log in",
+        None,
+        &format!(
+            r#"{error}<form method="post" action="/login">
+<input type="hidden" name="csrf" value="{csrf}">
+<p><label>Name <input name="name" autocomplete="username" required autofocus></label></p>
+<p><label>Password <input name="password" type="password" autocomplete="current-password" required></label></p>
+<p><button>Log in</button></p></form>"#,
+            csrf = esc(csrf)
+        ),
+    )
+}
+
+/// A fresh login form with its double-submit CSRF cookie.
+fn login_response(status: StatusCode, error: Option<&str>) -> Response {
+    let csrf = auth::random_token();
+    (
+        status,
+        [(
+            header::SET_COOKIE,
+            auth::set_cookie(LOGIN_COOKIE, &csrf, "/login", None),
+        )],
+        Html(login_page(&csrf, error)),
+    )
+        .into_response()
+}
+
+pub(super) async fn login_form() -> Response {
+    login_response(StatusCode::OK, None)
+}
+
+#[derive(Deserialize)]
+pub(super) struct LoginForm {
+    name: String,
+    password: String,
+    csrf: String,
+}
+
+pub(super) async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, PageError> {
+    let expected = auth::cookie(&headers, LOGIN_COOKIE).unwrap_or("");
+    if expected.is_empty() || !auth::same_secret(expected, &form.csrf) {
+        return Err(
+            WebError::Forbidden("missing or wrong CSRF token; reload the login page").into(),
+        );
+    }
+    let user_key = format!("user:{}", form.name);
+    let keys = [format!("ip:{}", peer.ip()), user_key.clone()];
+    if state.limiter.blocked(&keys, Instant::now()) {
+        return Ok(login_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            Some("Too many failed logins; try again in 15 minutes."),
+        ));
+    }
+    let found = state.store.user_with_hash(&form.name).await?;
+    let hash = found
+        .as_ref()
+        .map(|(_, h)| h.clone())
+        .unwrap_or_else(|| state.dummy_hash.to_string());
+    let password = form.password.clone();
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+        .await
+        .unwrap_or(false);
+    let user = match (ok, found) {
+        (true, Some((user, _))) => user,
+        _ => {
+            state.limiter.fail(&keys, Instant::now());
+            tracing::warn!(name = %form.name, %peer, "failed web login");
+            return Ok(login_response(
+                StatusCode::UNAUTHORIZED,
+                Some("Wrong name or password."),
+            ));
+        }
+    };
+    state.limiter.succeed(&user_key);
+    let token = auth::random_token();
+    state
+        .store
+        .create_session(
+            &auth::token_hash(&token),
+            user.id,
+            &auth::random_token(),
+            SESSION_LIFETIME,
+        )
+        .await?;
+    Ok((
+        // Appended: a plain header array would keep only the last Set-Cookie.
+        AppendHeaders([
+            (
+                header::SET_COOKIE,
+                auth::set_cookie(SESSION_COOKIE, &token, "/", Some(SESSION_LIFETIME)),
+            ),
+            (
+                header::SET_COOKIE,
+                auth::set_cookie(LOGIN_COOKIE, "", "/login", Some(Default::default())),
+            ),
+        ]),
+        Redirect::to("/tickets"),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct CsrfForm {
+    csrf: Option<String>,
+}
+
+pub(super) async fn logout(
+    State(state): State<AppState>,
+    auth: Result<Auth, WebError>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    let auth = auth?;
+    auth.check_csrf(form.csrf.as_deref())?;
+    if let Some(token) = auth::cookie(&headers, SESSION_COOKIE) {
+        state.store.delete_session(&auth::token_hash(token)).await?;
+    }
+    Ok((
+        [(
+            header::SET_COOKIE,
+            auth::set_cookie(SESSION_COOKIE, "", "/", Some(Default::default())),
+        )],
+        Redirect::to("/login"),
+    )
+        .into_response())
+}
+
+fn select(name: &str, label: &str, options: &[String], chosen: Option<&str>) -> String {
+    let mut s = format!(r#"<label>{label} <select name="{name}"><option value="">any</option>"#);
+    for o in options {
+        let sel = if Some(o.as_str()) == chosen {
+            " selected"
+        } else {
+            ""
+        };
+        let _ = write!(s, r#"<option{sel}>{}</option>"#, esc(o));
+    }
+    s.push_str("</select></label> ");
+    s
+}
+
+fn page_link(q: &LogQuery, page: u32) -> String {
+    let mut parts: Vec<String> = q
+        .params
+        .iter()
+        .map(|(k, v)| format!("{}={}", k, url_escape(v)))
+        .collect();
+    parts.push(format!("page={page}"));
+    format!("/tickets?{}", parts.join("&amp;"))
+}
+
+/// Percent-encodes a query value (they are our own filter values, but be safe).
+fn url_escape(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub(super) async fn call_log(
+    State(state): State<AppState>,
+    auth: Result<Auth, WebError>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Html<String>, PageError> {
+    let auth = auth?;
+    let q = parse_query(&params).map_err(|e| WebError::BadRequest(e.to_string()))?;
+    let tickets = state.store.list_tickets(&q.filter).await?;
+    let get = |k: &str| params.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let mut body = String::from(r#"<form method="get" action="/tickets">"#);
+    body += &select(
+        "status",
+        "Status",
+        &[
+            TicketStatus::New,
+            TicketStatus::Acknowledged,
+            TicketStatus::InProgress,
+            TicketStatus::Resolved,
+            TicketStatus::Closed,
+        ]
+        .map(|s| s.as_str().to_string()),
+        get("status"),
+    );
+    body += &select(
+        "priority",
+        "Priority",
+        &Priority::ALL.map(|p| p.to_string()),
+        get("priority"),
+    );
+    body += &select(
+        "category",
+        "Category",
+        &Category::ALL
+            .iter()
+            .map(|c| c.as_str().to_string())
+            .collect::<Vec<_>>(),
+        get("category"),
+    );
+    body += &select(
+        "disposition",
+        "Call",
+        &[
+            Disposition::InProgress,
+            Disposition::Completed,
+            Disposition::Abandoned,
+            Disposition::Voicemail,
+            Disposition::Routed,
+            Disposition::Answered,
+            Disposition::Failed,
+        ]
+        .map(|d| d.as_str().to_string()),
+        get("disposition"),
+    );
+    let _ = write!(
+        body,
+        r#"<label>From <input type="date" name="from" value="{}"></label>
+<label>To <input type="date" name="to" value="{}"></label> <button>Filter</button></form>
+<table><thead><tr><th>Ticket</th><th>Received (UTC)</th><th>Priority</th><th>Caller</th><th>Category</th><th>Status</th><th>Call</th><th>Assignee</th></tr></thead><tbody>"#,
+        esc(get("from").unwrap_or("")),
+        esc(get("to").unwrap_or(""))
+    );
+    for t in &tickets {
+        let _ = write!(
+            body,
+            r#"<tr><td><a href="/tickets/{r}">{r}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            t.created_at.format("%Y-%m-%d %H:%M"),
+            priority_badge(t.priority),
+            esc(&caller(t)),
+            t.category.map(|c| c.as_str()).unwrap_or("—"),
+            t.status.as_str(),
+            t.disposition.as_str(),
+            esc(t.assignee.as_deref().unwrap_or("—")),
+            r = t.reference,
+        );
+    }
+    if tickets.is_empty() {
+        body += r#"<tr><td colspan="8">No tickets.</td></tr>"#;
+    }
+    body += "</tbody></table><p>";
+    if q.page > 1 {
+        let _ = write!(
+            body,
+            r#"<a rel="prev" href="{}">← Newer</a> "#,
+            page_link(&q, q.page - 1)
+        );
+    }
+    let _ = write!(body, "Page {} ", q.page);
+    if tickets.len() as u32 == q.per_page && q.page < u32::MAX {
+        let _ = write!(
+            body,
+            r#"<a rel="next" href="{}">Older →</a>"#,
+            page_link(&q, q.page + 1)
+        );
+    }
+    body += "</p>";
+    Ok(Html(page(
+        "Call log",
+        Some((&auth.user.name, auth.csrf_value())),
+        &body,
+    )))
+}
+
+fn caller(t: &Ticket) -> String {
+    match (&t.caller_name, &t.caller_identity) {
+        (Some(name), _) => format!("{name} ({})", t.caller_number),
+        (None, Some(id)) => format!("{id} ({})", t.caller_number),
+        (None, None) => t.caller_number.clone(),
+    }
+}
+
+fn mmss(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    format!("{}:{:02}.{}", s / 60, s % 60, (ms.max(0) % 1000) / 100)
+}
+
+pub(super) async fn ticket_page(
+    State(state): State<AppState>,
+    auth: Result<Auth, WebError>,
+    Path(reference): Path<String>,
+) -> Result<Html<String>, PageError> {
+    let auth = auth?;
+    let t = load_ticket(&state.store, &reference).await?;
+    let events = state.store.events(t.id).await?;
+    let activity = state.store.activity(t.id).await?;
+    let csrf = esc(auth.csrf_value());
+    let r = t.reference;
+    let opt = |v: Option<&str>| esc(v.unwrap_or("—"));
+    let estimate = t
+        .estimated_response_secs
+        .map(|s| format!("about {} minutes", (s + 59) / 60))
+        .unwrap_or_else(|| "none given".into());
+    let mut body = format!(
+        r#"<table>
+<tr><th>Priority</th><td>{prio}</td></tr>
+<tr><th>Status</th><td>{status}</td></tr>
+<tr><th>Received (UTC)</th><td>{received}</td></tr>
+<tr><th>Caller</th><td>{caller}</td></tr>
+<tr><th>Language</th><td>{lang}</td></tr>
+<tr><th>Category</th><td>{cat}</td></tr>
+<tr><th>Impact / urgency</th><td>{imp} / {urg}</td></tr>
+<tr><th>Call</th><td>{disp} {detail}</td></tr>
+<tr><th>Estimate told to the caller</th><td>{estimate}</td></tr>
+<tr><th>Assignee</th><td>{assignee}</td></tr>
+</table>
+<h2>Change</h2>
+<form method="post" action="/tickets/{r}/status" class="inline"><input type="hidden" name="csrf" value="{csrf}">"#,
+        prio = priority_badge(t.priority),
+        status = t.status.as_str(),
+        received = t.created_at.format("%Y-%m-%d %H:%M:%S"),
+        caller = esc(&caller(&t)),
+        lang = t.language.map(|l| l.to_string()).unwrap_or("—".into()),
+        cat = t.category.map(|c| c.as_str()).unwrap_or("—"),
+        imp = t.impact.map(|c| c.as_str()).unwrap_or("—"),
+        urg = t.urgency.map(|c| c.as_str()).unwrap_or("—"),
+        disp = t.disposition.as_str(),
+        detail = opt(t.disposition_detail.as_deref()),
+        assignee = opt(t.assignee.as_deref()),
+    );
+    for (status, label) in [
+        (TicketStatus::Acknowledged, "Acknowledge"),
+        (TicketStatus::InProgress, "In progress"),
+        (TicketStatus::Resolved, "Resolve"),
+        (TicketStatus::Closed, "Close"),
+    ] {
+        let disabled = if t.status == status { " disabled" } else { "" };
+        let _ = write!(
+            body,
+            r#"<button name="status" value="{}"{disabled}>{label}</button> "#,
+            status.as_str()
+        );
+    }
+    let _ = write!(
+        body,
+        r#"</form>
+<form method="post" action="/tickets/{r}/assignee"><input type="hidden" name="csrf" value="{csrf}">
+<label>Assign to <input name="assignee" value="{}"></label> <button>Assign</button></form>"#,
+        opt(t.assignee.as_deref()).replace('—', "")
+    );
+    if let Some(answers) = t.collected.as_ref().and_then(|c| c.as_object()) {
+        body += "<h2>Answers</h2><table>";
+        for (k, v) in answers {
+            let v = v
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string());
+            let _ = write!(body, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(&v));
+        }
+        body += "</table>";
+    }
+    if t.recording_path.is_some() {
+        let _ = write!(
+            body,
+            r#"<h2>Voicemail</h2><audio controls preload="metadata" src="/tickets/{r}/recording"></audio> <span>{}</span>"#,
+            t.recording_duration_ms.map(mmss).unwrap_or_default()
+        );
+    }
+    if let Some(text) = &t.transcript {
+        body += "<h2>Transcript</h2>";
+        match t.transcript_segments.as_ref().and_then(|s| s.as_array()) {
+            Some(segments) if !segments.is_empty() => {
+                body += r#"<table class="transcript">"#;
+                for s in segments {
+                    let ms = |k: &str| s.get(k).and_then(|v| v.as_i64()).unwrap_or(0);
+                    let _ = write!(
+                        body,
+                        "<tr><td>{}–{}</td><td>{}</td></tr>",
+                        mmss(ms("start_ms")),
+                        mmss(ms("end_ms")),
+                        esc(s.get("text").and_then(|v| v.as_str()).unwrap_or(""))
+                    );
+                }
+                body += "</table>";
+            }
+            _ => {
+                let _ = write!(body, "<p>{}</p>", esc(text));
+            }
+        }
+    }
+    body += "<h2>Call timeline</h2><table>";
+    for e in &events {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            e.at.format("%H:%M:%S%.3f"),
+            e.kind.as_str(),
+            esc(&e.detail)
+        );
+    }
+    let _ = write!(
+        body,
+        r#"</table><h2>Notes and changes</h2><table class="activity">"#
+    );
+    for a in &activity {
+        let what = match a.kind.as_str() {
+            "status" => format!("status → {}", esc(&a.detail)),
+            "assignee" if a.detail.is_empty() => "unassigned".into(),
+            "assignee" => format!("assigned to {}", esc(&a.detail)),
+            _ => esc(&a.detail),
+        };
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            a.at.format("%Y-%m-%d %H:%M:%S"),
+            esc(&a.actor),
+            what
+        );
+    }
+    let _ = write!(
+        body,
+        r#"</table>
+<form method="post" action="/tickets/{r}/notes"><input type="hidden" name="csrf" value="{csrf}">
+<p><textarea name="body" rows="3" cols="60" required></textarea></p><p><button>Add note</button></p></form>"#
+    );
+    Ok(Html(page(
+        &format!("Ticket {r}"),
+        Some((&auth.user.name, auth.csrf_value())),
+        &body,
+    )))
+}
+
+#[derive(Deserialize)]
+pub(super) struct StatusForm {
+    csrf: Option<String>,
+    status: String,
+}
+
+pub(super) async fn change_status(
+    State(state): State<AppState>,
+    auth: Result<Auth, WebError>,
+    Path(reference): Path<String>,
+    Form(form): Form<StatusForm>,
+) -> Result<Redirect, PageError> {
+    let auth = auth?;
+    auth.check_csrf(form.csrf.as_deref())?;
+    let t = load_ticket(&state.store, &reference).await?;
+    let status: TicketStatus = form
+        .status
+        .parse()
+        .map_err(|e: crate::tickets::UnknownValue| WebError::BadRequest(e.to_string()))?;
+    state
+        .store
+        .set_status_by(t.id, status, &auth.user.name)
+        .await?;
+    Ok(Redirect::to(&format!("/tickets/{}", t.reference)))
+}
+
+#[derive(Deserialize)]
+pub(super) struct AssigneeForm {
+    csrf: Option<String>,
+    assignee: String,
+}
+
+pub(super) async fn change_assignee(
+    State(state): State<AppState>,
+    auth: Result<Auth, WebError>,
+    Path(reference): Path<String>,
+    Form(form): Form<AssigneeForm>,
+) -> Result<Redirect, PageError> {
+    let auth = auth?;
+    auth.check_csrf(form.csrf.as_deref())?;
+    let t = load_ticket(&state.store, &reference).await?;
+    let assignee = form.assignee.trim();
+    if assignee.len() > 100 {
+        return Err(WebError::BadRequest("assignee: at most 100 characters".into()).into());
+    }
+    state
+        .store
+        .set_assignee_by(
+            t.id,
+            Some(assignee).filter(|a| !a.is_empty()),
+            &auth.user.name,
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/tickets/{}", t.reference)))
+}
+
+#[derive(Deserialize)]
+pub(super) struct NoteForm {
+    csrf: Option<String>,
+    body: String,
+}
+
+pub(super) async fn add_note(
+    State(state): State<AppState>,
+    auth: Result<Auth, WebError>,
+    Path(reference): Path<String>,
+    Form(form): Form<NoteForm>,
+) -> Result<Redirect, PageError> {
+    let auth = auth?;
+    auth.check_csrf(form.csrf.as_deref())?;
+    let t = load_ticket(&state.store, &reference).await?;
+    let note = form.body.trim();
+    if note.is_empty() || note.len() > 10_000 {
+        return Err(WebError::BadRequest("note: 1 to 10000 characters".into()).into());
+    }
+    state
+        .store
+        .add_activity(t.id, &auth.user.name, "note", note)
+        .await?;
+    Ok(Redirect::to(&format!("/tickets/{}", t.reference)))
+}
+
+pub(super) async fn recording(
+    State(state): State<AppState>,
+    auth: Result<Auth, WebError>,
+    Path(reference): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    auth?;
+    Ok(recording_response(&state.store, &reference, &headers).await?)
+}

@@ -1,0 +1,201 @@
+//! A real browser: headless Chromium driven through chromedriver (WebDriver over HTTP, spoken
+//! with the same minimal client) logs in with the form and resolves a ticket with its button.
+//! Skipped, saying so, where chromedriver is not installed (`scripts/install-deps.sh --test`
+//! installs it).
+
+use super::support::http::request;
+use super::{Web, PASSWORD};
+use hotline::tickets::TicketStatus;
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// Kills chromedriver (and with it the browser) however the test ends.
+struct Driver {
+    child: Child,
+    addr: SocketAddr,
+    session: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // Ask chromedriver to quit the browser first (also when the test panicked): killing
+        // chromedriver alone would leave Chromium running.
+        if !self.session.is_empty() {
+            use std::io::{Read, Write};
+            if let Ok(mut s) = std::net::TcpStream::connect(self.addr) {
+                let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+                let _ = write!(
+                    s,
+                    "DELETE /session/{} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    self.session, self.addr
+                );
+                let _ = s.read(&mut [0u8; 1024]);
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Driver {
+    async fn call(&self, method: &str, path: &str, body: Value) -> Value {
+        let body = if method == "GET" {
+            Vec::new()
+        } else {
+            body.to_string().into_bytes()
+        };
+        let r = request(
+            self.addr,
+            method,
+            &format!("/session/{}{path}", self.session),
+            &[("Content-Type", "application/json")],
+            &body,
+        )
+        .await;
+        assert_eq!(r.status, 200, "{method} {path}: {}", r.text());
+        r.json()["value"].clone()
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let v = self
+            .call(
+                "POST",
+                "/element",
+                json!({"using": "css selector", "value": css}),
+            )
+            .await;
+        v[ELEMENT].as_str().expect("element id").to_string()
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        self.call(
+            "POST",
+            &format!("/element/{e}/value"),
+            json!({ "text": text }),
+        )
+        .await;
+    }
+
+    async fn click(&self, css: &str) {
+        let e = self.find(css).await;
+        self.call("POST", &format!("/element/{e}/click"), json!({}))
+            .await;
+    }
+
+    async fn go(&self, url: &str) {
+        self.call("POST", "/url", json!({ "url": url })).await;
+    }
+
+    /// Waits (up to 10 s) for the page at `path` whose source contains `text`: a click that
+    /// submits a form may return before the navigation it started is done.
+    async fn wait_for_page(&self, path: &str, text: &str) {
+        for _ in 0..100 {
+            if self.path().await == path {
+                let source = self.call("GET", "/source", Value::Null).await;
+                if source.as_str().unwrap_or("").contains(text) {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "no page {path} containing {text:?}; at {}",
+            self.path().await
+        );
+    }
+
+    async fn path(&self) -> String {
+        let url = self.call("GET", "/url", Value::Null).await;
+        let url = url.as_str().unwrap().to_string();
+        url.splitn(4, '/')
+            .nth(3)
+            .map(|p| format!("/{p}"))
+            .unwrap_or_default()
+    }
+}
+
+async fn start_driver() -> Option<Driver> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = match Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("chromedriver not available ({e}): browser test skipped");
+            return None;
+        }
+    };
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut driver = Driver {
+        child,
+        addr,
+        session: String::new(),
+    };
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let caps = json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
+        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+    }}}});
+    let r = request(
+        addr,
+        "POST",
+        "/session",
+        &[("Content-Type", "application/json")],
+        caps.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "new browser session: {}", r.text());
+    driver.session = r.json()["value"]["sessionId"].as_str().unwrap().to_string();
+    Some(driver)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_logs_in_and_resolves_a_ticket() {
+    let web = Web::start().await;
+    let (reference, _) = web.seed_ticket("800").await;
+    let Some(driver) = start_driver().await else {
+        return;
+    };
+    let base = format!("http://{}", web.server.http);
+
+    driver.go(&format!("{base}/tickets")).await;
+    assert_eq!(driver.path().await, "/login", "anonymous → login page");
+    driver.type_into("input[name=name]", "alice").await;
+    driver.type_into("input[name=password]", PASSWORD).await;
+    driver.click("form[action='/login'] button").await;
+    driver.wait_for_page("/tickets", &reference).await;
+
+    driver
+        .click(&format!("a[href='/tickets/{reference}']"))
+        .await;
+    let page = format!("/tickets/{reference}");
+    driver.wait_for_page(&page, "Add note").await;
+    driver.click("button[value=resolved]").await;
+    driver.wait_for_page(&page, "status → resolved").await;
+
+    let t = web
+        .store()
+        .ticket_by_ref(&reference.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(t.status, TicketStatus::Resolved);
+    let trail = web.store().activity(t.id).await.unwrap();
+    assert_eq!(trail[0].actor, "alice");
+}
