@@ -52,6 +52,8 @@ impl Default for TranscriptionConfig {
 pub enum TranscriberError {
     #[error("transcription model `{model}` cannot transcribe `{language}` (it is English only); use `base` for {language}")]
     WrongLanguage { model: String, language: String },
+    #[error("default transcription model `{model}` is English only, but it would get every caller whose language is not English or not known; keep `default_model = \"base\"` and set `models.en = \"{model}\"` instead")]
+    EnglishOnlyDefault { model: String },
     #[error(transparent)]
     Model(#[from] ModelError),
 }
@@ -80,6 +82,11 @@ impl Models {
             Ok((name.to_string(), m))
         };
         let default = load(&config.default_model)?;
+        if !default.1.is_multilingual() {
+            return Err(TranscriberError::EnglishOnlyDefault {
+                model: config.default_model.clone(),
+            });
+        }
         let mut by_language = BTreeMap::new();
         for (language, name) in &config.models {
             let entry = load(name)?;

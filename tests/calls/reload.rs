@@ -59,3 +59,22 @@ async fn an_english_only_model_for_french_is_refused_at_start() {
         .to_string();
     assert_eq!(err, "transcription model `tiny.en` cannot transcribe `fr` (it is English only); use `base` for fr");
 }
+
+#[tokio::test]
+async fn an_english_only_default_model_is_refused_at_start() {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = crate::support::server::test_config(data.path());
+    config.transcription.enabled = true;
+    config.transcription.default_model = "tiny.en".into();
+    let err = hotline::server::Server::start(config)
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert_eq!(
+        err,
+        "default transcription model `tiny.en` is English only, but it would get every caller \
+         whose language is not English or not known; keep `default_model = \"base\"` and set \
+         `models.en = \"tiny.en\"` instead"
+    );
+}
