@@ -277,7 +277,10 @@ fn start_transcription(
             &config.transcription,
             tokio::runtime::Handle::current(),
         ))),
-        Err(e @ TranscriberError::WrongLanguage { .. }) => Err(e.into()),
+        Err(
+            e @ (TranscriberError::WrongLanguage { .. }
+            | TranscriberError::EnglishOnlyDefault { .. }),
+        ) => Err(e.into()),
         Err(e) => {
             tracing::error!(
                 "{e}; voicemails are queued and will be transcribed once the model is available"

@@ -70,6 +70,7 @@ pub struct Models {
 impl Models {
     /// Loads every configured model once, refusing a model for a language it cannot do.
     pub fn load(config: &TranscriptionConfig) -> Result<Models, TranscriberError> {
+        check_languages(config)?;
         let dir = config.model_dir.clone().unwrap_or_else(default_cache_dir);
         let mut cache: BTreeMap<PathBuf, Arc<WhisperModel>> = BTreeMap::new();
         let mut load = |name: &str| -> Result<(String, Arc<WhisperModel>), TranscriberError> {
@@ -116,6 +117,28 @@ impl Models {
             _ => None,
         };
         (name, model, ask)
+    }
+}
+
+/// Refuses, before any file is read, a bundled English-only model where other languages would
+/// reach it: a configuration mistake must stop the server even while the model is missing.
+fn check_languages(config: &TranscriptionConfig) -> Result<(), TranscriberError> {
+    let english_only = |name: &str| name.parse::<ModelKind>().is_ok_and(|k| !k.supports("fr"));
+    if english_only(&config.default_model) {
+        return Err(TranscriberError::EnglishOnlyDefault {
+            model: config.default_model.clone(),
+        });
+    }
+    match config
+        .models
+        .iter()
+        .find(|(language, name)| language.as_str() != "en" && english_only(name))
+    {
+        Some((language, name)) => Err(TranscriberError::WrongLanguage {
+            model: name.clone(),
+            language: language.clone(),
+        }),
+        None => Ok(()),
     }
 }
 
