@@ -1,5 +1,5 @@
 //! The web log: technicians log in, read the call log and tickets, listen to voicemails, change
-//! status and add notes; leads read statistics; a JSON API gives the
+//! status and add notes; leads read statistics and export tickets as CSV; a JSON API gives the
 //! same to scripts with a bearer token.
 //!
 //! Server-rendered HTML (no JavaScript needed), every page behind a session, every form carrying
@@ -8,6 +8,8 @@
 mod api;
 pub mod auth;
 pub mod charts;
+pub mod csv;
+pub mod export;
 pub mod filters;
 pub mod html;
 mod pages;
@@ -129,6 +131,7 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
         .route("/tickets", get(pages::call_log))
+        .route("/tickets.csv", get(export::tickets_csv))
         .route("/stats", get(stats::stats_page))
         .route("/tickets/{reference}", get(pages::ticket_page))
         .route("/tickets/{reference}/status", post(pages::change_status))
