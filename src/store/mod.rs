@@ -6,6 +6,7 @@ mod jobs;
 mod migrate;
 mod row;
 mod staffing;
+mod stats;
 mod tickets;
 mod timeline;
 mod web;

@@ -28,11 +28,14 @@ pub struct TicketFilter {
     pub priority: Option<Priority>,
     pub category: Option<Category>,
     pub disposition: Option<Disposition>,
-    /// At most this many (0 means 50; never more than 1000).
     /// Only tickets created at or after this instant.
     pub created_from: Option<DateTime<Utc>>,
     /// Only tickets created before this instant.
     pub created_before: Option<DateTime<Utc>>,
+    /// Only tickets with a smaller row id: the next chunk after the last one read, for walking
+    /// a long list (the CSV export) without an ever larger OFFSET.
+    pub before_id: Option<i64>,
+    /// At most this many (0 means 50; never more than 1000).
     pub limit: u32,
     pub offset: u32,
 }
@@ -315,6 +318,9 @@ impl Store {
         }
         if let Some(before) = filter.created_before {
             conditions.push(format!("created_at < {}", before.timestamp_millis()));
+        }
+        if let Some(id) = filter.before_id {
+            conditions.push(format!("id < {id}"));
         }
         let where_clause = if conditions.is_empty() {
             String::new()

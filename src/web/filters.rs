@@ -36,7 +36,8 @@ where
     })
 }
 
-fn date(name: &str, value: &str) -> Result<NaiveDate, FilterError> {
+/// A UTC day, `YYYY-MM-DD`.
+pub fn date(name: &str, value: &str) -> Result<NaiveDate, FilterError> {
     NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| FilterError {
         name: name.into(),
         reason: format!("`{value}` is not a date (expected YYYY-MM-DD)"),

@@ -36,7 +36,7 @@ pub fn priority_badge(priority: Option<Priority>) -> String {
 pub fn page(title: &str, user: Option<(&str, &str)>, body: &str) -> String {
     let nav = match user {
         Some((name, csrf)) => format!(
-            r#"<nav><a href="/tickets">Call log</a> <span class="who">{}</span>
+            r#"<nav><a href="/tickets">Call log</a> <a href="/stats">Statistics</a> <span class="who">{}</span>
 <form method="post" action="/logout" class="inline"><input type="hidden" name="csrf" value="{}"><button>Log out</button></form></nav>"#,
             esc(name),
             esc(csrf)
@@ -53,6 +53,9 @@ table{{border-collapse:collapse}} td,th{{border-bottom:1px solid #ddd;padding:.3
 .prio{{padding:.1rem .4rem;border-radius:.3rem;font-weight:600;white-space:nowrap}}
 .p1{{background:#b00020;color:#fff}} .p2{{background:#e65100;color:#fff}} .p3{{background:#f9a825;color:#000}}
 .p4{{background:#2e7d32;color:#fff}} .p5{{background:#546e7a;color:#fff}} .none{{background:#eee}}
+svg.chart{{display:block;margin:.5rem 0;font-size:12px}} svg .axis{{fill:#555;font-size:10px}}
+rect.bar{{fill:#3b6ea5}} rect.p1{{fill:#b00020}} rect.p2{{fill:#e65100}} rect.p3{{fill:#f9a825}}
+rect.p4{{fill:#2e7d32}} rect.p5{{fill:#546e7a}} rect.none{{fill:#bbb}}
 .inline{{display:inline}} nav{{margin-bottom:1rem}} .who{{margin:0 1rem}} .error{{color:#b00020}}
 </style></head>
 <body>{nav}

@@ -1,15 +1,20 @@
 //! The web log: technicians log in, read the call log and tickets, listen to voicemails, change
-//! status and add notes; a JSON API gives the same to scripts with a bearer token.
+//! status and add notes; leads read statistics and export tickets as CSV; a JSON API gives the
+//! same to scripts with a bearer token.
 //!
 //! Server-rendered HTML (no JavaScript needed), every page behind a session, every form carrying
 //! the session's CSRF token.
 
 mod api;
 pub mod auth;
+pub mod charts;
+pub mod csv;
+pub mod export;
 pub mod filters;
 pub mod html;
 mod pages;
 pub mod range;
+pub mod stats;
 
 pub use auth::{add_user, new_api_token, AccountError};
 
@@ -126,6 +131,8 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
         .route("/tickets", get(pages::call_log))
+        .route("/tickets.csv", get(export::tickets_csv))
+        .route("/stats", get(stats::stats_page))
         .route("/tickets/{reference}", get(pages::ticket_page))
         .route("/tickets/{reference}/status", post(pages::change_status))
         .route(
@@ -138,6 +145,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/tickets", get(api::list))
         .route("/api/tickets/{reference}", get(api::show).patch(api::patch))
         .route("/api/tickets/{reference}/recording", get(api::recording))
+        .route("/api/stats", get(stats::stats_json))
         .fallback(|| async { WebError::NotFound("no such page".into()) })
         .with_state(state)
 }

@@ -237,6 +237,21 @@ fn page_link(q: &LogQuery, page: u32) -> String {
     format!("/tickets?{}", parts.join("&amp;"))
 }
 
+/// The CSV export of what the call log shows: the same filters, every page.
+fn export_link(q: &LogQuery) -> String {
+    let parts: Vec<String> = q
+        .params
+        .iter()
+        .filter(|(k, _)| k != "per_page")
+        .map(|(k, v)| format!("{}={}", k, url_escape(v)))
+        .collect();
+    if parts.is_empty() {
+        "/tickets.csv".into()
+    } else {
+        format!("/tickets.csv?{}", parts.join("&amp;"))
+    }
+}
+
 /// Percent-encodes a query value (they are our own filter values, but be safe).
 fn url_escape(v: &str) -> String {
     v.bytes()
@@ -341,7 +356,11 @@ pub(super) async fn call_log(
             page_link(&q, q.page + 1)
         );
     }
-    body += "</p>";
+    let _ = write!(
+        body,
+        r#"</p><p><a href="{}" download>Export CSV</a> (all pages)</p>"#,
+        export_link(&q)
+    );
     Ok(Html(page(
         "Call log",
         Some((&auth.user.name, auth.csrf_value())),

@@ -335,6 +335,16 @@ async fn filters_select_the_right_tickets(Db { store, .. }: Db) {
         [urgent.id, gone.id],
         "a page"
     );
+    assert_eq!(
+        ids(TicketFilter {
+            before_id: Some(urgent.id),
+            limit: 1,
+            ..Default::default()
+        })
+        .await,
+        [gone.id],
+        "the chunk after a given ticket, as the CSV export walks the list"
+    );
 }
 
 async fn a_malformed_stored_value_is_an_error_naming_its_column(db: Db) {

@@ -1,11 +1,12 @@
 //! The web log end to end: the real server on port 0, driven over real TCP with a minimal HTTP
 //! client. Covers authentication, CSRF, filters and pagination, the ticket page, the JSON API
-//! and Range requests for voicemails.
+//! and Range requests for voicemails; `stats` covers the statistics and the CSV export.
 
 #[path = "../support/mod.rs"]
 mod support;
 
 mod browser;
+mod stats;
 
 use hotline::store::{NewTicket, Role, TicketField, TranscriptRecord};
 use hotline::tickets::{Category, Impact, TicketStatus, Urgency};
@@ -678,6 +679,7 @@ async fn openapi_document_describes_the_routes() {
         "/api/tickets",
         "/api/tickets/{reference}",
         "/api/tickets/{reference}/recording",
+        "/api/stats",
     ] {
         assert!(doc["paths"][path].is_object(), "{path}");
     }

@@ -1,0 +1,283 @@
+//! Statistics for leads: `/stats` (HTML with SVG charts) and `/api/stats` (the same as JSON),
+//! over a window of UTC days (`from`, `to`, both included; the last 7 days by default).
+
+use super::auth::Auth;
+use super::charts::{bar_chart, column_chart, Bar};
+use super::filters::{date, FilterError};
+use super::html::{esc, page, priority_badge};
+use super::{AppState, PageError, WebError};
+use crate::tickets::stats::{Stats, StatsWindow, WindowError, DEFAULT_WINDOW_DAYS};
+use crate::tickets::RecurrenceRule;
+use axum::extract::{Query, State};
+use axum::response::Html;
+use axum::Json;
+use chrono::{NaiveDate, Utc};
+use std::collections::HashMap;
+use std::fmt::Write;
+
+/// The longest `within_hours` for recurring incidents: a week.
+pub const MAX_WITHIN_HOURS: u32 = 168;
+
+/// A parsed statistics query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatsQuery {
+    pub window: StatsWindow,
+    pub rule: RecurrenceRule,
+}
+
+/// Parses `from`, `to` and `within_hours`; `today` fills in a missing `to`, and a missing
+/// `from` makes the window a week long. Errors name the parameter, as the call log's do.
+pub fn parse_stats_query(
+    params: &HashMap<String, String>,
+    today: NaiveDate,
+) -> Result<StatsQuery, FilterError> {
+    let (mut from, mut to) = (None, None);
+    let mut rule = RecurrenceRule::default();
+    for (name, value) in params {
+        let value = value.trim();
+        if value.is_empty() {
+            continue;
+        }
+        match name.as_str() {
+            "from" => from = Some(date(name, value)?),
+            "to" => to = Some(date(name, value)?),
+            "within_hours" => match value.parse::<u32>() {
+                Ok(h) if (1..=MAX_WITHIN_HOURS).contains(&h) => {
+                    rule.within = chrono::Duration::hours(h.into())
+                }
+                _ => {
+                    return Err(FilterError {
+                        name: name.clone(),
+                        reason: format!(
+                            "`{value}` is not a whole number from 1 to {MAX_WITHIN_HOURS}"
+                        ),
+                    })
+                }
+            },
+            other => {
+                return Err(FilterError {
+                    name: other.into(),
+                    reason: "unknown parameter (expected from, to, within_hours)".into(),
+                })
+            }
+        }
+    }
+    let to = to.unwrap_or(today);
+    let window = match from {
+        Some(from) => StatsWindow::new(from, to).map_err(|e| FilterError {
+            name: match e {
+                WindowError::ToBeforeFrom => "to",
+                WindowError::TooLong => "from",
+            }
+            .into(),
+            reason: e.to_string(),
+        })?,
+        None => StatsWindow::ending(to, DEFAULT_WINDOW_DAYS),
+    };
+    Ok(StatsQuery { window, rule })
+}
+
+async fn load(
+    state: &AppState,
+    params: &HashMap<String, String>,
+) -> Result<(StatsQuery, Stats), WebError> {
+    let now = Utc::now();
+    let q = parse_stats_query(params, now.date_naive())
+        .map_err(|e| WebError::BadRequest(e.to_string()))?;
+    let stats = state.store.stats(&q.window, q.rule, now).await?;
+    Ok((q, stats))
+}
+
+pub(super) async fn stats_json(
+    State(state): State<AppState>,
+    auth: Result<Auth, WebError>,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Stats>, WebError> {
+    auth?;
+    let Query(params) = query.map_err(|e| WebError::BadRequest(e.body_text()))?;
+    let (_, stats) = load(&state, &params).await?;
+    Ok(Json(stats))
+}
+
+pub(super) async fn stats_page(
+    State(state): State<AppState>,
+    auth: Result<Auth, WebError>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Html<String>, PageError> {
+    let auth = auth?;
+    let (q, stats) = load(&state, &params).await?;
+    Ok(Html(page(
+        "Statistics",
+        Some((&auth.user.name, auth.csrf_value())),
+        &render(&q, &stats),
+    )))
+}
+
+fn percent(share: f64) -> String {
+    format!("{:.1} %", share * 100.0)
+}
+
+/// The statistics page's body.
+pub fn render(q: &StatsQuery, s: &Stats) -> String {
+    let (from, to) = (s.from.to_string(), s.to.to_string());
+    let within = q.rule.within.num_hours();
+    let mut body = format!(
+        r#"<form method="get" action="/stats">
+<label>From <input type="date" name="from" value="{from}"></label>
+<label>To <input type="date" name="to" value="{to}"></label>
+<label>Recurring within <input type="number" name="within_hours" min="1" max="{MAX_WITHIN_HOURS}" value="{within}"> hours</label>
+<button>Show</button></form>
+<p>{calls} calls from {from} to {to} (UTC days). <a href="/api/stats?from={from}&amp;to={to}&amp;within_hours={within}">JSON</a></p>
+<h2>Calls per day</h2>
+"#,
+        calls = s.calls,
+    );
+    let days: Vec<Bar> = s
+        .calls_per_day
+        .iter()
+        .map(|d| Bar::count(d.day.format("%m-%d").to_string(), d.calls))
+        .collect();
+    body += &column_chart("Calls per day", &days);
+
+    body += "<h2>Calls per category</h2>";
+    let categories: Vec<Bar> = s
+        .calls_per_category
+        .iter()
+        .map(|c| Bar::count(c.category.map_or("none chosen", |c| c.as_str()), c.calls))
+        .collect();
+    body += &bar_chart("Calls per category", &categories);
+
+    body += "<h2>Priorities</h2>";
+    let priorities: Vec<Bar> = s
+        .priorities
+        .iter()
+        .map(|p| Bar {
+            label: p
+                .priority
+                .map_or("no priority".into(), |p| format!("{p} {}", p.label())),
+            value: p.tickets,
+            text: format!("{} ({})", percent(p.share), p.tickets),
+            class: match p.priority.map(|p| p.level()) {
+                Some(1) => "p1",
+                Some(2) => "p2",
+                Some(3) => "p3",
+                Some(4) => "p4",
+                Some(5) => "p5",
+                _ => "none",
+            },
+        })
+        .collect();
+    body += &bar_chart("Share of calls per priority", &priorities);
+
+    let a = &s.abandonment;
+    let _ = write!(
+        body,
+        "<h2>Abandoned calls</h2><p>{} of {} ended calls abandoned ({}).</p>",
+        a.abandoned,
+        a.ended_calls,
+        percent(a.rate)
+    );
+    if !a.steps.is_empty() {
+        let steps: Vec<Bar> = a
+            .steps
+            .iter()
+            .map(|st| Bar::count(st.step.clone(), st.calls))
+            .collect();
+        body += &bar_chart("Abandoned calls per menu step", &steps);
+    }
+
+    body += r#"<h2>Response times</h2>
+<table class="compliance"><thead><tr><th>Priority</th><th>Target</th><th>Met</th><th>Missed</th><th>Open, overdue</th><th>Open, within target</th><th>Met of answered</th></tr></thead><tbody>"#;
+    for r in &s.response {
+        let answered = r.met + r.missed;
+        let rate = if answered == 0 {
+            "—".to_string()
+        } else {
+            percent(r.met as f64 / answered as f64)
+        };
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{} min</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{rate}</td></tr>",
+            priority_badge(Some(r.priority)),
+            r.target_minutes,
+            r.met,
+            r.missed,
+            r.open_overdue,
+            r.open_within_target,
+        );
+    }
+    body += "</tbody></table>";
+
+    let _ = write!(
+        body,
+        "<h2>Recurring incidents</h2><p>Tickets of one category whose transcripts share at least {} of their words, within {} hours of each other.</p>",
+        percent(s.recurring.min_similarity),
+        s.recurring.within_hours
+    );
+    if s.recurring.clusters.is_empty() {
+        body += "<p>None found.</p>";
+    } else {
+        body += r#"<ul class="recurring">"#;
+        for c in &s.recurring.clusters {
+            let _ = write!(
+                body,
+                "<li><strong>{}</strong>, {} calls<ul>",
+                c.category.as_str(),
+                c.tickets.len()
+            );
+            for t in &c.tickets {
+                let _ = write!(
+                    body,
+                    r#"<li><a href="/tickets/{r}">{r}</a> {} — {}</li>"#,
+                    t.created_at.format("%Y-%m-%d %H:%M"),
+                    esc(&t.excerpt),
+                    r = t.reference,
+                );
+            }
+            body += "</ul></li>";
+        }
+        body += "</ul>";
+    }
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(pairs: &[(&str, &str)]) -> Result<StatsQuery, FilterError> {
+        parse_stats_query(
+            &pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            "2026-03-10".parse().unwrap(),
+        )
+    }
+
+    #[test]
+    fn default_window_is_the_last_week() {
+        let q = query(&[]).unwrap();
+        assert_eq!(q.window.from().to_string(), "2026-03-04");
+        assert_eq!(q.window.to().to_string(), "2026-03-10");
+        assert_eq!(q.rule, RecurrenceRule::default());
+        let q = query(&[("to", "2026-01-07"), ("within_hours", "48")]).unwrap();
+        assert_eq!(q.window.from().to_string(), "2026-01-01");
+        assert_eq!(q.rule.within.num_hours(), 48);
+    }
+
+    #[test]
+    fn bad_values_name_the_parameter() {
+        for (pairs, name) in [
+            (&[("from", "last week")][..], "from"),
+            (&[("to", "2026-13-01")][..], "to"),
+            (&[("from", "2026-03-02"), ("to", "2026-03-01")][..], "to"),
+            (&[("from", "2020-01-01")][..], "from"),
+            (&[("within_hours", "0")][..], "within_hours"),
+            (&[("within_hours", "1000")][..], "within_hours"),
+            (&[("status", "new")][..], "status"),
+        ] {
+            assert_eq!(query(pairs).unwrap_err().name, name, "{pairs:?}");
+        }
+    }
+}
