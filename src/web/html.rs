@@ -1,6 +1,7 @@
 //! The tiny HTML toolkit of the web log: escaping and the page frame. Pages are written with
 //! `format!`, and every value that came from a caller or a user goes through `esc`.
 
+use super::i18n::Lang;
 use crate::tickets::Priority;
 
 /// Escapes text for HTML content and attribute values.
@@ -33,19 +34,26 @@ pub fn priority_badge(priority: Option<Priority>) -> String {
 }
 
 /// The common frame: title, navigation with the logged-in user, and the logout form.
-pub fn page(title: &str, user: Option<(&str, &str)>, body: &str) -> String {
+pub fn page(lang: Lang, title: &str, user: Option<(&str, &str)>, body: &str) -> String {
+    let switch = match lang {
+        Lang::En => r#"<a href="/lang/fr" hreflang="fr" lang="fr">Français</a>"#,
+        Lang::Fr => r#"<a href="/lang/en" hreflang="en" lang="en">English</a>"#,
+    };
     let nav = match user {
         Some((name, csrf)) => format!(
-            r#"<nav><a href="/tickets">Call log</a> <a href="/stats">Statistics</a> <span class="who">{}</span>
-<form method="post" action="/logout" class="inline"><input type="hidden" name="csrf" value="{}"><button>Log out</button></form></nav>"#,
+            r#"<nav><a href="/tickets">{}</a> <a href="/stats">{}</a> <span class="who">{}</span>
+<form method="post" action="/logout" class="inline"><input type="hidden" name="csrf" value="{}"><button>{}</button></form> {switch}</nav>"#,
+            lang.t("Call log"),
+            lang.t("Statistics"),
             esc(name),
-            esc(csrf)
+            esc(csrf),
+            lang.t("Log out"),
         ),
-        None => String::new(),
+        None => format!("<nav>{switch}</nav>"),
     };
     format!(
         r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="{code}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} · Hotline</title>
 <style>
 body{{font-family:system-ui,sans-serif;margin:1rem 2rem;color:#222}}
@@ -62,7 +70,8 @@ rect.p4{{fill:#2e7d32}} rect.p5{{fill:#546e7a}} rect.none{{fill:#bbb}}
 <h1>{title}</h1>
 {body}
 </body></html>"#,
-        title = esc(title)
+        title = esc(title),
+        code = lang.code()
     )
 }
 

@@ -12,6 +12,7 @@ pub mod csv;
 pub mod export;
 pub mod filters;
 pub mod html;
+pub mod i18n;
 mod pages;
 pub mod range;
 pub mod stats;
@@ -113,6 +114,7 @@ impl IntoResponse for PageError {
         }
         self.0.log();
         let body = html::page(
+            i18n::Lang::En,
             "Error",
             None,
             &format!(
@@ -129,6 +131,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(|| async { Redirect::to("/tickets") }))
         .route("/login", get(pages::login_form).post(pages::login))
+        .route("/lang/{code}", get(pages::set_language))
         .route("/logout", post(pages::logout))
         .route("/tickets", get(pages::call_log))
         .route("/tickets.csv", get(export::tickets_csv))

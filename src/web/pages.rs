@@ -3,6 +3,7 @@
 use super::auth::{self, Auth, LOGIN_COOKIE, SESSION_COOKIE, SESSION_LIFETIME};
 use super::filters::{parse_query, LogQuery};
 use super::html::{esc, page, priority_badge};
+use super::i18n::{Lang, LANG_COOKIE};
 use super::range::{interpret, RangeAnswer};
 use super::{AppState, PageError, WebError};
 use crate::store::{Store, Ticket};
@@ -76,26 +77,30 @@ pub(super) async fn recording_response(
     })
 }
 
-fn login_page(csrf: &str, error: Option<&str>) -> String {
+fn login_page(lang: Lang, csrf: &str, error: Option<&'static str>) -> String {
     let error = error
-        .map(|e| format!(r#"<p class="error">{}</p>"#, esc(e)))
+        .map(|e| format!(r#"<p class="error">{}</p>"#, esc(lang.t(e))))
         .unwrap_or_default();
     page(
-        "Log in",
+        lang,
+        lang.t("Log in"),
         None,
         &format!(
             r#"{error}<form method="post" action="/login">
 <input type="hidden" name="csrf" value="{csrf}">
-<p><label>Name <input name="name" autocomplete="username" required autofocus></label></p>
-<p><label>Password <input name="password" type="password" autocomplete="current-password" required></label></p>
-<p><button>Log in</button></p></form>"#,
-            csrf = esc(csrf)
+<p><label>{name} <input name="name" autocomplete="username" required autofocus></label></p>
+<p><label>{password} <input name="password" type="password" autocomplete="current-password" required></label></p>
+<p><button>{login}</button></p></form>"#,
+            csrf = esc(csrf),
+            name = lang.t("Name"),
+            password = lang.t("Password"),
+            login = lang.t("Log in"),
         ),
     )
 }
 
 /// A fresh login form with its double-submit CSRF cookie.
-fn login_response(status: StatusCode, error: Option<&str>) -> Response {
+fn login_response(lang: Lang, status: StatusCode, error: Option<&'static str>) -> Response {
     let csrf = auth::random_token();
     (
         status,
@@ -103,13 +108,47 @@ fn login_response(status: StatusCode, error: Option<&str>) -> Response {
             header::SET_COOKIE,
             auth::set_cookie(LOGIN_COOKIE, &csrf, "/login", None),
         )],
-        Html(login_page(&csrf, error)),
+        Html(login_page(lang, &csrf, error)),
     )
         .into_response()
 }
 
-pub(super) async fn login_form() -> Response {
-    login_response(StatusCode::OK, None)
+pub(super) async fn login_form(lang: Lang) -> Response {
+    login_response(lang, StatusCode::OK, None)
+}
+
+/// Remembers the interface language for a year and goes back to the page the link was on.
+pub(super) async fn set_language(
+    Path(code): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let lang = Lang::parse(&code).ok_or_else(|| {
+        WebError::BadRequest(format!("unknown interface language `{code}` (en or fr)"))
+    })?;
+    // Only the path of the referring page is kept, so the redirect never leaves this site.
+    let back = headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
+        .and_then(|rest| rest.find('/').map(|i| &rest[i..]))
+        .filter(|path| {
+            !path.starts_with("//") && !path.starts_with("/\\") && !path.starts_with("/lang/")
+        })
+        .unwrap_or("/tickets")
+        .to_string();
+    Ok((
+        [(
+            header::SET_COOKIE,
+            auth::set_cookie(
+                LANG_COOKIE,
+                lang.code(),
+                "/",
+                Some(std::time::Duration::from_secs(365 * 24 * 3600)),
+            ),
+        )],
+        Redirect::to(&back),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -122,6 +161,7 @@ pub(super) struct LoginForm {
 pub(super) async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    lang: Lang,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
@@ -135,6 +175,7 @@ pub(super) async fn login(
     let keys = [format!("ip:{}", peer.ip()), user_key.clone()];
     if state.limiter.blocked(&keys, Instant::now()) {
         return Ok(login_response(
+            lang,
             StatusCode::TOO_MANY_REQUESTS,
             Some("Too many failed logins; try again in 15 minutes."),
         ));
@@ -154,6 +195,7 @@ pub(super) async fn login(
             state.limiter.fail(&keys, Instant::now());
             tracing::warn!(name = %form.name, %peer, "failed web login");
             return Ok(login_response(
+                lang,
                 StatusCode::UNAUTHORIZED,
                 Some("Wrong name or password."),
             ));
@@ -213,8 +255,18 @@ pub(super) async fn logout(
         .into_response())
 }
 
-fn select(name: &str, label: &str, options: &[String], chosen: Option<&str>) -> String {
-    let mut s = format!(r#"<label>{label} <select name="{name}"><option value="">any</option>"#);
+fn select(
+    lang: Lang,
+    name: &str,
+    label: &'static str,
+    options: &[String],
+    chosen: Option<&str>,
+) -> String {
+    let mut s = format!(
+        r#"<label>{} <select name="{name}"><option value="">{}</option>"#,
+        lang.t(label),
+        lang.t("any")
+    );
     for o in options {
         let sel = if Some(o.as_str()) == chosen {
             " selected"
@@ -265,6 +317,7 @@ fn url_escape(v: &str) -> String {
 pub(super) async fn call_log(
     State(state): State<AppState>,
     auth: Result<Auth, WebError>,
+    lang: Lang,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Html<String>, PageError> {
     let auth = auth?;
@@ -273,6 +326,7 @@ pub(super) async fn call_log(
     let get = |k: &str| params.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     let mut body = String::from(r#"<form method="get" action="/tickets">"#);
     body += &select(
+        lang,
         "status",
         "Status",
         &[
@@ -286,12 +340,14 @@ pub(super) async fn call_log(
         get("status"),
     );
     body += &select(
+        lang,
         "priority",
         "Priority",
         &Priority::ALL.map(|p| p.to_string()),
         get("priority"),
     );
     body += &select(
+        lang,
         "category",
         "Category",
         &Category::ALL
@@ -301,6 +357,7 @@ pub(super) async fn call_log(
         get("category"),
     );
     body += &select(
+        lang,
         "disposition",
         "Call",
         &[
@@ -317,11 +374,22 @@ pub(super) async fn call_log(
     );
     let _ = write!(
         body,
-        r#"<label>From <input type="date" name="from" value="{}"></label>
-<label>To <input type="date" name="to" value="{}"></label> <button>Filter</button></form>
-<table><thead><tr><th>Ticket</th><th>Received (UTC)</th><th>Priority</th><th>Caller</th><th>Category</th><th>Status</th><th>Call</th><th>Assignee</th></tr></thead><tbody>"#,
+        r#"<label>{from} <input type="date" name="from" value="{}"></label>
+<label>{to} <input type="date" name="to" value="{}"></label> <button>{filter}</button></form>
+<table><thead><tr><th>{ticket}</th><th>{received}</th><th>{priority}</th><th>{caller}</th><th>{category}</th><th>{status}</th><th>{call}</th><th>{assignee}</th></tr></thead><tbody>"#,
         esc(get("from").unwrap_or("")),
-        esc(get("to").unwrap_or(""))
+        esc(get("to").unwrap_or("")),
+        from = lang.t("From"),
+        to = lang.t("To"),
+        filter = lang.t("Filter"),
+        ticket = lang.t("Ticket"),
+        received = lang.t("Received (UTC)"),
+        priority = lang.t("Priority"),
+        caller = lang.t("Caller"),
+        category = lang.t("Category"),
+        status = lang.t("Status"),
+        call = lang.t("Call"),
+        assignee = lang.t("Assignee"),
     );
     for t in &tickets {
         let _ = write!(
@@ -338,31 +406,40 @@ pub(super) async fn call_log(
         );
     }
     if tickets.is_empty() {
-        body += r#"<tr><td colspan="8">No tickets.</td></tr>"#;
+        let _ = write!(
+            body,
+            r#"<tr><td colspan="8">{}</td></tr>"#,
+            lang.t("No tickets.")
+        );
     }
     body += "</tbody></table><p>";
     if q.page > 1 {
         let _ = write!(
             body,
-            r#"<a rel="prev" href="{}">← Newer</a> "#,
-            page_link(&q, q.page - 1)
+            r#"<a rel="prev" href="{}">{}</a> "#,
+            page_link(&q, q.page - 1),
+            lang.t("← Newer")
         );
     }
-    let _ = write!(body, "Page {} ", q.page);
+    let _ = write!(body, "{} {} ", lang.t("Page"), q.page);
     if tickets.len() as u32 == q.per_page && q.page < u32::MAX {
         let _ = write!(
             body,
-            r#"<a rel="next" href="{}">Older →</a>"#,
-            page_link(&q, q.page + 1)
+            r#"<a rel="next" href="{}">{}</a>"#,
+            page_link(&q, q.page + 1),
+            lang.t("Older →")
         );
     }
     let _ = write!(
         body,
-        r#"</p><p><a href="{}" download>Export CSV</a> (all pages)</p>"#,
-        export_link(&q)
+        r#"</p><p><a href="{}" download>{}</a> ({})</p>"#,
+        export_link(&q),
+        lang.t("Export CSV"),
+        lang.t("all pages")
     );
     Ok(Html(page(
-        "Call log",
+        lang,
+        lang.t("Call log"),
         Some((&auth.user.name, auth.csrf_value())),
         &body,
     )))
@@ -384,6 +461,7 @@ fn mmss(ms: i64) -> String {
 pub(super) async fn ticket_page(
     State(state): State<AppState>,
     auth: Result<Auth, WebError>,
+    lang: Lang,
     Path(reference): Path<String>,
 ) -> Result<Html<String>, PageError> {
     let auth = auth?;
@@ -395,34 +473,48 @@ pub(super) async fn ticket_page(
     let opt = |v: Option<&str>| esc(v.unwrap_or("—"));
     let estimate = t
         .estimated_response_secs
-        .map(|s| format!("about {} minutes", (s + 59) / 60))
-        .unwrap_or_else(|| "none given".into());
+        .map(|s| {
+            lang.t("about {} minutes")
+                .replace("{}", &((s + 59) / 60).to_string())
+        })
+        .unwrap_or_else(|| lang.t("none given").into());
     let mut body = format!(
         r#"<table>
-<tr><th>Priority</th><td>{prio}</td></tr>
-<tr><th>Status</th><td>{status}</td></tr>
-<tr><th>Received (UTC)</th><td>{received}</td></tr>
-<tr><th>Caller</th><td>{caller}</td></tr>
-<tr><th>Language</th><td>{lang}</td></tr>
-<tr><th>Category</th><td>{cat}</td></tr>
-<tr><th>Impact / urgency</th><td>{imp} / {urg}</td></tr>
-<tr><th>Call</th><td>{disp} {detail}</td></tr>
-<tr><th>Estimate told to the caller</th><td>{estimate}</td></tr>
-<tr><th>Assignee</th><td>{assignee}</td></tr>
+<tr><th>{l_priority}</th><td>{prio}</td></tr>
+<tr><th>{l_status}</th><td>{status}</td></tr>
+<tr><th>{l_received}</th><td>{received}</td></tr>
+<tr><th>{l_caller}</th><td>{caller}</td></tr>
+<tr><th>{l_language}</th><td>{language}</td></tr>
+<tr><th>{l_category}</th><td>{cat}</td></tr>
+<tr><th>{l_impact}</th><td>{imp} / {urg}</td></tr>
+<tr><th>{l_call}</th><td>{disp} {detail}</td></tr>
+<tr><th>{l_estimate}</th><td>{estimate}</td></tr>
+<tr><th>{l_assignee}</th><td>{assignee}</td></tr>
 </table>
-<h2>Change</h2>
+<h2>{l_change}</h2>
 <form method="post" action="/tickets/{r}/status" class="inline"><input type="hidden" name="csrf" value="{csrf}">"#,
         prio = priority_badge(t.priority),
         status = t.status.as_str(),
         received = t.created_at.format("%Y-%m-%d %H:%M:%S"),
         caller = esc(&caller(&t)),
-        lang = t.language.map(|l| l.to_string()).unwrap_or("—".into()),
+        language = t.language.map(|l| l.to_string()).unwrap_or("—".into()),
         cat = t.category.map(|c| c.as_str()).unwrap_or("—"),
         imp = t.impact.map(|c| c.as_str()).unwrap_or("—"),
         urg = t.urgency.map(|c| c.as_str()).unwrap_or("—"),
         disp = t.disposition.as_str(),
         detail = opt(t.disposition_detail.as_deref()),
         assignee = opt(t.assignee.as_deref()),
+        l_priority = lang.t("Priority"),
+        l_status = lang.t("Status"),
+        l_received = lang.t("Received (UTC)"),
+        l_caller = lang.t("Caller"),
+        l_language = lang.t("Language"),
+        l_category = lang.t("Category"),
+        l_impact = lang.t("Impact / urgency"),
+        l_call = lang.t("Call"),
+        l_estimate = lang.t("Estimate told to the caller"),
+        l_assignee = lang.t("Assignee"),
+        l_change = lang.t("Change"),
     );
     for (status, label) in [
         (TicketStatus::Acknowledged, "Acknowledge"),
@@ -433,19 +525,22 @@ pub(super) async fn ticket_page(
         let disabled = if t.status == status { " disabled" } else { "" };
         let _ = write!(
             body,
-            r#"<button name="status" value="{}"{disabled}>{label}</button> "#,
-            status.as_str()
+            r#"<button name="status" value="{}"{disabled}>{}</button> "#,
+            status.as_str(),
+            lang.t(label)
         );
     }
     let _ = write!(
         body,
         r#"</form>
 <form method="post" action="/tickets/{r}/assignee"><input type="hidden" name="csrf" value="{csrf}">
-<label>Assign to <input name="assignee" value="{}"></label> <button>Assign</button></form>"#,
-        opt(t.assignee.as_deref()).replace('—', "")
+<label>{} <input name="assignee" value="{}"></label> <button>{}</button></form>"#,
+        lang.t("Assign to"),
+        opt(t.assignee.as_deref()).replace('—', ""),
+        lang.t("Assign")
     );
     if let Some(answers) = t.collected.as_ref().and_then(|c| c.as_object()) {
-        body += "<h2>Answers</h2><table>";
+        let _ = write!(body, "<h2>{}</h2><table>", lang.t("Answers"));
         for (k, v) in answers {
             let v = v
                 .as_str()
@@ -458,33 +553,45 @@ pub(super) async fn ticket_page(
     if t.recording_path.is_some() {
         let _ = write!(
             body,
-            r#"<h2>Voicemail</h2><audio controls preload="metadata" src="/tickets/{r}/recording"></audio> <span>{}</span>"#,
+            r#"<h2>{}</h2><audio id="voicemail" controls preload="metadata" src="/tickets/{r}/recording"></audio> <span>{}</span>"#,
+            lang.t("Voicemail"),
             t.recording_duration_ms.map(mmss).unwrap_or_default()
         );
     }
     if let Some(text) = &t.transcript {
-        body += "<h2>Transcript</h2>";
+        let _ = write!(body, "<h2>{}</h2>", lang.t("Transcript"));
         match t.transcript_segments.as_ref().and_then(|s| s.as_array()) {
             Some(segments) if !segments.is_empty() => {
                 body += r#"<table class="transcript">"#;
                 for s in segments {
                     let ms = |k: &str| s.get(k).and_then(|v| v.as_i64()).unwrap_or(0);
+                    // A click on a segment plays the voicemail from there.
                     let _ = write!(
                         body,
-                        "<tr><td>{}–{}</td><td>{}</td></tr>",
+                        r#"<tr data-start="{}"><td><a href="">{}–{}</a></td><td>{}</td></tr>"#,
+                        ms("start_ms") as f64 / 1000.0,
                         mmss(ms("start_ms")),
                         mmss(ms("end_ms")),
                         esc(s.get("text").and_then(|v| v.as_str()).unwrap_or(""))
                     );
                 }
-                body += "</table>";
+                body += r#"</table>
+<script>
+document.querySelectorAll('.transcript tr[data-start]').forEach(function (row) {
+  row.addEventListener('click', function (e) {
+    e.preventDefault();
+    var audio = document.getElementById('voicemail');
+    if (audio) { audio.currentTime = parseFloat(row.dataset.start); audio.play(); }
+  });
+});
+</script>"#;
             }
             _ => {
                 let _ = write!(body, "<p>{}</p>", esc(text));
             }
         }
     }
-    body += "<h2>Call timeline</h2><table>";
+    let _ = write!(body, "<h2>{}</h2><table>", lang.t("Call timeline"));
     for e in &events {
         let _ = write!(
             body,
@@ -496,13 +603,14 @@ pub(super) async fn ticket_page(
     }
     let _ = write!(
         body,
-        r#"</table><h2>Notes and changes</h2><table class="activity">"#
+        r#"</table><h2>{}</h2><table class="activity">"#,
+        lang.t("Notes and changes")
     );
     for a in &activity {
         let what = match a.kind.as_str() {
-            "status" => format!("status → {}", esc(&a.detail)),
-            "assignee" if a.detail.is_empty() => "unassigned".into(),
-            "assignee" => format!("assigned to {}", esc(&a.detail)),
+            "status" => format!("{} → {}", lang.t("status"), esc(&a.detail)),
+            "assignee" if a.detail.is_empty() => lang.t("unassigned").into(),
+            "assignee" => format!("{} {}", lang.t("assigned to"), esc(&a.detail)),
             _ => esc(&a.detail),
         };
         let _ = write!(
@@ -517,10 +625,12 @@ pub(super) async fn ticket_page(
         body,
         r#"</table>
 <form method="post" action="/tickets/{r}/notes"><input type="hidden" name="csrf" value="{csrf}">
-<p><textarea name="body" rows="3" cols="60" required></textarea></p><p><button>Add note</button></p></form>"#
+<p><textarea name="body" rows="3" cols="60" required></textarea></p><p><button>{}</button></p></form>"#,
+        lang.t("Add note")
     );
     Ok(Html(page(
-        &format!("Ticket {r}"),
+        lang,
+        &format!("{} {r}", lang.t("Ticket")),
         Some((&auth.user.name, auth.csrf_value())),
         &body,
     )))

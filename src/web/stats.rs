@@ -5,6 +5,7 @@ use super::auth::Auth;
 use super::charts::{bar_chart, column_chart, Bar};
 use super::filters::{date, FilterError};
 use super::html::{esc, page, priority_badge};
+use super::i18n::Lang;
 use super::{AppState, PageError, WebError};
 use crate::tickets::stats::{Stats, StatsWindow, WindowError, DEFAULT_WINDOW_DAYS};
 use crate::tickets::RecurrenceRule;
@@ -102,14 +103,16 @@ pub(super) async fn stats_json(
 pub(super) async fn stats_page(
     State(state): State<AppState>,
     auth: Result<Auth, WebError>,
+    lang: Lang,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Html<String>, PageError> {
     let auth = auth?;
     let (q, stats) = load(&state, &params).await?;
     Ok(Html(page(
-        "Statistics",
+        lang,
+        lang.t("Statistics"),
         Some((&auth.user.name, auth.csrf_value())),
-        &render(&q, &stats),
+        &render(lang, &q, &stats),
     )))
 }
 
@@ -118,43 +121,58 @@ fn percent(share: f64) -> String {
 }
 
 /// The statistics page's body.
-pub fn render(q: &StatsQuery, s: &Stats) -> String {
+pub fn render(lang: Lang, q: &StatsQuery, s: &Stats) -> String {
     let (from, to) = (s.from.to_string(), s.to.to_string());
     let within = q.rule.within.num_hours();
     let mut body = format!(
         r#"<form method="get" action="/stats">
-<label>From <input type="date" name="from" value="{from}"></label>
-<label>To <input type="date" name="to" value="{to}"></label>
-<label>Recurring within <input type="number" name="within_hours" min="1" max="{MAX_WITHIN_HOURS}" value="{within}"> hours</label>
-<button>Show</button></form>
-<p>{calls} calls from {from} to {to} (UTC days). <a href="/api/stats?from={from}&amp;to={to}&amp;within_hours={within}">JSON</a></p>
-<h2>Calls per day</h2>
+<label>{l_from} <input type="date" name="from" value="{from}"></label>
+<label>{l_to} <input type="date" name="to" value="{to}"></label>
+<label>{l_within} <input type="number" name="within_hours" min="1" max="{MAX_WITHIN_HOURS}" value="{within}"> {l_hours}</label>
+<button>{l_show}</button></form>
+<p>{summary} <a href="/api/stats?from={from}&amp;to={to}&amp;within_hours={within}">JSON</a></p>
+<h2>{l_per_day}</h2>
 "#,
-        calls = s.calls,
+        summary = lang
+            .t("{calls} calls from {from} to {to} (UTC days).")
+            .replace("{calls}", &s.calls.to_string())
+            .replace("{from}", &from)
+            .replace("{to}", &to),
+        l_from = lang.t("From"),
+        l_to = lang.t("To"),
+        l_within = lang.t("Recurring within"),
+        l_hours = lang.t("hours"),
+        l_show = lang.t("Show"),
+        l_per_day = lang.t("Calls per day"),
     );
     let days: Vec<Bar> = s
         .calls_per_day
         .iter()
         .map(|d| Bar::count(d.day.format("%m-%d").to_string(), d.calls))
         .collect();
-    body += &column_chart("Calls per day", &days);
+    body += &column_chart(lang.t("Calls per day"), &days);
 
-    body += "<h2>Calls per category</h2>";
+    let _ = write!(body, "<h2>{}</h2>", lang.t("Calls per category"));
     let categories: Vec<Bar> = s
         .calls_per_category
         .iter()
-        .map(|c| Bar::count(c.category.map_or("none chosen", |c| c.as_str()), c.calls))
+        .map(|c| {
+            Bar::count(
+                c.category.map_or(lang.t("none chosen"), |c| c.as_str()),
+                c.calls,
+            )
+        })
         .collect();
-    body += &bar_chart("Calls per category", &categories);
+    body += &bar_chart(lang.t("Calls per category"), &categories);
 
-    body += "<h2>Priorities</h2>";
+    let _ = write!(body, "<h2>{}</h2>", lang.t("Priorities"));
     let priorities: Vec<Bar> = s
         .priorities
         .iter()
         .map(|p| Bar {
-            label: p
-                .priority
-                .map_or("no priority".into(), |p| format!("{p} {}", p.label())),
+            label: p.priority.map_or(lang.t("no priority").into(), |p| {
+                format!("{p} {}", p.label())
+            }),
             value: p.tickets,
             text: format!("{} ({})", percent(p.share), p.tickets),
             class: match p.priority.map(|p| p.level()) {
@@ -167,15 +185,17 @@ pub fn render(q: &StatsQuery, s: &Stats) -> String {
             },
         })
         .collect();
-    body += &bar_chart("Share of calls per priority", &priorities);
+    body += &bar_chart(lang.t("Share of calls per priority"), &priorities);
 
     let a = &s.abandonment;
     let _ = write!(
         body,
-        "<h2>Abandoned calls</h2><p>{} of {} ended calls abandoned ({}).</p>",
-        a.abandoned,
-        a.ended_calls,
-        percent(a.rate)
+        "<h2>{}</h2><p>{}</p>",
+        lang.t("Abandoned calls"),
+        lang.t("{n} of {total} ended calls abandoned ({rate}).")
+            .replace("{n}", &a.abandoned.to_string())
+            .replace("{total}", &a.ended_calls.to_string())
+            .replace("{rate}", &percent(a.rate))
     );
     if !a.steps.is_empty() {
         let steps: Vec<Bar> = a
@@ -183,11 +203,22 @@ pub fn render(q: &StatsQuery, s: &Stats) -> String {
             .iter()
             .map(|st| Bar::count(st.step.clone(), st.calls))
             .collect();
-        body += &bar_chart("Abandoned calls per menu step", &steps);
+        body += &bar_chart(lang.t("Abandoned calls per menu step"), &steps);
     }
 
-    body += r#"<h2>Response times</h2>
-<table class="compliance"><thead><tr><th>Priority</th><th>Target</th><th>Met</th><th>Missed</th><th>Open, overdue</th><th>Open, within target</th><th>Met of answered</th></tr></thead><tbody>"#;
+    let _ = write!(
+        body,
+        r#"<h2>{}</h2>
+<table class="compliance"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
+        lang.t("Response times"),
+        lang.t("Priority"),
+        lang.t("Target"),
+        lang.t("Met"),
+        lang.t("Missed"),
+        lang.t("Open, overdue"),
+        lang.t("Open, within target"),
+        lang.t("Met of answered"),
+    );
     for r in &s.response {
         let answered = r.met + r.missed;
         let rate = if answered == 0 {
@@ -210,20 +241,23 @@ pub fn render(q: &StatsQuery, s: &Stats) -> String {
 
     let _ = write!(
         body,
-        "<h2>Recurring incidents</h2><p>Tickets of one category whose transcripts share at least {} of their words, within {} hours of each other.</p>",
-        percent(s.recurring.min_similarity),
-        s.recurring.within_hours
+        "<h2>{}</h2><p>{}</p>",
+        lang.t("Recurring incidents"),
+        lang.t("Tickets of one category whose transcripts share at least {share} of their words, within {hours} hours of each other.")
+            .replace("{share}", &percent(s.recurring.min_similarity))
+            .replace("{hours}", &s.recurring.within_hours.to_string())
     );
     if s.recurring.clusters.is_empty() {
-        body += "<p>None found.</p>";
+        let _ = write!(body, "<p>{}</p>", lang.t("None found."));
     } else {
         body += r#"<ul class="recurring">"#;
         for c in &s.recurring.clusters {
             let _ = write!(
                 body,
-                "<li><strong>{}</strong>, {} calls<ul>",
+                "<li><strong>{}</strong>, {} {}<ul>",
                 c.category.as_str(),
-                c.tickets.len()
+                c.tickets.len(),
+                lang.t("calls")
             );
             for t in &c.tickets {
                 let _ = write!(

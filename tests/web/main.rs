@@ -6,6 +6,7 @@
 mod support;
 
 mod browser;
+mod language;
 mod stats;
 
 use hotline::store::{NewTicket, Role, TicketField, TranscriptRecord};
@@ -120,8 +121,20 @@ impl Web {
             .await
             .unwrap();
         let path = self.server.data.path().join(format!("{caller}.wav"));
-        let bytes: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
-        std::fs::write(&path, &bytes).unwrap();
+        // A real voicemail: 4.2 s of a 440 Hz tone, 8 kHz 16-bit mono, as the recorder writes.
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 8000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut wav = hound::WavWriter::create(&path, spec).unwrap();
+        for i in 0..33_600 {
+            let x = (i as f64 * 440.0 * std::f64::consts::TAU / 8000.0).sin();
+            wav.write_sample((x * 8000.0) as i16).unwrap();
+        }
+        wav.finalize().unwrap();
+        let bytes = std::fs::read(&path).unwrap();
         let path = path.display().to_string();
         store
             .set_recording(t.id, &path, Duration::from_millis(4200), "hangup")
@@ -412,7 +425,9 @@ async fn ticket_page_shows_the_call_voicemail_and_transcript() {
         "about 15 minutes",
         "asset",
         "4711",
-        &format!(r#"<audio controls preload="metadata" src="/tickets/{reference}/recording">"#),
+        &format!(
+            r#"<audio id="voicemail" controls preload="metadata" src="/tickets/{reference}/recording">"#
+        ),
         "0:01.5–0:03.2",
         "My printer is on fire.",
         "received",
@@ -635,16 +650,25 @@ async fn recordings_honour_range_requests() {
 
         let part = web.get(&path, &[who, ("Range", "bytes=1000-1999")]).await;
         assert_eq!(part.status, 206);
-        assert_eq!(part.header("content-range"), Some("bytes 1000-1999/5000"));
+        let len = bytes.len();
+        assert_eq!(
+            part.header("content-range"),
+            Some(format!("bytes 1000-1999/{len}").as_str())
+        );
         assert_eq!(part.body, &bytes[1000..2000]);
 
         let tail = web.get(&path, &[who, ("Range", "bytes=-100")]).await;
         assert_eq!(tail.status, 206);
-        assert_eq!(tail.body, &bytes[4900..]);
+        assert_eq!(tail.body, &bytes[len - 100..]);
 
-        let past = web.get(&path, &[who, ("Range", "bytes=5000-")]).await;
+        let past = web
+            .get(&path, &[who, ("Range", format!("bytes={len}-").as_str())])
+            .await;
         assert_eq!(past.status, 416);
-        assert_eq!(past.header("content-range"), Some("bytes */5000"));
+        assert_eq!(
+            past.header("content-range"),
+            Some(format!("bytes */{len}").as_str())
+        );
     }
     let bare = web
         .store()

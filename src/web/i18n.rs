@@ -1,0 +1,211 @@
+//! The interface language of the web log: English or French, chosen by the `hotline_lang`
+//! cookie (set by the FR / EN links) or else by the browser's Accept-Language.
+//!
+//! Texts are looked up by their English wording, gettext style, so a page reads naturally in
+//! the source and a text without a translation still shows, in English.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use std::convert::Infallible;
+
+pub const LANG_COOKIE: &str = "hotline_lang";
+
+/// The language a page is rendered in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    En,
+    Fr,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Fr => "fr",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Lang> {
+        match code.trim().to_ascii_lowercase().as_str() {
+            "en" => Some(Lang::En),
+            "fr" => Some(Lang::Fr),
+            _ => None,
+        }
+    }
+
+    /// The cookie first, then the first of the browser's languages that we have.
+    pub fn from_headers(headers: &HeaderMap) -> Lang {
+        if let Some(lang) = super::auth::cookie(headers, LANG_COOKIE).and_then(Lang::parse) {
+            return lang;
+        }
+        let accept = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let mut ranked: Vec<(f32, Lang)> = accept
+            .split(',')
+            .filter_map(|item| {
+                let mut parts = item.split(';');
+                let tag = parts.next()?.trim();
+                let lang = Lang::parse(tag.split('-').next()?)?;
+                let q = parts
+                    .find_map(|p| p.trim().strip_prefix("q="))
+                    .and_then(|q| q.parse().ok())
+                    .unwrap_or(1.0);
+                Some((q, lang))
+            })
+            .collect();
+        // Stable sort: among equal weights the browser's order wins.
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+        ranked.first().map(|(_, l)| *l).unwrap_or_default()
+    }
+
+    /// `en` in this language (itself when there is no translation).
+    pub fn t(self, en: &'static str) -> &'static str {
+        match self {
+            Lang::En => en,
+            Lang::Fr => french(en).unwrap_or(en),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Lang, Infallible> {
+        Ok(Lang::from_headers(&parts.headers))
+    }
+}
+
+fn french(en: &str) -> Option<&'static str> {
+    Some(match en {
+        // Frame and login.
+        "Call log" => "Journal des appels",
+        "Statistics" => "Statistiques",
+        "Log out" => "Se déconnecter",
+        "Log in" => "Connexion",
+        "Name" => "Nom",
+        "Password" => "Mot de passe",
+        "Wrong name or password." => "Nom ou mot de passe incorrect.",
+        "Too many failed logins; try again in 15 minutes." => {
+            "Trop d'échecs de connexion ; réessayez dans 15 minutes."
+        }
+        // Call log.
+        "Status" => "Statut",
+        "status" => "statut",
+        "Priority" => "Priorité",
+        "Category" => "Catégorie",
+        "Call" => "Appel",
+        "From" => "Du",
+        "To" => "Au",
+        "Filter" => "Filtrer",
+        "Search" => "Rechercher",
+        "any" => "tous",
+        "Ticket" => "Ticket",
+        "Received (UTC)" => "Reçu (UTC)",
+        "Caller" => "Appelant",
+        "Assignee" => "Assigné à",
+        "No tickets." => "Aucun ticket.",
+        "← Newer" => "← Plus récents",
+        "Older →" => "Plus anciens →",
+        "Page" => "Page",
+        "Export CSV" => "Exporter en CSV",
+        "all pages" => "toutes les pages",
+        // Ticket page.
+        "Language" => "Langue",
+        "Impact / urgency" => "Impact / urgence",
+        "Estimate told to the caller" => "Délai annoncé à l'appelant",
+        "none given" => "aucun",
+        "about {} minutes" => "environ {} minutes",
+        "Change" => "Modifier",
+        "Acknowledge" => "Prendre en compte",
+        "In progress" => "En cours",
+        "Resolve" => "Résoudre",
+        "Close" => "Clore",
+        "Assign to" => "Assigner à",
+        "Assign" => "Assigner",
+        "Answers" => "Réponses",
+        "Voicemail" => "Message vocal",
+        "Transcript" => "Transcription",
+        "Call timeline" => "Déroulement de l'appel",
+        "Notes and changes" => "Notes et modifications",
+        "Add note" => "Ajouter une note",
+        "unassigned" => "désassigné",
+        "assigned to" => "assigné à",
+        "no priority" => "sans priorité",
+        // Statistics.
+        "Recurring within" => "Récurrence sur",
+        "hours" => "heures",
+        "Show" => "Afficher",
+        "{calls} calls from {from} to {to} (UTC days)." => {
+            "{calls} appels du {from} au {to} (jours UTC)."
+        }
+        "Calls per day" => "Appels par jour",
+        "Calls per category" => "Appels par catégorie",
+        "none chosen" => "non choisie",
+        "Priorities" => "Priorités",
+        "Share of calls per priority" => "Part des appels par priorité",
+        "Abandoned calls" => "Appels abandonnés",
+        "{n} of {total} ended calls abandoned ({rate})." => {
+            "{n} appels terminés sur {total} abandonnés ({rate})."
+        }
+        "Abandoned calls per menu step" => "Abandons par étape du menu",
+        "Response times" => "Délais de réponse",
+        "Target" => "Objectif",
+        "Met" => "Tenu",
+        "Missed" => "Manqué",
+        "Open, overdue" => "Ouvert, en retard",
+        "Open, within target" => "Ouvert, dans les délais",
+        "Met of answered" => "Tenus sur traités",
+        "Recurring incidents" => "Incidents récurrents",
+        "Tickets of one category whose transcripts share at least {share} of their words, within {hours} hours of each other." => {
+            "Tickets d'une même catégorie dont les transcriptions partagent au moins {share} de leurs mots, à moins de {hours} heures d'intervalle."
+        }
+        "None found." => "Aucun.",
+        "calls" => "appels",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(k.clone(), HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn the_cookie_wins_over_the_browser() {
+        let h = headers(&[
+            (header::COOKIE, "a=b; hotline_lang=fr"),
+            (header::ACCEPT_LANGUAGE, "en-GB,en;q=0.9"),
+        ]);
+        assert_eq!(Lang::from_headers(&h), Lang::Fr);
+    }
+
+    #[test]
+    fn accept_language_is_ranked_by_weight() {
+        let h = headers(&[(header::ACCEPT_LANGUAGE, "de-DE, en;q=0.5, fr-CA;q=0.8")]);
+        assert_eq!(Lang::from_headers(&h), Lang::Fr);
+        let h = headers(&[(header::ACCEPT_LANGUAGE, "fr-FR, en;q=0.9")]);
+        assert_eq!(Lang::from_headers(&h), Lang::Fr);
+        assert_eq!(Lang::from_headers(&HeaderMap::new()), Lang::En);
+        let h = headers(&[(header::ACCEPT_LANGUAGE, "de, es;q=0.4")]);
+        assert_eq!(Lang::from_headers(&h), Lang::En);
+    }
+
+    #[test]
+    fn untranslated_text_stays_english() {
+        assert_eq!(Lang::Fr.t("Call log"), "Journal des appels");
+        assert_eq!(Lang::Fr.t("no such text"), "no such text");
+        assert_eq!(Lang::En.t("Call log"), "Call log");
+    }
+}
