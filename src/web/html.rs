@@ -53,7 +53,7 @@ table{{border-collapse:collapse}} td,th{{border-bottom:1px solid #ddd;padding:.3
 .prio{{padding:.1rem .4rem;border-radius:.3rem;font-weight:600;white-space:nowrap}}
 .p1{{background:#b00020;color:#fff}} .p2{{background:#e65100;color:#fff}} .p3{{background:#f9a825;color:#000}}
 .p4{{background:#2e7d32;color:#fff}} .p5{{background:#546e7a;color:#fff}} .none{{background:#eee}}
-.inline{{display:inline}} nav{{margin-bottom:1rem}} .who{{margin:0 1rem}} .error{{color:#b00020}}
+.live{{background:#fff3cd;padding:.4rem .8rem}} .inline{{display:inline}} nav{{margin-bottom:1rem}} .who{{margin:0 1rem}} .error{{color:#b00020}}
 </style></head>
 <body>{nav}
 <h1>{title}</h1>

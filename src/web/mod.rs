@@ -1,11 +1,13 @@
 //! The web log: technicians log in, read the call log and tickets, listen to voicemails, change
 //! status and add notes; a JSON API gives the same to scripts with a bearer token.
 //!
-//! Server-rendered HTML (no JavaScript needed), every page behind a session, every form carrying
-//! the session's CSRF token.
+//! Server-rendered HTML (no JavaScript needed; a few lines of it announce new calls and
+//! transcripts live through `/events`), every page behind a session, every form carrying the
+//! session's CSRF token.
 
 mod api;
 pub mod auth;
+mod events;
 pub mod filters;
 pub mod html;
 mod pages;
@@ -30,6 +32,9 @@ pub struct AppState {
     pub limiter: Arc<auth::LoginLimiter>,
     /// Verified against when the account does not exist, so a login takes as long either way.
     pub dummy_hash: Arc<String>,
+    /// Turns true at shutdown: ends the `/events` streams, which would otherwise hold the
+    /// graceful shutdown open.
+    pub shutdown: watch::Receiver<bool>,
 }
 
 /// Why a request failed. Bad input is a 4xx naming what was wrong; only the database failing is
@@ -126,6 +131,7 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
         .route("/tickets", get(pages::call_log))
+        .route("/events", get(events::events))
         .route("/tickets/{reference}", get(pages::ticket_page))
         .route("/tickets/{reference}/status", post(pages::change_status))
         .route(
@@ -162,6 +168,7 @@ pub async fn serve(
         store,
         limiter: Arc::default(),
         dummy_hash: Arc::new(dummy_hash),
+        shutdown: shutdown.clone(),
     };
     axum::serve(
         listener,

@@ -1,7 +1,7 @@
 //! The HTML pages: login, call log, ticket, and the forms that change a ticket.
 
 use super::auth::{self, Auth, LOGIN_COOKIE, SESSION_COOKIE, SESSION_LIFETIME};
-use super::filters::{parse_query, LogQuery};
+use super::filters::{parse_query, LogQuery, MAX_SEARCH_CHARS};
 use super::html::{esc, page, priority_badge};
 use super::range::{interpret, RangeAnswer};
 use super::{AppState, PageError, WebError};
@@ -256,7 +256,12 @@ pub(super) async fn call_log(
     let q = parse_query(&params).map_err(|e| WebError::BadRequest(e.to_string()))?;
     let tickets = state.store.list_tickets(&q.filter).await?;
     let get = |k: &str| params.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let mut body = String::from(r#"<form method="get" action="/tickets">"#);
+    let mut body = String::from(LIVE_BANNER);
+    let _ = write!(
+        body,
+        r#"<form method="get" action="/tickets"><label>Search <input type="search" name="q" value="{}" maxlength="{MAX_SEARCH_CHARS}" placeholder="words, number, name, HD-…"></label> "#,
+        esc(get("q").unwrap_or(""))
+    );
     body += &select(
         "status",
         "Status",
@@ -347,6 +352,34 @@ pub(super) async fn call_log(
         Some((&auth.user.name, auth.csrf_value())),
         &body,
     )))
+}
+
+/// The call log's live banner: `/events` announces new calls; the page offers a reload rather
+/// than moving rows under the technician's cursor. Without JavaScript it stays hidden.
+const LIVE_BANNER: &str = r#"<p id="live" class="live" hidden><a href="">New calls: reload</a></p>
+<script>
+new EventSource("/events").addEventListener("ticket", e => {
+  if (JSON.parse(e.data).kind === "created") document.getElementById("live").hidden = false;
+});
+</script>
+"#;
+
+/// On a ticket page: when `/events` says this ticket's transcript grew (a long voicemail is
+/// transcribed in parts), fetch the page again and swap in its transcript section only, so a
+/// note being typed is not lost.
+fn transcript_refresh(reference: &str) -> String {
+    format!(
+        r#"<script>
+new EventSource("/events").addEventListener("ticket", e => {{
+  const change = JSON.parse(e.data);
+  if (change.reference !== "{reference}" || change.kind !== "transcript") return;
+  fetch(location.pathname).then(r => r.text()).then(html => {{
+    const fresh = new DOMParser().parseFromString(html, "text/html").getElementById("transcript");
+    if (fresh) document.getElementById("transcript").replaceWith(fresh);
+  }});
+}});
+</script>"#
+    )
 }
 
 fn caller(t: &Ticket) -> String {
@@ -443,6 +476,8 @@ pub(super) async fn ticket_page(
             t.recording_duration_ms.map(mmss).unwrap_or_default()
         );
     }
+    // Always present (empty until the transcript arrives) so live updates can fill it in.
+    body += r#"<section id="transcript">"#;
     if let Some(text) = &t.transcript {
         body += "<h2>Transcript</h2>";
         match t.transcript_segments.as_ref().and_then(|s| s.as_array()) {
@@ -465,6 +500,8 @@ pub(super) async fn ticket_page(
             }
         }
     }
+    body += "</section>";
+    body += &transcript_refresh(&r.to_string());
     body += "<h2>Call timeline</h2><table>";
     for e in &events {
         let _ = write!(

@@ -6,6 +6,7 @@
 mod support;
 
 mod browser;
+mod search;
 
 use hotline::store::{NewTicket, Role, TicketField, TranscriptRecord};
 use hotline::tickets::{Category, Impact, TicketStatus, Urgency};
@@ -188,6 +189,7 @@ async fn every_route_refuses_anonymous_requests() {
         format!("/api/tickets/{reference}"),
         format!("/api/tickets/{reference}/recording"),
         "/api/openapi.json".to_string(),
+        "/events".to_string(),
     ] {
         let r = web.get(&path, &[]).await;
         assert_eq!(r.status, 401, "{path}");
@@ -722,6 +724,15 @@ async fn web_log_works_on_postgres() {
         .await
         .json();
     assert_eq!(json["tickets"][0]["reference"], reference.as_str());
+    let json = web
+        .get("/api/tickets?q=PRINTER%20fi", &[("Authorization", &auth)])
+        .await
+        .json();
+    assert_eq!(
+        json["tickets"][0]["reference"],
+        reference.as_str(),
+        "search"
+    );
     let json = web
         .get(
             &format!("/api/tickets/{reference}"),
