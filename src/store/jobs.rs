@@ -4,8 +4,10 @@
 //! the past, and the next claim picks it up again. Completion only counts for the claim that
 //! still holds the lease (its attempt number), so a job is never completed twice.
 
-use super::row::{get, required};
+use super::changes::{ChangeKind, TicketChange};
+use super::row::{get, parse, required};
 use super::{now_ms, query_error, Store, StoreError};
+use crate::tickets::TicketRef;
 use std::time::Duration;
 
 /// A claimed job.
@@ -130,11 +132,7 @@ impl Store {
         job: &TranscriptionJob,
         record: &TranscriptRecord,
     ) -> Result<bool, StoreError> {
-        let mut tx = self
-            .pool()
-            .begin()
-            .await
-            .map_err(query_error("starting a transaction"))?;
+        let mut tx = self.begin_write("starting a transaction").await?;
         let done = sqlx::query(
             "UPDATE transcription_jobs SET status = 'done', finished_at = $1, lease_until = NULL, last_error = NULL \
              WHERE id = $2 AND status = 'running' AND attempts = $3",
@@ -150,15 +148,16 @@ impl Store {
             return Ok(false);
         }
         if let Some(part) = job.part {
-            Self::store_part(&mut tx, job.ticket_id, part, record).await?;
+            let row = Self::store_part(&mut tx, job.ticket_id, part, record).await?;
             tx.commit()
                 .await
                 .map_err(query_error("committing a transcript part"))?;
+            self.transcript_stored(row)?;
             return Ok(true);
         }
-        sqlx::query(
+        let row = sqlx::query(
             "UPDATE tickets SET transcript = $1, transcript_language = $2, transcript_segments = $3, transcript_model = $4, \
-             transcript_ms = $5, updated_at = $6 WHERE id = $7",
+             transcript_ms = $5, updated_at = $6 WHERE id = $7 RETURNING reference",
         )
         .bind(&record.text)
         .bind(&record.language)
@@ -167,23 +166,37 @@ impl Store {
         .bind(record.processing.as_millis() as i64)
         .bind(now_ms())
         .bind(job.ticket_id)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(query_error("storing a transcript"))?;
         tx.commit()
             .await
             .map_err(query_error("committing a transcript"))?;
+        self.transcript_stored(row)?;
         Ok(true)
     }
 
+    /// Announces a committed transcript (the row `RETURNING reference`; None: the ticket was
+    /// deleted meanwhile, nobody to tell).
+    fn transcript_stored(&self, row: Option<sqlx::any::AnyRow>) -> Result<(), StoreError> {
+        if let Some(row) = row {
+            self.publish(TicketChange {
+                reference: parse::<TicketRef>(&row, "reference")?,
+                kind: ChangeKind::Transcript,
+            });
+        }
+        Ok(())
+    }
+
     /// Keeps one part's text and rebuilds the ticket's transcript from every part done so far,
-    /// in order, so the ticket shows the voicemail's text as it is transcribed.
+    /// in order, so the ticket shows the voicemail's text as it is transcribed. Returns the
+    /// ticket's `reference` row (None if it was deleted meanwhile).
     async fn store_part(
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         ticket_id: i64,
         part: i64,
         record: &TranscriptRecord,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<sqlx::any::AnyRow>, StoreError> {
         sqlx::query(
             "INSERT INTO transcript_parts (ticket_id, part, text, language, segments, model, processing_ms) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (ticket_id, part) DO UPDATE \
@@ -235,7 +248,7 @@ impl Store {
         let text = (!texts.is_empty()).then(|| texts.join(" "));
         sqlx::query(
             "UPDATE tickets SET transcript = $1, transcript_language = $2, transcript_segments = $3, transcript_model = $4, \
-             transcript_ms = $5, updated_at = $6 WHERE id = $7",
+             transcript_ms = $5, updated_at = $6 WHERE id = $7 RETURNING reference",
         )
         .bind(text)
         .bind(language)
@@ -244,10 +257,9 @@ impl Store {
         .bind(processing)
         .bind(now_ms())
         .bind(ticket_id)
-        .execute(&mut **tx)
+        .fetch_optional(&mut **tx)
         .await
-        .map_err(query_error("assembling the transcript"))?;
-        Ok(())
+        .map_err(query_error("assembling the transcript"))
     }
 
     /// How many parts of a ticket's voicemail have been transcribed.

@@ -32,6 +32,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "web",
         include_str!("../../migrations/sqlite/0005_web.sql"),
     ),
+    (
+        6,
+        "search",
+        include_str!("../../migrations/sqlite/0006_search.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -58,6 +63,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         5,
         "web",
         include_str!("../../migrations/postgres/0005_web.sql"),
+    ),
+    (
+        6,
+        "search",
+        include_str!("../../migrations/postgres/0006_search.sql"),
     ),
 ];
 
@@ -173,6 +183,46 @@ mod upgrade_tests {
             .map(|r| r.get("reference"))
             .collect();
         assert_eq!(refs, ["HD-2025-000041", "HD-2026-1234567"]);
+        pool.close().await;
+    }
+
+    /// Tickets written before the search index existed are found by it after the upgrade.
+    #[tokio::test]
+    async fn existing_tickets_are_indexed_for_search() {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
+        let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+        Migrator::new(Embedded(&SQLITE[..5]))
+            .await
+            .unwrap()
+            .run(&pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO tickets (created_at, updated_at, call_id, caller_number, status, disposition, reference, transcript) \
+             VALUES (1, 1, 'c', '0612345678', 'new', 'completed', 'HD-2026-000001', 'Le réseau est coupé')",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        migrator(Dialect::Sqlite)
+            .await
+            .unwrap()
+            .run(&pool)
+            .await
+            .unwrap();
+        for query in [r#""reseau""#, r#""0612345678""#, r#""hd" "000001""#] {
+            let n: i64 = sqlx::query(
+                "SELECT COUNT(*) AS n FROM tickets_search WHERE tickets_search MATCH $1",
+            )
+            .bind(query)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+            .get("n");
+            assert_eq!(n, 1, "{query}");
+        }
         pool.close().await;
     }
 }

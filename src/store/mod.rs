@@ -1,10 +1,12 @@
 //! Storage: the only place that writes SQL. SQLite (embedded default) and PostgreSQL (several
 //! nodes) through one code path, sqlx's `Any` driver, with portable SQL and `$n` parameters.
 
+mod changes;
 mod directory;
 mod jobs;
 mod migrate;
 mod row;
+mod search;
 mod staffing;
 mod stats;
 mod tickets;
@@ -12,8 +14,10 @@ mod timeline;
 mod web;
 
 pub use crate::tickets::{CallEvent, Ticket, TicketField};
+pub use changes::{ChangeKind, TicketChange};
 pub use directory::DirectoryEntry;
 pub use jobs::{QueueCounts, TranscriptRecord, TranscriptionJob, MAX_ATTEMPTS};
+pub use search::SearchQuery;
 pub use tickets::{NewTicket, TicketFilter};
 pub use web::{Activity, Role, User};
 
@@ -75,6 +79,8 @@ pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
     matrix: PriorityMatrix,
+    /// Committed ticket changes, for live views (see `changes`).
+    changes: tokio::sync::broadcast::Sender<TicketChange>,
 }
 
 impl Store {
@@ -123,9 +129,13 @@ impl Store {
                         // WAL lets the web log and the CLI read while calls write; the busy
                         // timeout makes concurrent calls wait for the write lock instead of
                         // failing; NORMAL sync is durable across process crashes in WAL mode.
+                        // optimize=0x10002 (SQLite's advice for long-lived connections) keeps
+                        // the statistics that make the planner walk the time index for a call
+                        // log filtered on a common status, instead of sorting every match.
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
-                             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+                             PRAGMA optimize = 0x10002;",
                         )
                         .await?;
                     }
@@ -142,6 +152,7 @@ impl Store {
             pool,
             dialect,
             matrix,
+            changes: tokio::sync::broadcast::channel(changes::BACKLOG).0,
         };
         store.migrate().await?;
         Ok(store)
@@ -166,6 +177,24 @@ impl Store {
 
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// A transaction that will write. On SQLite it takes the write lock at once (BEGIN
+    /// IMMEDIATE): preparing a statement on `tickets` may read first (its triggers open the
+    /// FTS5 search table), and a deferred transaction that has read cannot wait for the lock —
+    /// it fails with "database is locked" when another writer got in between.
+    pub(crate) async fn begin_write(
+        &self,
+        operation: &'static str,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        let begin = match self.dialect {
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+            Dialect::Postgres => "BEGIN",
+        };
+        self.pool
+            .begin_with(begin)
+            .await
+            .map_err(query_error(operation))
     }
 
     pub async fn close(&self) {

@@ -1,7 +1,9 @@
 //! Tickets: created when a call arrives, completed as the caller answers, read by the CLI and
 //! the web log.
 
-use super::row::{get, ticket_from_row, TICKET_COLUMNS};
+use super::changes::{ChangeKind, TicketChange};
+use super::row::{get, parse, ticket_from_row, TICKET_COLUMNS};
+use super::search::{tickets_matching, SearchQuery};
 use super::{now_ms, query_error, Store, StoreError};
 use crate::tickets::{
     CallEventKind, Category, Disposition, Impact, Priority, Ticket, TicketField, TicketRef,
@@ -35,12 +37,16 @@ pub struct TicketFilter {
     /// Only tickets with a smaller row id: the next chunk after the last one read, for walking
     /// a long list (the CSV export) without an ever larger OFFSET.
     pub before_id: Option<i64>,
+    /// Words to find in the transcript, caller number, name or identity, or reference (see
+    /// `SearchQuery`: all must match, the last as a prefix). Text without a letter or digit
+    /// matches nothing.
+    pub q: Option<String>,
     /// At most this many (0 means 50; never more than 1000).
     pub limit: u32,
     pub offset: u32,
 }
 
-/// Fails with `NoTicket` when an update touched no row: the caller's ticket id is stale.
+/// Fails with `NoTicket` when a delete touched no row: the caller's ticket id is stale.
 fn one_row(id: i64, result: sqlx::any::AnyQueryResult) -> Result<(), StoreError> {
     if result.rows_affected() == 0 {
         Err(StoreError::NoTicket { id })
@@ -50,6 +56,17 @@ fn one_row(id: i64, result: sqlx::any::AnyQueryResult) -> Result<(), StoreError>
 }
 
 impl Store {
+    /// Announces the change an `UPDATE … RETURNING reference` made; `NoTicket` when it touched
+    /// no row (the caller's ticket id is stale).
+    fn updated(&self, id: i64, row: Option<sqlx::any::AnyRow>) -> Result<(), StoreError> {
+        let row = row.ok_or(StoreError::NoTicket { id })?;
+        self.publish(TicketChange {
+            reference: parse::<TicketRef>(&row, "reference")?,
+            kind: ChangeKind::Updated,
+        });
+        Ok(())
+    }
+
     /// Writes the ticket of a new call and its first timeline event, `received`.
     ///
     /// Called as soon as the INVITE is accepted, before anything else can fail, so every call —
@@ -66,11 +83,7 @@ impl Store {
             }
         };
         let now = Utc::now();
-        let mut tx = self
-            .pool()
-            .begin()
-            .await
-            .map_err(query_error("starting a ticket"))?;
+        let mut tx = self.begin_write("starting a ticket").await?;
         let row = sqlx::query(
             "INSERT INTO tickets (created_at, updated_at, call_id, caller_number, caller_name, caller_identity, status, disposition) \
              VALUES ($1, $1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -117,6 +130,10 @@ impl Store {
         tx.commit()
             .await
             .map_err(query_error("committing a new ticket"))?;
+        self.publish(TicketChange {
+            reference,
+            kind: ChangeKind::Created,
+        });
         Ok(ticket)
     }
 
@@ -127,12 +144,12 @@ impl Store {
         let m = self.matrix();
         let texts = |row: [Priority; 3]| row.map(|p| p.to_string());
         let (sql, value, priorities) = match field {
-            TicketField::Language(v) => ("UPDATE tickets SET language = $1, updated_at = $2 WHERE id = $3", v.as_str(), None),
-            TicketField::Category(v) => ("UPDATE tickets SET category = $1, updated_at = $2 WHERE id = $3", v.as_str(), None),
+            TicketField::Language(v) => ("UPDATE tickets SET language = $1, updated_at = $2 WHERE id = $3 RETURNING reference", v.as_str(), None),
+            TicketField::Category(v) => ("UPDATE tickets SET category = $1, updated_at = $2 WHERE id = $3 RETURNING reference", v.as_str(), None),
             // The new impact picks a row of the matrix; the stored urgency picks the column.
             TicketField::Impact(v) => (
                 "UPDATE tickets SET impact = $1, updated_at = $2, priority = CASE urgency \
-                 WHEN 'blocked' THEN $4 WHEN 'degraded' THEN $5 WHEN 'request' THEN $6 END WHERE id = $3",
+                 WHEN 'blocked' THEN $4 WHEN 'degraded' THEN $5 WHEN 'request' THEN $6 END WHERE id = $3 RETURNING reference",
                 v.as_str(),
                 Some(texts(
                     [Urgency::Blocked, Urgency::Degraded, Urgency::Request].map(|u| m.priority(v, u)),
@@ -141,7 +158,7 @@ impl Store {
             // The new urgency picks a column; the stored impact picks the row.
             TicketField::Urgency(v) => (
                 "UPDATE tickets SET urgency = $1, updated_at = $2, priority = CASE impact \
-                 WHEN 'organisation' THEN $4 WHEN 'team' THEN $5 WHEN 'individual' THEN $6 END WHERE id = $3",
+                 WHEN 'organisation' THEN $4 WHEN 'team' THEN $5 WHEN 'individual' THEN $6 END WHERE id = $3 RETURNING reference",
                 v.as_str(),
                 Some(texts(
                     [Impact::Organisation, Impact::Team, Impact::Individual].map(|i| m.priority(i, v)),
@@ -152,11 +169,11 @@ impl Store {
         for p in priorities.into_iter().flatten() {
             query = query.bind(p);
         }
-        let result = query
-            .execute(self.pool())
+        let row = query
+            .fetch_optional(self.pool())
             .await
             .map_err(query_error("setting a ticket field"))?;
-        one_row(id, result)
+        self.updated(id, row)
     }
 
     /// Records a value the caller keyed in a `collect` node (kept as a JSON object by name).
@@ -167,15 +184,16 @@ impl Store {
             _ => serde_json::Map::new(),
         };
         map.insert(name.into(), serde_json::Value::String(digits.into()));
-        let result =
-            sqlx::query("UPDATE tickets SET collected = $1, updated_at = $2 WHERE id = $3")
-                .bind(serde_json::Value::Object(map).to_string())
-                .bind(now_ms())
-                .bind(id)
-                .execute(self.pool())
-                .await
-                .map_err(query_error("storing a collected value"))?;
-        one_row(id, result)
+        let row = sqlx::query(
+            "UPDATE tickets SET collected = $1, updated_at = $2 WHERE id = $3 RETURNING reference",
+        )
+        .bind(serde_json::Value::Object(map).to_string())
+        .bind(now_ms())
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(query_error("storing a collected value"))?;
+        self.updated(id, row)
     }
 
     /// How the call ended (or that it is still running); `detail` is the step of an abandoned
@@ -186,55 +204,59 @@ impl Store {
         disposition: Disposition,
         detail: Option<&str>,
     ) -> Result<(), StoreError> {
-        let result = sqlx::query(
-            "UPDATE tickets SET disposition = $1, disposition_detail = $2, updated_at = $3 WHERE id = $4",
+        let row = sqlx::query(
+            "UPDATE tickets SET disposition = $1, disposition_detail = $2, updated_at = $3 WHERE id = $4 RETURNING reference",
         )
         .bind(disposition.as_str())
         .bind(detail)
         .bind(now_ms())
         .bind(id)
-        .execute(self.pool())
+        .fetch_optional(self.pool())
         .await
         .map_err(query_error("setting the disposition"))?;
-        one_row(id, result)
+        self.updated(id, row)
     }
 
     /// Moves the ticket along the technicians' workflow.
     pub async fn set_status(&self, id: i64, status: TicketStatus) -> Result<(), StoreError> {
-        let result = sqlx::query("UPDATE tickets SET status = $1, updated_at = $2 WHERE id = $3")
-            .bind(status.as_str())
-            .bind(now_ms())
-            .bind(id)
-            .execute(self.pool())
-            .await
-            .map_err(query_error("setting the status"))?;
-        one_row(id, result)
+        let row = sqlx::query(
+            "UPDATE tickets SET status = $1, updated_at = $2 WHERE id = $3 RETURNING reference",
+        )
+        .bind(status.as_str())
+        .bind(now_ms())
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(query_error("setting the status"))?;
+        self.updated(id, row)
     }
 
     /// Gives the ticket to a technician (or takes it back with `None`).
     pub async fn set_assignee(&self, id: i64, assignee: Option<&str>) -> Result<(), StoreError> {
-        let result = sqlx::query("UPDATE tickets SET assignee = $1, updated_at = $2 WHERE id = $3")
-            .bind(assignee)
-            .bind(now_ms())
-            .bind(id)
-            .execute(self.pool())
-            .await
-            .map_err(query_error("setting the assignee"))?;
-        one_row(id, result)
+        let row = sqlx::query(
+            "UPDATE tickets SET assignee = $1, updated_at = $2 WHERE id = $3 RETURNING reference",
+        )
+        .bind(assignee)
+        .bind(now_ms())
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(query_error("setting the assignee"))?;
+        self.updated(id, row)
     }
 
     /// Stores the estimate exactly as spoken to the caller.
     pub async fn set_estimate(&self, id: i64, estimate: Duration) -> Result<(), StoreError> {
-        let result = sqlx::query(
-            "UPDATE tickets SET estimated_response_secs = $1, updated_at = $2 WHERE id = $3",
+        let row = sqlx::query(
+            "UPDATE tickets SET estimated_response_secs = $1, updated_at = $2 WHERE id = $3 RETURNING reference",
         )
         .bind(i64::try_from(estimate.as_secs()).unwrap_or(i64::MAX))
         .bind(now_ms())
         .bind(id)
-        .execute(self.pool())
+        .fetch_optional(self.pool())
         .await
         .map_err(query_error("storing the estimate"))?;
-        one_row(id, result)
+        self.updated(id, row)
     }
 
     /// Where the voicemail is, how long it is and why it stopped (`digit`, `silence`, …).
@@ -245,18 +267,18 @@ impl Store {
         duration: Duration,
         end_cause: &str,
     ) -> Result<(), StoreError> {
-        let result = sqlx::query(
-            "UPDATE tickets SET recording_path = $1, recording_duration_ms = $2, recording_end_cause = $3, updated_at = $4 WHERE id = $5",
+        let row = sqlx::query(
+            "UPDATE tickets SET recording_path = $1, recording_duration_ms = $2, recording_end_cause = $3, updated_at = $4 WHERE id = $5 RETURNING reference",
         )
         .bind(path)
         .bind(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX))
         .bind(end_cause)
         .bind(now_ms())
         .bind(id)
-        .execute(self.pool())
+        .fetch_optional(self.pool())
         .await
         .map_err(query_error("storing the recording"))?;
-        one_row(id, result)
+        self.updated(id, row)
     }
 
     /// The ticket with this row id.
@@ -296,9 +318,14 @@ impl Store {
     }
 
     /// Tickets matching `filter`, newest first.
+    ///
+    /// Ordered by creation time (then id, for tickets of the same millisecond) so the time
+    /// indexes serve every filter without sorting: SQLite's indexes end with the rowid, and
+    /// PostgreSQL's name `id` (migration 0006). Searches come newest match first by id, the
+    /// order the full-text index keeps; ids follow creation order (one sequence).
     pub async fn list_tickets(&self, filter: &TicketFilter) -> Result<Vec<Ticket>, StoreError> {
         let mut conditions = Vec::new();
-        let mut values: Vec<&str> = Vec::new();
+        let mut values: Vec<String> = Vec::new();
         let priority = filter.priority.map(|p| p.to_string());
         for (column, value) in [
             ("status", filter.status.map(TicketStatus::as_str)),
@@ -307,7 +334,7 @@ impl Store {
             ("disposition", filter.disposition.map(Disposition::as_str)),
         ] {
             if let Some(v) = value {
-                values.push(v);
+                values.push(v.to_string());
                 conditions.push(format!("{column} = ${}", values.len()));
             }
         }
@@ -320,7 +347,23 @@ impl Store {
             conditions.push(format!("created_at < {}", before.timestamp_millis()));
         }
         if let Some(id) = filter.before_id {
-            conditions.push(format!("id < {id}"));
+            conditions.push(format!("tickets.id < {id}"));
+        }
+        let mut from = "tickets".to_string();
+        let mut order = "created_at DESC, id DESC";
+        if let Some(q) = &filter.q {
+            let Some(search) = SearchQuery::parse(q) else {
+                return Ok(Vec::new());
+            };
+            values.push(search.bind_text(self.dialect()));
+            let matching = tickets_matching(self.dialect(), values.len());
+            from = matching.from;
+            conditions.extend(matching.condition);
+            order = matching.order.unwrap_or(order);
+        }
+        // Chunks taken with `before_id` must follow the id order they are cut by.
+        if filter.before_id.is_some() && order == "created_at DESC, id DESC" {
+            order = "id DESC";
         }
         let where_clause = if conditions.is_empty() {
             String::new()
@@ -333,7 +376,7 @@ impl Store {
         };
         // LIMIT and OFFSET are integers formatted by us, not user text.
         let sql = format!(
-            "SELECT {TICKET_COLUMNS} FROM tickets {where_clause} ORDER BY id DESC LIMIT {limit} OFFSET {}",
+            "SELECT {TICKET_COLUMNS} FROM {from} {where_clause} ORDER BY {order} LIMIT {limit} OFFSET {}",
             filter.offset
         );
         let mut query = sqlx::query(&sql);

@@ -92,7 +92,7 @@ async fn chunk(
 /// The chunks as the body's stream.
 struct Chunks(mpsc::Receiver<Result<Bytes, StoreError>>);
 
-impl futures_core::Stream for Chunks {
+impl futures_util::Stream for Chunks {
     type Item = Result<Bytes, StoreError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {

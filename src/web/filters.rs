@@ -1,13 +1,15 @@
 //! The call log's query string: filters and pagination, shared by the HTML page and the JSON
 //! API. Every bad value is a `FilterError` naming the parameter, answered with 400.
 
-use crate::store::TicketFilter;
+use crate::store::{SearchQuery, TicketFilter};
 use chrono::{NaiveDate, TimeZone, Utc};
 use std::collections::HashMap;
 
 /// Tickets per page unless `per_page` says otherwise.
 pub const DEFAULT_PER_PAGE: u32 = 50;
 pub const MAX_PER_PAGE: u32 = 200;
+/// Longest search text accepted (characters): a search box, not a document.
+pub const MAX_SEARCH_CHARS: usize = 200;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("query parameter `{name}`: {reason}")]
@@ -54,6 +56,22 @@ fn number(name: &str, value: &str, max: u32) -> Result<u32, FilterError> {
     }
 }
 
+/// A search text: refused (rather than silently matching nothing) when too long or when it has
+/// no letter or digit to search for, so the technician knows the box was not understood.
+fn search(name: &str, value: &str) -> Result<String, FilterError> {
+    let error = |reason: &str| FilterError {
+        name: name.into(),
+        reason: reason.into(),
+    };
+    if value.chars().count() > MAX_SEARCH_CHARS {
+        return Err(error(&format!("at most {MAX_SEARCH_CHARS} characters")));
+    }
+    if SearchQuery::parse(value).is_none() {
+        return Err(error("nothing to search for (give a word or number)"));
+    }
+    Ok(value.to_string())
+}
+
 /// Parses the query string's parameters. Empty values (an HTML form's "any") are ignored;
 /// unknown parameters are refused so a typo does not silently show everything.
 pub fn parse_query(params: &HashMap<String, String>) -> Result<LogQuery, FilterError> {
@@ -87,12 +105,13 @@ pub fn parse_query(params: &HashMap<String, String>) -> Result<LogQuery, FilterE
                 q.filter.created_before =
                     Some(Utc.from_utc_datetime(&d.and_time(Default::default())));
             }
+            "q" => q.filter.q = Some(search(name, value)?),
             "page" => q.page = number(name, value, u32::MAX)?,
             "per_page" => q.per_page = number(name, value, MAX_PER_PAGE)?,
             other => {
                 return Err(FilterError {
                     name: other.into(),
-                    reason: "unknown parameter (expected status, priority, category, disposition, from, to, page, per_page)".into(),
+                    reason: "unknown parameter (expected status, priority, category, disposition, from, to, q, page, per_page)".into(),
                 })
             }
         }
@@ -160,6 +179,7 @@ mod tests {
             ("page", "-1"),
             ("per_page", "100000"),
             ("colour", "red"),
+            ("q", "\"*-"),
         ] {
             let e = query(&[(name, value)]).unwrap_err();
             assert_eq!(e.name, name);

@@ -64,7 +64,7 @@ table{{border-collapse:collapse}} td,th{{border-bottom:1px solid #ddd;padding:.3
 svg.chart{{display:block;margin:.5rem 0;font-size:12px}} svg .axis{{fill:#555;font-size:10px}}
 rect.bar{{fill:#3b6ea5}} rect.p1{{fill:#b00020}} rect.p2{{fill:#e65100}} rect.p3{{fill:#f9a825}}
 rect.p4{{fill:#2e7d32}} rect.p5{{fill:#546e7a}} rect.none{{fill:#bbb}}
-.inline{{display:inline}} nav{{margin-bottom:1rem}} .who{{margin:0 1rem}} .error{{color:#b00020}}
+.live{{background:#fff3cd;padding:.4rem .8rem}} .inline{{display:inline}} nav{{margin-bottom:1rem}} .who{{margin:0 1rem}} .error{{color:#b00020}}
 </style></head>
 <body>{nav}
 <h1>{title}</h1>

@@ -102,6 +102,8 @@ fn french(en: &str) -> Option<&'static str> {
         "To" => "Au",
         "Filter" => "Filtrer",
         "Search" => "Rechercher",
+        "words, number, name, HD-…" => "mots, numéro, nom, HD-…",
+        "New calls: reload" => "Nouveaux appels : recharger",
         "any" => "tous",
         "Ticket" => "Ticket",
         "Received (UTC)" => "Reçu (UTC)",

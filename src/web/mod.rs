@@ -2,13 +2,15 @@
 //! status and add notes; leads read statistics and export tickets as CSV; a JSON API gives the
 //! same to scripts with a bearer token.
 //!
-//! Server-rendered HTML (no JavaScript needed), every page behind a session, every form carrying
-//! the session's CSRF token.
+//! Server-rendered HTML (no JavaScript needed; a few lines of it announce new calls and
+//! transcripts live through `/events`), every page behind a session, every form carrying the
+//! session's CSRF token.
 
 mod api;
 pub mod auth;
 pub mod charts;
 pub mod csv;
+mod events;
 pub mod export;
 pub mod filters;
 pub mod html;
@@ -36,6 +38,9 @@ pub struct AppState {
     pub limiter: Arc<auth::LoginLimiter>,
     /// Verified against when the account does not exist, so a login takes as long either way.
     pub dummy_hash: Arc<String>,
+    /// Turns true at shutdown: ends the `/events` streams, which would otherwise hold the
+    /// graceful shutdown open.
+    pub shutdown: watch::Receiver<bool>,
 }
 
 /// Why a request failed. Bad input is a 4xx naming what was wrong; only the database failing is
@@ -136,6 +141,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tickets", get(pages::call_log))
         .route("/tickets.csv", get(export::tickets_csv))
         .route("/stats", get(stats::stats_page))
+        .route("/events", get(events::events))
         .route("/tickets/{reference}", get(pages::ticket_page))
         .route("/tickets/{reference}/status", post(pages::change_status))
         .route(
@@ -173,6 +179,7 @@ pub async fn serve(
         store,
         limiter: Arc::default(),
         dummy_hash: Arc::new(dummy_hash),
+        shutdown: shutdown.clone(),
     };
     axum::serve(
         listener,

@@ -1,7 +1,7 @@
 //! The HTML pages: login, call log, ticket, and the forms that change a ticket.
 
 use super::auth::{self, Auth, LOGIN_COOKIE, SESSION_COOKIE, SESSION_LIFETIME};
-use super::filters::{parse_query, LogQuery};
+use super::filters::{parse_query, LogQuery, MAX_SEARCH_CHARS};
 use super::html::{esc, page, priority_badge};
 use super::i18n::{Lang, LANG_COOKIE};
 use super::range::{interpret, RangeAnswer};
@@ -324,7 +324,14 @@ pub(super) async fn call_log(
     let q = parse_query(&params).map_err(|e| WebError::BadRequest(e.to_string()))?;
     let tickets = state.store.list_tickets(&q.filter).await?;
     let get = |k: &str| params.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let mut body = String::from(r#"<form method="get" action="/tickets">"#);
+    let mut body = live_banner(lang);
+    let _ = write!(
+        body,
+        r#"<form method="get" action="/tickets"><label>{} <input type="search" name="q" value="{}" maxlength="{MAX_SEARCH_CHARS}" placeholder="{}"></label> "#,
+        lang.t("Search"),
+        esc(get("q").unwrap_or("")),
+        lang.t("words, number, name, HD-…"),
+    );
     body += &select(
         lang,
         "status",
@@ -445,6 +452,52 @@ pub(super) async fn call_log(
     )))
 }
 
+/// The call log's live banner: `/events` announces new calls; the page offers a reload rather
+/// than moving rows under the technician's cursor. Without JavaScript it stays hidden.
+fn live_banner(lang: Lang) -> String {
+    format!(
+        r#"<p id="live" class="live" hidden><a href="">{}</a></p>
+<script>
+new EventSource("/events").addEventListener("ticket", e => {{
+  if (JSON.parse(e.data).kind === "created") document.getElementById("live").hidden = false;
+}});
+</script>
+"#,
+        lang.t("New calls: reload")
+    )
+}
+
+/// A click on a transcript segment plays the voicemail from there. Delegated to the document so
+/// it keeps working after a live update replaces the transcript section.
+const SEEK_FROM_TRANSCRIPT: &str = r#"<script>
+document.addEventListener("click", e => {
+  const row = e.target.closest(".transcript tr[data-start]");
+  const audio = document.getElementById("voicemail");
+  if (!row || !audio) return;
+  e.preventDefault();
+  audio.currentTime = parseFloat(row.dataset.start);
+  audio.play().catch(() => {});
+});
+</script>"#;
+
+/// On a ticket page: when `/events` says this ticket's transcript grew (a long voicemail is
+/// transcribed in parts), fetch the page again and swap in its transcript section only, so a
+/// note being typed is not lost.
+fn transcript_refresh(reference: &str) -> String {
+    format!(
+        r#"<script>
+new EventSource("/events").addEventListener("ticket", e => {{
+  const change = JSON.parse(e.data);
+  if (change.reference !== "{reference}" || change.kind !== "transcript") return;
+  fetch(location.pathname).then(r => r.text()).then(html => {{
+    const fresh = new DOMParser().parseFromString(html, "text/html").getElementById("transcript");
+    if (fresh) document.getElementById("transcript").replaceWith(fresh);
+  }});
+}});
+</script>"#
+    )
+}
+
 fn caller(t: &Ticket) -> String {
     match (&t.caller_name, &t.caller_identity) {
         (Some(name), _) => format!("{name} ({})", t.caller_number),
@@ -558,6 +611,8 @@ pub(super) async fn ticket_page(
             t.recording_duration_ms.map(mmss).unwrap_or_default()
         );
     }
+    // Always present (empty until the transcript arrives) so live updates can fill it in.
+    body += r#"<section id="transcript">"#;
     if let Some(text) = &t.transcript {
         let _ = write!(body, "<h2>{}</h2>", lang.t("Transcript"));
         match t.transcript_segments.as_ref().and_then(|s| s.as_array()) {
@@ -575,22 +630,16 @@ pub(super) async fn ticket_page(
                         esc(s.get("text").and_then(|v| v.as_str()).unwrap_or(""))
                     );
                 }
-                body += r#"</table>
-<script>
-document.querySelectorAll('.transcript tr[data-start]').forEach(function (row) {
-  row.addEventListener('click', function (e) {
-    e.preventDefault();
-    var audio = document.getElementById('voicemail');
-    if (audio) { audio.currentTime = parseFloat(row.dataset.start); audio.play(); }
-  });
-});
-</script>"#;
+                body += "</table>";
             }
             _ => {
                 let _ = write!(body, "<p>{}</p>", esc(text));
             }
         }
     }
+    body += "</section>";
+    body += &transcript_refresh(&r.to_string());
+    body += SEEK_FROM_TRANSCRIPT;
     let _ = write!(body, "<h2>{}</h2><table>", lang.t("Call timeline"));
     for e in &events {
         let _ = write!(

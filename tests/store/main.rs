@@ -11,4 +11,5 @@ mod estimate;
 mod json;
 mod queue;
 mod references;
+mod search;
 mod tickets;

@@ -7,6 +7,7 @@ mod support;
 
 mod browser;
 mod language;
+mod search;
 mod stats;
 
 use hotline::store::{NewTicket, Role, TicketField, TranscriptRecord};
@@ -202,6 +203,7 @@ async fn every_route_refuses_anonymous_requests() {
         format!("/api/tickets/{reference}"),
         format!("/api/tickets/{reference}/recording"),
         "/api/openapi.json".to_string(),
+        "/events".to_string(),
     ] {
         let r = web.get(&path, &[]).await;
         assert_eq!(r.status, 401, "{path}");
@@ -748,6 +750,15 @@ async fn web_log_works_on_postgres() {
         .await
         .json();
     assert_eq!(json["tickets"][0]["reference"], reference.as_str());
+    let json = web
+        .get("/api/tickets?q=PRINTER%20fi", &[("Authorization", &auth)])
+        .await
+        .json();
+    assert_eq!(
+        json["tickets"][0]["reference"],
+        reference.as_str(),
+        "search"
+    );
     let json = web
         .get(
             &format!("/api/tickets/{reference}"),
