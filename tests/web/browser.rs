@@ -1,7 +1,7 @@
 //! A real browser: headless Chromium driven through chromedriver (WebDriver over HTTP, spoken
-//! with the same minimal client) logs in with the form and resolves a ticket with its button.
-//! Skipped, saying so, where chromedriver is not installed (`scripts/install-deps.sh --test`
-//! installs it).
+//! with the same minimal client) logs in with the form, sees a real call arrive live, plays its
+//! voicemail, reads the transcript as it arrives, and acknowledges and resolves the ticket.
+//! `scripts/install-deps.sh --test` installs Chromium and chromedriver; without them it fails.
 
 use super::support::http::request;
 use super::{Web, PASSWORD};
@@ -242,4 +242,133 @@ async fn browser_logs_in_and_resolves_a_ticket() {
     assert_eq!(t.status, TicketStatus::Resolved);
     let trail = web.store().activity(t.id).await.unwrap();
     assert_eq!(trail[0].actor, "alice");
+}
+
+/// The story end to end: a caller leaves a spoken voicemail through the real SIP/RTP
+/// path while a technician has the call log open; the call appears live, its transcript arrives
+/// on the open ticket page without a reload, and the technician plays it and resolves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_technician_sees_a_call_arrive_live_and_resolves_it() {
+    use super::support::ua::Ua;
+    let web = Web::start_with(|c| {
+        c.transcription.enabled = true;
+        c.transcription.workers = 1;
+        c.transcription.threads = 2;
+    })
+    .await;
+    let driver = start_driver().await.expect("browser");
+    let base = format!("http://{}", web.server.http);
+    driver.go(&format!("{base}/login")).await;
+    driver.type_into("input[name=name]", "alice").await;
+    driver.type_into("input[name=password]", PASSWORD).await;
+    driver.click("form[action='/login'] button").await;
+    driver.wait_for_page("/tickets", "No tickets.").await;
+
+    // A caller: English, hardware, only me, degraded, skips the hint and the instructions, then
+    // speaks and hangs up.
+    let mut ua = Ua::udp(web.server.sip).await;
+    ua.connect().await;
+    ua.send_silence(200).await;
+    for key in ['#', '1', '1', '3', '2', '#', '#'] {
+        ua.press_rfc4733(key).await;
+    }
+    ua.send_silence(600).await;
+    let speech: Vec<i16> = hound::WavReader::open(
+        super::support::server::repo().join("tests/fixtures/speech/en-printer.wav"),
+    )
+    .unwrap()
+    .samples::<i16>()
+    .map(Result::unwrap)
+    .collect();
+
+    // The open call log announces the call while it is still going on.
+    let mut announced = false;
+    for _ in 0..100 {
+        if driver
+            .script("return !document.getElementById('live').hidden")
+            .await
+            == Value::Bool(true)
+        {
+            announced = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(announced, "the call log did not announce the new call");
+    let reference = web
+        .store()
+        .ticket_by_call_id(&ua.call_id)
+        .await
+        .unwrap()
+        .expect("ticket written when the call arrived")
+        .reference
+        .to_string();
+    driver.click("#live a").await;
+    driver.wait_for_page("/tickets", &reference).await;
+    driver
+        .click(&format!("a[href='/tickets/{reference}']"))
+        .await;
+    let page = format!("/tickets/{reference}");
+    driver.wait_for_page(&page, "Add note").await;
+
+    ua.send_audio(&speech).await;
+    ua.send_silence(300).await;
+    assert_eq!(ua.bye().await.status_code.code(), 200);
+
+    // The page was opened before the transcript existed: it arrives through /events.
+    let mut transcript = String::new();
+    for _ in 0..900 {
+        let text = driver
+            .script("var s = document.getElementById('transcript'); return s ? s.innerText : ''")
+            .await;
+        transcript = text.as_str().unwrap_or("").to_lowercase();
+        if transcript.contains("printer") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        transcript.contains("printer"),
+        "transcript on the open page: {transcript:?}"
+    );
+
+    // The voicemail player was not on the page when it was opened; after a reload it plays.
+    driver.go(&format!("{base}{page}")).await;
+    driver.wait_for_page(&page, "Add note").await;
+    let mut duration = 0.0;
+    for _ in 0..100 {
+        let d = driver
+            .script("var a = document.getElementById('voicemail'); return a && a.readyState >= 1 ? a.duration : 0")
+            .await;
+        duration = d.as_f64().unwrap_or(0.0);
+        if duration > 0.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        duration > 3.0,
+        "voicemail duration in the player: {duration}"
+    );
+
+    driver.click("button[value=acknowledged]").await;
+    driver.wait_for_page(&page, "status → acknowledged").await;
+    driver.click("button[value=resolved]").await;
+    driver.wait_for_page(&page, "status → resolved").await;
+    let t = web
+        .store()
+        .ticket_by_ref(&reference.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(t.status, TicketStatus::Resolved);
+    let trail: Vec<String> = web
+        .store()
+        .activity(t.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| format!("{} {}", a.actor, a.detail))
+        .collect();
+    assert_eq!(trail, ["alice acknowledged", "alice resolved"]);
 }
