@@ -105,6 +105,11 @@ pub(super) async fn patch(
     auth.check_csrf(headers.get("x-csrf-token").and_then(|v| v.to_str().ok()))?;
     let patch = parse_patch(&body)?;
     let t = load_ticket(&state.store, &reference).await?;
+    // Checked before anything changes, so a refused patch leaves the ticket as it was.
+    if let Some(assignee) = &patch.assignee {
+        let assignee = assignee.as_deref().map(str::trim).filter(|a| !a.is_empty());
+        auth.check_assignment(t.assignee.as_deref(), assignee)?;
+    }
     if let Some(status) = patch.status {
         state
             .store

@@ -149,6 +149,41 @@ impl Auth {
     pub fn csrf_value(&self) -> &str {
         self.csrf.as_deref().unwrap_or("")
     }
+
+    pub fn is_lead(&self) -> bool {
+        self.user.role == Role::Lead
+    }
+
+    /// Exports of the whole log (callers' names and numbers, transcripts) are for leads.
+    pub fn require_lead(&self) -> Result<(), WebError> {
+        if self.is_lead() {
+            Ok(())
+        } else {
+            Err(WebError::Forbidden("only a lead may do this"))
+        }
+    }
+
+    /// Leads dispatch tickets to anyone; a technician takes a ticket for themself, or gives
+    /// back one that is theirs (or nobody's), but cannot hand work to, or take it from, others.
+    pub fn check_assignment(
+        &self,
+        current: Option<&str>,
+        new: Option<&str>,
+    ) -> Result<(), WebError> {
+        let me = self.user.name.as_str();
+        let allowed = self.is_lead()
+            || match new {
+                Some(name) => name == me && current.is_none_or(|c| c == me),
+                None => current.is_none_or(|c| c == me),
+            };
+        if allowed {
+            Ok(())
+        } else {
+            Err(WebError::Forbidden(
+                "only a lead may assign a ticket to someone else or take it from them",
+            ))
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for Auth {

@@ -28,7 +28,7 @@ pub(super) async fn tickets_csv(
     auth: Result<Auth, WebError>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
-    auth?;
+    auth?.require_lead()?;
     let q = parse_query(&params).map_err(|e| WebError::BadRequest(e.to_string()))?;
     // Paging parameters are accepted (the call log's link carries them) but an export is whole.
     let filter = TicketFilter {

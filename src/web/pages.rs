@@ -437,13 +437,16 @@ pub(super) async fn call_log(
             lang.t("Older →")
         );
     }
-    let _ = write!(
-        body,
-        r#"</p><p><a href="{}" download>{}</a> ({})</p>"#,
-        export_link(&q),
-        lang.t("Export CSV"),
-        lang.t("all pages")
-    );
+    body += "</p>";
+    if auth.is_lead() {
+        let _ = write!(
+            body,
+            r#"<p><a href="{}" download>{}</a> ({})</p>"#,
+            export_link(&q),
+            lang.t("Export CSV"),
+            lang.t("all pages")
+        );
+    }
     Ok(Html(page(
         lang,
         lang.t("Call log"),
@@ -730,13 +733,11 @@ pub(super) async fn change_assignee(
     if assignee.len() > 100 {
         return Err(WebError::BadRequest("assignee: at most 100 characters".into()).into());
     }
+    let assignee = Some(assignee).filter(|a| !a.is_empty());
+    auth.check_assignment(t.assignee.as_deref(), assignee)?;
     state
         .store
-        .set_assignee_by(
-            t.id,
-            Some(assignee).filter(|a| !a.is_empty()),
-            &auth.user.name,
-        )
+        .set_assignee_by(t.id, assignee, &auth.user.name)
         .await?;
     Ok(Redirect::to(&format!("/tickets/{}", t.reference)))
 }

@@ -7,6 +7,7 @@ mod support;
 
 mod browser;
 mod language;
+mod roles;
 mod search;
 mod stats;
 
@@ -30,7 +31,11 @@ impl Web {
     async fn start_with(adjust: impl FnOnce(&mut hotline::config::Config)) -> Web {
         let server = TestServer::start_with(adjust).await;
         let store = server.server.as_ref().unwrap().store();
-        hotline::web::add_user(store, "alice", Role::Technician, PASSWORD)
+        // Alice leads the team; Tom is a technician (see `roles`).
+        hotline::web::add_user(store, "alice", Role::Lead, PASSWORD)
+            .await
+            .unwrap();
+        hotline::web::add_user(store, "tom", Role::Technician, PASSWORD)
             .await
             .unwrap();
         Web { server }
@@ -73,7 +78,11 @@ impl Web {
     }
 
     async fn session(&self) -> (String, String) {
-        let reply = self.login("alice", PASSWORD).await;
+        self.session_of("alice").await
+    }
+
+    async fn session_of(&self, name: &str) -> (String, String) {
+        let reply = self.login(name, PASSWORD).await;
         assert_eq!(reply.status, 303, "{}", reply.text());
         let cookie = format!(
             "hotline_session={}",
