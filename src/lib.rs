@@ -4,7 +4,6 @@
 //! `sip` and `media` (protocols) → `call` (one task per call) → `ivr` (dialplans) →
 //! `tickets` (domain) / `store` (the only SQL) → `transcribe` → `server` (wires everything from `config`).
 
-pub mod admin;
 pub mod call;
 pub mod config;
 pub mod ivr;

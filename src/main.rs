@@ -293,7 +293,7 @@ fn run() -> anyhow::Result<()> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&tickets)?);
             } else {
-                print!("{}", hotline::admin::ticket_table(&tickets));
+                print!("{}", hotline::tickets::render_ticket_table(&tickets));
             }
             anyhow::Ok(())
         })?,
@@ -310,10 +310,10 @@ fn run() -> anyhow::Result<()> {
             if json {
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&hotline::admin::ticket_json(&ticket, &events))?
+                    serde_json::to_string_pretty(&hotline::tickets::report::ticket_json(&ticket, &events))?
                 );
             } else {
-                print!("{}", hotline::admin::ticket_detail(&ticket, &events));
+                print!("{}", hotline::tickets::render_ticket_detail(&ticket, &events));
             }
             anyhow::Ok(())
         })?,
