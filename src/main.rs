@@ -310,10 +310,15 @@ fn run() -> anyhow::Result<()> {
             if json {
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&hotline::tickets::report::ticket_json(&ticket, &events))?
+                    serde_json::to_string_pretty(&hotline::tickets::report::ticket_json(
+                        &ticket, &events
+                    ))?
                 );
             } else {
-                print!("{}", hotline::tickets::render_ticket_detail(&ticket, &events));
+                print!(
+                    "{}",
+                    hotline::tickets::render_ticket_detail(&ticket, &events)
+                );
             }
             anyhow::Ok(())
         })?,

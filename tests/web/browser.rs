@@ -97,6 +97,21 @@ impl Driver {
         .await
     }
 
+    /// The length the page's voicemail player found in the WAV (waits up to 10 s for the
+    /// browser to load its header; 0 if it never does).
+    async fn voicemail_duration(&self) -> f64 {
+        for _ in 0..100 {
+            let d = self
+                .script("var a = document.getElementById('voicemail'); return a && a.readyState >= 1 ? a.duration : 0")
+                .await;
+            if let Some(d) = d.as_f64().filter(|d| *d > 0.0) {
+                return d;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        0.0
+    }
+
     async fn go(&self, url: &str) {
         self.call("POST", "/url", json!({ "url": url })).await;
     }
@@ -207,17 +222,7 @@ async fn browser_logs_in_and_resolves_a_ticket() {
             .contains("My printer is on fire."),
         "{transcript}"
     );
-    let mut duration = 0.0;
-    for _ in 0..100 {
-        let d = driver
-            .script("var a = document.getElementById('voicemail'); return a.readyState >= 1 ? a.duration : 0")
-            .await;
-        duration = d.as_f64().unwrap_or(0.0);
-        if duration > 0.0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let duration = driver.voicemail_duration().await;
     assert!(
         duration > 3.0,
         "voicemail duration in the player: {duration}"
@@ -335,17 +340,7 @@ async fn a_technician_sees_a_call_arrive_live_and_resolves_it() {
     // The voicemail player was not on the page when it was opened; after a reload it plays.
     driver.go(&format!("{base}{page}")).await;
     driver.wait_for_page(&page, "Add note").await;
-    let mut duration = 0.0;
-    for _ in 0..100 {
-        let d = driver
-            .script("var a = document.getElementById('voicemail'); return a && a.readyState >= 1 ? a.duration : 0")
-            .await;
-        duration = d.as_f64().unwrap_or(0.0);
-        if duration > 0.0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let duration = driver.voicemail_duration().await;
     assert!(
         duration > 3.0,
         "voicemail duration in the player: {duration}"

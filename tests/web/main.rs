@@ -720,23 +720,57 @@ async fn openapi_document_describes_the_routes() {
     }
 }
 
+/// A new, empty PostgreSQL database on HOTLINE_TEST_POSTGRES_URL's server, so a test starts
+/// from the migrations.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl PgDatabase {
+    /// None, saying so, when HOTLINE_TEST_POSTGRES_URL is not set.
+    async fn create(prefix: &str) -> Option<PgDatabase> {
+        use sqlx::Executor;
+        let Ok(admin_url) = std::env::var("HOTLINE_TEST_POSTGRES_URL") else {
+            eprintln!("HOTLINE_TEST_POSTGRES_URL not set: PostgreSQL part skipped");
+            return None;
+        };
+        sqlx::any::install_default_drivers();
+        let name = format!("{prefix}_{:016x}", rand::random::<u64>());
+        let admin = sqlx::AnyPool::connect(&admin_url).await.unwrap();
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap();
+        admin.close().await;
+        let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+        Some(PgDatabase {
+            admin_url,
+            name,
+            url,
+        })
+    }
+
+    async fn drop(self) {
+        use sqlx::Executor;
+        let admin = sqlx::AnyPool::connect(&self.admin_url).await.unwrap();
+        admin
+            .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
+            .await
+            .unwrap();
+        admin.close().await;
+    }
+}
+
 /// The same routes over PostgreSQL (when HOTLINE_TEST_POSTGRES_URL is set, as `make test` does):
 /// the web migration, accounts, sessions, API tokens, the date filter and the audit trail.
 #[tokio::test]
 async fn web_log_works_on_postgres() {
-    use sqlx::Executor;
-    let Ok(admin_url) = std::env::var("HOTLINE_TEST_POSTGRES_URL") else {
-        eprintln!("HOTLINE_TEST_POSTGRES_URL not set: PostgreSQL part skipped");
+    let Some(db) = PgDatabase::create("hotline_web").await else {
         return;
     };
-    sqlx::any::install_default_drivers();
-    let name = format!("hotline_web_{:016x}", rand::random::<u64>());
-    let admin = sqlx::AnyPool::connect(&admin_url).await.unwrap();
-    admin
-        .execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .unwrap();
-    let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+    let url = db.url.clone();
     let mut web = Web::start_with(|c| c.database_url = Some(url)).await;
 
     let (reference, bytes) = web.seed_ticket("700").await;
@@ -787,11 +821,7 @@ async fn web_log_works_on_postgres() {
 
     web.server.shutdown().await;
     web.store().close().await;
-    admin
-        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-        .await
-        .unwrap();
-    admin.close().await;
+    db.drop().await;
 }
 
 /// `hotline user add` reads the password from standard input or a file; the account can then

@@ -366,19 +366,10 @@ async fn stats_count_calls_priorities_abandonment_response_times_and_recurring_i
 /// The same statistics from PostgreSQL (when HOTLINE_TEST_POSTGRES_URL is set).
 #[tokio::test]
 async fn stats_work_on_postgres() {
-    use sqlx::Executor;
-    let Ok(admin_url) = std::env::var("HOTLINE_TEST_POSTGRES_URL") else {
-        eprintln!("HOTLINE_TEST_POSTGRES_URL not set: PostgreSQL part skipped");
+    let Some(db) = super::PgDatabase::create("hotline_stats").await else {
         return;
     };
-    sqlx::any::install_default_drivers();
-    let name = format!("hotline_stats_{:016x}", rand::random::<u64>());
-    let admin = sqlx::AnyPool::connect(&admin_url).await.unwrap();
-    admin
-        .execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .unwrap();
-    let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+    let url = db.url.clone();
     let mut web = Web::start_with(|c| c.database_url = Some(url)).await;
 
     let scenario = seed(&web).await;
@@ -399,11 +390,7 @@ async fn stats_work_on_postgres() {
 
     web.server.shutdown().await;
     web.store().close().await;
-    admin
-        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-        .await
-        .unwrap();
-    admin.close().await;
+    db.drop().await;
 }
 
 #[tokio::test]
