@@ -140,20 +140,27 @@ mod upgrade_tests {
     use super::*;
     use sqlx::Row;
 
-    /// Databases from before references were stored get the reference their tickets already
-    /// had: `HD-<UTC year of creation>-<id, six digits>`.
-    #[tokio::test]
-    async fn existing_tickets_keep_their_reference_after_the_upgrade() {
+    /// A SQLite database (in a directory dropped with the returned guard) migrated only up to
+    /// `version`, as an older Hotline left it.
+    async fn sqlite_at_version(version: usize) -> (tempfile::TempDir, sqlx::AnyPool) {
         sqlx::any::install_default_drivers();
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
         let pool = sqlx::AnyPool::connect(&url).await.unwrap();
-        Migrator::new(Embedded(&SQLITE[..2]))
+        Migrator::new(Embedded(&SQLITE[..version]))
             .await
             .unwrap()
             .run(&pool)
             .await
             .unwrap();
+        (dir, pool)
+    }
+
+    /// Databases from before references were stored get the reference their tickets already
+    /// had: `HD-<UTC year of creation>-<id, six digits>`.
+    #[tokio::test]
+    async fn existing_tickets_keep_their_reference_after_the_upgrade() {
+        let (_dir, pool) = sqlite_at_version(2).await;
         // 2025-12-31T23:59:59Z and 2026-01-01T00:00:00Z, ids 41 and 1234567.
         for (id, ms) in [
             (41_i64, 1_767_225_599_000_i64),
@@ -189,16 +196,7 @@ mod upgrade_tests {
     /// Tickets written before the search index existed are found by it after the upgrade.
     #[tokio::test]
     async fn existing_tickets_are_indexed_for_search() {
-        sqlx::any::install_default_drivers();
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
-        let pool = sqlx::AnyPool::connect(&url).await.unwrap();
-        Migrator::new(Embedded(&SQLITE[..5]))
-            .await
-            .unwrap()
-            .run(&pool)
-            .await
-            .unwrap();
+        let (_dir, pool) = sqlite_at_version(5).await;
         sqlx::query(
             "INSERT INTO tickets (created_at, updated_at, call_id, caller_number, status, disposition, reference, transcript) \
              VALUES (1, 1, 'c', '0612345678', 'new', 'completed', 'HD-2026-000001', 'Le réseau est coupé')",
