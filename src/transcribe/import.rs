@@ -318,37 +318,8 @@ fn write_model<W: Write>(
     for n in 0..enc_layers {
         let src = format!("encoder/layer_{n}");
         let dst = format!("encoder.blocks.{n}");
-        layer_norm(
-            w,
-            m,
-            &format!("{src}/self_attention/layer_norm"),
-            &format!("{dst}.attn_ln"),
-        )?;
-        self_attention(
-            w,
-            m,
-            &format!("{src}/self_attention"),
-            &format!("{dst}.attn"),
-            d,
-        )?;
-        layer_norm(
-            w,
-            m,
-            &format!("{src}/ffn/layer_norm"),
-            &format!("{dst}.mlp_ln"),
-        )?;
-        linear(
-            w,
-            m,
-            &format!("{src}/ffn/linear_0"),
-            &format!("{dst}.mlp.0"),
-        )?;
-        linear(
-            w,
-            m,
-            &format!("{src}/ffn/linear_1"),
-            &format!("{dst}.mlp.2"),
-        )?;
+        self_attention_block(w, m, &src, &dst, d)?;
+        feed_forward_block(w, m, &src, &dst)?;
     }
     layer_norm(w, m, "encoder/layer_norm", "encoder.ln_post")?;
 
@@ -365,19 +336,7 @@ fn write_model<W: Write>(
     for n in 0..dec_layers {
         let src = format!("decoder/layer_{n}");
         let dst = format!("decoder.blocks.{n}");
-        layer_norm(
-            w,
-            m,
-            &format!("{src}/self_attention/layer_norm"),
-            &format!("{dst}.attn_ln"),
-        )?;
-        self_attention(
-            w,
-            m,
-            &format!("{src}/self_attention"),
-            &format!("{dst}.attn"),
-            d,
-        )?;
+        self_attention_block(w, m, &src, &dst, d)?;
         layer_norm(
             w,
             m,
@@ -411,24 +370,7 @@ fn write_model<W: Write>(
             &format!("{src}/attention/linear_2"),
             &format!("{dst}.cross_attn.out"),
         )?;
-        layer_norm(
-            w,
-            m,
-            &format!("{src}/ffn/layer_norm"),
-            &format!("{dst}.mlp_ln"),
-        )?;
-        linear(
-            w,
-            m,
-            &format!("{src}/ffn/linear_0"),
-            &format!("{dst}.mlp.0"),
-        )?;
-        linear(
-            w,
-            m,
-            &format!("{src}/ffn/linear_1"),
-            &format!("{dst}.mlp.2"),
-        )?;
+        feed_forward_block(w, m, &src, &dst)?;
     }
     layer_norm(w, m, "decoder/layer_norm", "decoder.ln")?;
     Ok(())
@@ -462,6 +404,57 @@ fn linear<W: Write>(
     let bias = m.f32s(&format!("{src}/bias"))?;
     w.f32_tensor(&format!("{dst}.bias"), &[bias.len()], &bias)?;
     Ok(())
+}
+
+/// A layer's self-attention with its layer norm, the same in encoder and decoder layers.
+fn self_attention_block<W: Write>(
+    w: &mut GgmlWriter<W>,
+    m: &Ct2Model,
+    src: &str,
+    dst: &str,
+    d: usize,
+) -> Result<(), WriteFailure> {
+    layer_norm(
+        w,
+        m,
+        &format!("{src}/self_attention/layer_norm"),
+        &format!("{dst}.attn_ln"),
+    )?;
+    self_attention(
+        w,
+        m,
+        &format!("{src}/self_attention"),
+        &format!("{dst}.attn"),
+        d,
+    )
+}
+
+/// A layer's feed-forward network with its layer norm (whisper.cpp's `mlp.0` and `mlp.2`: the
+/// GELU between them has no weights).
+fn feed_forward_block<W: Write>(
+    w: &mut GgmlWriter<W>,
+    m: &Ct2Model,
+    src: &str,
+    dst: &str,
+) -> Result<(), WriteFailure> {
+    layer_norm(
+        w,
+        m,
+        &format!("{src}/ffn/layer_norm"),
+        &format!("{dst}.mlp_ln"),
+    )?;
+    linear(
+        w,
+        m,
+        &format!("{src}/ffn/linear_0"),
+        &format!("{dst}.mlp.0"),
+    )?;
+    linear(
+        w,
+        m,
+        &format!("{src}/ffn/linear_1"),
+        &format!("{dst}.mlp.2"),
+    )
 }
 
 /// Query, key and value are stacked in that order in one [3d, d] projection; key has no bias.
