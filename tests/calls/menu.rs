@@ -30,6 +30,24 @@ async fn settled_ticket(server: &TestServer, call_id: &str) -> hotline::store::T
     panic!("ticket of {call_id} never settled");
 }
 
+/// The call-event timeline of a ticket, oldest first.
+async fn timeline(
+    server: &TestServer,
+    ticket: &hotline::store::Ticket,
+) -> Vec<hotline::tickets::CallEvent> {
+    let store = server.server.as_ref().unwrap().store();
+    store.events(ticket.id).await.unwrap()
+}
+
+/// The keys the timeline recorded, in order.
+fn digits(events: &[hotline::tickets::CallEvent]) -> Vec<&str> {
+    events
+        .iter()
+        .filter(|e| e.kind == CallEventKind::Digit)
+        .map(|e| e.detail.as_str())
+        .collect()
+}
+
 #[tokio::test]
 async fn full_menu_with_rfc4733_and_inband_digits_and_voicemail_makes_a_complete_ticket() {
     let server = TestServer::start().await;
@@ -66,19 +84,8 @@ async fn full_menu_with_rfc4733_and_inband_digits_and_voicemail_makes_a_complete
     assert!((3.0..8.0).contains(&secs), "voicemail of {secs:.1} s");
     assert_eq!(ticket.recording_end_cause.as_deref(), Some("digit"));
 
-    let events = server
-        .server
-        .as_ref()
-        .unwrap()
-        .store()
-        .events(ticket.id)
-        .await
-        .unwrap();
-    let digits: Vec<&str> = events
-        .iter()
-        .filter(|e| e.kind == CallEventKind::Digit)
-        .map(|e| e.detail.as_str())
-        .collect();
+    let events = timeline(&server, &ticket).await;
+    let digits = digits(&events);
     assert!(
         digits.starts_with(&["# (skipped prompt)", "2", "2", "3", "2"]),
         "{digits:?}"
@@ -176,14 +183,7 @@ prompts = ["goodbye"]
     assert_eq!(bye.method, rsip::Method::Bye);
     let ticket = settled_ticket(&server, &ua.call_id).await;
     assert_eq!(ticket.category, Some(Category::Other));
-    let events = server
-        .server
-        .as_ref()
-        .unwrap()
-        .store()
-        .events(ticket.id)
-        .await
-        .unwrap();
+    let events = timeline(&server, &ticket).await;
     let timeouts = events
         .iter()
         .filter(|e| e.kind == CallEventKind::Timeout)
@@ -212,19 +212,8 @@ async fn a_key_sent_both_as_event_and_tone_counts_once() {
         Some(Category::Hardware),
         "the second copy of 2 was not taken as the category"
     );
-    let events = server
-        .server
-        .as_ref()
-        .unwrap()
-        .store()
-        .events(ticket.id)
-        .await
-        .unwrap();
-    let digits: Vec<&str> = events
-        .iter()
-        .filter(|e| e.kind == CallEventKind::Digit)
-        .map(|e| e.detail.as_str())
-        .collect();
+    let events = timeline(&server, &ticket).await;
+    let digits = digits(&events);
     assert_eq!(digits, ["# (skipped prompt)", "2", "1"]);
 }
 
@@ -289,14 +278,7 @@ async fn an_invalid_key_is_explained_and_the_next_valid_key_is_taken() {
     assert_eq!(ua.bye().await.status_code.code(), 200);
     let ticket = settled_ticket(&server, &ua.call_id).await;
     assert_eq!(ticket.category, Some(Category::Account));
-    let events = server
-        .server
-        .as_ref()
-        .unwrap()
-        .store()
-        .events(ticket.id)
-        .await
-        .unwrap();
+    let events = timeline(&server, &ticket).await;
     assert!(events
         .iter()
         .any(|e| e.kind == CallEventKind::InvalidInput && e.detail == "9 at category"));
