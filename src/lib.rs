@@ -6,6 +6,7 @@
 
 pub mod call;
 pub mod config;
+pub mod helpdesk;
 pub mod ivr;
 pub mod media;
 pub mod server;

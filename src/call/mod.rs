@@ -7,7 +7,11 @@
 pub mod answer;
 pub mod control;
 pub mod end;
+pub mod incoming;
 pub mod local_ip;
 
+/// A call offered by the SIP endpoint, not answered yet (see [`IncomingCall`]).
+pub use crate::sip::endpoint::NewCall;
 pub use control::{CallControl, CallEnded};
 pub use end::EndCause;
+pub use incoming::{refuse, IncomingCall, Refusal};

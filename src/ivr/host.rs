@@ -24,25 +24,8 @@ pub struct RecordSpec {
     pub finish_digit: Option<Digit>,
 }
 
-/// Why a recording stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RecordingEnd {
-    Digit,
-    Silence,
-    MaxLength,
-    Hangup,
-}
-
-impl RecordingEnd {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecordingEnd::Digit => "digit",
-            RecordingEnd::Silence => "silence",
-            RecordingEnd::MaxLength => "max_length",
-            RecordingEnd::Hangup => "hangup",
-        }
-    }
-}
+/// Why a recording stopped (a domain value: the ticket stores it).
+pub use crate::tickets::RecordingEnd;
 
 /// A finished voicemail.
 #[derive(Debug, Clone, PartialEq, Eq)]

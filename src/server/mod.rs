@@ -1,12 +1,13 @@
-//! Builds Hotline from its configuration and runs it: transports, endpoint, calls, shutdown.
+//! Builds Hotline from its configuration and runs it: transports, endpoint, the helpdesk, the
+//! web log, transcription, shutdown. Wiring only: what a call does is `helpdesk`'s.
 //!
 //! `start` returns the bound addresses, so tests run the real server on port 0.
 
-mod helpdesk_call;
-
 use crate::call::answer::AnswerContext;
 use crate::config::Config;
-use crate::ivr::{self, Dialplan, DialplanReport};
+use crate::helpdesk::voicemail::{TranscriptionQueue, Voicemail};
+use crate::helpdesk::{self, Helpdesk};
+use crate::ivr::{self, DialplanReport};
 use crate::media::port_pool::PortPool;
 use crate::media::prompt::{PromptError, PromptLibrary};
 use crate::media::rtp_session::RtpOptions;
@@ -15,8 +16,7 @@ use crate::sip::transaction::Timers;
 use crate::sip::transport::{TransportError, Transports};
 use crate::store::{Store, StoreError};
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -46,27 +46,13 @@ pub enum StartError {
     },
 }
 
-/// Shared by every call task.
-struct Services {
-    answer: AnswerContext,
-    prompts: Arc<PromptLibrary>,
-    /// Swapped whole on reload; calls in progress keep the plan they started with.
-    dialplan: RwLock<Arc<Dialplan>>,
-    store: Store,
-    data_dir: PathBuf,
-    /// Wakes the transcription workers when a voicemail is queued (None: transcription off).
-    transcription: Option<crate::transcribe::worker::Wakeup>,
-    /// Length of the voicemail parts transcribed while the caller speaks.
-    transcript_part: Duration,
-}
-
 /// A running Hotline.
 pub struct Server {
     sip_addr: SocketAddr,
     http_addr: SocketAddr,
     web: Option<tokio::task::JoinHandle<()>>,
     endpoint: EndpointHandle,
-    services: Arc<Services>,
+    helpdesk: Arc<Helpdesk>,
     config: Config,
     shutdown: watch::Sender<bool>,
     dispatcher: Option<tokio::task::JoinHandle<()>>,
@@ -90,11 +76,15 @@ impl Server {
             let n = store.import_directory_csv(csv).await?;
             tracing::info!(entries = n, file = %csv.display(), "caller directory imported");
         }
-        recover_recordings(
-            &store,
-            Duration::from_secs(config.transcription.part_secs.max(1)),
-        )
-        .await?;
+        let transcript_part = Duration::from_secs(config.transcription.part_secs.max(1));
+        // Recovery queues parts before the workers start; they find them at their first claim.
+        let recovery = Voicemail::new(
+            &config.data_dir,
+            transcript_part,
+            store.clone(),
+            TranscriptionQueue::new(store.clone(), None),
+        );
+        helpdesk::restart::recover(&store, &recovery).await?;
         let transcriber = start_transcription(&config, &store)?;
         let (transports, inbound) = Transports::bind(config.sip.listen).await?;
         let sip_addr = transports.local_addr();
@@ -118,32 +108,34 @@ impl Server {
             config.media.rtp_ports.0.clone(),
             config.sip.listen.ip(),
         ));
-        let services = Arc::new(Services {
-            answer: AnswerContext {
-                endpoint: endpoint.clone(),
-                ports,
-                public_ip: config.sip.public_ip,
-                rtp: RtpOptions {
-                    inactivity_timeout: config.rtp_timeout(),
-                },
-                shutdown: shutdown_rx.clone(),
-                ring: Duration::from_millis(config.sip.ring_ms),
+        let voicemail = Voicemail::new(
+            &config.data_dir,
+            transcript_part,
+            store.clone(),
+            TranscriptionQueue::new(
+                store.clone(),
+                transcriber.as_ref().map(|t| t.wakeup.clone()),
+            ),
+        );
+        let answer = AnswerContext {
+            endpoint: endpoint.clone(),
+            ports,
+            public_ip: config.sip.public_ip,
+            rtp: RtpOptions {
+                inactivity_timeout: config.rtp_timeout(),
             },
-            prompts,
-            dialplan: RwLock::new(Arc::new(dialplan)),
-            store,
-            data_dir: config.data_dir.clone(),
-            transcription: transcriber.as_ref().map(|t| t.wakeup.clone()),
-            transcript_part: Duration::from_secs(config.transcription.part_secs.max(1)),
-        });
-        let web_store = services.store.clone();
+            shutdown: shutdown_rx.clone(),
+            ring: Duration::from_millis(config.sip.ring_ms),
+        };
+        let helpdesk = Arc::new(Helpdesk::new(answer, prompts, dialplan, store, voicemail));
+        let web_store = helpdesk.store().clone();
         let web_shutdown = shutdown_rx.clone();
         let web = tokio::spawn(async move {
             if let Err(e) = crate::web::serve(http, web_store, web_shutdown).await {
                 tracing::error!(error = %e, "web log stopped");
             }
         });
-        let dispatcher = tokio::spawn(dispatch_calls(new_calls, services.clone(), shutdown_rx));
+        let dispatcher = tokio::spawn(dispatch_calls(new_calls, helpdesk.clone(), shutdown_rx));
         tracing::info!(%sip_addr, "Hotline answering SIP on UDP and TCP");
         tracing::info!(%http_addr, "web log on http://{http_addr}/");
         Ok(Server {
@@ -151,7 +143,7 @@ impl Server {
             http_addr,
             web: Some(web),
             endpoint,
-            services,
+            helpdesk,
             config,
             shutdown,
             dispatcher: Some(dispatcher),
@@ -171,14 +163,14 @@ impl Server {
 
     /// The ticket store, for tests and the web log.
     pub fn store(&self) -> &Store {
-        &self.services.store
+        self.helpdesk.store()
     }
 
     /// Re-reads and checks the dialplan; new calls use it, calls in progress keep theirs. An
     /// invalid file leaves the running dialplan in place.
     pub fn reload_dialplan(&self) -> Result<(), DialplanReport> {
         let plan = ivr::check_file(&self.config.dialplan, &self.config.prompts)?;
-        *self.services.dialplan.write().expect("poisoned") = Arc::new(plan);
+        self.helpdesk.set_dialplan(plan);
         tracing::info!(file = %self.config.dialplan.display(), "dialplan reloaded");
         Ok(())
     }
@@ -207,57 +199,6 @@ impl Server {
         }
         tracing::info!("shutdown complete");
     }
-}
-
-/// Makes recordings cut by a crash readable and queues their transcription.
-async fn recover_recordings(store: &Store, part: Duration) -> Result<(), StartError> {
-    if store.dialect() == crate::store::Dialect::Sqlite {
-        // One node owns an SQLite database: whatever was running was cut by our own stop.
-        let n = store.requeue_running_transcriptions().await?;
-        if n > 0 {
-            tracing::info!(jobs = n, "interrupted transcriptions queued again");
-        }
-    }
-    for (ticket_id, path, language) in store.interrupted_recordings().await? {
-        let file = std::path::Path::new(&path);
-        match crate::media::recording::repair(file) {
-            Ok(_) => {
-                let samples = hound::WavReader::open(file)
-                    .map(|r| r.duration())
-                    .unwrap_or(0);
-                let duration = Duration::from_millis(samples as u64 / 8);
-                store
-                    .set_recording(ticket_id, &path, duration, "interrupted")
-                    .await?;
-                // Parts queued before the crash are kept (same files); the rest are cut now.
-                match crate::media::recording::split_into_parts(file, part) {
-                    Ok(parts) => {
-                        for (n, p) in parts {
-                            store
-                                .enqueue_transcription_part(
-                                    ticket_id,
-                                    &p.display().to_string(),
-                                    language.as_deref(),
-                                    n as i64,
-                                )
-                                .await?;
-                        }
-                        tracing::info!(%path, "interrupted recording repaired and queued for transcription");
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "interrupted recording cannot be cut into parts")
-                    }
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "interrupted recording lost");
-                store
-                    .set_recording(ticket_id, &path, Duration::ZERO, "lost")
-                    .await?;
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Loads the speech models and starts the workers. A missing or broken model does not stop the
@@ -292,14 +233,14 @@ fn start_transcription(
 
 async fn dispatch_calls(
     mut new_calls: tokio::sync::mpsc::Receiver<NewCall>,
-    services: Arc<Services>,
+    helpdesk: Arc<Helpdesk>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut calls = JoinSet::new();
     loop {
         tokio::select! {
             call = new_calls.recv() => match call {
-                Some(call) => { calls.spawn(helpdesk_call::handle(call, services.clone())); }
+                Some(call) => { calls.spawn(helpdesk::handle_call(call, helpdesk.clone())); }
                 None => break,
             },
             Some(_) = calls.join_next(), if !calls.is_empty() => {}

@@ -6,8 +6,8 @@ use super::row::{get, parse, ticket_from_row, TICKET_COLUMNS};
 use super::search::{tickets_matching, SearchQuery};
 use super::{now_ms, query_error, Store, StoreError};
 use crate::tickets::{
-    CallEventKind, Category, Disposition, Impact, Priority, Ticket, TicketField, TicketRef,
-    TicketStatus, Urgency,
+    CallEventKind, Category, Disposition, Impact, Priority, RecordingState, Ticket, TicketField,
+    TicketRef, TicketStatus, Urgency,
 };
 use chrono::{DateTime, Datelike, Utc};
 use std::time::Duration;
@@ -259,20 +259,20 @@ impl Store {
         self.updated(id, row)
     }
 
-    /// Where the voicemail is, how long it is and why it stopped (`digit`, `silence`, …).
+    /// Where the voicemail is, how long it is and where it stands (recording, why it stopped…).
     pub async fn set_recording(
         &self,
         id: i64,
         path: &str,
         duration: Duration,
-        end_cause: &str,
+        state: RecordingState,
     ) -> Result<(), StoreError> {
         let row = sqlx::query(
             "UPDATE tickets SET recording_path = $1, recording_duration_ms = $2, recording_end_cause = $3, updated_at = $4 WHERE id = $5 RETURNING reference",
         )
         .bind(path)
         .bind(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX))
-        .bind(end_cause)
+        .bind(state.to_string())
         .bind(now_ms())
         .bind(id)
         .fetch_optional(self.pool())

@@ -35,7 +35,15 @@ async fn full_ticket(db: &Db) -> Ticket {
     let estimate = store.estimate_for(t.id).await.unwrap().unwrap();
     store.set_estimate(t.id, estimate).await.unwrap();
     store
-        .set_recording(t.id, "/data/v.wav", Duration::from_secs(9), "digit")
+        .set_recording(
+            t.id,
+            "/data/v.wav",
+            Duration::from_secs(9),
+            hotline::tickets::RecordingState::Ended {
+                end: hotline::tickets::RecordingEnd::Digit,
+                speech: true,
+            },
+        )
         .await
         .unwrap();
     store

@@ -152,7 +152,15 @@ async fn every_answer_and_outcome_is_stored(Db { store, .. }: Db) {
         .await
         .unwrap();
     store
-        .set_recording(id, "/data/v.wav", Duration::from_millis(12_340), "silence")
+        .set_recording(
+            id,
+            "/data/v.wav",
+            Duration::from_millis(12_340),
+            hotline::tickets::RecordingState::Ended {
+                end: hotline::tickets::RecordingEnd::Silence,
+                speech: true,
+            },
+        )
         .await
         .unwrap();
     store

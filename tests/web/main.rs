@@ -147,7 +147,15 @@ impl Web {
         let bytes = std::fs::read(&path).unwrap();
         let path = path.display().to_string();
         store
-            .set_recording(t.id, &path, Duration::from_millis(4200), "hangup")
+            .set_recording(
+                t.id,
+                &path,
+                Duration::from_millis(4200),
+                hotline::tickets::RecordingState::Ended {
+                    end: hotline::tickets::RecordingEnd::Hangup,
+                    speech: true,
+                },
+            )
             .await
             .unwrap();
         store

@@ -1,0 +1,111 @@
+//! One helpdesk call from INVITE to hang-up: its ticket, its answer, its run through the
+//! dialplan, its end.
+//!
+//! The ticket is written before the call is answered, so every call — abandoned, failed or
+//! complete — leaves one. Store errors after that are logged, never allowed to drop the caller.
+
+use super::host::HelpdeskHost;
+use super::{disposition, log_store, Helpdesk};
+use crate::call::answer;
+use crate::call::{IncomingCall, NewCall, Refusal};
+use crate::ivr;
+use crate::store::NewTicket;
+use crate::tickets::CallEventKind;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a caller refused for want of a ticket is asked to wait before retrying.
+const RETRY_AFTER_STORE_FAILURE: Duration = Duration::from_secs(30);
+
+/// Handles one call from INVITE to hang-up.
+pub async fn handle_call(call: NewCall, helpdesk: Arc<Helpdesk>) {
+    let caller = call.caller();
+    let call_id = call.call_id();
+    let span = tracing::info_span!("call", %call_id, caller = %caller.number);
+    tracing::info!(parent: &span, display_name = ?caller.display_name, "incoming call");
+
+    let new_ticket = NewTicket {
+        call_id,
+        caller_number: caller.number,
+        caller_name: caller.display_name,
+    };
+    let store = &helpdesk.store;
+    let ticket = match store.create_ticket(&new_ticket).await {
+        Ok(t) => t,
+        Err(e) => {
+            // Without a ticket the call would leave no trace: refuse it so the caller retries.
+            tracing::error!(parent: &span, error = %e, "cannot create the ticket; refusing the call");
+            crate::call::refuse(
+                call,
+                &helpdesk.answer.endpoint,
+                Refusal::ServiceUnavailable,
+                Some(RETRY_AFTER_STORE_FAILURE),
+            )
+            .await;
+            return;
+        }
+    };
+    tracing::info!(parent: &span, ticket = %ticket.reference, "ticket created");
+
+    let mut control = match answer::answer(call, &helpdesk.answer).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::info!(parent: &span, error = %e, "call not answered");
+            let outcome = disposition::unanswered(&e);
+            log_store(
+                store
+                    .set_disposition(ticket.id, outcome.disposition, outcome.detail.as_deref())
+                    .await,
+            );
+            log_store(
+                store
+                    .add_event(ticket.id, CallEventKind::Hangup, &e.to_string())
+                    .await,
+            );
+            return;
+        }
+    };
+    log_store(
+        store
+            .add_event(ticket.id, CallEventKind::Answered, "")
+            .await,
+    );
+    tracing::info!(parent: &span, "answered");
+
+    let plan = helpdesk.dialplan();
+    let mut host = HelpdeskHost {
+        control: &mut control,
+        helpdesk: &helpdesk,
+        ticket: &ticket,
+        language: plan.default_language,
+        language_chosen: false,
+        voicemail: false,
+    };
+    let result = ivr::run(&plan, &mut host).await;
+    let outcome = disposition::answered(&result, host.voicemail);
+    let cause = disposition::end_cause(&result.end);
+    log_store(
+        store
+            .set_disposition(ticket.id, outcome.disposition, outcome.detail.as_deref())
+            .await,
+    );
+    log_store(
+        store
+            .add_event(
+                ticket.id,
+                CallEventKind::Hangup,
+                &disposition::hangup_detail(cause),
+            )
+            .await,
+    );
+    let stats = answer::finish(control, cause).await;
+    tracing::info!(
+        parent: &span,
+        %cause,
+        disposition = %outcome.disposition,
+        path = %result.path.join(" > "),
+        packets_sent = stats.packets_sent,
+        packets_received = stats.packets_received,
+        "call ended"
+    );
+}

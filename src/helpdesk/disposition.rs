@@ -1,0 +1,227 @@
+//! How a call ended, as its ticket records it: the disposition, its detail, and who hung up.
+//!
+//! Pure functions of what happened, so each rule is tested here without a call.
+
+use crate::call::answer::AnswerError;
+use crate::call::EndCause;
+use crate::ivr::{IvrEnd, IvrResult, RouteOutcome};
+use crate::tickets::Disposition;
+
+/// The ticket's final disposition and its detail (the step of an abandoned call, the reason of
+/// a failed one, the technician who answered).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub disposition: Disposition,
+    pub detail: Option<String>,
+}
+
+impl Outcome {
+    fn new(disposition: Disposition, detail: Option<String>) -> Outcome {
+        Outcome {
+            disposition,
+            detail,
+        }
+    }
+}
+
+/// A call that never got answered: the caller gave up while it rang, or setting it up failed.
+pub fn unanswered(error: &AnswerError) -> Outcome {
+    match error {
+        AnswerError::Ended(EndCause::Cancelled | EndCause::CallerHangup) => {
+            Outcome::new(Disposition::Abandoned, Some("ringing".into()))
+        }
+        other => Outcome::new(Disposition::Failed, Some(other.reason())),
+    }
+}
+
+/// An answered call, once the dialplan is done with it. `voicemail` says whether the caller
+/// left a message with speech in it.
+pub fn answered(result: &IvrResult, voicemail: bool) -> Outcome {
+    match (&result.end, &result.routed) {
+        (_, Some(RouteOutcome::Answered { technician })) => {
+            Outcome::new(Disposition::Answered, Some(technician.clone()))
+        }
+        (IvrEnd::Completed, Some(RouteOutcome::NobodyAvailable)) => {
+            Outcome::new(Disposition::Routed, Some("nobody available".into()))
+        }
+        (IvrEnd::Completed, None) => Outcome::new(Disposition::Completed, None),
+        (IvrEnd::StepLimit { node }, _) => {
+            Outcome::new(Disposition::Failed, Some(format!("step limit at {node}")))
+        }
+        (IvrEnd::Ended { .. }, _) if voicemail => Outcome::new(Disposition::Voicemail, None),
+        (IvrEnd::Ended { node, cause }, _) => match cause.0 {
+            EndCause::CallerHangup | EndCause::Cancelled => {
+                Outcome::new(Disposition::Abandoned, Some(node.clone()))
+            }
+            other => Outcome::new(Disposition::Failed, Some(format!("{other} at {node}"))),
+        },
+    }
+}
+
+/// A call the server was running when it died (found still `in_progress` at the next start).
+/// `step` is the last dialplan node the call was known to be in; `voicemail` says whether it
+/// left a recording, which is kept (and transcribed) as for a caller who hung up while speaking.
+pub fn cut_by_restart(step: Option<&str>, voicemail: bool) -> Outcome {
+    let detail = match step {
+        Some(step) => format!("server restarted at {step}"),
+        None => "server restarted".to_string(),
+    };
+    let disposition = if voicemail {
+        Disposition::Voicemail
+    } else {
+        Disposition::Failed
+    };
+    Outcome::new(disposition, Some(detail))
+}
+
+/// Why the call ends, for the hang-up: the dialplan finishing is ours to end with BYE.
+pub fn end_cause(end: &IvrEnd) -> EndCause {
+    match end {
+        IvrEnd::Completed | IvrEnd::StepLimit { .. } => EndCause::Completed,
+        IvrEnd::Ended { cause, .. } => cause.0,
+    }
+}
+
+/// The timeline's hang-up entry: who hung up and why (`by hotline (completed)`).
+pub fn hangup_detail(cause: EndCause) -> String {
+    let by = if cause.needs_bye() {
+        "hotline"
+    } else {
+        "caller"
+    };
+    format!("by {by} ({cause})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::call::CallEnded;
+
+    fn result(end: IvrEnd, routed: Option<RouteOutcome>) -> IvrResult {
+        IvrResult {
+            end,
+            recorded: false,
+            routed,
+            path: Vec::new(),
+        }
+    }
+
+    fn ended(node: &str, cause: EndCause) -> IvrEnd {
+        IvrEnd::Ended {
+            node: node.into(),
+            cause: CallEnded(cause),
+        }
+    }
+
+    #[test]
+    fn a_caller_who_hangs_up_while_it_rings_abandoned_at_ringing() {
+        for cause in [EndCause::Cancelled, EndCause::CallerHangup] {
+            let o = unanswered(&AnswerError::Ended(cause));
+            assert_eq!(o.disposition, Disposition::Abandoned);
+            assert_eq!(o.detail.as_deref(), Some("ringing"));
+        }
+    }
+
+    #[test]
+    fn a_call_that_could_not_be_set_up_failed_with_the_reason() {
+        let o = unanswered(&AnswerError::Ended(EndCause::AckTimeout));
+        assert_eq!(o.disposition, Disposition::Failed);
+        assert_eq!(o.detail.as_deref(), Some("ack_timeout"));
+    }
+
+    #[test]
+    fn the_whole_menu_is_completed() {
+        let o = answered(&result(IvrEnd::Completed, None), true);
+        assert_eq!(o, Outcome::new(Disposition::Completed, None));
+    }
+
+    #[test]
+    fn an_urgent_call_nobody_took_is_routed_nobody_available() {
+        let o = answered(
+            &result(IvrEnd::Completed, Some(RouteOutcome::NobodyAvailable)),
+            false,
+        );
+        assert_eq!(o.disposition, Disposition::Routed);
+        assert_eq!(o.detail.as_deref(), Some("nobody available"));
+    }
+
+    #[test]
+    fn a_call_a_technician_answered_names_the_technician_however_it_ended() {
+        let o = answered(
+            &result(
+                ended("route", EndCause::CallerHangup),
+                Some(RouteOutcome::Answered {
+                    technician: "alice".into(),
+                }),
+            ),
+            false,
+        );
+        assert_eq!(o.disposition, Disposition::Answered);
+        assert_eq!(o.detail.as_deref(), Some("alice"));
+    }
+
+    #[test]
+    fn hanging_up_in_a_menu_is_abandoned_at_that_menu() {
+        let o = answered(
+            &result(ended("category", EndCause::CallerHangup), None),
+            false,
+        );
+        assert_eq!(o.disposition, Disposition::Abandoned);
+        assert_eq!(o.detail.as_deref(), Some("category"));
+    }
+
+    #[test]
+    fn hanging_up_after_speaking_a_voicemail_is_a_voicemail() {
+        let o = answered(
+            &result(ended("voicemail", EndCause::CallerHangup), None),
+            true,
+        );
+        assert_eq!(o, Outcome::new(Disposition::Voicemail, None));
+    }
+
+    #[test]
+    fn silent_media_fails_with_the_cause_and_the_step() {
+        let o = answered(&result(ended("impact", EndCause::RtpTimeout), None), false);
+        assert_eq!(o.disposition, Disposition::Failed);
+        assert_eq!(o.detail.as_deref(), Some("rtp_timeout at impact"));
+    }
+
+    #[test]
+    fn a_looping_dialplan_fails_at_the_step_limit() {
+        let o = answered(
+            &result(
+                IvrEnd::StepLimit {
+                    node: "loop".into(),
+                },
+                None,
+            ),
+            false,
+        );
+        assert_eq!(o.disposition, Disposition::Failed);
+        assert_eq!(o.detail.as_deref(), Some("step limit at loop"));
+    }
+
+    #[test]
+    fn a_call_cut_by_a_restart_fails_at_its_step_unless_it_left_a_voicemail() {
+        let o = cut_by_restart(Some("category"), false);
+        assert_eq!(o.disposition, Disposition::Failed);
+        assert_eq!(o.detail.as_deref(), Some("server restarted at category"));
+        let o = cut_by_restart(Some("voicemail"), true);
+        assert_eq!(o.disposition, Disposition::Voicemail);
+        assert_eq!(
+            cut_by_restart(None, false).detail.as_deref(),
+            Some("server restarted")
+        );
+    }
+
+    #[test]
+    fn the_dialplan_ending_is_hung_up_by_hotline_and_a_bye_by_the_caller() {
+        assert_eq!(end_cause(&IvrEnd::Completed), EndCause::Completed);
+        assert_eq!(
+            hangup_detail(end_cause(&IvrEnd::Completed)),
+            "by hotline (completed)"
+        );
+        let cause = end_cause(&ended("language", EndCause::CallerHangup));
+        assert_eq!(hangup_detail(cause), "by caller (caller_hangup)");
+    }
+}

@@ -1,0 +1,73 @@
+//! The helpdesk's side of a call: its ticket, its run through the dialplan, its voicemail and
+//! how it ended.
+//!
+//! `server` builds a [`Helpdesk`] from the configuration and hands it every new call
+//! ([`handle_call`]); nothing below this layer knows it exists. It speaks to the caller through
+//! `call` (answer, play, collect, record, refuse), to the dialplan through `ivr`'s `CallHost`,
+//! and to the database through `store`: it never reads SIP messages itself.
+
+mod call_task;
+pub mod disposition;
+mod host;
+pub mod restart;
+pub mod voicemail;
+
+pub use call_task::handle_call;
+
+use crate::call::answer::AnswerContext;
+use crate::ivr::Dialplan;
+use crate::media::prompt::PromptLibrary;
+use crate::store::Store;
+use std::sync::{Arc, RwLock};
+use voicemail::Voicemail;
+
+/// What every call task shares: how to answer, what to play, the running dialplan, the ticket
+/// store and the voicemail box.
+pub struct Helpdesk {
+    pub(crate) answer: AnswerContext,
+    pub(crate) prompts: Arc<PromptLibrary>,
+    /// Swapped whole on reload; calls in progress keep the plan they started with.
+    dialplan: RwLock<Arc<Dialplan>>,
+    pub(crate) store: Store,
+    pub(crate) voicemail: Voicemail,
+}
+
+impl Helpdesk {
+    pub fn new(
+        answer: AnswerContext,
+        prompts: Arc<PromptLibrary>,
+        dialplan: Dialplan,
+        store: Store,
+        voicemail: Voicemail,
+    ) -> Helpdesk {
+        Helpdesk {
+            answer,
+            prompts,
+            dialplan: RwLock::new(Arc::new(dialplan)),
+            store,
+            voicemail,
+        }
+    }
+
+    /// The ticket store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The dialplan new calls run through.
+    pub fn dialplan(&self) -> Arc<Dialplan> {
+        self.dialplan.read().expect("poisoned").clone()
+    }
+
+    /// Replaces the dialplan for new calls; calls in progress keep theirs.
+    pub fn set_dialplan(&self, plan: Dialplan) {
+        *self.dialplan.write().expect("poisoned") = Arc::new(plan);
+    }
+}
+
+/// Logs a failed ticket write: once a call is up, the caller is never dropped for the store.
+pub(crate) fn log_store<T>(result: Result<T, crate::store::StoreError>) {
+    if let Err(e) = result {
+        tracing::error!(error = %e, "ticket update failed");
+    }
+}

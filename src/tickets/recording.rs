@@ -1,0 +1,80 @@
+//! Where a ticket's voicemail stands: still being recorded, ended (and why), or cut by a crash.
+//!
+//! The store keeps it as text in `recording_end_cause` (`digit`, `silence (no speech)`,
+//! `interrupted`…); the helpdesk builds it from what happened, so no free-form string travels
+//! from the recorder to the database.
+
+use std::fmt;
+
+/// Why a recording stopped while the call was up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordingEnd {
+    /// The caller pressed the finish key.
+    Digit,
+    /// The caller stopped speaking for the node's silence time.
+    Silence,
+    /// The node's maximum length was reached.
+    MaxLength,
+    /// The caller hung up while speaking (what was said is kept).
+    Hangup,
+}
+
+impl RecordingEnd {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordingEnd::Digit => "digit",
+            RecordingEnd::Silence => "silence",
+            RecordingEnd::MaxLength => "max_length",
+            RecordingEnd::Hangup => "hangup",
+        }
+    }
+}
+
+impl fmt::Display for RecordingEnd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A voicemail's state as stored on its ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordingState {
+    /// The file is being written: a ticket left in this state after a restart was cut by a
+    /// crash, and its file is repaired at start-up.
+    Recording,
+    /// The recording ended normally; `speech` is false when the caller never spoke.
+    Ended { end: RecordingEnd, speech: bool },
+    /// A crash cut the recording; the file was repaired at the next start.
+    Interrupted,
+    /// A crash cut the recording and the file could not be repaired.
+    Lost,
+}
+
+impl fmt::Display for RecordingState {
+    /// The stable text form stored in `recording_end_cause` and shown in the JSON API.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecordingState::Recording => f.write_str("recording"),
+            RecordingState::Ended { end, speech: true } => write!(f, "{end}"),
+            RecordingState::Ended { end, speech: false } => write!(f, "{end} (no speech)"),
+            RecordingState::Interrupted => f.write_str("interrupted"),
+            RecordingState::Lost => f.write_str("lost"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_text_is_the_one_tickets_already_carry() {
+        let ended = |end, speech| RecordingState::Ended { end, speech }.to_string();
+        assert_eq!(ended(RecordingEnd::Digit, true), "digit");
+        assert_eq!(ended(RecordingEnd::MaxLength, true), "max_length");
+        assert_eq!(ended(RecordingEnd::Silence, false), "silence (no speech)");
+        assert_eq!(RecordingState::Recording.to_string(), "recording");
+        assert_eq!(RecordingState::Interrupted.to_string(), "interrupted");
+        assert_eq!(RecordingState::Lost.to_string(), "lost");
+    }
+}
