@@ -9,7 +9,8 @@
 //! worth measuring. The search index is still filled by the migration's own triggers (SQLite)
 //! or generated column (PostgreSQL), as in production.
 
-use hotline::store::{Role, Store, TicketFilter};
+use hotline::accounts::Role;
+use hotline::store::{Store, TicketFilter};
 use hotline::tickets::{Category, Priority, PriorityMatrix, TicketStatus};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

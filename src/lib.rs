@@ -2,8 +2,9 @@
 //!
 //! Layers, lowest first (a lower layer never imports a higher one):
 //! `sip` and `media` (protocols) → `call` (one task per call) → `ivr` (dialplans) →
-//! `tickets` (domain) / `store` (the only SQL) → `transcribe` → `server` (wires everything from `config`).
+//! `tickets` and `accounts` (domain) / `store` (the only SQL) → `transcribe` → `server` (wires everything from `config`).
 
+pub mod accounts;
 pub mod call;
 pub mod config;
 pub mod helpdesk;

@@ -405,7 +405,7 @@ fn run() -> anyhow::Result<()> {
             password_file,
             store,
         }) => {
-            let role: hotline::store::Role = role.parse().map_err(anyhow::Error::msg)?;
+            let role: hotline::accounts::Role = role.parse()?;
             let text = match &password_file {
                 Some(file) => std::fs::read_to_string(file)
                     .with_context(|| format!("reading {}", file.display()))?,

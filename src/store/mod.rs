@@ -19,7 +19,6 @@ pub use directory::DirectoryEntry;
 pub use jobs::{QueueCounts, TranscriptRecord, TranscriptionJob, MAX_ATTEMPTS};
 pub use search::SearchQuery;
 pub use tickets::{NewTicket, TicketFilter};
-pub use web::{Activity, Role, User};
 
 use crate::tickets::PriorityMatrix;
 use sqlx::any::AnyPoolOptions;

@@ -4,65 +4,10 @@
 //! hand out live logins.
 
 use super::{now_ms, query_error, Store, StoreError};
+use crate::accounts::{Activity, ActivityKind, Role, User};
 use crate::tickets::TicketStatus;
-use chrono::{DateTime, TimeZone, Utc};
-use serde::Serialize;
+use chrono::{TimeZone, Utc};
 use sqlx::Row;
-use std::fmt;
-use std::str::FromStr;
-
-/// What a web user may do. Leads may everything technicians may; the difference is kept for
-/// reports and future admin pages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Technician,
-    Lead,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Technician => "technician",
-            Role::Lead => "lead",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Role {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "technician" => Ok(Role::Technician),
-            "lead" => Ok(Role::Lead),
-            _ => Err(format!("unknown role `{s}` (expected technician or lead)")),
-        }
-    }
-}
-
-/// A web log account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct User {
-    pub id: i64,
-    pub name: String,
-    pub role: Role,
-}
-
-/// One entry of a ticket's audit trail: who changed what, when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Activity {
-    pub at: DateTime<Utc>,
-    pub actor: String,
-    /// `status`, `assignee` or `note`.
-    pub kind: String,
-    pub detail: String,
-}
 
 fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User, StoreError> {
     let corrupt = |column: &'static str| {
@@ -75,10 +20,12 @@ fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User, StoreError> {
     Ok(User {
         id: row.try_get("id").map_err(corrupt("id"))?,
         name: row.try_get("name").map_err(corrupt("name"))?,
-        role: role.parse().map_err(|reason| StoreError::Corrupt {
-            column: "role",
-            reason,
-        })?,
+        role: role
+            .parse()
+            .map_err(|e: crate::accounts::UnknownRole| StoreError::Corrupt {
+                column: "role",
+                reason: e.to_string(),
+            })?,
     })
 }
 
@@ -214,7 +161,7 @@ impl Store {
         actor: &str,
     ) -> Result<(), StoreError> {
         self.set_status(id, status).await?;
-        self.add_activity(id, actor, "status", status.as_str())
+        self.add_activity(id, actor, ActivityKind::Status, status.as_str())
             .await
     }
 
@@ -226,7 +173,7 @@ impl Store {
         actor: &str,
     ) -> Result<(), StoreError> {
         self.set_assignee(id, assignee).await?;
-        self.add_activity(id, actor, "assignee", assignee.unwrap_or(""))
+        self.add_activity(id, actor, ActivityKind::Assignee, assignee.unwrap_or(""))
             .await
     }
 
@@ -235,7 +182,7 @@ impl Store {
         &self,
         id: i64,
         actor: &str,
-        kind: &str,
+        kind: ActivityKind,
         detail: &str,
     ) -> Result<(), StoreError> {
         sqlx::query(
@@ -244,7 +191,7 @@ impl Store {
         .bind(id)
         .bind(now_ms())
         .bind(actor)
-        .bind(kind)
+        .bind(kind.as_str())
         .bind(detail)
         .execute(self.pool())
         .await
@@ -283,7 +230,12 @@ impl Store {
                             reason: format!("{at} is not a timestamp"),
                         })?,
                     actor: get("actor")?,
-                    kind: get("kind")?,
+                    kind: get("kind")?.parse().map_err(
+                        |e: crate::accounts::UnknownActivityKind| StoreError::Corrupt {
+                            column: "kind",
+                            reason: e.to_string(),
+                        },
+                    )?,
                     detail: get("detail")?,
                 })
             })

@@ -3,10 +3,11 @@
 
 use super::auth::Auth;
 use super::filters::parse_query;
-use super::pages::{load_ticket, recording_response};
+use super::pages::{load_ticket, recording_response, Assignee};
 use super::{AppState, WebError};
-use crate::tickets::TicketStatus;
+use crate::tickets::{TicketRef, TicketStatus};
 use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -33,10 +34,11 @@ pub(super) async fn list(
 pub(super) async fn show(
     State(state): State<AppState>,
     auth: Result<Auth, WebError>,
-    Path(reference): Path<String>,
+    reference: Result<Path<TicketRef>, PathRejection>,
 ) -> Result<Json<Value>, WebError> {
     auth?;
-    let t = load_ticket(&state.store, &reference).await?;
+    let Path(reference) = reference?;
+    let t = load_ticket(&state.store, reference).await?;
     let events = state.store.events(t.id).await?;
     let activity = state.store.activity(t.id).await?;
     Ok(Json(json!({
@@ -51,7 +53,7 @@ pub(super) async fn show(
 #[derive(Debug, Default)]
 struct Patch {
     status: Option<TicketStatus>,
-    assignee: Option<Option<String>>,
+    assignee: Option<Assignee>,
 }
 
 fn parse_patch(body: &[u8]) -> Result<Patch, WebError> {
@@ -70,13 +72,10 @@ fn parse_patch(body: &[u8]) -> Result<Patch, WebError> {
                 )
             }
             ("status", _) => return Err(bad("`status` must be a string".into())),
-            ("assignee", Value::Null) => patch.assignee = Some(None),
-            ("assignee", Value::String(a)) if a.len() <= 100 => {
-                let a = a.trim().to_string();
-                patch.assignee = Some(Some(a).filter(|a| !a.is_empty()));
-            }
-            ("assignee", Value::String(_)) => {
-                return Err(bad("`assignee`: at most 100 characters".into()))
+            ("assignee", Value::Null) => patch.assignee = Some(Assignee::nobody()),
+            ("assignee", Value::String(a)) => {
+                patch.assignee =
+                    Some(Assignee::try_from(a).map_err(|e| bad(format!("`assignee`: {e}")))?)
             }
             ("assignee", _) => return Err(bad("`assignee` must be a string or null".into())),
             (other, _) => {
@@ -97,18 +96,18 @@ fn parse_patch(body: &[u8]) -> Result<Patch, WebError> {
 pub(super) async fn patch(
     State(state): State<AppState>,
     auth: Result<Auth, WebError>,
-    Path(reference): Path<String>,
+    reference: Result<Path<TicketRef>, PathRejection>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, WebError> {
     let auth = auth?;
+    let Path(reference) = reference?;
     auth.check_csrf(headers.get("x-csrf-token").and_then(|v| v.to_str().ok()))?;
     let patch = parse_patch(&body)?;
-    let t = load_ticket(&state.store, &reference).await?;
+    let t = load_ticket(&state.store, reference).await?;
     // Checked before anything changes, so a refused patch leaves the ticket as it was.
     if let Some(assignee) = &patch.assignee {
-        let assignee = assignee.as_deref().map(str::trim).filter(|a| !a.is_empty());
-        auth.check_assignment(t.assignee.as_deref(), assignee)?;
+        auth.check_assignment(t.assignee.as_deref(), assignee.name())?;
     }
     if let Some(status) = patch.status {
         state
@@ -117,24 +116,24 @@ pub(super) async fn patch(
             .await?;
     }
     if let Some(assignee) = &patch.assignee {
-        let assignee = assignee.as_deref().map(str::trim).filter(|a| !a.is_empty());
         state
             .store
-            .set_assignee_by(t.id, assignee, &auth.user.name)
+            .set_assignee_by(t.id, assignee.name(), &auth.user.name)
             .await?;
     }
-    let t = load_ticket(&state.store, &reference).await?;
+    let t = load_ticket(&state.store, reference).await?;
     Ok(Json(json!({ "ticket": t })))
 }
 
 pub(super) async fn recording(
     State(state): State<AppState>,
     auth: Result<Auth, WebError>,
-    Path(reference): Path<String>,
+    reference: Result<Path<TicketRef>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
     auth?;
-    recording_response(&state.store, &reference, &headers).await
+    let Path(reference) = reference?;
+    recording_response(&state.store, reference, &headers).await
 }
 
 pub(super) async fn openapi(auth: Result<Auth, WebError>) -> Result<Response, WebError> {

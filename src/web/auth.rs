@@ -2,7 +2,8 @@
 //! per-session CSRF token, bearer API tokens, and the login rate limit.
 
 use super::{AppState, WebError};
-use crate::store::{Role, Store, User};
+use crate::accounts::{Role, User};
+use crate::store::Store;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use axum::extract::FromRequestParts;
@@ -151,7 +152,7 @@ impl Auth {
     }
 
     pub fn is_lead(&self) -> bool {
-        self.user.role == Role::Lead
+        self.user.is_lead()
     }
 
     /// Exports of the whole log (callers' names and numbers, transcripts) are for leads.

@@ -10,6 +10,7 @@ mod api;
 pub mod auth;
 pub mod charts;
 pub mod csv;
+pub mod estimate;
 mod events;
 pub mod export;
 pub mod filters;
@@ -22,6 +23,7 @@ pub mod stats;
 pub use auth::{add_user, new_api_token, AccountError};
 
 use crate::store::{Store, StoreError};
+use axum::extract::rejection::{FormRejection, PathRejection};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -53,6 +55,9 @@ pub enum WebError {
     Forbidden(&'static str),
     #[error("{0}")]
     BadRequest(String),
+    /// Well-formed, but a field's value is not one we know (a status, a role).
+    #[error("{0}")]
+    Unprocessable(String),
     #[error("{0}")]
     NotFound(String),
     #[error("too many failed logins; try again later")]
@@ -69,6 +74,7 @@ impl WebError {
             WebError::Unauthorized => StatusCode::UNAUTHORIZED,
             WebError::Forbidden(_) => StatusCode::FORBIDDEN,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             WebError::NotFound(_) => StatusCode::NOT_FOUND,
             WebError::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
             WebError::Store(_) | WebError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -80,6 +86,25 @@ impl WebError {
             WebError::Store(e) => tracing::error!(error = %e, "web request failed"),
             WebError::Io(e) => tracing::error!(error = %e, "web request failed"),
             _ => {}
+        }
+    }
+}
+
+/// A path parameter refused by its type (`/tickets/not-a-ref`): 400 with the type's message.
+impl From<PathRejection> for WebError {
+    fn from(e: PathRejection) -> Self {
+        WebError::BadRequest(e.body_text())
+    }
+}
+
+/// A form refused by its fields' types: 422 when a value is unknown (the type's message names
+/// the field), 400 when the body is not a form at all.
+impl From<FormRejection> for WebError {
+    fn from(e: FormRejection) -> Self {
+        if e.status() == StatusCode::UNPROCESSABLE_ENTITY {
+            WebError::Unprocessable(e.body_text())
+        } else {
+            WebError::BadRequest(e.body_text())
         }
     }
 }

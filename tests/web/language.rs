@@ -57,3 +57,45 @@ async fn the_switch_refuses_unknown_languages_and_foreign_redirects() {
     let none = web.get("/lang/en", &[]).await;
     assert_eq!(none.header("location"), Some("/tickets"));
 }
+
+/// The caller heard "12 hours" (the IVR's words for the stored estimate); the ticket page says
+/// the same, in English or in French, rather than a count of minutes.
+#[tokio::test]
+async fn the_ticket_page_shows_the_estimate_as_the_caller_heard_it() {
+    let web = Web::start().await;
+    let (reference, _) = web.seed_ticket("800").await;
+    let t = web
+        .store()
+        .ticket_by_ref(&reference.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let (cookie, _) = web.session().await;
+    let path = format!("/tickets/{reference}");
+    let french = format!("{cookie}; hotline_lang=fr");
+    for (estimate, english, in_french) in [
+        (12 * 3600, "12 hours", "12 heures"),
+        (
+            90 * 60,
+            "one hour and 30 minutes",
+            "une heure et 30 minutes",
+        ),
+        (3 * 86400, "3 days", "3 jours"),
+    ] {
+        web.store()
+            .set_estimate(t.id, std::time::Duration::from_secs(estimate))
+            .await
+            .unwrap();
+        let html = web.get(&path, &[("Cookie", &cookie)]).await.text();
+        assert!(
+            html.contains(&format!("<td>{english}</td>")),
+            "{english}: {html}"
+        );
+        assert!(!html.contains("minutes</td>") || english.ends_with("minutes"));
+        let html = web.get(&path, &[("Cookie", &french)]).await.text();
+        assert!(
+            html.contains(&format!("<td>{in_french}</td>")),
+            "{in_french}: {html}"
+        );
+    }
+}

@@ -11,7 +11,8 @@ mod roles;
 mod search;
 mod stats;
 
-use hotline::store::{NewTicket, Role, TicketField, TranscriptRecord};
+use hotline::accounts::Role;
+use hotline::store::{NewTicket, TicketField, TranscriptRecord};
 use hotline::tickets::{Category, Impact, TicketStatus, Urgency};
 use std::time::Duration;
 use support::http::{form_escape, request, Reply};
@@ -441,7 +442,7 @@ async fn ticket_page_shows_the_call_voicemail_and_transcript() {
     for expected in [
         "Ada &lt;Lovelace&gt; (300)",
         "P1 critical",
-        "about 15 minutes",
+        "<td>15 minutes</td>",
         "asset",
         "4711",
         &format!(
@@ -468,10 +469,18 @@ async fn unknown_or_malformed_tickets_are_4xx() {
     assert_eq!(web.get("/api/tickets/HD-2026-999999", &a).await.status, 404);
     let r = web.get("/api/tickets/garbage", &a).await;
     assert_eq!(r.status, 400);
-    assert!(r.json()["error"]
-        .as_str()
-        .unwrap()
-        .contains("HD-YYYY-NNNNNN"));
+    let error = r.json()["error"].as_str().unwrap().to_string();
+    assert!(
+        error.contains("`garbage` is not a ticket reference like HD-2026-000123"),
+        "{error}"
+    );
+    for path in ["/tickets/garbage/status", "/tickets/garbage/notes"] {
+        let r = web
+            .post_form(path, &cookie, &[("csrf", &csrf), ("status", "closed")])
+            .await;
+        assert_eq!(r.status, 400, "{path}");
+        assert!(r.text().contains("is not a ticket reference"), "{path}");
+    }
     assert_eq!(
         web.get("/api/tickets/HD-2026-999999/recording", &a)
             .await
@@ -534,6 +543,7 @@ async fn status_changes_and_notes_need_the_csrf_token_and_are_audited() {
             .await;
         assert_eq!(r.status, 303, "{status}: {}", r.text());
     }
+    // Refused by the status type, naming the field and the statuses there are.
     let r = web
         .post_form(
             &status_path,
@@ -541,7 +551,32 @@ async fn status_changes_and_notes_need_the_csrf_token_and_are_audited() {
             &[("csrf", &csrf), ("status", "exploded")],
         )
         .await;
-    assert_eq!(r.status, 400);
+    assert_eq!(r.status, 422);
+    assert!(
+        r.text().contains("status") && r.text().contains("exploded"),
+        "{}",
+        r.text()
+    );
+    for body in ["", "   "] {
+        let r = web
+            .post_form(
+                &format!("/tickets/{reference}/notes"),
+                &cookie,
+                &[("csrf", &csrf), ("body", body)],
+            )
+            .await;
+        assert_eq!(r.status, 422, "empty note");
+    }
+    let long = "x".repeat(101);
+    let r = web
+        .post_form(
+            &format!("/tickets/{reference}/assignee"),
+            &cookie,
+            &[("csrf", &csrf), ("assignee", &long)],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(r.text().contains("at most 100 characters"));
     let r = web
         .post_form(
             &format!("/tickets/{reference}/notes"),
