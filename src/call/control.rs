@@ -235,7 +235,7 @@ impl CallControl {
             CallSignal::Bye => Some(Err(EndCause::CallerHangup)),
             CallSignal::Cancelled => Some(Err(EndCause::Cancelled)),
             CallSignal::AckTimeout => Some(Err(EndCause::AckTimeout)),
-            CallSignal::InfoDigit(c) => Digit::from_char(c).map(|d| Ok(Wake::Digit(d))),
+            CallSignal::InfoDigit(digit) => Some(Ok(Wake::Digit(digit))),
             CallSignal::Ack(_) => None,
             CallSignal::ReInvite {
                 request,

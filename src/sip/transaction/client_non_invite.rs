@@ -86,6 +86,19 @@ impl ClientNonInviteTransaction {
             .min()
     }
 
+    /// The transport could not carry the request (§8.1.3.1): the transaction ends at once.
+    pub fn on_transport_error(&mut self) -> Vec<Action> {
+        match self.state {
+            State::Trying | State::Proceeding => {
+                self.state = State::Terminated;
+                self.timer_e = None;
+                self.timer_f = None;
+                vec![Action::TimedOut, Action::Terminated]
+            }
+            _ => Vec::new(),
+        }
+    }
+
     pub fn on_timer(&mut self, now: Instant) -> Vec<Action> {
         if self.timer_f.is_some_and(|t| t <= now) {
             self.state = State::Terminated;

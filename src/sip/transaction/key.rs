@@ -10,12 +10,14 @@ pub enum KeyError {
     Via,
     #[error("missing or invalid CSeq header")]
     CSeq,
+    #[error("a transaction with branch {0} is already running")]
+    InUse(String),
 }
 
 /// Identifies a transaction: the top Via's branch and sent-by, and the method — with ACK mapped
 /// to INVITE, since the ACK for a non-2xx response belongs to the INVITE's transaction (§17.2.3).
 /// Server and client keys never mix because they live in different tables.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TransactionKey {
     branch: String,
     sent_by: String,

@@ -5,12 +5,14 @@
 //! transaction for its next deadline and calls `on_timer` when it passes — so the retransmission
 //! schedule is unit-tested by feeding instants, with no sleeping.
 
+pub mod client_invite;
 pub mod client_non_invite;
 pub mod key;
 pub mod server_invite;
 pub mod server_non_invite;
 pub mod timer;
 
+pub use client_invite::ClientInviteTransaction;
 pub use client_non_invite::ClientNonInviteTransaction;
 pub use key::{KeyError, TransactionKey};
 pub use server_invite::ServerInviteTransaction;
@@ -27,6 +29,8 @@ pub enum Action {
     /// The transaction gave up: no ACK to our final response (Timer H / L), or no response to our
     /// request (Timer F). The TU must end what depended on it.
     TimedOut,
+    /// Start a CANCEL for our pending INVITE (§9.1): its own non-INVITE client transaction.
+    Cancel(rsip::Request),
     /// The transaction is over; drop it.
     Terminated,
 }

@@ -128,7 +128,7 @@ impl Transports {
                 let writer = self.connections.lock().expect("poisoned").get(&id).cloned();
                 let writer = match writer {
                     Some(w) if !w.is_closed() => w,
-                    _ => tcp::connect(self.clone(), dest).await?,
+                    _ => tcp::connect(self.clone(), dest).await?.1,
                 };
                 writer.send(bytes).await.map_err(|_| TransportError::Send {
                     dest,
@@ -136,6 +136,13 @@ impl Transports {
                 })
             }
         }
+    }
+
+    /// Opens a new TCP connection to `dest` and returns its flow (§18.1.1: a request to a peer
+    /// with no connection to us). What the peer sends on it is delivered like any message.
+    pub async fn connect_tcp(&self, dest: SocketAddr) -> Result<Flow, TransportError> {
+        let (id, _) = tcp::connect(self.clone(), dest).await?;
+        Ok(Flow::Tcp(id))
     }
 
     /// Parses a received message and passes it up; answers or drops what does not parse.

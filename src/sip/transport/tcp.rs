@@ -33,11 +33,12 @@ pub(super) async fn accept_loop(transports: Transports, listener: TcpListener) {
     }
 }
 
-/// Opens a connection to `dest` for a message whose original connection is gone.
+/// Opens a connection to `dest`: for a phone we reach over TCP, or a message whose original
+/// connection is gone. Messages arriving on it are delivered like those on accepted ones.
 pub(super) async fn connect(
     transports: Transports,
     dest: SocketAddr,
-) -> Result<mpsc::Sender<Bytes>, TransportError> {
+) -> Result<(ConnectionId, mpsc::Sender<Bytes>), TransportError> {
     let stream = TcpStream::connect(dest)
         .await
         .map_err(|source| TransportError::Connect { dest, source })?;
@@ -45,7 +46,11 @@ pub(super) async fn connect(
     Ok(start(transports, stream, dest))
 }
 
-fn start(transports: Transports, stream: TcpStream, peer: SocketAddr) -> mpsc::Sender<Bytes> {
+fn start(
+    transports: Transports,
+    stream: TcpStream,
+    peer: SocketAddr,
+) -> (ConnectionId, mpsc::Sender<Bytes>) {
     let id: ConnectionId = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let (tx, mut rx) = mpsc::channel::<Bytes>(256);
     transports
@@ -91,5 +96,5 @@ fn start(transports: Transports, stream: TcpStream, peer: SocketAddr) -> mpsc::S
         }
         transports.connections.lock().expect("poisoned").remove(&id);
     });
-    tx
+    (id, tx)
 }
