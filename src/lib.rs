@@ -8,6 +8,7 @@ pub mod call;
 pub mod config;
 pub mod ivr;
 pub mod media;
+pub mod oncall;
 pub mod server;
 pub mod sip;
 pub mod store;
