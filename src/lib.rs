@@ -10,6 +10,7 @@ pub mod config;
 pub mod helpdesk;
 pub mod ivr;
 pub mod media;
+pub mod oncall;
 pub mod server;
 pub mod sip;
 pub mod store;

@@ -1,7 +1,9 @@
 //! SIP (RFC 3261): messages, transports, transactions, dialogs, and the endpoint that ties them.
 
 pub mod dialog;
+pub mod digest;
 pub mod endpoint;
 pub mod message;
+pub mod registrar;
 pub mod transaction;
 pub mod transport;

@@ -37,6 +37,21 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "search",
         include_str!("../../migrations/sqlite/0006_search.sql"),
     ),
+    (
+        7,
+        "phones",
+        include_str!("../../migrations/sqlite/0007_phones.sql"),
+    ),
+    (
+        8,
+        "oncall",
+        include_str!("../../migrations/sqlite/0008_oncall.sql"),
+    ),
+    (
+        9,
+        "presence",
+        include_str!("../../migrations/sqlite/0009_presence.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -68,6 +83,21 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         6,
         "search",
         include_str!("../../migrations/postgres/0006_search.sql"),
+    ),
+    (
+        7,
+        "phones",
+        include_str!("../../migrations/postgres/0007_phones.sql"),
+    ),
+    (
+        8,
+        "oncall",
+        include_str!("../../migrations/postgres/0008_oncall.sql"),
+    ),
+    (
+        9,
+        "presence",
+        include_str!("../../migrations/postgres/0009_presence.sql"),
     ),
 ];
 

@@ -5,6 +5,8 @@ mod changes;
 mod directory;
 mod jobs;
 mod migrate;
+mod oncall;
+mod phones;
 mod row;
 mod search;
 mod staffing;
@@ -17,6 +19,8 @@ pub use crate::tickets::{CallEvent, Ticket, TicketField};
 pub use changes::{ChangeKind, TicketChange};
 pub use directory::DirectoryEntry;
 pub use jobs::{QueueCounts, TranscriptRecord, TranscriptionJob, MAX_ATTEMPTS};
+pub use oncall::TeamSettings;
+pub use phones::{Phone, PhoneView};
 pub use search::SearchQuery;
 pub use tickets::{NewTicket, TicketFilter};
 

@@ -79,9 +79,20 @@ impl Store {
 
     /// What the estimate for `ticket` is computed from, read now.
     pub async fn queue_state(&self, ticket: &Ticket) -> Result<QueueState, StoreError> {
+        // The rota decides once a team handles the ticket's category: the on-call technicians
+        // who are available now. Without one (no rota set up, or the category unknown yet) the
+        // manual on-duty list still counts.
+        let from_rota = match ticket.category {
+            Some(category) => self.available_on_call(category, chrono::Utc::now()).await?,
+            None => None,
+        };
+        let on_duty = match from_rota {
+            Some(n) => n,
+            None => self.technicians_on_duty().await?,
+        };
         Ok(QueueState {
             ahead: self.open_tickets_ahead(ticket).await?,
-            on_duty: self.technicians_on_duty().await?,
+            on_duty,
             target: self
                 .matrix()
                 .target(ticket.priority.unwrap_or(UNKNOWN_PRIORITY)),

@@ -9,6 +9,8 @@ mod connect;
 mod directory;
 mod estimate;
 mod json;
+mod oncall;
+mod phones;
 mod queue;
 mod references;
 mod search;

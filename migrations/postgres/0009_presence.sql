@@ -1,0 +1,8 @@
+-- Presence: what each technician chose (available or away, from the phone or the web log) and
+-- whether Hotline has them on a call. Offline is not stored: it is "no reachable phone".
+CREATE TABLE presence (
+    user_name TEXT PRIMARY KEY REFERENCES users (name) ON DELETE CASCADE,
+    choice TEXT NOT NULL,
+    busy BIGINT NOT NULL DEFAULT 0,
+    changed_at BIGINT NOT NULL
+);

@@ -1,0 +1,384 @@
+//! The rota and presence in the database. Reads build an [`oncall::Rota`] in one go; the
+//! answers (who is on call, who is available) are computed by `oncall`, not in SQL.
+
+use super::row::{parse, parse_opt, required, time};
+use super::{now_ms, query_error, Store, StoreError};
+use crate::oncall::{
+    BusinessHours, EscalationStep, Override, Presence, PresenceChoice, Rota, Rotation, Team,
+};
+use crate::tickets::Category;
+use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// A team's settings, as given on the command line or the API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TeamSettings {
+    pub name: String,
+    pub time_zone: chrono_tz::Tz,
+    pub lead: Option<String>,
+    pub business_hours: BusinessHours,
+}
+
+impl Store {
+    /// Creates a team or changes its settings (members, categories and rotations stay).
+    pub async fn save_team(&self, team: &TeamSettings) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO teams (name, time_zone, lead, business_hours) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (name) DO UPDATE SET time_zone = $2, lead = $3, business_hours = $4",
+        )
+        .bind(&team.name)
+        .bind(team.time_zone.name())
+        .bind(team.lead.as_deref())
+        .bind(team.business_hours.to_string())
+        .execute(self.pool())
+        .await
+        .map_err(query_error("saving a team"))?;
+        Ok(())
+    }
+
+    /// Deletes a team with its rotations, overrides and policy; `false` if there was none.
+    pub async fn delete_team(&self, name: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM teams WHERE name = $1")
+            .bind(name)
+            .execute(self.pool())
+            .await
+            .map_err(query_error("deleting a team"))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn add_team_member(&self, team: &str, user: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO team_members (team, user_name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(team)
+        .bind(user)
+        .execute(self.pool())
+        .await
+        .map_err(query_error("adding a team member"))?;
+        Ok(())
+    }
+
+    pub async fn remove_team_member(&self, team: &str, user: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM team_members WHERE team = $1 AND user_name = $2")
+            .bind(team)
+            .bind(user)
+            .execute(self.pool())
+            .await
+            .map_err(query_error("removing a team member"))?;
+        Ok(())
+    }
+
+    /// Makes `team` the one handling `category` (a category has one team).
+    pub async fn assign_category(&self, category: Category, team: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO team_categories (category, team) VALUES ($1, $2) \
+             ON CONFLICT (category) DO UPDATE SET team = $2",
+        )
+        .bind(category.as_str())
+        .bind(team)
+        .execute(self.pool())
+        .await
+        .map_err(query_error("assigning a category"))?;
+        Ok(())
+    }
+
+    /// Creates or replaces a rotation with its members in turn order.
+    pub async fn save_rotation(&self, rotation: &Rotation) -> Result<(), StoreError> {
+        const OP: &str = "saving a rotation";
+        let mut tx = self.begin_write(OP).await?;
+        sqlx::query(
+            "INSERT INTO rotations (team, name, coverage, handover, starts_on) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (team, name) DO UPDATE SET \
+             coverage = $3, handover = $4, starts_on = $5",
+        )
+        .bind(&rotation.team)
+        .bind(&rotation.name)
+        .bind(rotation.coverage.as_str())
+        .bind(rotation.handover.to_string())
+        .bind(rotation.starts_on.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(query_error(OP))?;
+        sqlx::query("DELETE FROM rotation_members WHERE team = $1 AND rotation = $2")
+            .bind(&rotation.team)
+            .bind(&rotation.name)
+            .execute(&mut *tx)
+            .await
+            .map_err(query_error(OP))?;
+        for (turn, user) in rotation.members.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO rotation_members (team, rotation, turn, user_name) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&rotation.team)
+            .bind(&rotation.name)
+            .bind(turn as i64)
+            .bind(user)
+            .execute(&mut *tx)
+            .await
+            .map_err(query_error(OP))?;
+        }
+        tx.commit().await.map_err(query_error(OP))
+    }
+
+    /// Adds an override; returns its id.
+    pub async fn add_override(
+        &self,
+        team: &str,
+        covering: &str,
+        covered: Option<&str>,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO rota_overrides (team, covering, covered, starts_at, ends_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(team)
+        .bind(covering)
+        .bind(covered)
+        .bind(from.timestamp_millis())
+        .bind(until.timestamp_millis())
+        .fetch_one(self.pool())
+        .await
+        .map_err(query_error("adding an override"))?;
+        required(&row, "id")
+    }
+
+    pub async fn remove_override(&self, id: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM rota_overrides WHERE id = $1")
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map_err(query_error("removing an override"))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Replaces a team's escalation policy (empty: back to the default).
+    pub async fn set_escalation(
+        &self,
+        team: &str,
+        steps: &[EscalationStep],
+    ) -> Result<(), StoreError> {
+        const OP: &str = "saving an escalation policy";
+        let mut tx = self.begin_write(OP).await?;
+        sqlx::query("DELETE FROM escalation_steps WHERE team = $1")
+            .bind(team)
+            .execute(&mut *tx)
+            .await
+            .map_err(query_error(OP))?;
+        for (i, step) in steps.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO escalation_steps (team, step, position, ring_secs) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(team)
+            .bind(i as i64)
+            .bind(step.position.as_str())
+            .bind(step.ring.as_secs() as i64)
+            .execute(&mut *tx)
+            .await
+            .map_err(query_error(OP))?;
+        }
+        tx.commit().await.map_err(query_error(OP))
+    }
+
+    /// The whole rota: teams (with members, categories and policy), rotations, and overrides
+    /// that have not ended before `since`.
+    pub async fn rota(&self, since: DateTime<Utc>) -> Result<Rota, StoreError> {
+        const OP: &str = "reading the rota";
+        let pool = self.pool();
+        let mut teams = Vec::new();
+        for row in
+            sqlx::query("SELECT name, time_zone, lead, business_hours FROM teams ORDER BY name")
+                .fetch_all(pool)
+                .await
+                .map_err(query_error(OP))?
+        {
+            teams.push(Team {
+                name: required(&row, "name")?,
+                time_zone: parse(&row, "time_zone")?,
+                lead: super::row::get(&row, "lead")?,
+                members: Vec::new(),
+                categories: Vec::new(),
+                business_hours: parse(&row, "business_hours")?,
+                escalation: Vec::new(),
+            });
+        }
+        let index: HashMap<String, usize> = teams
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name.clone(), i))
+            .collect();
+        for row in sqlx::query("SELECT team, user_name FROM team_members ORDER BY team, user_name")
+            .fetch_all(pool)
+            .await
+            .map_err(query_error(OP))?
+        {
+            let team: String = required(&row, "team")?;
+            if let Some(&i) = index.get(&team) {
+                teams[i].members.push(required(&row, "user_name")?);
+            }
+        }
+        for row in sqlx::query("SELECT team, category FROM team_categories ORDER BY category")
+            .fetch_all(pool)
+            .await
+            .map_err(query_error(OP))?
+        {
+            let team: String = required(&row, "team")?;
+            if let Some(&i) = index.get(&team) {
+                teams[i].categories.push(parse(&row, "category")?);
+            }
+        }
+        for row in sqlx::query(
+            "SELECT team, position, ring_secs FROM escalation_steps ORDER BY team, step",
+        )
+        .fetch_all(pool)
+        .await
+        .map_err(query_error(OP))?
+        {
+            let team: String = required(&row, "team")?;
+            let secs: i64 = required(&row, "ring_secs")?;
+            if let Some(&i) = index.get(&team) {
+                teams[i].escalation.push(EscalationStep {
+                    position: parse(&row, "position")?,
+                    ring: Duration::from_secs(secs.max(0) as u64),
+                });
+            }
+        }
+        for team in &mut teams {
+            if team.escalation.is_empty() {
+                team.escalation = crate::oncall::default_escalation();
+            }
+        }
+        let mut rotations = Vec::new();
+        for row in sqlx::query(
+            "SELECT team, name, coverage, handover, starts_on FROM rotations ORDER BY team, name",
+        )
+        .fetch_all(pool)
+        .await
+        .map_err(query_error(OP))?
+        {
+            rotations.push(Rotation {
+                team: required(&row, "team")?,
+                name: required(&row, "name")?,
+                coverage: parse(&row, "coverage")?,
+                handover: parse(&row, "handover")?,
+                starts_on: parse::<NaiveDate>(&row, "starts_on")?,
+                members: Vec::new(),
+            });
+        }
+        for row in sqlx::query(
+            "SELECT team, rotation, user_name FROM rotation_members ORDER BY team, rotation, turn",
+        )
+        .fetch_all(pool)
+        .await
+        .map_err(query_error(OP))?
+        {
+            let team: String = required(&row, "team")?;
+            let name: String = required(&row, "rotation")?;
+            if let Some(r) = rotations
+                .iter_mut()
+                .find(|r| r.team == team && r.name == name)
+            {
+                r.members.push(required(&row, "user_name")?);
+            }
+        }
+        let mut overrides = Vec::new();
+        for row in sqlx::query(
+            "SELECT id, team, covering, covered, starts_at, ends_at FROM rota_overrides \
+             WHERE ends_at > $1 ORDER BY starts_at, id",
+        )
+        .bind(since.timestamp_millis())
+        .fetch_all(pool)
+        .await
+        .map_err(query_error(OP))?
+        {
+            overrides.push(Override {
+                id: required(&row, "id")?,
+                team: required(&row, "team")?,
+                covering: required(&row, "covering")?,
+                covered: super::row::get(&row, "covered")?,
+                from: time(&row, "starts_at")?,
+                until: time(&row, "ends_at")?,
+            });
+        }
+        Ok(Rota {
+            teams,
+            rotations,
+            overrides,
+        })
+    }
+
+    /// Records what a technician chose (from `*1`/`*0` or the web log).
+    pub async fn set_presence(&self, user: &str, choice: PresenceChoice) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO presence (user_name, choice, busy, changed_at) VALUES ($1, $2, 0, $3) \
+             ON CONFLICT (user_name) DO UPDATE SET choice = $2, changed_at = $3",
+        )
+        .bind(user)
+        .bind(choice.as_str())
+        .bind(now_ms())
+        .execute(self.pool())
+        .await
+        .map_err(query_error("saving presence"))?;
+        Ok(())
+    }
+
+    /// Hotline marks a technician busy while they are on a call, and free again after.
+    pub async fn set_busy(&self, user: &str, busy: bool) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO presence (user_name, choice, busy, changed_at) VALUES ($1, 'available', $2, $3) \
+             ON CONFLICT (user_name) DO UPDATE SET busy = $2, changed_at = $3",
+        )
+        .bind(user)
+        .bind(i64::from(busy))
+        .bind(now_ms())
+        .execute(self.pool())
+        .await
+        .map_err(query_error("saving presence"))?;
+        Ok(())
+    }
+
+    /// A technician's presence at `now`: their choice (available until they say otherwise),
+    /// busy, and offline without a reachable phone.
+    pub async fn presence(&self, user: &str, now: DateTime<Utc>) -> Result<Presence, StoreError> {
+        let row = sqlx::query("SELECT choice, busy FROM presence WHERE user_name = $1")
+            .bind(user)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(query_error("reading presence"))?;
+        let (choice, busy) = match row {
+            Some(row) => {
+                let busy: i64 = required(&row, "busy")?;
+                (
+                    parse_opt::<PresenceChoice>(&row, "choice")?
+                        .unwrap_or(PresenceChoice::Available),
+                    busy != 0,
+                )
+            }
+            None => (PresenceChoice::Available, false),
+        };
+        let reachable = self.reachable_phones(user, now).await?;
+        Ok(Presence::effective(choice, busy, reachable))
+    }
+
+    /// The on-call technicians for `category` at `now` who are available (rota and presence),
+    /// or `None` when no team handles the category.
+    pub async fn available_on_call(
+        &self,
+        category: Category,
+        now: DateTime<Utc>,
+    ) -> Result<Option<u32>, StoreError> {
+        let rota = self.rota(now).await?;
+        if rota.team_for(category).is_none() {
+            return Ok(None);
+        }
+        let mut available = 0;
+        for person in rota.on_call_for(category, now) {
+            if self.presence(&person.user, now).await? == Presence::Available {
+                available += 1;
+            }
+        }
+        Ok(Some(available))
+    }
+}
