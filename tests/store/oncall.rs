@@ -7,7 +7,8 @@ use hotline::oncall::{
     BusinessHours, Coverage, EscalationStep, Handover, Position, PresenceChoice, Rotation,
 };
 use hotline::sip::registrar::{Binding, BindingChange, Transport};
-use hotline::store::{Role, Store, TeamSettings, TicketField};
+use hotline::accounts::Role;
+use hotline::store::{Store, TeamSettings, TicketField};
 use hotline::tickets::{Category, Impact, Urgency};
 
 async fn technician_with_phone(store: &Store, name: &str) {

@@ -5,7 +5,8 @@ use crate::support::Db;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use hotline::sip::digest::Ha1Set;
 use hotline::sip::registrar::{Binding, BindingChange, Transport};
-use hotline::store::{Role, Store};
+use hotline::accounts::Role;
+use hotline::store::Store;
 use sqlx::Row;
 
 fn t0() -> DateTime<Utc> {
