@@ -1,5 +1,15 @@
-//! The UAS side of an INVITE dialog (RFC 3261 §12): identifiers, CSeq spaces, route set and remote
-//! target, and building the requests we send inside it.
+//! INVITE dialogs (RFC 3261 §12): identifiers, CSeq spaces, route set and remote target, and
+//! building the requests we send inside them.
+//!
+//! One [`Dialog`] type serves both sides; they differ only in how the dialog is formed:
+//! [`uas`] from an INVITE we answer, [`uac`] from the 2xx to an INVITE we sent (built with
+//! [`invite::InviteBuilder`]).
+
+pub mod invite;
+pub mod uac;
+pub mod uas;
+
+pub use invite::InviteBuilder;
 
 use crate::sip::message::{self, PRODUCT};
 use crate::sip::transport::Flow;
@@ -8,36 +18,39 @@ use rsip::prelude::*;
 use rsip::{Header, Request, SipMessage};
 use std::net::SocketAddr;
 
-/// Why a dialog could not be formed from a request.
+/// Why a dialog could not be formed, or a request in it built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DialogError {
     #[error("INVITE has no usable Contact header")]
     Contact,
     #[error("INVITE has no From tag")]
     FromTag,
+    #[error("2xx has no To tag")]
+    ToTag,
     #[error("built an invalid request: {0}")]
     Build(String),
 }
 
-/// A dialog where we are the UAS (every call into the helpdesk).
+/// A dialog: a call into the helpdesk (we are the UAS) or one Hotline placed (we are the UAC).
 #[derive(Debug, Clone)]
 pub struct Dialog {
     pub call_id: String,
     pub local_tag: String,
     pub remote_tag: String,
-    /// The caller's From header value: the To of requests we send.
+    /// The far end's party with its tag: the To of requests we send.
     remote_party: String,
-    /// The INVITE's To header value, with our tag: the From of requests we send.
+    /// Our party with our tag: the From of requests we send.
     local_party: String,
-    /// Where in-dialog requests are addressed (the caller's Contact, §12.1.1).
+    /// Where in-dialog requests are addressed (the far end's Contact, §12.1.1, §12.1.2).
     pub remote_target: String,
-    /// Record-Route values in order: our Route set as UAS (§12.1.1).
+    /// The Route set: Record-Route in order as UAS (§12.1.1), reversed as UAC (§12.1.2).
     route_set: Vec<String>,
     local_cseq: u32,
     remote_cseq: u32,
-    /// The transport flow and address the caller used. In-dialog requests go back there, like
-    /// Asterisk's `force_rport`: the Contact of a phone behind NAT is often unreachable, and a
-    /// proxy on the path is that address anyway.
+    /// The transport flow and address of the far end: where the caller's INVITE came from, or
+    /// where we sent ours. In-dialog requests go there, like Asterisk's `force_rport`: the
+    /// Contact of a phone behind NAT is often unreachable, and a proxy on the path is that
+    /// address anyway.
     pub flow: Flow,
     pub peer: SocketAddr,
 }
@@ -53,52 +66,6 @@ pub fn new_branch() -> String {
 }
 
 impl Dialog {
-    /// The dialog an INVITE creates once we answer it with `local_tag` (§12.1.1).
-    pub fn from_invite(
-        invite: &Request,
-        local_tag: String,
-        flow: Flow,
-        peer: SocketAddr,
-    ) -> Result<Dialog, DialogError> {
-        let from = invite.from_header().map_err(|_| DialogError::FromTag)?;
-        let remote_tag = from
-            .tag()
-            .ok()
-            .flatten()
-            .ok_or(DialogError::FromTag)?
-            .to_string();
-        let contact = invite
-            .contact_header()
-            .map_err(|_| DialogError::Contact)?
-            .typed()
-            .map_err(|_| DialogError::Contact)?;
-        let to = invite.to_header().map_err(|_| DialogError::Contact)?;
-        let route_set = invite
-            .headers
-            .iter()
-            .filter_map(|h| match h {
-                Header::RecordRoute(rr) => Some(rr.value().to_string()),
-                _ => None,
-            })
-            .collect();
-        Ok(Dialog {
-            call_id: invite
-                .call_id_header()
-                .map(|c| c.value().to_string())
-                .unwrap_or_default(),
-            local_party: format!("{};tag={}", to.value(), local_tag),
-            local_tag,
-            remote_tag,
-            remote_party: from.value().to_string(),
-            remote_target: contact.uri.to_string(),
-            route_set,
-            local_cseq: 0,
-            remote_cseq: invite.cseq_header().and_then(|c| c.seq()).unwrap_or(0),
-            flow,
-            peer,
-        })
-    }
-
     /// Checks the CSeq of a request inside the dialog (§12.2.2): lower than the last one means a
     /// stale or reordered request, which gets a 500.
     pub fn accept_remote_cseq(&mut self, request: &Request) -> bool {
@@ -122,13 +89,57 @@ impl Dialog {
         }
     }
 
-    /// Builds a new request inside the dialog (BYE, …) sent from `local` (§12.2.1.1).
+    /// Builds a new request inside the dialog (BYE, …) sent from `local` (§12.2.1.1), with the
+    /// next number of our CSeq space.
     pub fn request(
         &mut self,
         method: rsip::Method,
         local: SocketAddr,
     ) -> Result<Request, DialogError> {
         self.local_cseq += 1;
+        self.build(method, self.local_cseq, local)
+    }
+
+    /// A re-INVITE (§14.1): a new offer (or none, asking the far end for one) in our CSeq space,
+    /// with our Contact. Its 2xx is acknowledged with [`ack`](Self::ack) for its CSeq number.
+    pub fn reinvite(
+        &mut self,
+        local: SocketAddr,
+        sdp: Option<&str>,
+    ) -> Result<Request, DialogError> {
+        let mut request = self.request(rsip::Method::Invite, local)?;
+        request
+            .headers
+            .push(Header::Contact(contact(local, self.flow).into()));
+        if let Some(sdp) = sdp {
+            message::set_body(
+                &mut request.headers,
+                &mut request.body,
+                "application/sdp",
+                sdp.as_bytes().to_vec(),
+            );
+        }
+        Ok(request)
+    }
+
+    /// The ACK for a 2xx to our INVITE or re-INVITE with CSeq number `cseq` (§13.2.2.4): a
+    /// transaction of its own (new branch), same CSeq number, method ACK. Keep it: each
+    /// retransmission of that 2xx gets the same ACK again.
+    pub fn ack(&self, cseq: u32, local: SocketAddr) -> Result<Request, DialogError> {
+        self.build(rsip::Method::Ack, cseq, local)
+    }
+
+    /// The CSeq number of the last request we sent in this dialog.
+    pub fn local_cseq(&self) -> u32 {
+        self.local_cseq
+    }
+
+    fn build(
+        &self,
+        method: rsip::Method,
+        cseq: u32,
+        local: SocketAddr,
+    ) -> Result<Request, DialogError> {
         let mut text = format!(
             "{method} {target} SIP/2.0\r\n\
              Via: SIP/2.0/{transport} {local};branch={branch};rport\r\n\
@@ -141,7 +152,6 @@ impl Dialog {
             from = self.local_party,
             to = self.remote_party,
             call_id = self.call_id,
-            cseq = self.local_cseq,
         );
         for route in &self.route_set {
             text.push_str(&format!("Route: {route}\r\n"));
@@ -153,6 +163,42 @@ impl Dialog {
             Err(e) => Err(DialogError::Build(e.to_string())),
         }
     }
+}
+
+/// Our Contact for `local` over the flow's transport (§8.1.1.8): where the far end sends its
+/// requests in the dialog.
+pub fn contact(local: SocketAddr, flow: Flow) -> String {
+    let transport = match flow {
+        Flow::Udp => "",
+        Flow::Tcp(_) => ";transport=tcp",
+    };
+    format!("<sip:hotline@{local}{transport}>")
+}
+
+/// The values of every `header` named `name` (Record-Route), one per URI: a header may carry
+/// several, comma-separated (§7.3.1).
+fn route_values(headers: &rsip::Headers) -> Vec<String> {
+    let mut routes = Vec::new();
+    for header in headers.iter() {
+        if let Header::RecordRoute(rr) = header {
+            let value = rr.value();
+            let (mut angle, mut start) = (false, 0);
+            for (i, c) in value.char_indices() {
+                match c {
+                    '<' => angle = true,
+                    '>' => angle = false,
+                    ',' if !angle => {
+                        routes.push(value[start..i].trim().to_string());
+                        start = i + 1;
+                    }
+                    _ => {}
+                }
+            }
+            routes.push(value[start..].trim().to_string());
+        }
+    }
+    routes.retain(|r| !r.is_empty());
+    routes
 }
 
 #[cfg(test)]
