@@ -27,12 +27,7 @@ pub async fn security_headers(
     request: Request,
     next: Next,
 ) -> Response {
-    let client = {
-        let (parts, body) = request.into_parts();
-        let client = client_of(&parts.extensions, &parts.headers, &state.proxies);
-        (client, Request::from_parts(parts, body))
-    };
-    let (client, request) = client;
+    let client = client_of(request.extensions(), request.headers(), &state.proxies);
     let mut response = next.run(request).await;
     secure(&mut response, client);
     response
@@ -65,6 +60,8 @@ fn secure(response: &mut Response, client: Client) {
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static(HSTS),
         );
+        // Here rather than in each handler that sets a cookie (login, logout, language), so no
+        // cookie can be sent without `Secure` over HTTPS.
         let cookies: Vec<HeaderValue> = headers
             .get_all(header::SET_COOKIE)
             .iter()
