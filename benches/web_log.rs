@@ -122,7 +122,12 @@ async fn bench(label: &str, url: &str, tickets: usize) -> Result<String> {
     let listener = hotline::web::bind("127.0.0.1:0".parse()?).await?;
     let http = listener.local_addr()?;
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
-    let web = tokio::spawn(hotline::web::serve(listener, store.clone(), stop_rx));
+    let web = tokio::spawn(hotline::web::serve(
+        listener,
+        store.clone(),
+        Default::default(),
+        stop_rx,
+    ));
 
     let day = |d: &str| -> Result<chrono::DateTime<chrono::Utc>> {
         Ok(chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")?

@@ -109,12 +109,23 @@ impl Default for MediaConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
     pub listen: SocketAddr,
+    /// Reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed (the
+    /// client's address for the login limiter; HTTPS for Secure cookies and HSTS).
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Browsers always reach the web log over HTTPS (a TLS proxy in front of it): cookies are
+    /// Secure and HSTS is sent whatever the proxy says.
+    pub https: bool,
+    /// A client has this long to send a request's headers (slowloris), in milliseconds.
+    pub header_read_timeout_ms: u64,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             listen: "127.0.0.1:8080".parse().expect("valid"),
+            trusted_proxies: Vec::new(),
+            https: false,
+            header_read_timeout_ms: 10_000,
         }
     }
 }
@@ -219,6 +230,18 @@ mod tests {
             err.starts_with("line 3, column 1: unknown field `lissten`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn http_proxies_are_addresses_and_a_typo_names_its_line() {
+        let c =
+            Config::from_toml("[http]\ntrusted_proxies = [\"10.0.0.1\", \"::1\"]\nhttps = true\n")
+                .unwrap();
+        assert_eq!(c.http.trusted_proxies.len(), 2);
+        assert!(c.http.https);
+        assert_eq!(c.http.header_read_timeout_ms, 10_000);
+        let err = Config::from_toml("[http]\ntrusted_proxies = [\"10.0.0.0/8\"]\n").unwrap_err();
+        assert!(err.starts_with("line 2"), "{err}");
     }
 
     #[test]

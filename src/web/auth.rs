@@ -1,5 +1,5 @@
 //! Who is asking: passwords (Argon2id), login sessions in an HttpOnly SameSite=Lax cookie with a
-//! per-session CSRF token, bearer API tokens, and the login rate limit.
+//! per-session CSRF token, and bearer API tokens. (Failed logins are slowed by `limiter`.)
 
 use super::{AppState, WebError};
 use crate::accounts::{Role, User};
@@ -10,19 +10,13 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const SESSION_COOKIE: &str = "hotline_session";
 /// The login form's own CSRF token (double-submit: cookie and form field must match), since
 /// there is no session yet to hold it.
 pub const LOGIN_COOKIE: &str = "hotline_login";
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
-
-/// Failed logins allowed per client address and per account name within `LOCKOUT_WINDOW`.
-pub const MAX_FAILURES: usize = 5;
-pub const LOCKOUT_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 /// Why an account could not be created.
 #[derive(Debug, thiserror::Error)]
@@ -217,44 +211,6 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
-/// Counts failed logins per key (client address, account name) in a sliding window.
-#[derive(Default)]
-pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
-}
-
-impl LoginLimiter {
-    /// Whether any of `keys` has used up its failures.
-    pub fn blocked(&self, keys: &[String], now: Instant) -> bool {
-        let mut map = self.failures.lock().expect("poisoned");
-        keys.iter().any(|k| {
-            map.get_mut(k).is_some_and(|times| {
-                times.retain(|t| now.duration_since(*t) < LOCKOUT_WINDOW);
-                times.len() >= MAX_FAILURES
-            })
-        })
-    }
-
-    pub fn fail(&self, keys: &[String], now: Instant) {
-        let mut map = self.failures.lock().expect("poisoned");
-        // Bounded memory under a spray of names: forget stale entries first.
-        if map.len() > 10_000 {
-            map.retain(|_, times| {
-                times
-                    .iter()
-                    .any(|t| now.duration_since(*t) < LOCKOUT_WINDOW)
-            });
-        }
-        for k in keys {
-            map.entry(k.clone()).or_default().push(now);
-        }
-    }
-
-    pub fn succeed(&self, key: &str) {
-        self.failures.lock().expect("poisoned").remove(key);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,19 +222,6 @@ mod tests {
         assert!(verify_password("correct horse", &hash));
         assert!(!verify_password("wrong horse", &hash));
         assert!(!verify_password("correct horse", "not a hash"));
-    }
-
-    #[test]
-    fn limiter_blocks_after_max_failures_and_forgets_after_the_window() {
-        let limiter = LoginLimiter::default();
-        let keys = vec!["ip:1.2.3.4".to_string()];
-        let t0 = Instant::now();
-        for _ in 0..MAX_FAILURES {
-            assert!(!limiter.blocked(&keys, t0));
-            limiter.fail(&keys, t0);
-        }
-        assert!(limiter.blocked(&keys, t0));
-        assert!(!limiter.blocked(&keys, t0 + LOCKOUT_WINDOW));
     }
 
     #[test]

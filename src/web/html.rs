@@ -55,17 +55,7 @@ pub fn page(lang: Lang, title: &str, user: Option<(&str, &str)>, body: &str) -> 
         r#"<!doctype html>
 <html lang="{code}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} · Hotline</title>
-<style>
-body{{font-family:system-ui,sans-serif;margin:1rem 2rem;color:#222}}
-table{{border-collapse:collapse}} td,th{{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:left;vertical-align:top}}
-.prio{{padding:.1rem .4rem;border-radius:.3rem;font-weight:600;white-space:nowrap}}
-.p1{{background:#b00020;color:#fff}} .p2{{background:#e65100;color:#fff}} .p3{{background:#f9a825;color:#000}}
-.p4{{background:#2e7d32;color:#fff}} .p5{{background:#546e7a;color:#fff}} .none{{background:#eee}}
-svg.chart{{display:block;margin:.5rem 0;font-size:12px}} svg .axis{{fill:#555;font-size:10px}}
-rect.bar{{fill:#3b6ea5}} rect.p1{{fill:#b00020}} rect.p2{{fill:#e65100}} rect.p3{{fill:#f9a825}}
-rect.p4{{fill:#2e7d32}} rect.p5{{fill:#546e7a}} rect.none{{fill:#bbb}}
-.live{{background:#fff3cd;padding:.4rem .8rem}} .inline{{display:inline}} nav{{margin-bottom:1rem}} .who{{margin:0 1rem}} .error{{color:#b00020}}
-</style></head>
+<link rel="stylesheet" href="/assets/hotline.css"></head>
 <body>{nav}
 <h1>{title}</h1>
 {body}

@@ -89,8 +89,8 @@ fn french(en: &str) -> Option<&'static str> {
         "Name" => "Nom",
         "Password" => "Mot de passe",
         "Wrong name or password." => "Nom ou mot de passe incorrect.",
-        "Too many failed logins; try again in 15 minutes." => {
-            "Trop d'échecs de connexion ; réessayez dans 15 minutes."
+        "Too many failed logins from your address; wait {} s and try again." => {
+            "Trop d'échecs de connexion depuis votre adresse ; attendez {} s et réessayez."
         }
         // Call log.
         "Status" => "Statut",

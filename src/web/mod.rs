@@ -2,34 +2,43 @@
 //! status and add notes; leads read statistics and export tickets as CSV; a JSON API gives the
 //! same to scripts with a bearer token.
 //!
-//! Server-rendered HTML (no JavaScript needed; a few lines of it announce new calls and
+//! Server-rendered HTML (no JavaScript needed; two small served scripts announce new calls and
 //! transcripts live through `/events`), every page behind a session, every form carrying the
-//! session's CSRF token.
+//! session's CSRF token, every response carrying the security headers (`headers`).
 
 mod api;
+mod assets;
 pub mod auth;
 pub mod charts;
+pub mod client;
 pub mod csv;
 pub mod estimate;
 mod events;
 pub mod export;
 pub mod filters;
+pub mod headers;
 pub mod html;
 pub mod i18n;
+pub mod limiter;
 mod pages;
 pub mod range;
+mod server;
 pub mod stats;
 
 pub use auth::{add_user, new_api_token, AccountError};
 
+use crate::config::HttpConfig;
 use crate::store::{Store, StoreError};
 use axum::extract::rejection::{FormRejection, PathRejection};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use client::ProxyPolicy;
+use limiter::{LoginDelays, LoginLimiter};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -37,7 +46,9 @@ use tokio::sync::watch;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
-    pub limiter: Arc<auth::LoginLimiter>,
+    pub limiter: Arc<LoginLimiter>,
+    /// Which peers' forwarded headers are believed, and whether the site is HTTPS.
+    pub proxies: Arc<ProxyPolicy>,
     /// Verified against when the account does not exist, so a login takes as long either way.
     pub dummy_hash: Arc<String>,
     /// Turns true at shutdown: ends the `/events` streams, which would otherwise hold the
@@ -180,7 +191,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/tickets/{reference}", get(api::show).patch(api::patch))
         .route("/api/tickets/{reference}/recording", get(api::recording))
         .route("/api/stats", get(stats::stats_json))
+        .route("/assets/{name}", get(assets::asset))
         .fallback(|| async { WebError::NotFound("no such page".into()) })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            headers::security_headers,
+        ))
         .with_state(state)
 }
 
@@ -193,7 +209,8 @@ pub async fn bind(listen: SocketAddr) -> std::io::Result<TcpListener> {
 pub async fn serve(
     listener: TcpListener,
     store: Store,
-    mut shutdown: watch::Receiver<bool>,
+    config: HttpConfig,
+    shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let dummy_hash = tokio::task::spawn_blocking(|| {
         auth::hash_password("no such user, no such password").unwrap_or_default()
@@ -202,16 +219,20 @@ pub async fn serve(
     .unwrap_or_default();
     let state = AppState {
         store,
-        limiter: Arc::default(),
+        limiter: Arc::new(LoginLimiter::new(LoginDelays::default())),
+        proxies: Arc::new(ProxyPolicy {
+            trusted_proxies: config.trusted_proxies.clone(),
+            https: config.https,
+        }),
         dummy_hash: Arc::new(dummy_hash),
         shutdown: shutdown.clone(),
     };
-    axum::serve(
+    server::run(
         listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        router(state),
+        Duration::from_millis(config.header_read_timeout_ms.max(1)),
+        shutdown,
     )
-    .with_graceful_shutdown(async move {
-        let _ = shutdown.wait_for(|stop| *stop).await;
-    })
-    .await
+    .await;
+    Ok(())
 }

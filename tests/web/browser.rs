@@ -211,6 +211,15 @@ async fn browser_logs_in_and_resolves_a_ticket() {
     let page = format!("/tickets/{reference}");
     driver.wait_for_page(&page, "Add note").await;
 
+    // The served style sheet applies under the Content-Security-Policy (no inline style left).
+    let badge = driver
+        .script("return getComputedStyle(document.querySelector('.prio.p1')).backgroundColor")
+        .await;
+    assert_eq!(
+        badge, "rgb(176, 0, 32)",
+        "P1 badge colour from /assets/hotline.css"
+    );
+
     // The voicemail loads in the player and a click on a transcript segment plays from there.
     let transcript = driver
         .script("return document.querySelector('.transcript').innerText")

@@ -8,7 +8,9 @@ mod support;
 mod browser;
 mod language;
 mod roles;
+mod routes;
 mod search;
+mod security;
 mod stats;
 
 use hotline::accounts::Role;
@@ -66,14 +68,34 @@ impl Web {
 
     /// Logs in through the form; returns the Cookie header value and the session's CSRF token.
     async fn login(&self, name: &str, password: &str) -> Reply {
-        let form = self.get("/login", &[]).await;
+        self.login_from(name, password, &[]).await
+    }
+
+    /// Logs in through the form, sending `extra` headers with both requests (a proxy's
+    /// `X-Forwarded-For`, say).
+    async fn login_from(&self, name: &str, password: &str, extra: &[(&str, &str)]) -> Reply {
+        let form = self.get("/login", extra).await;
         assert_eq!(form.status, 200);
         let login_cookie = form.cookie("hotline_login").expect("login CSRF cookie");
         let csrf = csrf_in(&form.text());
-        self.post_form(
+        let body = format!(
+            "name={}&password={}&csrf={}",
+            form_escape(name),
+            form_escape(password),
+            form_escape(&csrf)
+        );
+        let cookie = format!("hotline_login={login_cookie}");
+        let mut headers = vec![
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Cookie", cookie.as_str()),
+        ];
+        headers.extend_from_slice(extra);
+        request(
+            self.server.http,
+            "POST",
             "/login",
-            &format!("hotline_login={login_cookie}"),
-            &[("name", name), ("password", password), ("csrf", &csrf)],
+            &headers,
+            body.as_bytes(),
         )
         .await
     }
@@ -315,14 +337,17 @@ async fn login_without_the_form_csrf_token_is_refused() {
 }
 
 #[tokio::test]
-async fn repeated_failed_logins_lock_the_account_even_for_the_right_password() {
+async fn repeated_failed_logins_from_one_address_are_refused_even_with_the_right_password() {
     let web = Web::start().await;
-    for _ in 0..hotline::web::auth::MAX_FAILURES {
+    // Three free failures, then each failure makes the address wait (1 s, then 2 s, ...).
+    for _ in 0..4 {
         assert_eq!(web.login("alice", "guess").await.status, 401);
     }
     let r = web.login("alice", PASSWORD).await;
     assert_eq!(r.status, 429);
     assert!(r.cookie("hotline_session").is_none());
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert!(r.text().contains("wait 1 s and try again"), "{}", r.text());
 }
 
 #[tokio::test]

@@ -236,8 +236,17 @@ async fn pages_carry_the_live_update_scripts() {
     let (cookie, _) = web.session().await;
     let c = [("Cookie", cookie.as_str())];
     let html = web.get("/tickets", &c).await.text();
-    assert!(html.contains(r#"new EventSource("/events")"#) && html.contains(r#"id="live""#));
+    assert!(
+        html.contains(r#"<script src="/assets/call_log.js" defer>"#)
+            && html.contains(r#"id="live""#)
+    );
+    let script = web.get("/assets/call_log.js", &[]).await.text();
+    assert!(script.contains(r#"new EventSource("/events")"#));
     let html = web.get(&format!("/tickets/{reference}"), &c).await.text();
-    assert!(html.contains(r#"<section id="transcript">"#));
-    assert!(html.contains(&format!(r#"change.reference !== "{reference}""#)));
+    assert!(html.contains(&format!(
+        r#"<section id="transcript" data-reference="{reference}">"#
+    )));
+    assert!(html.contains(r#"<script src="/assets/ticket.js" defer>"#));
+    let script = web.get("/assets/ticket.js", &[]).await.text();
+    assert!(script.contains("change.reference !== reference"));
 }

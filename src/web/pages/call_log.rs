@@ -213,16 +213,12 @@ pub(crate) async fn call_log(
     )))
 }
 
-/// The call log's live banner: `/events` announces new calls; the page offers a reload rather
-/// than moving rows under the technician's cursor. Without JavaScript it stays hidden.
+/// The call log's live banner, shown by `/assets/call_log.js` when `/events` announces a new
+/// call. Without JavaScript it stays hidden.
 fn live_banner(lang: Lang) -> String {
     format!(
         r#"<p id="live" class="live" hidden><a href="">{}</a></p>
-<script>
-new EventSource("/events").addEventListener("ticket", e => {{
-  if (JSON.parse(e.data).kind === "created") document.getElementById("live").hidden = false;
-}});
-</script>
+<script src="/assets/call_log.js" defer></script>
 "#,
         lang.t("New calls: reload")
     )

@@ -1,20 +1,23 @@
-//! The login page, logging in (CSRF double-submit, rate limit, Argon2 check) and logging out.
+//! The login page, logging in (CSRF double-submit, growing delays after failures, Argon2
+//! check) and logging out.
 
 use crate::web::auth::{self, Auth, LOGIN_COOKIE, SESSION_COOKIE, SESSION_LIFETIME};
+use crate::web::client::Client;
 use crate::web::html::{esc, page};
 use crate::web::i18n::Lang;
+use crate::web::limiter::Admission;
 use crate::web::{AppState, PageError, WebError};
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{AppendHeaders, Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
-use std::net::SocketAddr;
 use std::time::Instant;
 
-fn login_page(lang: Lang, csrf: &str, error: Option<&'static str>) -> String {
+/// `error` is already in `lang`.
+fn login_page(lang: Lang, csrf: &str, error: Option<&str>) -> String {
     let error = error
-        .map(|e| format!(r#"<p class="error">{}</p>"#, esc(lang.t(e))))
+        .map(|e| format!(r#"<p class="error">{}</p>"#, esc(e)))
         .unwrap_or_default();
     page(
         lang,
@@ -35,7 +38,7 @@ fn login_page(lang: Lang, csrf: &str, error: Option<&'static str>) -> String {
 }
 
 /// A fresh login form with its double-submit CSRF cookie.
-fn login_response(lang: Lang, status: StatusCode, error: Option<&'static str>) -> Response {
+fn login_response(lang: Lang, status: StatusCode, error: Option<&str>) -> Response {
     let csrf = auth::random_token();
     (
         status,
@@ -61,7 +64,7 @@ pub(crate) struct LoginForm {
 
 pub(crate) async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: Client,
     lang: Lang,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
@@ -72,14 +75,23 @@ pub(crate) async fn login(
             WebError::Forbidden("missing or wrong CSRF token; reload the login page").into(),
         );
     }
-    let user_key = format!("user:{}", form.name);
-    let keys = [format!("ip:{}", peer.ip()), user_key.clone()];
-    if state.limiter.blocked(&keys, Instant::now()) {
-        return Ok(login_response(
-            lang,
-            StatusCode::TOO_MANY_REQUESTS,
-            Some("Too many failed logins; try again in 15 minutes."),
-        ));
+    match state.limiter.admit(client.ip, &form.name, Instant::now()) {
+        Admission::Refuse { retry_after } => {
+            // Whole seconds, rounded up, so a client waiting that long is admitted.
+            let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            let message = lang
+                .t("Too many failed logins from your address; wait {} s and try again.")
+                .replace("{}", &secs.to_string());
+            let mut response = login_response(lang, StatusCode::TOO_MANY_REQUESTS, Some(&message));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+            return Ok(response);
+        }
+        // Failures for this name slow its logins down, never refuse them: a colleague's name
+        // typed wrong by someone else does not lock her out.
+        Admission::Check { hold } if !hold.is_zero() => tokio::time::sleep(hold).await,
+        Admission::Check { .. } => {}
     }
     let found = state.store.user_with_hash(&form.name).await?;
     let hash = found
@@ -93,16 +105,16 @@ pub(crate) async fn login(
     let user = match (ok, found) {
         (true, Some((user, _))) => user,
         _ => {
-            state.limiter.fail(&keys, Instant::now());
-            tracing::warn!(name = %form.name, %peer, "failed web login");
+            state.limiter.fail(client.ip, &form.name, Instant::now());
+            tracing::warn!(name = %form.name, client = %client.ip, "failed web login");
             return Ok(login_response(
                 lang,
                 StatusCode::UNAUTHORIZED,
-                Some("Wrong name or password."),
+                Some(lang.t("Wrong name or password.")),
             ));
         }
     };
-    state.limiter.succeed(&user_key);
+    state.limiter.succeed(client.ip, &form.name);
     let token = auth::random_token();
     state
         .store

@@ -15,37 +15,6 @@ use std::fmt::Write;
 
 use super::{caller, load_ticket};
 
-/// A click on a transcript segment plays the voicemail from there. Delegated to the document so
-/// it keeps working after a live update replaces the transcript section.
-const SEEK_FROM_TRANSCRIPT: &str = r#"<script>
-document.addEventListener("click", e => {
-  const row = e.target.closest(".transcript tr[data-start]");
-  const audio = document.getElementById("voicemail");
-  if (!row || !audio) return;
-  e.preventDefault();
-  audio.currentTime = parseFloat(row.dataset.start);
-  audio.play().catch(() => {});
-});
-</script>"#;
-
-/// On a ticket page: when `/events` says this ticket's transcript grew (a long voicemail is
-/// transcribed in parts), fetch the page again and swap in its transcript section only, so a
-/// note being typed is not lost.
-fn transcript_refresh(reference: &str) -> String {
-    format!(
-        r#"<script>
-new EventSource("/events").addEventListener("ticket", e => {{
-  const change = JSON.parse(e.data);
-  if (change.reference !== "{reference}" || change.kind !== "transcript") return;
-  fetch(location.pathname).then(r => r.text()).then(html => {{
-    const fresh = new DOMParser().parseFromString(html, "text/html").getElementById("transcript");
-    if (fresh) document.getElementById("transcript").replaceWith(fresh);
-  }});
-}});
-</script>"#
-    )
-}
-
 fn mmss(ms: i64) -> String {
     let s = ms.max(0) / 1000;
     format!("{}:{:02}.{}", s / 60, s % 60, (ms.max(0) % 1000) / 100)
@@ -149,8 +118,9 @@ pub(crate) async fn ticket_page(
             t.recording_duration_ms.map(mmss).unwrap_or_default()
         );
     }
-    // Always present (empty until the transcript arrives) so live updates can fill it in.
-    body += r#"<section id="transcript">"#;
+    // Always present (empty until the transcript arrives) so live updates can fill it in;
+    // `/assets/ticket.js` swaps it when `/events` names this reference.
+    let _ = write!(body, r#"<section id="transcript" data-reference="{r}">"#);
     if let Some(text) = &t.transcript {
         let _ = write!(body, "<h2>{}</h2>", lang.t("Transcript"));
         match t.transcript_segments.as_ref().and_then(|s| s.as_array()) {
@@ -176,8 +146,7 @@ pub(crate) async fn ticket_page(
         }
     }
     body += "</section>";
-    body += &transcript_refresh(&r.to_string());
-    body += SEEK_FROM_TRANSCRIPT;
+    body += r#"<script src="/assets/ticket.js" defer></script>"#;
     let _ = write!(body, "<h2>{}</h2><table>", lang.t("Call timeline"));
     for e in &events {
         let _ = write!(
