@@ -113,7 +113,7 @@ impl CallHost for HelpdeskHost<'_> {
         }
     }
 
-    async fn route(&mut self) -> Result<RouteOutcome, CallEnded> {
+    async fn route(&mut self, _spec: &crate::ivr::RouteSpec) -> Result<RouteOutcome, CallEnded> {
         // Ringing technicians' phones needs registered devices (REGISTER) and a client INVITE
         // leg; until they exist, urgent calls are flagged for immediate call-back.
         tracing::info!(ticket = %self.ticket.reference, "urgent call: no technician phone registered, flagged for call-back");

@@ -10,6 +10,7 @@ mod call_task;
 pub mod disposition;
 mod host;
 pub mod restart;
+pub mod routing;
 pub mod voicemail;
 
 pub use call_task::handle_call;
