@@ -2,3 +2,8 @@
 
 pub mod announce;
 pub mod fork;
+pub mod ring;
+pub mod roster;
+
+pub use ring::Router;
+pub use roster::{EscalationStep, Roster};
