@@ -36,6 +36,12 @@ pub struct Router<'a, R: Roster> {
     pub language: Language,
 }
 
+/// What woke the ringing loop.
+enum Next {
+    Caller(Result<CallEvent, CallEnded>),
+    Branch(usize, Option<Progress>),
+}
+
 /// How one escalation step ended.
 enum StepResult {
     /// A technician took the call and the conversation is over.
@@ -167,48 +173,49 @@ impl<R: Roster> Router<'_, R> {
                 // Nothing left to wait for (every attempt's transaction is over).
                 break None;
             }
-            let branch = select_all(polls);
-            tokio::select! {
-                event = caller.next_event(Some(deadline)) => match event {
-                    Ok(CallEvent::Timeout) => {
-                        let actions = fork.on_timeout();
+            let next = tokio::select! {
+                event = caller.next_event(Some(deadline)) => Next::Caller(event),
+                ((i, progress), _, _) = select_all(polls) => Next::Branch(i, progress),
+            };
+            match next {
+                Next::Caller(Ok(CallEvent::Timeout)) => {
+                    let actions = fork.on_timeout();
+                    self.carry_out(&attempts, actions).await;
+                }
+                Next::Caller(Ok(e)) => waiting.on_event(caller, &e),
+                Next::Caller(Err(ended)) => {
+                    let actions = fork.abandon();
+                    self.carry_out(&attempts, actions).await;
+                    self.drain(&mut attempts, &mut reported, &fork, step, ticket)
+                        .await;
+                    return Err(ended);
+                }
+                Next::Branch(i, Some(Progress::Ringing)) => fork.on_provisional(BranchId(i)),
+                Next::Branch(i, Some(Progress::Answered(answer))) => {
+                    let actions = fork.on_final(BranchId(i), 200);
+                    if fork.outcome() == Some(StepOutcome::Answered(BranchId(i))) {
                         self.carry_out(&attempts, actions).await;
+                        let attempt = attempts[i].take().expect("a live attempt answered");
+                        self.drain(&mut attempts, &mut reported, &fork, step, ticket)
+                            .await;
+                        return self
+                            .take_or_pass(caller, ticket, spec, step, attempt, answer, waiting)
+                            .await;
                     }
-                    Ok(e) => waiting.on_event(caller, &e),
-                    Err(ended) => {
-                        let actions = fork.abandon();
-                        self.carry_out(&attempts, actions).await;
-                        self.drain(&mut attempts, &mut reported, &fork, step, ticket).await;
-                        return Err(ended);
+                    if let Some(a) = &attempts[i] {
+                        a.refuse_answer(self.answer, answer).await;
                     }
-                },
-                ((i, progress), _, _) = branch => match progress {
-                    Some(Progress::Ringing) => fork.on_provisional(BranchId(i)),
-                    Some(Progress::Answered(answer)) => {
-                        let actions = fork.on_final(BranchId(i), 200);
-                        if fork.outcome() == Some(StepOutcome::Answered(BranchId(i))) {
-                            self.carry_out(&attempts, actions).await;
-                            let attempt = attempts[i].take().expect("a live attempt answered");
-                            self.drain(&mut attempts, &mut reported, &fork, step, ticket).await;
-                            return self
-                                .take_or_pass(caller, ticket, spec, step, attempt, answer, waiting)
-                                .await;
-                        }
-                        if let Some(a) = &attempts[i] {
-                            a.refuse_answer(self.answer, answer).await;
-                        }
-                    }
-                    Some(Progress::Failed(code)) => {
-                        let actions = fork.on_final(BranchId(i), code);
-                        self.carry_out(&attempts, actions).await;
-                    }
-                    None => {
-                        // The transaction ended without a final response reaching us.
-                        let actions = fork.on_final(BranchId(i), 408);
-                        self.carry_out(&attempts, actions).await;
-                        attempts[i] = None;
-                    }
-                },
+                }
+                Next::Branch(i, Some(Progress::Failed(code))) => {
+                    let actions = fork.on_final(BranchId(i), code);
+                    self.carry_out(&attempts, actions).await;
+                }
+                Next::Branch(i, None) => {
+                    // The transaction ended without a final response reaching us.
+                    let actions = fork.on_final(BranchId(i), 408);
+                    self.carry_out(&attempts, actions).await;
+                    attempts[i] = None;
+                }
             }
             self.report_ends(&fork, &mut reported, step, ticket, &attempts)
                 .await;
