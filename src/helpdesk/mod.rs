@@ -31,6 +31,8 @@ pub struct Helpdesk {
     dialplan: RwLock<Arc<Dialplan>>,
     pub(crate) store: Store,
     pub(crate) voicemail: Voicemail,
+    /// Who routed calls ring: the rota, presence and phones, read when ringing.
+    pub(crate) roster: routing::StoreRoster,
 }
 
 impl Helpdesk {
@@ -41,7 +43,13 @@ impl Helpdesk {
         store: Store,
         voicemail: Voicemail,
     ) -> Helpdesk {
+        let roster = routing::StoreRoster {
+            store: store.clone(),
+            endpoint: answer.endpoint.clone(),
+            language: dialplan.default_language,
+        };
         Helpdesk {
+            roster,
             answer,
             prompts,
             dialplan: RwLock::new(Arc::new(dialplan)),

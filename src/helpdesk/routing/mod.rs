@@ -4,6 +4,8 @@ pub mod announce;
 pub mod fork;
 pub mod ring;
 pub mod roster;
+pub mod store_roster;
 
 pub use ring::Router;
 pub use roster::{EscalationStep, Roster};
+pub use store_roster::StoreRoster;
