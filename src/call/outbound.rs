@@ -267,7 +267,11 @@ fn invite_request(
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || "-_.!~*'()+".contains(*c))
         .collect();
-    let user = if user.is_empty() { "helpdesk".into() } else { user };
+    let user = if user.is_empty() {
+        "helpdesk".into()
+    } else {
+        user
+    };
     let mut builder = InviteBuilder::new(&target.uri, local, target.flow);
     builder.to = target.to.clone();
     builder.from = format!("\"{display}\" <sip:{user}@{local}>");

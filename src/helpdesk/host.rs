@@ -21,6 +21,8 @@ pub(super) struct HelpdeskHost<'a> {
     pub language_chosen: bool,
     /// Whether the caller left a voicemail with speech in it.
     pub voicemail: bool,
+    /// Whether the caller hung up while waiting in a team's queue.
+    pub abandoned_in_queue: bool,
 }
 
 impl CallHost for HelpdeskHost<'_> {
@@ -125,8 +127,13 @@ impl CallHost for HelpdeskHost<'_> {
             prompts: &self.helpdesk.prompts,
             store: &self.helpdesk.store,
             roster: &self.helpdesk.roster,
+            queues: &self.helpdesk.queues,
             language: self.language,
         };
-        router.offer(self.control, &ticket, spec).await
+        let outcome = router.offer(self.control, &ticket, spec).await;
+        if outcome.is_err() && spec.mode == crate::ivr::RouteMode::Queue {
+            self.abandoned_in_queue = true;
+        }
+        outcome
     }
 }

@@ -33,6 +33,8 @@ pub struct Helpdesk {
     pub(crate) voicemail: Voicemail,
     /// Who routed calls ring: the rota, presence and phones, read when ringing.
     pub(crate) roster: routing::StoreRoster,
+    /// Callers waiting for a team on this node.
+    pub(crate) queues: routing::CallQueues,
 }
 
 impl Helpdesk {
@@ -50,6 +52,7 @@ impl Helpdesk {
         };
         Helpdesk {
             roster,
+            queues: routing::CallQueues::default(),
             answer,
             prompts,
             dialplan: RwLock::new(Arc::new(dialplan)),

@@ -2,10 +2,12 @@
 
 pub mod announce;
 pub mod fork;
+pub mod queue;
 pub mod ring;
 pub mod roster;
 pub mod store_roster;
 
+pub use queue::{CallQueues, Pickup};
 pub use ring::Router;
 pub use roster::{EscalationStep, Roster};
 pub use store_roster::StoreRoster;

@@ -8,11 +8,12 @@
 
 use super::announce::{self, PASS_KEY, TAKE_KEY};
 use super::fork::{BranchEnd, BranchId, Fork, ForkAction, StepOutcome};
+use super::queue::{CallQueues, Pickup};
 use super::roster::{EscalationStep, Roster};
 use crate::call::answer::{self as call_answer, AnswerContext};
 use crate::call::outbound::{self, Attempt, Presentation, Progress};
 use crate::call::{CallControl, CallEnded, CallEvent, EndCause};
-use crate::ivr::{RouteOutcome, RouteSpec};
+use crate::ivr::{RouteMode, RouteOutcome, RouteSpec};
 use crate::media::bridge;
 use crate::media::prompt::{Prompt, PromptLibrary};
 use crate::media::rtp_session::PlaybackId;
@@ -23,6 +24,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
+/// How often the head of a queue is offered again while nobody is free.
+const QUEUE_RETRY: Duration = Duration::from_secs(5);
+
 /// How long a technician has to press 1 or 2 after the announcement ends.
 const DECISION_TIME: Duration = Duration::from_secs(10);
 
@@ -32,6 +36,8 @@ pub struct Router<'a, R: Roster> {
     pub prompts: &'a PromptLibrary,
     pub store: &'a Store,
     pub roster: &'a R,
+    /// The team queues of this node.
+    pub queues: &'a CallQueues,
     /// The caller's language: ringback, music, what they are told.
     pub language: Language,
 }
@@ -81,6 +87,9 @@ impl<R: Roster> Router<'_, R> {
         ticket: &Ticket,
         spec: &RouteSpec,
     ) -> Result<RouteOutcome, CallEnded> {
+        if spec.mode == RouteMode::Queue {
+            return self.wait_in_queue(caller, ticket, spec).await;
+        }
         let steps = self.roster.steps(ticket, spec.team.as_deref()).await;
         if steps.is_empty() {
             self.event(
@@ -282,7 +291,8 @@ impl<R: Roster> Router<'_, R> {
                 return Ok(StepResult::NotTaken);
             }
         }
-        self.talk(caller, tech, ticket, step, &device).await
+        self.talk(caller, tech, ticket, &step.technician, &device)
+            .await
     }
 
     /// The conversation: both legs joined until one hangs up; keys and hold are passed across.
@@ -291,10 +301,9 @@ impl<R: Roster> Router<'_, R> {
         caller: &mut CallControl,
         mut tech: CallControl,
         ticket: &Ticket,
-        step: &EscalationStep,
+        technician: &str,
         device: &str,
     ) -> Result<StepResult, CallEnded> {
-        let technician = &step.technician;
         caller.stop_playing();
         tech.stop_playing();
         let detail = format!("{technician} on {device}");
@@ -355,6 +364,123 @@ impl<R: Roster> Router<'_, R> {
         match ended_by_caller {
             Some(ended) => Err(ended),
             None => Ok(StepResult::Talked),
+        }
+    }
+
+    /// Waits in the team's queue: position announcements every `position_every`, music in
+    /// between, the head of the queue offered to whoever becomes available, a technician's
+    /// `*8` picking it up, the call-back key leaving it with the ticket's place kept.
+    async fn wait_in_queue(
+        &self,
+        caller: &mut CallControl,
+        ticket: &Ticket,
+        spec: &RouteSpec,
+    ) -> Result<RouteOutcome, CallEnded> {
+        let Some(team) = self.roster.team_of(ticket, spec.team.as_deref()).await else {
+            self.event(
+                ticket,
+                CallEventKind::RoutingAttempt,
+                "no team takes this call",
+            )
+            .await;
+            caller
+                .play(self.prompts_for(self.language, &["nobody_answered"]), false)
+                .await?;
+            return Ok(RouteOutcome::NobodyAvailable);
+        };
+        let mut place = self.queues.join(
+            &team,
+            ticket.id,
+            ticket.reference.to_string(),
+            ticket.priority,
+        );
+        let joined = Instant::now();
+        let detail = format!("{team}, position {}", place.position());
+        self.event(ticket, CallEventKind::Queued, &detail).await;
+        let music = self.prompt(self.language, "music_on_hold");
+        let give_up = joined + spec.queue_max;
+        let mut next_position = Instant::now();
+        let mut next_offer = Instant::now();
+        let mut playing: Option<PlaybackId> = None;
+        loop {
+            let now = Instant::now();
+            if now >= give_up {
+                caller.stop_playing();
+                let detail = format!("left {team}'s queue after {} s", spec.queue_max.as_secs());
+                self.event(ticket, CallEventKind::Escalated, &detail).await;
+                caller
+                    .play(self.prompts_for(self.language, &["nobody_answered"]), false)
+                    .await?;
+                return Ok(RouteOutcome::NobodyAvailable);
+            }
+            if now >= next_position {
+                caller.stop_playing();
+                let position = place.position();
+                let mut words = vec!["queue_position".to_string()];
+                words.push(crate::ivr::say::number(position as u64));
+                words.push("in_queue".into());
+                if spec.callback_key.is_some() {
+                    words.push("queue_leave".into());
+                }
+                let names: Vec<&str> = words.iter().map(String::as_str).collect();
+                let mut sequence = self.prompts_for(self.language, &names);
+                sequence.extend(music.clone());
+                playing = Some(caller.start_playing(sequence));
+                next_position = now + spec.position_every;
+            }
+            if place.position() == 1 && now >= next_offer {
+                // The head of the queue goes to whoever is free now, by the team's escalation
+                // order; the caller keeps hearing music meanwhile.
+                let steps = self.roster.steps(ticket, Some(&team)).await;
+                for step in &steps {
+                    let mut waiting = Waiting {
+                        prompt: music.clone(),
+                        playing,
+                    };
+                    match self
+                        .ring_step(caller, ticket, spec, step, &mut waiting)
+                        .await?
+                    {
+                        StepResult::Talked => {
+                            return Ok(RouteOutcome::Answered {
+                                technician: step.technician.clone(),
+                            })
+                        }
+                        StepResult::NotTaken => playing = waiting.playing,
+                    }
+                }
+                next_offer = Instant::now() + QUEUE_RETRY;
+            }
+            let wake = [give_up, next_position, next_offer]
+                .into_iter()
+                .min()
+                .expect("three deadlines");
+            tokio::select! {
+                event = caller.next_event(Some(wake)) => match event? {
+                    CallEvent::Digit(d) if Some(d) == spec.callback_key => {
+                        caller.stop_playing();
+                        self.event(ticket, CallEventKind::Queued, "call-back requested").await;
+                        caller
+                            .play(self.prompts_for(self.language, &["callback_requested"]), false)
+                            .await?;
+                        return Ok(RouteOutcome::CallbackRequested);
+                    }
+                    CallEvent::PlaybackFinished(id) if Some(id) == playing => {
+                        playing = music.clone().map(|m| caller.start_playing(vec![m]));
+                    }
+                    _ => {}
+                },
+                Some(pickup) = place.pickups.recv() => {
+                    let Pickup { technician, leg, done } = pickup;
+                    let result = self.talk(caller, leg, ticket, &technician, "*8 pick-up").await;
+                    let _ = done.send(());
+                    return match result? {
+                        StepResult::Talked | StepResult::NotTaken => {
+                            Ok(RouteOutcome::Answered { technician })
+                        }
+                    };
+                }
+            }
         }
     }
 

@@ -28,6 +28,12 @@ pub trait Roster: Send + Sync {
         ticket: &Ticket,
         team: Option<&str>,
     ) -> impl Future<Output = Vec<EscalationStep>> + Send;
+    /// The team that takes `ticket`: `team` if it exists, else the team of its category.
+    fn team_of(
+        &self,
+        ticket: &Ticket,
+        team: Option<&str>,
+    ) -> impl Future<Output = Option<String>> + Send;
     /// The reachable phones of `technician`, to ring in parallel.
     fn devices(&self, technician: &str) -> impl Future<Output = Vec<Target>> + Send;
     /// Marks a technician as on a call (`true`) or free again (`false`).

@@ -61,6 +61,16 @@ impl Roster for StoreRoster {
         steps
     }
 
+    async fn team_of(&self, ticket: &Ticket, team: Option<&str>) -> Option<String> {
+        let rota = self.store.rota(Utc::now()).await.ok()?;
+        let category = ticket.category.unwrap_or(Category::Other);
+        match team {
+            Some(name) => rota.team(name),
+            None => rota.team_for(category),
+        }
+        .map(|t| t.name.clone())
+    }
+
     async fn devices(&self, technician: &str) -> Vec<Target> {
         let phones = match self.store.bindings(technician, Utc::now()).await {
             Ok(p) => p,
