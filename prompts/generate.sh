@@ -48,4 +48,26 @@ for n in $(seq 0 60); do
   speak en en-us "n$n" "$n"
   speak fr fr "n$n" "$n"
 done
+
+# Tones, not speech: what a caller hears while technicians' phones ring, and music on hold
+# (synthesised here, so free of any licence). The ringback follows each language's country
+# cadence: North American 440+480 Hz 2 s on 4 s off; French 440 Hz 1.5 s on 3.5 s off.
+sox -R -n -r 8000 -c 1 -e floating-point -b 32 "$tmp/on.wav" synth 2 sine 440 sine 480 remix 1,2 gain -6
+sox -R -n -r 8000 -c 1 -e floating-point -b 32 "$tmp/off.wav" trim 0 4
+sox -R "$tmp/on.wav" "$tmp/off.wav" "$tmp/ring.wav"
+sox -R "$tmp/ring.wav" -b 16 -e signed-integer en/ringback.wav norm -12
+sox -R -n -r 8000 -c 1 -e floating-point -b 32 "$tmp/on.wav" synth 1.5 sine 440
+sox -R -n -r 8000 -c 1 -e floating-point -b 32 "$tmp/off.wav" trim 0 3.5
+sox -R "$tmp/on.wav" "$tmp/off.wav" "$tmp/ring.wav"
+sox -R "$tmp/ring.wav" -b 16 -e signed-integer fr/ringback.wav norm -12
+# Music on hold: a slow arpeggio (C major, A minor, F major, G major), soft attack and release.
+notes=(261.63 329.63 392.00 329.63 220.00 261.63 329.63 261.63 174.61 220.00 261.63 220.00 196.00 246.94 293.66 246.94)
+parts=()
+for i in "${!notes[@]}"; do
+  sox -R -n -r 8000 -c 1 -e floating-point -b 32 "$tmp/note$i.wav" synth 0.5 sine "${notes[$i]}" fade t 0.05 0.5 0.2 gain -8
+  parts+=("$tmp/note$i.wav")
+done
+sox -R "${parts[@]}" "$tmp/music.wav"
+sox -R "$tmp/music.wav" -b 16 -e signed-integer en/music_on_hold.wav norm -12
+cp en/music_on_hold.wav fr/music_on_hold.wav
 echo "prompts generated: $(ls en | wc -l) English, $(ls fr | wc -l) French"

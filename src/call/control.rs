@@ -32,6 +32,17 @@ pub(crate) struct CallParts {
 #[error("call ended: {0}")]
 pub struct CallEnded(pub EndCause);
 
+/// What [`CallControl::next_event`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallEvent {
+    Digit(Digit),
+    PlaybackFinished(PlaybackId),
+    /// The phone put the call on hold (`true`) or took it off hold (`false`).
+    HoldChanged(bool),
+    /// The deadline passed.
+    Timeout,
+}
+
 /// Something the interpreter waits for.
 enum Wake {
     Digit(Digit),
@@ -284,6 +295,47 @@ impl CallControl {
                 response.headers.push(self.contact_header());
                 self.endpoint.respond(&transaction, response).await;
                 None
+            }
+        }
+    }
+
+    /// Starts playing `prompts` without waiting (ringback, music on hold); the end of the
+    /// playback comes back as [`CallEvent::PlaybackFinished`] from [`next_event`](Self::next_event).
+    pub fn start_playing(&self, prompts: Vec<Arc<Prompt>>) -> PlaybackId {
+        self.media.play(prompts)
+    }
+
+    /// Stops whatever is playing; the next frame is silence (or the bridged leg's audio).
+    pub fn stop_playing(&self) {
+        self.media.stop_playback();
+    }
+
+    /// The media session, for joining it to another leg.
+    pub fn media(&self) -> &MediaSession {
+        &self.media
+    }
+
+    /// Waits until `deadline` for whatever happens next on the call: a key, the end of a
+    /// playback, or a change of hold. SIP signals are handled meanwhile, as in every wait.
+    /// Keys typed ahead are returned first.
+    pub async fn next_event(&mut self, deadline: Option<Instant>) -> Result<CallEvent, CallEnded> {
+        if let Some(d) = self.typed_ahead.pop_front() {
+            return Ok(CallEvent::Digit(d));
+        }
+        let held = self.media.on_hold();
+        loop {
+            let wake = self.wait(deadline).await?;
+            if self.media.on_hold() != held {
+                if let Wake::Digit(d) = wake {
+                    self.typed_ahead.push_back(d);
+                }
+                return Ok(CallEvent::HoldChanged(!held));
+            }
+            match wake {
+                Wake::Digit(d) => return Ok(CallEvent::Digit(d)),
+                Wake::PlaybackFinished(id) => return Ok(CallEvent::PlaybackFinished(id)),
+                Wake::Timeout => return Ok(CallEvent::Timeout),
+                Wake::Audio(_) => {}
             }
         }
     }

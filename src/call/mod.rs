@@ -9,9 +9,10 @@ pub mod control;
 pub mod end;
 pub mod incoming;
 pub mod local_ip;
+pub mod outbound;
 
 /// A call offered by the SIP endpoint, not answered yet (see [`IncomingCall`]).
 pub use crate::sip::endpoint::NewCall;
-pub use control::{CallControl, CallEnded};
+pub use control::{CallControl, CallEnded, CallEvent};
 pub use end::EndCause;
 pub use incoming::{refuse, IncomingCall, Refusal};

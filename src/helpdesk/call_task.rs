@@ -10,7 +10,7 @@ use crate::call::answer;
 use crate::call::{IncomingCall, NewCall, Refusal};
 use crate::ivr;
 use crate::store::NewTicket;
-use crate::tickets::CallEventKind;
+use crate::tickets::{CallEventKind, Disposition};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -80,9 +80,13 @@ pub async fn handle_call(call: NewCall, helpdesk: Arc<Helpdesk>) {
         language: plan.default_language,
         language_chosen: false,
         voicemail: false,
+        abandoned_in_queue: false,
     };
     let result = ivr::run(&plan, &mut host).await;
-    let outcome = disposition::answered(&result, host.voicemail);
+    let mut outcome = disposition::answered(&result, host.voicemail);
+    if host.abandoned_in_queue && outcome.disposition == Disposition::Abandoned {
+        outcome.disposition = Disposition::AbandonedInQueue;
+    }
     let cause = disposition::end_cause(&result.end);
     log_store(
         store

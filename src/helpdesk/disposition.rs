@@ -44,6 +44,9 @@ pub fn answered(result: &IvrResult, voicemail: bool) -> Outcome {
         (IvrEnd::Completed, Some(RouteOutcome::NobodyAvailable)) => {
             Outcome::new(Disposition::Routed, Some("nobody available".into()))
         }
+        (_, Some(RouteOutcome::CallbackRequested)) => {
+            Outcome::new(Disposition::CallbackRequested, None)
+        }
         (IvrEnd::Completed, None) => Outcome::new(Disposition::Completed, None),
         (IvrEnd::StepLimit { node }, _) => {
             Outcome::new(Disposition::Failed, Some(format!("step limit at {node}")))

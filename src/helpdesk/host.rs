@@ -1,6 +1,7 @@
 //! The dialplan's view of a live helpdesk call: what `ivr::run` asks of the call, done with the
 //! call's control, its ticket and the helpdesk's services.
 
+use super::routing::Router;
 use super::{log_store, Helpdesk};
 use crate::call::{CallControl, CallEnded};
 use crate::ivr::{CallHost, IvrEffect, PromptRef, RecordSpec, RecordingOutcome, RouteOutcome};
@@ -20,6 +21,8 @@ pub(super) struct HelpdeskHost<'a> {
     pub language_chosen: bool,
     /// Whether the caller left a voicemail with speech in it.
     pub voicemail: bool,
+    /// Whether the caller hung up while waiting in a team's queue.
+    pub abandoned_in_queue: bool,
 }
 
 impl CallHost for HelpdeskHost<'_> {
@@ -113,10 +116,24 @@ impl CallHost for HelpdeskHost<'_> {
         }
     }
 
-    async fn route(&mut self) -> Result<RouteOutcome, CallEnded> {
-        // Ringing technicians' phones needs registered devices (REGISTER) and a client INVITE
-        // leg; until they exist, urgent calls are flagged for immediate call-back.
-        tracing::info!(ticket = %self.ticket.reference, "urgent call: no technician phone registered, flagged for call-back");
-        Ok(RouteOutcome::NobodyAvailable)
+    async fn route(&mut self, spec: &crate::ivr::RouteSpec) -> Result<RouteOutcome, CallEnded> {
+        // The ticket as it is now: the menu filled in category, impact and priority.
+        let ticket = match self.helpdesk.store.ticket(self.ticket.id).await {
+            Ok(Some(t)) => t,
+            _ => self.ticket.clone(),
+        };
+        let router = Router {
+            answer: &self.helpdesk.answer,
+            prompts: &self.helpdesk.prompts,
+            store: &self.helpdesk.store,
+            roster: &self.helpdesk.roster,
+            queues: &self.helpdesk.queues,
+            language: self.language,
+        };
+        let outcome = router.offer(self.control, &ticket, spec).await;
+        if outcome.is_err() && spec.mode == crate::ivr::RouteMode::Queue {
+            self.abandoned_in_queue = true;
+        }
+        outcome
     }
 }

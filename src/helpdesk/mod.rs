@@ -10,6 +10,7 @@ mod call_task;
 pub mod disposition;
 mod host;
 pub mod restart;
+pub mod routing;
 pub mod voicemail;
 
 pub use call_task::handle_call;
@@ -30,6 +31,10 @@ pub struct Helpdesk {
     dialplan: RwLock<Arc<Dialplan>>,
     pub(crate) store: Store,
     pub(crate) voicemail: Voicemail,
+    /// Who routed calls ring: the rota, presence and phones, read when ringing.
+    pub(crate) roster: routing::StoreRoster,
+    /// Callers waiting for a team on this node.
+    pub(crate) queues: routing::CallQueues,
 }
 
 impl Helpdesk {
@@ -40,7 +45,14 @@ impl Helpdesk {
         store: Store,
         voicemail: Voicemail,
     ) -> Helpdesk {
+        let roster = routing::StoreRoster {
+            store: store.clone(),
+            endpoint: answer.endpoint.clone(),
+            language: dialplan.default_language,
+        };
         Helpdesk {
+            roster,
+            queues: routing::CallQueues::default(),
             answer,
             prompts,
             dialplan: RwLock::new(Arc::new(dialplan)),

@@ -31,6 +31,48 @@ pub enum BranchField {
     Language,
 }
 
+/// How a `route` node offers the call to technicians.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteMode {
+    /// Ring the on-call technicians now, escalating step by step.
+    Ring,
+    /// Wait in the team's queue (priority, then arrival) until a technician is free.
+    Queue,
+}
+
+/// The settings of a `route` node (docs/dialplan.md, "route").
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteSpec {
+    pub mode: RouteMode,
+    /// The team to ring; `None`: the team that handles the ticket's category.
+    pub team: Option<String>,
+    /// How long each escalation step rings; `None`: the team's escalation policy decides.
+    pub ring: Option<Duration>,
+    /// Play the technician who answers what the call is about, and ask 1 (take) or 2 (pass).
+    pub announce: bool,
+    /// Longest time a caller waits in the queue before `next`.
+    pub queue_max: Duration,
+    /// How often a waiting caller hears their position.
+    pub position_every: Duration,
+    /// The key that leaves the queue for a call-back (virtual hold), if offered.
+    pub callback_key: Option<Digit>,
+}
+
+impl Default for RouteSpec {
+    fn default() -> Self {
+        RouteSpec {
+            mode: RouteMode::Ring,
+            team: None,
+            ring: None,
+            announce: true,
+            queue_max: Duration::from_secs(600),
+            position_every: Duration::from_secs(30),
+            callback_key: None,
+        }
+    }
+}
+
 // ---- The checked dialplan ------------------------------------------------------------------
 
 /// A checked dialplan, ready to run.
@@ -106,8 +148,11 @@ pub enum Node {
         set: Vec<TicketField>,
         next: NodeName,
     },
+    /// Offers the call to technicians; `next` is where a caller nobody took goes. A call a
+    /// technician took ends when the conversation does.
     Route {
         prompts: Vec<String>,
+        spec: RouteSpec,
         next: NodeName,
     },
     Goto {

@@ -1,5 +1,6 @@
 //! What the interpreter needs from a call: the trait the call layer implements (and tests fake).
 
+use super::dialplan::RouteSpec;
 use crate::call::CallEnded;
 use crate::media::dtmf::Digit;
 use crate::tickets::{CallEventKind, Category, Impact, Language, Priority, TicketField, Urgency};
@@ -39,8 +40,12 @@ pub struct RecordingOutcome {
 /// What happened when the call was offered to a technician.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouteOutcome {
+    /// A technician took the call and the conversation is over (the technician hung up).
     Answered { technician: String },
+    /// Nobody answered, or nobody is on call: the caller goes on to the node's `next`.
     NobodyAvailable,
+    /// The caller left the queue to be called back; the ticket keeps its place.
+    CallbackRequested,
 }
 
 /// What the dialplan did that the ticket must record.
@@ -91,6 +96,9 @@ pub trait CallHost: Send {
     fn response_estimate(&mut self) -> impl Future<Output = Duration> + Send;
     /// The priority, once known.
     fn priority(&mut self) -> impl Future<Output = Option<Priority>> + Send;
-    /// Offers the call to a technician.
-    fn route(&mut self) -> impl Future<Output = Result<RouteOutcome, CallEnded>> + Send;
+    /// Offers the call to technicians as `spec` says (ring, announce, bridge, queue).
+    fn route(
+        &mut self,
+        spec: &RouteSpec,
+    ) -> impl Future<Output = Result<RouteOutcome, CallEnded>> + Send;
 }

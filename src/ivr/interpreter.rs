@@ -315,12 +315,22 @@ impl<H: CallHost> Run<'_, H> {
                 }
                 Ok(Step::Next(next.clone()))
             }
-            Node::Route { prompts, next } => {
+            Node::Route {
+                prompts,
+                spec,
+                next,
+            } => {
                 self.play(prompts, false).await?;
                 self.event(CallEventKind::RoutingAttempt, name.to_string())
                     .await;
-                let outcome = self.host.route().await?;
+                let outcome = self.host.route(spec).await?;
+                let answered = matches!(outcome, RouteOutcome::Answered { .. });
                 self.routed = Some(outcome);
+                if answered {
+                    // The conversation was the call's purpose; when the technician hangs up,
+                    // the caller's leg ends too.
+                    return Ok(Step::Done);
+                }
                 Ok(Step::Next(next.clone()))
             }
             Node::Goto { next } => Ok(Step::Next(next.clone())),

@@ -7,7 +7,7 @@ pub mod interpreter;
 pub mod say;
 
 pub use check::{check_file, check_str, DialplanReport};
-pub use dialplan::Dialplan;
+pub use dialplan::{Dialplan, RouteMode, RouteSpec};
 pub use host::{
     CallHost, IvrEffect, PromptRef, RecordSpec, RecordingEnd, RecordingOutcome, RouteOutcome,
 };

@@ -48,7 +48,8 @@ pub fn response_time(d: Duration) -> Vec<String> {
     out
 }
 
-fn number(n: u64) -> String {
+/// The prompt for a number (capped at the largest recorded, 60).
+pub fn number(n: u64) -> String {
     format!("n{}", n.min(MAX_NUMBER))
 }
 

@@ -1,5 +1,6 @@
 //! Media: SDP offer/answer, RTP, G.711, DTMF, prompts, resampling.
 
+pub mod bridge;
 pub mod dtmf;
 pub mod g711;
 pub mod port_pool;

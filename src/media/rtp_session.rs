@@ -12,7 +12,9 @@
 //! copy), and counters. Dropping or closing the session aborts both tasks; the socket, and so
 //! its port, is freed when the last of them is gone.
 
+mod digits_out;
 mod inbound;
+mod live;
 mod pacer;
 mod playout;
 mod receive;
@@ -109,6 +111,10 @@ fn lock(latch: &SharedLatch) -> std::sync::MutexGuard<'_, Latch> {
 enum PlayoutCommand {
     Play(PlaybackId, Vec<Arc<Prompt>>),
     Stop,
+    /// Another leg's audio to play whenever no prompt is queued (`None`: back to silence).
+    Live(Option<mpsc::Receiver<Vec<i16>>>),
+    /// A key to send as an RFC 4733 event.
+    Digit(Digit),
 }
 
 /// The handle a call holds on its media. Dropping it stops the media tasks.
@@ -188,6 +194,28 @@ impl MediaSession {
     /// `PlaybackFinished` is reported for what was stopped.
     pub fn stop_playback(&self) {
         let _ = self.playout.send(PlayoutCommand::Stop);
+    }
+
+    /// Plays `source` (decoded 8 kHz audio, e.g. another leg's tap) whenever no prompt is
+    /// queued, re-framed to 20 ms and encoded in this leg's codec; `None` stops it. Prompts
+    /// played meanwhile (music on hold, an announcement) take the line over it.
+    pub fn set_live_source(&self, source: Option<mpsc::Receiver<Vec<i16>>>) {
+        let _ = self.playout.send(PlayoutCommand::Live(source));
+    }
+
+    /// Sends a key to the peer as an RFC 4733 telephone-event (dropped if none was negotiated).
+    pub fn send_digit(&self, digit: Digit) {
+        let _ = self.playout.send(PlayoutCommand::Digit(digit));
+    }
+
+    /// Whether the peer has put us on hold (sendonly, inactive, or no address).
+    pub fn on_hold(&self) -> bool {
+        self.media.borrow().on_hold()
+    }
+
+    /// The codec this leg uses.
+    pub fn codec(&self) -> crate::media::g711::G711 {
+        self.media.borrow().codec
     }
 
     /// New remote media from a re-INVITE: address, codec, payload types, hold or unhold.

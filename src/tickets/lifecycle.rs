@@ -31,6 +31,12 @@ pub enum Disposition {
     Routed,
     /// A technician answered the routed call.
     Answered,
+    /// The caller hung up while waiting in a team's queue.
+    AbandonedInQueue,
+    /// The caller left the queue to be called back (virtual hold).
+    CallbackRequested,
+    /// A technician called the caller back.
+    CallbackDone,
     /// The call failed; why is in `disposition_detail`.
     Failed,
 }
@@ -52,6 +58,20 @@ pub enum CallEventKind {
     RecordingStarted,
     RecordingStopped,
     RoutingAttempt,
+    /// A technician's phone was rung (who, which device).
+    Ringing,
+    /// How a rung phone ended: no answer, declined, busy, unreachable, cancelled.
+    RingResult,
+    /// Nobody took the call at one escalation step; the next one starts.
+    Escalated,
+    /// A technician answered and took the call (after the announcement).
+    TechnicianAnswered,
+    /// The technician passed the call on during the announcement.
+    Passed,
+    /// The caller joined a team's queue.
+    Queued,
+    /// The conversation with the technician ended (who hung up, talk time).
+    TalkEnded,
     EstimateGiven,
     Hangup,
     Error,
@@ -93,7 +113,8 @@ text_form!(TicketStatus, "status", {
 
 text_form!(Disposition, "disposition", {
     InProgress => "in_progress", Completed => "completed", Abandoned => "abandoned", Voicemail => "voicemail",
-    Routed => "routed", Answered => "answered", Failed => "failed",
+    Routed => "routed", Answered => "answered", AbandonedInQueue => "abandoned_in_queue",
+    CallbackRequested => "callback_requested", CallbackDone => "callback_done", Failed => "failed",
 });
 
 text_form!(CallEventKind, "event kind", {
@@ -101,7 +122,9 @@ text_form!(CallEventKind, "event kind", {
     Timeout => "timeout", InvalidInput => "invalid_input", RetriesExhausted => "retries_exhausted",
     LanguageChosen => "language_chosen", FieldSet => "field_set", Collected => "collected",
     RecordingStarted => "recording_started", RecordingStopped => "recording_stopped",
-    RoutingAttempt => "routing_attempt", EstimateGiven => "estimate_given", Hangup => "hangup", Error => "error",
+    RoutingAttempt => "routing_attempt", Ringing => "ringing", RingResult => "ring_result",
+    Escalated => "escalated", TechnicianAnswered => "technician_answered", Passed => "passed",
+    Queued => "queued", TalkEnded => "talk_ended", EstimateGiven => "estimate_given", Hangup => "hangup", Error => "error",
 });
 
 impl TicketStatus {

@@ -8,4 +8,5 @@ mod answer;
 mod menu;
 mod out_of_dialog;
 mod reload;
+mod routing;
 mod teardown;

@@ -129,7 +129,7 @@ impl CallHost for Script {
         Some(PriorityMatrix::default().priority(self.impact?, self.urgency?))
     }
 
-    async fn route(&mut self) -> Result<RouteOutcome, CallEnded> {
+    async fn route(&mut self, _spec: &hotline::ivr::RouteSpec) -> Result<RouteOutcome, CallEnded> {
         Ok(RouteOutcome::NobodyAvailable)
     }
 }

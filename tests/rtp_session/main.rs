@@ -4,6 +4,7 @@
 //! - `digits`: RFC 4733, in-band, both at once;
 //! - `peer`: symmetric RTP, re-INVITE changes, hold, inactivity, garbage, the audio tap.
 
+mod bridge;
 mod digits;
 mod peer;
 mod phone;

@@ -2,7 +2,9 @@
 //! unknown reference and impossible setting at the place it is written.
 
 use super::table::{value, Fields, Sink};
-use crate::ivr::dialplan::{BranchField, InputRules, MenuChoice, Node, SayItem};
+use crate::ivr::dialplan::{
+    BranchField, InputRules, MenuChoice, Node, RouteMode, RouteSpec, SayItem,
+};
 use crate::ivr::say;
 use crate::media::dtmf::Digit;
 use crate::tickets::{Category, Impact, Language, Priority, TicketField, Urgency};
@@ -65,7 +67,21 @@ const KINDS: &[(&str, &[&str])] = &[
     ("say", &["kind", "what", "next"]),
     ("branch", &["kind", "on", "cases", "default"]),
     ("set", &["kind", "set", "next"]),
-    ("route", &["kind", "prompts", "next"]),
+    (
+        "route",
+        &[
+            "kind",
+            "prompts",
+            "next",
+            "mode",
+            "team",
+            "ring_secs",
+            "announce",
+            "queue_max_secs",
+            "position_every_secs",
+            "callback_key",
+        ],
+    ),
     ("goto", &["kind", "next"]),
     ("hangup", &["kind", "prompts"]),
 ];
@@ -180,10 +196,7 @@ impl NodeReader<'_> {
             "say" => self.say(&n),
             "branch" => self.branch(&n),
             "set" => self.set(&n),
-            "route" => Some(Node::Route {
-                prompts: self.prompts(&n, "prompts", false),
-                next: self.reference(&n, "next", "next")?,
-            }),
+            "route" => self.route(&n),
             "goto" => Some(Node::Goto {
                 next: self.reference(&n, "next", "next")?,
             }),
@@ -454,6 +467,70 @@ impl NodeReader<'_> {
             max: Duration::from_secs(max.map_or(120, Spanned::into_inner)),
             silence: Duration::from_secs(silence.map_or(5, Spanned::into_inner)),
             beep: beep.is_none_or(Spanned::into_inner),
+            next: self.reference(n, "next", "next")?,
+        })
+    }
+
+    fn route(&mut self, n: &NodeAt<'_, '_, '_>) -> Option<Node> {
+        let prompts = self.prompts(n, "prompts", false);
+        let defaults = RouteSpec::default();
+        let mode = n.f.get::<RouteMode>("mode", self.sink);
+        let team = n.f.get::<String>("team", self.sink);
+        if let Some(t) = team.as_ref().filter(|t| t.get_ref().trim().is_empty()) {
+            self.problem(n, Some(t.span()), "team must name a team".into());
+        }
+        let ring = n.f.get::<u64>("ring_secs", self.sink);
+        if let Some(r) = ring.as_ref().filter(|r| !(5..=300).contains(r.get_ref())) {
+            let message = format!("ring_secs must be 5 to 300, not {}", r.get_ref());
+            self.problem(n, Some(r.span()), message);
+        }
+        let announce = n.f.get::<bool>("announce", self.sink);
+        let queue_max = n.f.get::<u64>("queue_max_secs", self.sink);
+        if let Some(q) = queue_max
+            .as_ref()
+            .filter(|q| !(10..=3600).contains(q.get_ref()))
+        {
+            let message = format!("queue_max_secs must be 10 to 3600, not {}", q.get_ref());
+            self.problem(n, Some(q.span()), message);
+        }
+        let every = n.f.get::<u64>("position_every_secs", self.sink);
+        if let Some(e) = every.as_ref().filter(|e| !(10..=600).contains(e.get_ref())) {
+            let message = format!("position_every_secs must be 10 to 600, not {}", e.get_ref());
+            self.problem(n, Some(e.span()), message);
+        }
+        let callback_key = n.f.get::<String>("callback_key", self.sink);
+        let callback_key = callback_key.and_then(|k| {
+            let span = k.span();
+            self.key(n, "callback_key", k.get_ref(), span)
+        });
+        let mode = mode.map_or(defaults.mode, Spanned::into_inner);
+        if mode == RouteMode::Queue {
+            for name in ["queue_position", "in_queue", "music_on_hold"] {
+                self.prompt_use(n, Spanned::new(n.at.clone(), name.to_string()));
+            }
+            if callback_key.is_some() {
+                for name in ["queue_leave", "callback_requested"] {
+                    self.prompt_use(n, Spanned::new(n.at.clone(), name.to_string()));
+                }
+            }
+        }
+        for name in ["ringback", "connecting", "nobody_answered"] {
+            self.prompt_use(n, Spanned::new(n.at.clone(), name.to_string()));
+        }
+        Some(Node::Route {
+            prompts,
+            spec: RouteSpec {
+                mode,
+                team: team.map(Spanned::into_inner),
+                ring: ring.map(|r| Duration::from_secs(r.into_inner())),
+                announce: announce.map_or(defaults.announce, Spanned::into_inner),
+                queue_max: queue_max
+                    .map_or(defaults.queue_max, |q| Duration::from_secs(q.into_inner())),
+                position_every: every.map_or(defaults.position_every, |e| {
+                    Duration::from_secs(e.into_inner())
+                }),
+                callback_key,
+            },
             next: self.reference(n, "next", "next")?,
         })
     }

@@ -40,6 +40,11 @@ impl Playout {
         });
     }
 
+    /// Whether a playback is queued: prompts take the line over live audio.
+    pub fn is_active(&self) -> bool {
+        !self.queue.is_empty()
+    }
+
     /// Drops everything queued: the next frame is silence.
     pub fn stop(&mut self) {
         self.queue.clear();

@@ -1,5 +1,7 @@
 //! The sender task: one G.711 packet every 20 ms, prompt audio or silence.
 
+use super::digits_out::DigitSender;
+use super::live::LiveAudio;
 use super::pacer::Pacer;
 use super::playout::Playout;
 use super::stats::Counters;
@@ -42,6 +44,25 @@ impl OutboundStream {
         self.timestamp = self.timestamp.wrapping_add(samples);
     }
 
+    /// The timestamp the next packet will carry.
+    pub fn timestamp(&self) -> u32 {
+        self.timestamp
+    }
+
+    /// A telephone-event packet in place of this frame's audio: it carries the event's start
+    /// timestamp (RFC 4733 §2.5.1.2) while the media clock moves on by one frame.
+    pub fn event_packet(
+        &mut self,
+        payload_type: u8,
+        marker: bool,
+        event_timestamp: u32,
+        payload: Bytes,
+    ) -> Packet {
+        let mut packet = self.packet(payload_type, marker, payload);
+        packet.header.timestamp = event_timestamp;
+        packet
+    }
+
     /// The next packet of the stream; its frame is then behind us.
     pub fn packet(&mut self, payload_type: u8, marker: bool, payload: Bytes) -> Packet {
         let packet = Packet {
@@ -73,6 +94,10 @@ pub struct Sender {
     /// The next packet sent starts a talkspurt: the first of the session, and the first after
     /// a hold.
     resuming: bool,
+    /// Another leg's audio while bridged, played whenever no prompt is queued.
+    live: Option<(mpsc::Receiver<Vec<i16>>, LiveAudio)>,
+    /// Keys to send as RFC 4733 events.
+    digits: DigitSender,
 }
 
 impl Sender {
@@ -92,6 +117,8 @@ impl Sender {
             stream: OutboundStream::random(),
             playout: Playout::default(),
             resuming: true,
+            live: None,
+            digits: DigitSender::default(),
         }
     }
 
@@ -105,6 +132,10 @@ impl Sender {
                 command = commands.recv() => match command {
                     Some(PlayoutCommand::Play(id, prompts)) => self.playout.play(id, prompts),
                     Some(PlayoutCommand::Stop) => self.playout.stop(),
+                    Some(PlayoutCommand::Live(source)) => {
+                        self.live = source.map(|rx| (rx, LiveAudio::new()));
+                    }
+                    Some(PlayoutCommand::Digit(digit)) => self.digits.push(digit),
                     None => return,
                 },
                 () = tokio::time::sleep_until(pacer.deadline()) => {
@@ -125,11 +156,51 @@ impl Sender {
     /// (their own RTP timeout), NAT bindings for the reverse path expire without traffic, and
     /// some jitter buffers only start playing once packets flow.
     async fn send_frame(&mut self, frame: &mut [i16; FRAME_SAMPLES]) {
+        let prompting = self.playout.is_active();
         let info = self.playout.next_frame(frame);
-        let (codec, payload_type, on_hold) = {
+        if let Some((rx, live)) = &mut self.live {
+            // Drained every tick, so what is heard after a prompt or a hold is current.
+            while let Ok(audio) = rx.try_recv() {
+                live.push(&audio);
+            }
+            if prompting {
+                live.clear();
+            } else {
+                live.next_frame(frame);
+            }
+        }
+        let (codec, payload_type, on_hold, event_pt) = {
             let media = self.media.borrow();
-            (media.codec, media.codec_pt, media.on_hold())
+            (
+                media.codec,
+                media.codec_pt,
+                media.on_hold(),
+                media.telephone_event_pt,
+            )
         };
+        if !on_hold && self.digits.busy() {
+            match event_pt {
+                Some(pt) => {
+                    let now = self.stream.timestamp();
+                    if let Some(event) = self.digits.next(now) {
+                        let payload = Bytes::copy_from_slice(&event.payload);
+                        let packet =
+                            self.stream
+                                .event_packet(pt, event.marker, event.timestamp, payload);
+                        self.transmit(&packet).await;
+                        for id in info.finished {
+                            self.report(MediaEvent::PlaybackFinished(id));
+                        }
+                        return;
+                    }
+                }
+                None => {
+                    // The phone takes no telephone-events: the key cannot be sent this way.
+                    tracing::debug!("key dropped: the peer negotiated no telephone-event");
+                    self.digits = DigitSender::default();
+                }
+            }
+        }
         if on_hold {
             // The phone asked for no audio. The playout still advances, so a prompt played
             // during hold finishes on time and the call's own timers keep their meaning.

@@ -1,0 +1,13 @@
+//! Routing a caller to a technician: ring the on-call phones, announce, bridge, escalate, queue.
+
+pub mod announce;
+pub mod fork;
+pub mod queue;
+pub mod ring;
+pub mod roster;
+pub mod store_roster;
+
+pub use queue::{CallQueues, Pickup};
+pub use ring::Router;
+pub use roster::{EscalationStep, Roster};
+pub use store_roster::StoreRoster;

@@ -1,0 +1,592 @@
+//! Offering a caller to technicians: ring each escalation step's phones in parallel, announce
+//! the call to whoever answers, bridge on "1", move on when nobody takes it.
+//!
+//! The caller's leg stays ours throughout (a back-to-back user agent): they hear ringback
+//! while phones ring and during the announcement, never silence, and their hang-up cancels
+//! every phone still ringing. The ticket's timeline gets every phone rung and how it ended,
+//! each escalation, who took the call, and who hung up after how long.
+
+use super::announce::{self, PASS_KEY, TAKE_KEY};
+use super::fork::{BranchEnd, BranchId, Fork, ForkAction, StepOutcome};
+use super::queue::{CallQueues, Pickup};
+use super::roster::{EscalationStep, Roster};
+use crate::call::answer::{self as call_answer, AnswerContext};
+use crate::call::outbound::{self, Attempt, Presentation, Progress};
+use crate::call::{CallControl, CallEnded, CallEvent, EndCause};
+use crate::ivr::{RouteMode, RouteOutcome, RouteSpec};
+use crate::media::bridge;
+use crate::media::prompt::{Prompt, PromptLibrary};
+use crate::media::rtp_session::PlaybackId;
+use crate::store::Store;
+use crate::tickets::{CallEventKind, Language, Ticket};
+use futures_util::future::select_all;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How often the head of a queue is offered again while nobody is free.
+const QUEUE_RETRY: Duration = Duration::from_secs(5);
+
+/// How long a technician has to press 1 or 2 after the announcement ends.
+const DECISION_TIME: Duration = Duration::from_secs(10);
+
+/// Everything routing uses, borrowed from the server for one call.
+pub struct Router<'a, R: Roster> {
+    pub answer: &'a AnswerContext,
+    pub prompts: &'a PromptLibrary,
+    pub store: &'a Store,
+    pub roster: &'a R,
+    /// The team queues of this node.
+    pub queues: &'a CallQueues,
+    /// The caller's language: ringback, music, what they are told.
+    pub language: Language,
+}
+
+/// What woke the ringing loop.
+enum Next {
+    Caller(Result<CallEvent, CallEnded>),
+    Branch(usize, Option<Progress>),
+}
+
+/// How one escalation step ended.
+enum StepResult {
+    /// A technician took the call and the conversation is over.
+    Talked,
+    /// Nobody took it at this step.
+    NotTaken,
+}
+
+/// What the caller hears while waiting, restarted whenever it ends.
+struct Waiting {
+    prompt: Option<Arc<Prompt>>,
+    playing: Option<PlaybackId>,
+}
+
+impl Waiting {
+    fn start(caller: &CallControl, prompt: Option<Arc<Prompt>>) -> Waiting {
+        let playing = prompt.clone().map(|p| caller.start_playing(vec![p]));
+        Waiting { prompt, playing }
+    }
+
+    /// Keeps the tone going: call on every event of the caller's leg.
+    fn on_event(&mut self, caller: &CallControl, event: &CallEvent) {
+        if let (CallEvent::PlaybackFinished(id), Some(p)) = (event, &self.prompt) {
+            if Some(*id) == self.playing {
+                self.playing = Some(caller.start_playing(vec![p.clone()]));
+            }
+        }
+    }
+}
+
+impl<R: Roster> Router<'_, R> {
+    /// Offers the call; `Ok(Answered)` once a technician took it and hung up, `Err` when the
+    /// caller hung up (every phone already stopped).
+    pub async fn offer(
+        &self,
+        caller: &mut CallControl,
+        ticket: &Ticket,
+        spec: &RouteSpec,
+    ) -> Result<RouteOutcome, CallEnded> {
+        if spec.mode == RouteMode::Queue {
+            return self.wait_in_queue(caller, ticket, spec).await;
+        }
+        let steps = self.roster.steps(ticket, spec.team.as_deref()).await;
+        if steps.is_empty() {
+            self.event(
+                ticket,
+                CallEventKind::RoutingAttempt,
+                "nobody on call is available",
+            )
+            .await;
+            caller
+                .play(self.prompts_for(self.language, &["nobody_answered"]), false)
+                .await?;
+            return Ok(RouteOutcome::NobodyAvailable);
+        }
+        let ringback = self.prompt(self.language, "ringback");
+        for (i, step) in steps.iter().enumerate() {
+            if i > 0 {
+                let detail = format!("to {} ({})", step.technician, step.role);
+                self.event(ticket, CallEventKind::Escalated, &detail).await;
+            }
+            let mut waiting = Waiting::start(caller, ringback.clone());
+            let result = self
+                .ring_step(caller, ticket, spec, step, &mut waiting)
+                .await;
+            caller.stop_playing();
+            match result? {
+                StepResult::Talked => {
+                    return Ok(RouteOutcome::Answered {
+                        technician: step.technician.clone(),
+                    })
+                }
+                StepResult::NotTaken => continue,
+            }
+        }
+        caller
+            .play(self.prompts_for(self.language, &["nobody_answered"]), false)
+            .await?;
+        Ok(RouteOutcome::NobodyAvailable)
+    }
+
+    /// Rings every phone of the step's technician until one answers, all refuse, or time runs
+    /// out; announces and bridges the one that answered.
+    async fn ring_step(
+        &self,
+        caller: &mut CallControl,
+        ticket: &Ticket,
+        spec: &RouteSpec,
+        step: &EscalationStep,
+        waiting: &mut Waiting,
+    ) -> Result<StepResult, CallEnded> {
+        let devices = self.roster.devices(&step.technician).await;
+        let from = Presentation {
+            display_name: presentation(ticket),
+            user: ticket.caller_number.clone(),
+        };
+        let mut attempts: Vec<Option<Attempt>> = Vec::new();
+        for device in &devices {
+            match outbound::dial(self.answer, device, &from).await {
+                Ok(a) => {
+                    let detail = format!("{}: {}", step.technician, device.uri);
+                    self.event(ticket, CallEventKind::Ringing, &detail).await;
+                    attempts.push(Some(a));
+                }
+                Err(e) => {
+                    let detail = format!("{}: {}: cannot ring ({e})", step.technician, device.uri);
+                    self.event(ticket, CallEventKind::RingResult, &detail).await;
+                }
+            }
+        }
+        let mut fork = Fork::new(attempts.len());
+        let ring_for = spec.ring.unwrap_or(step.ring);
+        let deadline = Instant::now() + ring_for;
+        let mut reported = vec![false; attempts.len()];
+        let answered = loop {
+            if let Some(outcome) = fork.outcome() {
+                match outcome {
+                    StepOutcome::Answered(b) => break Some(b),
+                    StepOutcome::Refused | StepOutcome::NoAnswer => break None,
+                }
+            }
+            let polls: Vec<_> = attempts
+                .iter_mut()
+                .enumerate()
+                .filter_map(|(i, a)| a.as_mut().map(|a| (i, a)))
+                .map(|(i, a)| {
+                    Box::pin(async move { (i, a.next(self.answer).await) })
+                        as std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send + '_>>
+                })
+                .collect();
+            if polls.is_empty() {
+                // Nothing left to wait for (every attempt's transaction is over).
+                break None;
+            }
+            let next = tokio::select! {
+                event = caller.next_event(Some(deadline)) => Next::Caller(event),
+                ((i, progress), _, _) = select_all(polls) => Next::Branch(i, progress),
+            };
+            match next {
+                Next::Caller(Ok(CallEvent::Timeout)) => {
+                    let actions = fork.on_timeout();
+                    self.carry_out(&attempts, actions).await;
+                }
+                Next::Caller(Ok(e)) => waiting.on_event(caller, &e),
+                Next::Caller(Err(ended)) => {
+                    let actions = fork.abandon();
+                    self.carry_out(&attempts, actions).await;
+                    self.drain(&mut attempts, &mut reported, &fork, step, ticket)
+                        .await;
+                    return Err(ended);
+                }
+                Next::Branch(i, Some(Progress::Ringing)) => fork.on_provisional(BranchId(i)),
+                Next::Branch(i, Some(Progress::Answered(answer))) => {
+                    let actions = fork.on_final(BranchId(i), 200);
+                    if fork.outcome() == Some(StepOutcome::Answered(BranchId(i))) {
+                        self.carry_out(&attempts, actions).await;
+                        let attempt = attempts[i].take().expect("a live attempt answered");
+                        self.drain(&mut attempts, &mut reported, &fork, step, ticket)
+                            .await;
+                        return self
+                            .take_or_pass(caller, ticket, spec, step, attempt, answer, waiting)
+                            .await;
+                    }
+                    if let Some(a) = &attempts[i] {
+                        a.refuse_answer(self.answer, answer).await;
+                    }
+                }
+                Next::Branch(i, Some(Progress::Failed(code))) => {
+                    let actions = fork.on_final(BranchId(i), code);
+                    self.carry_out(&attempts, actions).await;
+                }
+                Next::Branch(i, None) => {
+                    // The transaction ended without a final response reaching us.
+                    let actions = fork.on_final(BranchId(i), 408);
+                    self.carry_out(&attempts, actions).await;
+                    attempts[i] = None;
+                }
+            }
+            self.report_ends(&fork, &mut reported, step, ticket, &attempts)
+                .await;
+        };
+        debug_assert!(answered.is_none());
+        self.drain(&mut attempts, &mut reported, &fork, step, ticket)
+            .await;
+        Ok(StepResult::NotTaken)
+    }
+
+    /// The phone that answered hears the announcement and decides; on "1" the legs are joined
+    /// until one hangs up.
+    #[allow(clippy::too_many_arguments)]
+    async fn take_or_pass(
+        &self,
+        caller: &mut CallControl,
+        ticket: &Ticket,
+        spec: &RouteSpec,
+        step: &EscalationStep,
+        attempt: Attempt,
+        answer: outbound::Answer,
+        waiting: &mut Waiting,
+    ) -> Result<StepResult, CallEnded> {
+        let device = attempt.target().uri.clone();
+        let mut tech = match attempt.connect(self.answer, answer).await {
+            Ok(t) => t,
+            Err(e) => {
+                let detail = format!("{}: {device}: {e}", step.technician);
+                self.event(ticket, CallEventKind::RingResult, &detail).await;
+                return Ok(StepResult::NotTaken);
+            }
+        };
+        if spec.announce {
+            let words = announce::announcement(ticket);
+            let names: Vec<&str> = words.iter().map(String::as_str).collect();
+            let playing = tech.start_playing(self.prompts_for(step.language, &names));
+            let mut deadline: Option<Instant> = None;
+            let decision = loop {
+                tokio::select! {
+                    event = caller.next_event(None) => match event {
+                        Ok(e) => waiting.on_event(caller, &e),
+                        Err(ended) => {
+                            call_answer::finish(tech, EndCause::Completed).await;
+                            return Err(ended);
+                        }
+                    },
+                    event = tech.next_event(deadline) => match event {
+                        Ok(CallEvent::Digit(d)) if d.as_char() == TAKE_KEY => break true,
+                        Ok(CallEvent::Digit(d)) if d.as_char() == PASS_KEY => break false,
+                        Ok(CallEvent::PlaybackFinished(id)) if id == playing => {
+                            deadline = Some(Instant::now() + DECISION_TIME);
+                        }
+                        Ok(CallEvent::Timeout) => break false,
+                        Ok(_) => {}
+                        Err(_) => break false, // the technician hung up during the announcement
+                    },
+                }
+            };
+            if !decision {
+                let detail = format!("{} on {device}", step.technician);
+                self.event(ticket, CallEventKind::Passed, &detail).await;
+                let cause = tech.ended().unwrap_or(EndCause::Completed);
+                call_answer::finish(tech, cause).await;
+                return Ok(StepResult::NotTaken);
+            }
+        }
+        self.talk(caller, tech, ticket, &step.technician, &device)
+            .await
+    }
+
+    /// The conversation: both legs joined until one hangs up; keys and hold are passed across.
+    async fn talk(
+        &self,
+        caller: &mut CallControl,
+        mut tech: CallControl,
+        ticket: &Ticket,
+        technician: &str,
+        device: &str,
+    ) -> Result<StepResult, CallEnded> {
+        caller.stop_playing();
+        tech.stop_playing();
+        let detail = format!("{technician} on {device}");
+        self.event(ticket, CallEventKind::TechnicianAnswered, &detail)
+            .await;
+        if let Err(e) = self.store.set_assignee(ticket.id, Some(technician)).await {
+            tracing::error!(error = %e, "cannot assign the ticket");
+        }
+        self.roster.set_busy(technician, true).await;
+        bridge::join(caller.media(), tech.media());
+        let started = Instant::now();
+        let music = self.prompt(self.language, "music_on_hold");
+        let mut caller_music: Option<PlaybackId> = None;
+        let mut tech_music: Option<PlaybackId> = None;
+        let ended_by_caller = loop {
+            tokio::select! {
+                event = caller.next_event(None) => match event {
+                    Ok(CallEvent::Digit(d)) => tech.media().send_digit(d),
+                    Ok(CallEvent::HoldChanged(held)) => {
+                        tech_music = hold_music(&tech, held, music.clone());
+                    }
+                    Ok(CallEvent::PlaybackFinished(id)) if Some(id) == caller_music => {
+                        caller_music = hold_music(caller, true, music.clone());
+                    }
+                    Ok(_) => {}
+                    Err(ended) => break Some(ended),
+                },
+                event = tech.next_event(None) => match event {
+                    Ok(CallEvent::Digit(d)) => caller.media().send_digit(d),
+                    Ok(CallEvent::HoldChanged(held)) => {
+                        caller_music = hold_music(caller, held, music.clone());
+                    }
+                    Ok(CallEvent::PlaybackFinished(id)) if Some(id) == tech_music => {
+                        tech_music = hold_music(&tech, true, music.clone());
+                    }
+                    Ok(_) => {}
+                    Err(_) => break None,
+                },
+            }
+        };
+        bridge::separate(caller.media(), tech.media());
+        let talk = started.elapsed().as_secs();
+        self.roster.set_busy(technician, false).await;
+        let by = if ended_by_caller.is_some() {
+            "caller"
+        } else {
+            "technician"
+        };
+        let detail = format!("{technician}: hung up by {by} after {talk} s");
+        self.event(ticket, CallEventKind::TalkEnded, &detail).await;
+        let tech_cause = tech.ended().unwrap_or(EndCause::Completed);
+        let tech_cause = if ended_by_caller.is_some() {
+            EndCause::Completed // we hang up the technician's leg with BYE
+        } else {
+            tech_cause
+        };
+        call_answer::finish(tech, tech_cause).await;
+        match ended_by_caller {
+            Some(ended) => Err(ended),
+            None => Ok(StepResult::Talked),
+        }
+    }
+
+    /// Waits in the team's queue: position announcements every `position_every`, music in
+    /// between, the head of the queue offered to whoever becomes available, a technician's
+    /// `*8` picking it up, the call-back key leaving it with the ticket's place kept.
+    async fn wait_in_queue(
+        &self,
+        caller: &mut CallControl,
+        ticket: &Ticket,
+        spec: &RouteSpec,
+    ) -> Result<RouteOutcome, CallEnded> {
+        let Some(team) = self.roster.team_of(ticket, spec.team.as_deref()).await else {
+            self.event(
+                ticket,
+                CallEventKind::RoutingAttempt,
+                "no team takes this call",
+            )
+            .await;
+            caller
+                .play(self.prompts_for(self.language, &["nobody_answered"]), false)
+                .await?;
+            return Ok(RouteOutcome::NobodyAvailable);
+        };
+        let mut place = self.queues.join(
+            &team,
+            ticket.id,
+            ticket.reference.to_string(),
+            ticket.priority,
+        );
+        let joined = Instant::now();
+        let detail = format!("{team}, position {}", place.position());
+        self.event(ticket, CallEventKind::Queued, &detail).await;
+        let music = self.prompt(self.language, "music_on_hold");
+        let give_up = joined + spec.queue_max;
+        let mut next_position = Instant::now();
+        let mut next_offer = Instant::now();
+        let mut playing: Option<PlaybackId> = None;
+        loop {
+            let now = Instant::now();
+            if now >= give_up {
+                caller.stop_playing();
+                let detail = format!("left {team}'s queue after {} s", spec.queue_max.as_secs());
+                self.event(ticket, CallEventKind::Escalated, &detail).await;
+                caller
+                    .play(self.prompts_for(self.language, &["nobody_answered"]), false)
+                    .await?;
+                return Ok(RouteOutcome::NobodyAvailable);
+            }
+            if now >= next_position {
+                caller.stop_playing();
+                let position = place.position();
+                let mut words = vec!["queue_position".to_string()];
+                words.push(crate::ivr::say::number(position as u64));
+                words.push("in_queue".into());
+                if spec.callback_key.is_some() {
+                    words.push("queue_leave".into());
+                }
+                let names: Vec<&str> = words.iter().map(String::as_str).collect();
+                let mut sequence = self.prompts_for(self.language, &names);
+                sequence.extend(music.clone());
+                playing = Some(caller.start_playing(sequence));
+                next_position = now + spec.position_every;
+            }
+            if place.position() == 1 && now >= next_offer {
+                // The head of the queue goes to whoever is free now, by the team's escalation
+                // order; the caller keeps hearing music meanwhile.
+                let steps = self.roster.steps(ticket, Some(&team)).await;
+                for step in &steps {
+                    let mut waiting = Waiting {
+                        prompt: music.clone(),
+                        playing,
+                    };
+                    match self
+                        .ring_step(caller, ticket, spec, step, &mut waiting)
+                        .await?
+                    {
+                        StepResult::Talked => {
+                            return Ok(RouteOutcome::Answered {
+                                technician: step.technician.clone(),
+                            })
+                        }
+                        StepResult::NotTaken => playing = waiting.playing,
+                    }
+                }
+                next_offer = Instant::now() + QUEUE_RETRY;
+            }
+            let wake = [give_up, next_position, next_offer]
+                .into_iter()
+                .min()
+                .expect("three deadlines");
+            tokio::select! {
+                event = caller.next_event(Some(wake)) => match event? {
+                    CallEvent::Digit(d) if Some(d) == spec.callback_key => {
+                        caller.stop_playing();
+                        self.event(ticket, CallEventKind::Queued, "call-back requested").await;
+                        caller
+                            .play(self.prompts_for(self.language, &["callback_requested"]), false)
+                            .await?;
+                        return Ok(RouteOutcome::CallbackRequested);
+                    }
+                    CallEvent::PlaybackFinished(id) if Some(id) == playing => {
+                        playing = music.clone().map(|m| caller.start_playing(vec![m]));
+                    }
+                    _ => {}
+                },
+                Some(pickup) = place.pickups.recv() => {
+                    let Pickup { technician, leg, done } = pickup;
+                    let result = self.talk(caller, leg, ticket, &technician, "*8 pick-up").await;
+                    let _ = done.send(());
+                    return match result? {
+                        StepResult::Talked | StepResult::NotTaken => {
+                            Ok(RouteOutcome::Answered { technician })
+                        }
+                    };
+                }
+            }
+        }
+    }
+
+    /// Sends the CANCELs a fork asked for.
+    async fn carry_out(&self, attempts: &[Option<Attempt>], actions: Vec<ForkAction>) {
+        for action in actions {
+            match action {
+                ForkAction::Cancel(b) => {
+                    if let Some(Some(a)) = attempts.get(b.0) {
+                        a.cancel().await;
+                    }
+                }
+                // A 2xx on a lost branch is refused where it arrives (it carries the answer).
+                ForkAction::HangUp(_) => {}
+            }
+        }
+    }
+
+    /// Lets the attempts still pending finish on their own: a 487 ends them, and a 2xx that
+    /// raced our CANCEL is ACKed and hung up.
+    async fn drain(
+        &self,
+        attempts: &mut [Option<Attempt>],
+        reported: &mut [bool],
+        fork: &Fork,
+        step: &EscalationStep,
+        ticket: &Ticket,
+    ) {
+        self.report_ends(fork, reported, step, ticket, attempts)
+            .await;
+        for slot in attempts.iter_mut() {
+            if let Some(mut attempt) = slot.take() {
+                let ctx = self.answer.clone();
+                tokio::spawn(async move {
+                    while let Some(progress) = attempt.next(&ctx).await {
+                        if let Progress::Answered(answer) = progress {
+                            attempt.refuse_answer(&ctx, answer).await;
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    /// Writes each branch's end to the timeline once.
+    async fn report_ends(
+        &self,
+        fork: &Fork,
+        reported: &mut [bool],
+        step: &EscalationStep,
+        ticket: &Ticket,
+        attempts: &[Option<Attempt>],
+    ) {
+        for (i, end) in fork.ends().into_iter().enumerate() {
+            let Some(end) = end else { continue };
+            if reported[i] || end == BranchEnd::Answered {
+                continue;
+            }
+            reported[i] = true;
+            let device = attempts
+                .get(i)
+                .and_then(|a| a.as_ref())
+                .map(|a| a.target().uri.clone())
+                .unwrap_or_else(|| format!("phone {}", i + 1));
+            let detail = format!("{}: {device}: {end}", step.technician);
+            self.event(ticket, CallEventKind::RingResult, &detail).await;
+        }
+    }
+
+    async fn event(&self, ticket: &Ticket, kind: CallEventKind, detail: &str) {
+        if let Err(e) = self.store.add_event(ticket.id, kind, detail).await {
+            tracing::error!(error = %e, "ticket update failed");
+        }
+    }
+
+    fn prompt(&self, language: Language, name: &str) -> Option<Arc<Prompt>> {
+        self.prompts.get(language.as_str(), name)
+    }
+
+    fn prompts_for(&self, language: Language, names: &[&str]) -> Vec<Arc<Prompt>> {
+        names
+            .iter()
+            .filter_map(|n| self.prompt(language, n))
+            .collect()
+    }
+}
+
+/// Music to the leg whose peer put the call on hold, or silence again (the bridge resumes).
+fn hold_music(leg: &CallControl, held: bool, music: Option<Arc<Prompt>>) -> Option<PlaybackId> {
+    if held {
+        music.map(|m| leg.start_playing(vec![m]))
+    } else {
+        leg.stop_playing();
+        None
+    }
+}
+
+/// What the technician's phone shows: priority, category and the caller's number.
+fn presentation(ticket: &Ticket) -> String {
+    let mut parts = Vec::new();
+    if let Some(p) = ticket.priority {
+        parts.push(p.to_string());
+    }
+    if let Some(c) = ticket.category {
+        parts.push(c.as_str().to_string());
+    }
+    parts.push(ticket.caller_number.clone());
+    parts.join(" ")
+}

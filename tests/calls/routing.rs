@@ -1,0 +1,362 @@
+//! An urgent caller reaches the on-call technician: the technician's phone (SIPp as a UAS
+//! with RTP echo) is rung, hears the announcement, presses 1, and both are bridged.
+
+use crate::support::server::{repo, TestServer};
+use crate::support::ua::{decode, Ua};
+use chrono::{NaiveDate, Utc};
+use hotline::accounts::Role;
+use hotline::media::g711::G711;
+use hotline::oncall::{BusinessHours, Coverage, Handover, Rotation};
+use hotline::sip::registrar::{Binding, BindingChange, Transport};
+use hotline::store::{Store, TeamSettings};
+use hotline::tickets::{CallEventKind, Category, Disposition};
+use std::f64::consts::PI;
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::Duration;
+
+const PCAPS: &str = "/usr/share/sip-tester";
+
+/// A technician on call for network problems, whose one phone is at `phone`.
+async fn on_call_technician(store: &Store, name: &str, phone: SocketAddr) {
+    network_team(store, &[(name, phone)], None).await;
+}
+
+/// A technician account with one registered phone at `phone`.
+async fn technician(store: &Store, name: &str, phone: SocketAddr) {
+    store
+        .upsert_user(name, "not used here", Role::Technician)
+        .await
+        .unwrap();
+    let now = Utc::now();
+    let binding = Binding {
+        contact: format!("sip:{name}@{phone}"),
+        expires_at: now + chrono::Duration::hours(1),
+        call_id: format!("{name}-registration"),
+        cseq: 1,
+        source: phone,
+        transport: Transport::Udp,
+        user_agent: Some("SIPp".into()),
+    };
+    store
+        .apply_binding_changes(name, &[BindingChange::Save(binding)], now)
+        .await
+        .unwrap();
+}
+
+/// The network team: `members` take turns on call (the first is on call now, the only one in
+/// these tests), `lead` is the last step of the escalation.
+async fn network_team(
+    store: &Store,
+    members: &[(&str, SocketAddr)],
+    lead: Option<(&str, SocketAddr)>,
+) {
+    for (name, phone) in members.iter().chain(lead.iter()) {
+        technician(store, name, *phone).await;
+    }
+    store
+        .save_team(&TeamSettings {
+            name: "network".into(),
+            time_zone: "Europe/Paris".parse().unwrap(),
+            lead: lead.map(|(name, _)| name.to_string()),
+            business_hours: BusinessHours::default(),
+        })
+        .await
+        .unwrap();
+    store
+        .assign_category(Category::Network, "network")
+        .await
+        .unwrap();
+    store
+        .save_rotation(&Rotation {
+            team: "network".into(),
+            name: "always".into(),
+            coverage: Coverage::Always,
+            handover: Handover::Daily {
+                at: chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+            },
+            starts_on: NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
+            members: members.iter().map(|(n, _)| n.to_string()).collect(),
+        })
+        .await
+        .unwrap();
+}
+
+/// The ticket of `call_id` once its call has ended, woken by the store's change broadcast.
+async fn settled(store: &Store, call_id: &str) -> hotline::store::Ticket {
+    let mut changes = store.subscribe();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(t) = store.ticket_by_call_id(call_id).await.unwrap() {
+            if t.disposition != Disposition::InProgress {
+                return t;
+            }
+        }
+        // Any change may be ours; a lagged receiver just looks again.
+        let _ = tokio::time::timeout_at(deadline, changes.recv())
+            .await
+            .unwrap_or_else(|_| panic!("the ticket of {call_id} never settled"));
+    }
+}
+
+/// A free UDP port on loopback for SIPp to listen on.
+fn free_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs SIPp as the technician's phone in the background; returns its output when done.
+fn technician_phone(
+    port: u16,
+    key: &str,
+    codec: u8,
+    answer_ms: u32,
+    talk_ms: u32,
+) -> tokio::task::JoinHandle<std::process::Output> {
+    phone_scenario(
+        port,
+        "uas_technician.xml",
+        &[
+            ("@KEY@", format!("{PCAPS}/dtmf_2833_{key}.pcap")),
+            ("@CODEC@", codec.to_string()),
+            ("@ANSWER_MS@", answer_ms.to_string()),
+            ("@TALK_MS@", talk_ms.to_string()),
+        ],
+    )
+}
+
+/// Runs the SIPp scenario `file` (under tests/sipp) as a phone listening on `port`.
+fn phone_scenario(
+    port: u16,
+    file: &str,
+    values: &[(&str, String)],
+) -> tokio::task::JoinHandle<std::process::Output> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut xml = std::fs::read_to_string(repo().join("tests/sipp").join(file)).unwrap();
+    for (name, value) in values {
+        xml = xml.replace(name, value);
+    }
+    let scenario = dir.path().join("technician.xml");
+    std::fs::write(&scenario, xml).unwrap();
+    tokio::task::spawn_blocking(move || {
+        let out = Command::new("sipp")
+            .args(["-sf", scenario.to_str().unwrap()])
+            .args(["-i", "127.0.0.1", "-p", &port.to_string()])
+            .args(["-mi", "127.0.0.1", "-mp", &free_port().to_string()])
+            .args(["-rtp_echo", "-m", "1", "-timeout", "60s", "-timeout_error"])
+            .arg("-nostdin")
+            .current_dir(dir.path())
+            .output()
+            .expect("sipp runs (scripts/install-deps.sh --test installs it)");
+        drop(dir);
+        out
+    })
+}
+
+/// `ms` of a sine at `hz`.
+fn tone(hz: f64, ms: usize) -> Vec<i16> {
+    (0..ms * 8)
+        .map(|n| (6000.0 * (2.0 * PI * hz * n as f64 / 8000.0).sin()) as i16)
+        .collect()
+}
+
+/// The strongest 100 ms window's share of energy at `hz` (Goertzel), 0 to 1.
+fn best_share_at(pcm: &[i16], hz: f64) -> f64 {
+    pcm.chunks(800)
+        .filter(|w| w.len() == 800)
+        .map(|w| {
+            let k = 2.0 * (2.0 * PI * hz / 8000.0).cos();
+            let (mut s1, mut s2) = (0.0, 0.0);
+            for &x in w {
+                let s = f64::from(x) + k * s1 - s2;
+                s2 = s1;
+                s1 = s;
+            }
+            let power = s1 * s1 + s2 * s2 - k * s1 * s2;
+            let energy: f64 = w.iter().map(|&x| f64::from(x).powi(2)).sum();
+            if energy < 1e6 {
+                0.0
+            } else {
+                power / (energy * w.len() as f64 / 2.0)
+            }
+        })
+        .fold(0.0, f64::max)
+}
+
+#[tokio::test]
+async fn a_p1_caller_reaches_the_on_call_technician_who_takes_the_call_and_both_talk() {
+    let server = TestServer::start().await;
+    let store = server.server.as_ref().unwrap().store().clone();
+    let port = free_port();
+    on_call_technician(&store, "tess", format!("127.0.0.1:{port}").parse().unwrap()).await;
+    // The technician's phone speaks PCMA, the caller PCMU: the bridge transcodes.
+    let phone = technician_phone(port, "1", 8, 300, 4000);
+
+    let mut caller = Ua::udp(server.sip).await;
+    caller.connect().await;
+    caller.send_silence(200).await;
+    caller.press_rfc4733('#').await; // skip the welcome
+    caller.press_rfc4733('1').await; // English
+    caller.press_rfc4733('3').await; // network
+    caller.press_rfc4733('1').await; // the whole company
+    caller.press_rfc4733('1').await; // cannot work: P1
+                                     // The caller talks (a 1000 Hz tone) through the ticket number, the ringing, the
+                                     // announcement and the conversation; the technician's phone echoes what it hears.
+                                     // Read as we go: the socket would otherwise only keep the first few seconds.
+    let chunk = tone(1000.0, 200);
+    let mut heard = Vec::new();
+    for _ in 0..80 {
+        caller.send_audio(&chunk).await;
+        heard.extend(caller.collect_rtp(Duration::from_millis(1)).await);
+    }
+    phone_succeeded(&phone.await.unwrap());
+    let bye = caller.expect_bye(Duration::from_secs(10)).await;
+    assert_eq!(
+        bye.method,
+        rsip::Method::Bye,
+        "the technician's hang-up ends the caller's leg"
+    );
+
+    let pcm = decode(&heard, G711::Ulaw);
+    let share = best_share_at(&pcm, 1000.0);
+    assert!(
+        share > 0.6,
+        "the caller should hear its own voice back through the technician's phone (share at 1000 Hz: {share:.2})"
+    );
+
+    let ticket = settled(&store, &caller.call_id).await;
+    assert_eq!(ticket.disposition, Disposition::Answered);
+    assert_eq!(ticket.disposition_detail.as_deref(), Some("tess"));
+    assert_eq!(ticket.assignee.as_deref(), Some("tess"));
+    let events = store.events(ticket.id).await.unwrap();
+    let kinds: Vec<CallEventKind> = events.iter().map(|e| e.kind).collect();
+    for kind in [
+        CallEventKind::Ringing,
+        CallEventKind::TechnicianAnswered,
+        CallEventKind::TalkEnded,
+    ] {
+        assert!(kinds.contains(&kind), "{kind} in the timeline: {events:?}");
+    }
+    let talk = events
+        .iter()
+        .find(|e| e.kind == CallEventKind::TalkEnded)
+        .unwrap();
+    assert!(
+        talk.detail.contains("hung up by technician"),
+        "{}",
+        talk.detail
+    );
+}
+
+/// SIPp's verdict, with its screens when it failed.
+fn phone_succeeded(output: &std::process::Output) {
+    assert!(
+        output.status.success(),
+        "the technician's phone (SIPp) failed: {}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Dials in and keys a P1 network call: skip the welcome, English, network, whole company,
+/// cannot work.
+async fn p1_network_call(server: &TestServer) -> Ua {
+    let mut caller = Ua::udp(server.sip).await;
+    caller.connect().await;
+    caller.send_silence(200).await;
+    for key in ['#', '1', '3', '1', '1'] {
+        caller.press_rfc4733(key).await;
+    }
+    caller
+}
+
+fn at(port: u16) -> SocketAddr {
+    format!("127.0.0.1:{port}").parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_technician_who_declines_passes_the_call_to_the_team_lead() {
+    let server = TestServer::start().await;
+    let store = server.server.as_ref().unwrap().store().clone();
+    let (primary, lead) = (free_port(), free_port());
+    network_team(&store, &[("tess", at(primary))], Some(("lea", at(lead)))).await;
+    let declines = phone_scenario(primary, "uas_decline.xml", &[]);
+    let takes = technician_phone(lead, "1", 0, 200, 1000);
+    let mut caller = p1_network_call(&server).await;
+    caller.send_silence(14_000).await;
+    phone_succeeded(&declines.await.unwrap());
+    phone_succeeded(&takes.await.unwrap());
+    caller.expect_bye(Duration::from_secs(10)).await;
+    let ticket = settled(&store, &caller.call_id).await;
+    assert_eq!(ticket.disposition, Disposition::Answered);
+    assert_eq!(ticket.assignee.as_deref(), Some("lea"));
+    let events = store.events(ticket.id).await.unwrap();
+    let said = |kind: CallEventKind| -> Vec<String> {
+        events
+            .iter()
+            .filter(|e| e.kind == kind)
+            .map(|e| e.detail.clone())
+            .collect()
+    };
+    assert!(
+        said(CallEventKind::RingResult)
+            .iter()
+            .any(|d| d.starts_with("tess: ") && d.ends_with(": declined")),
+        "{events:?}"
+    );
+    assert_eq!(said(CallEventKind::Escalated), ["to lea (lead)"]);
+}
+
+#[tokio::test]
+async fn a_caller_who_hangs_up_while_the_phone_rings_cancels_it() {
+    let server = TestServer::start().await;
+    let store = server.server.as_ref().unwrap().store().clone();
+    let port = free_port();
+    on_call_technician(&store, "tess", at(port)).await;
+    let rings = phone_scenario(port, "uas_ring_forever.xml", &[]);
+    let mut caller = p1_network_call(&server).await;
+    // Long enough for the ticket number, the urgent prompt and the first ring.
+    caller.send_silence(8_000).await;
+    assert_eq!(caller.bye().await.status_code.code(), 200);
+    phone_succeeded(&rings.await.unwrap());
+    let ticket = settled(&store, &caller.call_id).await;
+    assert_eq!(ticket.disposition, Disposition::Abandoned);
+    let events = store.events(ticket.id).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == CallEventKind::RingResult && e.detail.ends_with(": cancelled")),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_p3_caller_waits_in_the_queue_and_can_ask_to_be_called_back() {
+    let server = TestServer::start().await;
+    let store = server.server.as_ref().unwrap().store().clone();
+    // A team with nobody reachable: the caller waits.
+    network_team(&store, &[], None).await;
+    let mut caller = Ua::udp(server.sip).await;
+    caller.connect().await;
+    caller.send_silence(200).await;
+    // English, network, a team affected, working with difficulty: P3.
+    for key in ['#', '1', '3', '2', '2'] {
+        caller.press_rfc4733(key).await;
+    }
+    caller.send_silence(9_000).await;
+    caller.press_rfc4733('1').await; // call me back instead
+    caller.expect_bye(Duration::from_secs(60)).await;
+    let ticket = settled(&store, &caller.call_id).await;
+    assert_eq!(ticket.priority.map(|p| p.level()), Some(3));
+    assert_eq!(ticket.disposition, Disposition::CallbackRequested);
+    let events = store.events(ticket.id).await.unwrap();
+    let queued: Vec<&str> = events
+        .iter()
+        .filter(|e| e.kind == CallEventKind::Queued)
+        .map(|e| e.detail.as_str())
+        .collect();
+    assert_eq!(queued, ["network, position 1", "call-back requested"]);
+}
