@@ -119,3 +119,33 @@ async fn tickets_list_and_show_print_tables_and_stable_json() {
         "{err}"
     );
 }
+
+#[test]
+fn reading_tickets_where_there_is_no_database_says_so_and_creates_nothing() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    for args in [
+        &["tickets", "list"][..],
+        &["tickets", "show", "HD-2026-000001"],
+        &["technicians", "set", "alice"],
+        &["user", "token", "alice"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
+            .args(args)
+            .current_dir(elsewhere.path())
+            .env_remove("HOTLINE_CONFIG")
+            .env_remove("HOTLINE_DATABASE_URL")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let looked_at = elsewhere.path().join("data/hotline.db");
+        assert!(
+            err.contains(&format!("no database at {}", looked_at.display())),
+            "{args:?}: {err}"
+        );
+        assert!(
+            !elsewhere.path().join("data").exists(),
+            "{args:?} created a data directory"
+        );
+    }
+}
