@@ -79,6 +79,12 @@ pub async fn run<H: CallHost>(plan: &Dialplan, host: &mut H) -> IvrResult {
             // Impossible for a checked dialplan; end cleanly rather than panic.
             return run.result(IvrEnd::StepLimit { node: current }, path);
         };
+        if !matches!(
+            node,
+            Node::Set { .. } | Node::Branch { .. } | Node::Goto { .. }
+        ) {
+            run.host.entered(&current).await;
+        }
         match run.step(&current, node).await {
             Ok(Step::Next(next)) => current = next,
             Ok(Step::Done) => return run.result(IvrEnd::Completed, path),
