@@ -83,7 +83,30 @@ struct StoreArgs {
 }
 
 impl StoreArgs {
+    /// Opens the database, creating it (SQLite) if missing: for commands that set it up.
     async fn open(&self) -> anyhow::Result<hotline::store::Store> {
+        let (config, url) = self.resolve()?;
+        Ok(hotline::store::Store::connect(&url, config.priorities.clone()).await?)
+    }
+
+    /// Opens a database that must already exist. Run from the wrong directory, a command that
+    /// reads tickets would otherwise create an empty `./data/hotline.db` and print nothing.
+    async fn open_existing(&self) -> anyhow::Result<hotline::store::Store> {
+        let (config, url) = self.resolve()?;
+        if let Some(file) = hotline::store::sqlite_file(&url) {
+            if !file.exists() {
+                let shown = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+                anyhow::bail!(
+                    "no database at {} (nothing created); run this where `hotline serve` keeps \
+                     its data, or pass --database-url or --config",
+                    shown.display()
+                );
+            }
+        }
+        Ok(hotline::store::Store::connect(&url, config.priorities.clone()).await?)
+    }
+
+    fn resolve(&self) -> anyhow::Result<(Config, String)> {
         let config = match &self.config {
             Some(path) => Config::from_file(path)?,
             None => Config::default(),
@@ -92,7 +115,7 @@ impl StoreArgs {
             .database_url
             .clone()
             .unwrap_or_else(|| config.database_url());
-        Ok(hotline::store::Store::connect(&url, config.priorities.clone()).await?)
+        Ok((config, url))
     }
 }
 
@@ -281,7 +304,7 @@ fn run() -> anyhow::Result<()> {
             limit,
             json,
         }) => runtime.block_on(async {
-            let store = store.open().await?;
+            let store = store.open_existing().await?;
             let filter = hotline::store::TicketFilter {
                 status,
                 priority,
@@ -302,7 +325,7 @@ fn run() -> anyhow::Result<()> {
             store,
             json,
         }) => runtime.block_on(async {
-            let store = store.open().await?;
+            let store = store.open_existing().await?;
             let Some(ticket) = store.ticket_by_ref(&reference).await? else {
                 anyhow::bail!("no ticket {reference}");
             };
@@ -395,7 +418,11 @@ fn run() -> anyhow::Result<()> {
             on_duty,
             store,
         }) => runtime.block_on(async {
-            store.open().await?.set_technician(&name, on_duty).await?;
+            store
+                .open_existing()
+                .await?
+                .set_technician(&name, on_duty)
+                .await?;
             println!("{name}: {}", if on_duty { "on duty" } else { "off duty" });
             anyhow::Ok(())
         })?,
@@ -426,7 +453,7 @@ fn run() -> anyhow::Result<()> {
             })?
         }
         Command::User(UserCommand::Token { name, store }) => runtime.block_on(async {
-            match hotline::web::new_api_token(&store.open().await?, &name).await? {
+            match hotline::web::new_api_token(&store.open_existing().await?, &name).await? {
                 Some(token) => println!("{token}"),
                 None => anyhow::bail!("no user `{name}` (add one with `hotline user add`)"),
             }

@@ -119,3 +119,96 @@ async fn tickets_list_and_show_print_tables_and_stable_json() {
         "{err}"
     );
 }
+
+#[test]
+fn reading_tickets_where_there_is_no_database_says_so_and_creates_nothing() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    for args in [
+        &["tickets", "list"][..],
+        &["tickets", "show", "HD-2026-000001"],
+        &["technicians", "set", "alice"],
+        &["user", "token", "alice"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
+            .args(args)
+            .current_dir(elsewhere.path())
+            .env_remove("HOTLINE_CONFIG")
+            .env_remove("HOTLINE_DATABASE_URL")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let looked_at = elsewhere.path().join("data/hotline.db");
+        assert!(
+            err.contains(&format!("no database at {}", looked_at.display())),
+            "{args:?}: {err}"
+        );
+        assert!(
+            !elsewhere.path().join("data").exists(),
+            "{args:?} created a data directory"
+        );
+    }
+}
+
+/// `scripts/install-deps.sh --print-contrib-source` against apt sources in `apt_dir`.
+fn contrib_source(apt_dir: &std::path::Path) -> (bool, String, String) {
+    let out = Command::new("bash")
+        .arg("scripts/install-deps.sh")
+        .arg("--print-contrib-source")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("HOTLINE_APT_DIR", apt_dir)
+        .env("HOTLINE_CODENAME", "bookworm")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn install_deps_adds_contrib_from_the_machines_own_debian_mirror() {
+    // deb822, as Debian 12 writes it, pointing at a company mirror; security comes first.
+    let apt = tempfile::tempdir().unwrap();
+    std::fs::create_dir(apt.path().join("sources.list.d")).unwrap();
+    std::fs::write(
+        apt.path().join("sources.list.d/debian.sources"),
+        "Types: deb\nURIs: http://mirror.corp.example/debian-security\nSuites: bookworm-security\n\
+         Components: main\nSigned-By: /usr/share/keyrings/corp.gpg\n\n\
+         Types: deb deb-src\n# a comment inside the stanza\nURIs: http://mirror.corp.example/debian\n\
+         Suites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/corp.gpg\n",
+    )
+    .unwrap();
+    let (ok, out, err) = contrib_source(apt.path());
+    assert!(ok, "{err}");
+    assert_eq!(
+        out,
+        "Types: deb\nURIs: http://mirror.corp.example/debian\nSuites: bookworm bookworm-updates\n\
+         Components: contrib non-free\nSigned-By: /usr/share/keyrings/corp.gpg\n"
+    );
+
+    // One-line sources.list with options.
+    let apt = tempfile::tempdir().unwrap();
+    std::fs::write(
+        apt.path().join("sources.list"),
+        "# mirror\ndeb [arch=amd64 signed-by=/etc/apt/keyrings/corp.asc] http://10.0.0.5/debian bookworm main\n\
+         deb http://10.0.0.5/debian-security bookworm-security main\n\
+         deb [signed-by=/etc/apt/keyrings/corp.asc] http://10.0.0.5/debian bookworm-updates main\n",
+    )
+    .unwrap();
+    let (ok, out, err) = contrib_source(apt.path());
+    assert!(ok, "{err}");
+    assert_eq!(
+        out,
+        "Types: deb\nURIs: http://10.0.0.5/debian\nSuites: bookworm bookworm-updates\n\
+         Components: contrib non-free\nSigned-By: /etc/apt/keyrings/corp.asc\n"
+    );
+
+    // No Debian source at all: say so rather than invent a mirror.
+    let apt = tempfile::tempdir().unwrap();
+    let (ok, out, err) = contrib_source(apt.path());
+    assert!(!ok);
+    assert_eq!(out, "");
+    assert!(err.contains("no Debian source for bookworm"), "{err}");
+}

@@ -1,13 +1,18 @@
 //! Nothing is lost when the server dies: a voicemail cut by `kill -9` is repaired at the next
-//! start, and its transcript arrives.
+//! start and its transcript arrives; calls that were in the menus get a final disposition.
+//!
+//! The server runs as a separate process (it must be killed), so the test awaits its changes
+//! through the web log's `/events` stream and reads tickets from the same SQLite file.
 
 #[path = "support/mod.rs"]
 mod support;
 
-use hotline::store::Store;
-use hotline::tickets::PriorityMatrix;
+use hotline::store::{Store, Ticket};
+use hotline::tickets::{CallEventKind, Disposition, PriorityMatrix};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+use support::events::TicketEvents;
 use support::server::repo;
 use support::ua::Ua;
 
@@ -22,56 +27,137 @@ fn free_port() -> u16 {
     }
 }
 
-fn start(data: &std::path::Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_hotline"))
-        .args([
-            "serve",
-            "--sip-listen",
-            &format!("127.0.0.1:{port}"),
-            "--http-listen",
-            "127.0.0.1:0",
-        ])
-        .arg("--data-dir")
-        .arg(data)
-        .args(["--rtp-ports", "41000-41999"])
-        .current_dir(repo())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(data.with_extension(format!("{port}.log"))).unwrap())
-        .spawn()
-        .unwrap()
+/// A Hotline process on fixed ports with its data in `data`, and an API token for its web log.
+struct Hotline {
+    data: PathBuf,
+    sip: u16,
+    http: u16,
+    rtp: &'static str,
+    token: String,
+    process: Option<Child>,
 }
 
-async fn wait_until_listening(server: &mut Child, data: &std::path::Path, port: u16) {
-    for _ in 0..150 {
-        if let Ok(Some(status)) = server.try_wait() {
-            let log = std::fs::read_to_string(data.with_extension(format!("{port}.log")))
-                .unwrap_or_default();
-            panic!("server exited ({status}) before answering:\n{log}");
-        }
-        let mut ua = Ua::udp(format!("127.0.0.1:{port}").parse().unwrap()).await;
-        let options = ua.request("OPTIONS", None, None);
-        ua.send_raw(options.as_bytes()).await;
-        if ua
-            .final_response(Duration::from_millis(200))
-            .await
-            .is_some()
-        {
-            return;
+impl Hotline {
+    /// Creates the database with an account whose token reads `/events`.
+    fn new(data: PathBuf, rtp: &'static str) -> Hotline {
+        let url = format!("sqlite://{}", data.join("hotline.db").display());
+        let password = data.with_extension("password");
+        std::fs::write(&password, "a long enough password\n").unwrap();
+        let cli = |args: &[&str]| {
+            let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
+                .args(args)
+                .args(["--database-url", &url])
+                .env("RUST_LOG", "warn")
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{args:?}: {out:?}");
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let password = password.to_str().unwrap();
+        cli(&[
+            "user",
+            "add",
+            "ops",
+            "--role",
+            "lead",
+            "--password-file",
+            password,
+        ]);
+        let token = cli(&["user", "token", "ops"]).trim().to_string();
+        Hotline {
+            data,
+            sip: free_port(),
+            http: free_port(),
+            rtp,
+            token,
+            process: None,
         }
     }
-    panic!("server did not start");
+
+    fn log(&self) -> PathBuf {
+        self.data.with_extension(format!("{}.log", self.sip))
+    }
+
+    /// Starts the server and waits until it answers SIP (recovery runs before that).
+    async fn start(&mut self) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hotline"))
+            .args(["serve", "--sip-listen", &format!("127.0.0.1:{}", self.sip)])
+            .args(["--http-listen", &format!("127.0.0.1:{}", self.http)])
+            .arg("--data-dir")
+            .arg(&self.data)
+            .args(["--rtp-ports", self.rtp])
+            .current_dir(repo())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(self.log()).unwrap())
+            .spawn()
+            .unwrap();
+        for _ in 0..150 {
+            if let Ok(Some(status)) = child.try_wait() {
+                let log = std::fs::read_to_string(self.log()).unwrap_or_default();
+                panic!("server exited ({status}) before answering:\n{log}");
+            }
+            let mut ua = Ua::udp(self.sip_addr()).await;
+            let options = ua.request("OPTIONS", None, None);
+            ua.send_raw(options.as_bytes()).await;
+            if ua
+                .final_response(Duration::from_millis(200))
+                .await
+                .is_some()
+            {
+                self.process = Some(child);
+                return;
+            }
+        }
+        panic!("server did not start");
+    }
+
+    fn sip_addr(&self) -> std::net::SocketAddr {
+        format!("127.0.0.1:{}", self.sip).parse().unwrap()
+    }
+
+    async fn events(&self) -> TicketEvents {
+        let http = format!("127.0.0.1:{}", self.http).parse().unwrap();
+        TicketEvents::open(http, &self.token).await
+    }
+
+    /// SIGKILL: no shutdown, no WAV finalisation, no ticket closed.
+    fn kill(&mut self) {
+        if let Some(mut p) = self.process.take() {
+            p.kill().unwrap();
+            p.wait().unwrap();
+        }
+    }
+
+    async fn store(&self) -> Store {
+        let url = format!("sqlite://{}", self.data.join("hotline.db").display());
+        Store::connect(&url, PriorityMatrix::default())
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for Hotline {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+async fn ticket(store: &Store, call_id: &str) -> Ticket {
+    store
+        .ticket_by_call_id(call_id)
+        .await
+        .unwrap()
+        .expect("the ticket survived")
 }
 
 #[tokio::test]
 async fn a_voicemail_cut_by_a_crash_is_repaired_and_transcribed_after_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let port = free_port();
-    let mut server = start(&data, port);
-    wait_until_listening(&mut server, &data, port).await;
+    let mut hotline = Hotline::new(dir.path().join("data"), "41000-41999");
+    hotline.start().await;
 
-    let mut ua = Ua::udp(format!("127.0.0.1:{port}").parse().unwrap()).await;
+    let mut ua = Ua::udp(hotline.sip_addr()).await;
     ua.connect().await;
     ua.send_silence(200).await;
     for key in ['#', '1', '2', '3', '2', '#'] {
@@ -86,55 +172,103 @@ async fn a_voicemail_cut_by_a_crash_is_repaired_and_transcribed_after_restart() 
             .collect();
     ua.send_audio(&speech).await;
     ua.send_silence(600).await; // the recorder flushes every half second
-    server.kill().unwrap(); // SIGKILL mid-recording: no shutdown, no WAV finalisation
-    server.wait().unwrap();
+    hotline.kill(); // mid-recording
 
-    let url = format!("sqlite://{}", data.join("hotline.db").display());
-    let store = Store::connect(&url, PriorityMatrix::default())
-        .await
-        .unwrap();
-    let ticket = store
-        .ticket_by_call_id(&ua.call_id)
-        .await
-        .unwrap()
-        .expect("the ticket survived");
+    let store = hotline.store().await;
+    let cut = ticket(&store, &ua.call_id).await;
     assert_eq!(
-        ticket.recording_end_cause.as_deref(),
+        cut.recording_end_cause.as_deref(),
         Some("recording"),
         "the crash cut the recording"
     );
-    let path = ticket.recording_path.clone().unwrap();
+    assert_eq!(cut.disposition, Disposition::InProgress);
+    let path = cut.recording_path.clone().unwrap();
 
-    let mut server = start(&data, port);
-    wait_until_listening(&mut server, &data, port).await;
+    hotline.start().await;
+    let mut events = hotline.events().await;
     let reader = hound::WavReader::open(&path).expect("repaired at start-up");
     assert!(
         reader.duration() > 8000 * 4,
         "most of the 5.8 s of speech kept: {} samples",
         reader.duration()
     );
-    let mut transcript = None;
-    for _ in 0..900 {
-        if let Some(t) = store
-            .ticket(ticket.id)
-            .await
-            .unwrap()
-            .and_then(|t| t.transcript)
-        {
-            transcript = Some(t);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    server.kill().unwrap();
-    let _ = server.wait();
-    let text = transcript.expect("transcript after restart").to_lowercase();
+    let t = events
+        .ticket_when(
+            &store,
+            &ua.call_id,
+            Duration::from_secs(90),
+            "transcript",
+            |t| t.transcript.is_some(),
+        )
+        .await;
+    hotline.kill();
+    let text = t.transcript.clone().unwrap().to_lowercase();
     assert!(text.contains("printer"), "{text}");
-    let t = store.ticket(ticket.id).await.unwrap().unwrap();
     assert_eq!(t.recording_end_cause.as_deref(), Some("interrupted"));
+    assert_eq!(t.disposition, Disposition::Voicemail, "the message is kept");
+    assert_eq!(
+        t.disposition_detail.as_deref(),
+        Some("server restarted at voicemail")
+    );
     assert_eq!(
         store.transcription_counts().await.unwrap().done,
         1,
         "transcribed exactly once"
     );
+}
+
+#[tokio::test]
+async fn calls_in_the_menus_when_the_server_dies_are_closed_at_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut hotline = Hotline::new(dir.path().join("data"), "42000-42999");
+    hotline.start().await;
+    let store = hotline.store().await;
+    let mut events = hotline.events().await;
+
+    // Three callers, each stopped at a different step: the keys are pressed during the
+    // welcome, so each goes straight on (type-ahead).
+    let mut calls = Vec::new();
+    for (keys, step) in [
+        (&[][..], "language"),
+        (&['1'][..], "category"),
+        (&['2', '1'][..], "impact"),
+    ] {
+        let mut ua = Ua::udp(hotline.sip_addr()).await;
+        ua.connect().await;
+        ua.send_silence(200).await;
+        for &key in keys {
+            ua.press_rfc4733(key).await;
+        }
+        if keys.is_empty() {
+            ua.press_rfc4733('#').await; // skip the welcome, answer nothing
+        }
+        events
+            .ticket_when(&store, &ua.call_id, Duration::from_secs(15), step, |t| {
+                t.disposition_detail.as_deref() == Some(step)
+            })
+            .await;
+        calls.push((ua, step));
+    }
+    hotline.kill();
+    for (ua, _) in &calls {
+        let t = ticket(&store, &ua.call_id).await;
+        assert_eq!(t.disposition, Disposition::InProgress, "cut by the crash");
+    }
+
+    hotline.start().await;
+    for (ua, step) in &calls {
+        let t = ticket(&store, &ua.call_id).await;
+        assert_eq!(t.disposition, Disposition::Failed, "{}", t.reference);
+        assert_eq!(
+            t.disposition_detail.as_deref(),
+            Some(format!("server restarted at {step}").as_str())
+        );
+        let timeline = store.events(t.id).await.unwrap();
+        let last = timeline.last().unwrap();
+        assert_eq!(
+            (last.kind, last.detail.as_str()),
+            (CallEventKind::Hangup, "server restarted")
+        );
+    }
+    hotline.kill();
 }

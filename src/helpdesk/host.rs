@@ -8,7 +8,7 @@ use crate::ivr::{CallHost, IvrEffect, PromptRef, RecordSpec, RecordingOutcome, R
 use crate::media::dtmf::Digit;
 use crate::media::prompt;
 use crate::store::{Store, Ticket};
-use crate::tickets::{CallEventKind, Language, Priority, TicketField};
+use crate::tickets::{CallEventKind, Disposition, Language, Priority, TicketField};
 use std::time::Duration;
 
 /// One answered call with its ticket, as the interpreter drives it.
@@ -114,6 +114,16 @@ impl CallHost for HelpdeskHost<'_> {
             Ok(Some(t)) => t.priority,
             _ => None,
         }
+    }
+
+    async fn entered(&mut self, node: &str) {
+        // Kept while the call runs, so a restart after a crash can say where it was cut.
+        log_store(
+            self.helpdesk
+                .store
+                .set_disposition(self.ticket.id, Disposition::InProgress, Some(node))
+                .await,
+        );
     }
 
     async fn route(&mut self, spec: &crate::ivr::RouteSpec) -> Result<RouteOutcome, CallEnded> {

@@ -101,4 +101,11 @@ pub trait CallHost: Send {
         &mut self,
         spec: &RouteSpec,
     ) -> impl Future<Output = Result<RouteOutcome, CallEnded>> + Send;
+    /// The call reached `node`, one where the caller listens or answers (not `set`, `branch`
+    /// or `goto`, which take no time). A host may note it, so that a call cut by a crash can
+    /// say where it was; by default nothing is done.
+    fn entered(&mut self, node: &str) -> impl Future<Output = ()> + Send {
+        let _ = node;
+        async {}
+    }
 }

@@ -43,7 +43,11 @@ enum Step {
 
 struct Run<'a, H: CallHost> {
     host: &'a mut H,
+    plan: &'a Dialplan,
     facts: CallFacts,
+    /// A key that cut a `barge_in` prompt short and answers the menu or collect node that
+    /// follows (type-ahead, as Asterisk's Background then WaitExten).
+    typed_ahead: Option<Digit>,
     recorded: bool,
     routed: Option<RouteOutcome>,
 }
@@ -52,6 +56,8 @@ struct Run<'a, H: CallHost> {
 pub async fn run<H: CallHost>(plan: &Dialplan, host: &mut H) -> IvrResult {
     let mut run = Run {
         host,
+        plan,
+        typed_ahead: None,
         facts: CallFacts {
             language: plan.default_language,
             category: None,
@@ -73,6 +79,12 @@ pub async fn run<H: CallHost>(plan: &Dialplan, host: &mut H) -> IvrResult {
             // Impossible for a checked dialplan; end cleanly rather than panic.
             return run.result(IvrEnd::StepLimit { node: current }, path);
         };
+        if !matches!(
+            node,
+            Node::Set { .. } | Node::Branch { .. } | Node::Goto { .. }
+        ) {
+            run.host.entered(&current).await;
+        }
         match run.step(&current, node).await {
             Ok(Step::Next(next)) => current = next,
             Ok(Step::Done) => return run.result(IvrEnd::Completed, path),
@@ -87,6 +99,23 @@ pub async fn run<H: CallHost>(plan: &Dialplan, host: &mut H) -> IvrResult {
             }
         }
     }
+}
+
+/// Whether a key that cut a prompt short answers the node the call goes to next: one of the
+/// menu's options, or a digit for a collect node (through `goto`s). Any other key — `#` to skip
+/// the welcome — only skips the prompt.
+fn takes_type_ahead(plan: &Dialplan, next: &str, digit: Digit) -> bool {
+    let mut name = next;
+    // A checked plan has no goto cycle; the bound keeps this total anyway.
+    for _ in 0..plan.nodes.len() {
+        match plan.nodes.get(name) {
+            Some(Node::Menu { options, .. }) => return options.contains_key(&digit),
+            Some(Node::Collect { .. }) => return digit.as_char().is_ascii_digit(),
+            Some(Node::Goto { next }) => name = next,
+            _ => return false,
+        }
+    }
+    false
 }
 
 impl<H: CallHost> Run<'_, H> {
@@ -153,8 +182,13 @@ impl<H: CallHost> Run<'_, H> {
                 barge_in,
             } => {
                 if let Some(d) = self.play(prompts, *barge_in).await? {
-                    self.event(CallEventKind::Digit, format!("{d} (skipped prompt)"))
-                        .await;
+                    if takes_type_ahead(self.plan, next, d) {
+                        // The next node logs it as its answer.
+                        self.typed_ahead = Some(d);
+                    } else {
+                        self.event(CallEventKind::Digit, format!("{d} (skipped prompt)"))
+                            .await;
+                    }
                 }
                 Ok(Step::Next(next.clone()))
             }
@@ -164,7 +198,7 @@ impl<H: CallHost> Run<'_, H> {
                 rules,
                 fallback_set,
             } => {
-                let mut pending: Option<Digit> = None;
+                let mut pending = self.typed_ahead.take();
                 let mut failures = 0;
                 loop {
                     let pressed = match pending.take() {
@@ -214,7 +248,7 @@ impl<H: CallHost> Run<'_, H> {
                 next,
             } => {
                 let mut failures = 0;
-                let mut pending: Option<Digit> = None;
+                let mut pending = self.typed_ahead.take();
                 loop {
                     let first = match pending.take() {
                         Some(d) => Some(d),

@@ -226,6 +226,12 @@ fn connect_url(url: &str) -> Result<(Dialect, String), StoreError> {
     }
 }
 
+/// The database file of a `sqlite://PATH[?options]` URL; `None` for any other URL.
+pub fn sqlite_file(url: &str) -> Option<&std::path::Path> {
+    url.starts_with("sqlite://")
+        .then(|| std::path::Path::new(sqlite_path(url)))
+}
+
 /// The file path of a `sqlite://PATH[?options]` URL.
 fn sqlite_path(url: &str) -> &str {
     let rest = url.strip_prefix("sqlite://").unwrap_or(url);

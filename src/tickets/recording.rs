@@ -63,6 +63,47 @@ impl fmt::Display for RecordingState {
     }
 }
 
+impl RecordingState {
+    /// Whether the file holds something the caller said: a crash-cut recording is assumed to
+    /// (it is transcribed, and an empty transcript says otherwise).
+    pub fn has_speech(self) -> bool {
+        match self {
+            RecordingState::Ended { speech, .. } => speech,
+            RecordingState::Interrupted => true,
+            RecordingState::Recording | RecordingState::Lost => false,
+        }
+    }
+}
+
+impl std::str::FromStr for RecordingState {
+    type Err = super::UnknownValue;
+
+    /// Reads back the stored text form.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (end, speech) = match s.strip_suffix(" (no speech)") {
+            Some(end) => (end, false),
+            None => (s, true),
+        };
+        let end = match end {
+            "recording" if speech => return Ok(RecordingState::Recording),
+            "interrupted" if speech => return Ok(RecordingState::Interrupted),
+            "lost" if speech => return Ok(RecordingState::Lost),
+            "digit" => RecordingEnd::Digit,
+            "silence" => RecordingEnd::Silence,
+            "max_length" => RecordingEnd::MaxLength,
+            "hangup" => RecordingEnd::Hangup,
+            _ => {
+                return Err(super::UnknownValue {
+                    field: "recording state",
+                    value: s.to_string(),
+                    expected: "recording interrupted lost digit silence max_length hangup",
+                })
+            }
+        };
+        Ok(RecordingState::Ended { end, speech })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +117,28 @@ mod tests {
         assert_eq!(RecordingState::Recording.to_string(), "recording");
         assert_eq!(RecordingState::Interrupted.to_string(), "interrupted");
         assert_eq!(RecordingState::Lost.to_string(), "lost");
+    }
+
+    #[test]
+    fn every_state_reads_back_from_its_stored_text() {
+        let mut all = vec![
+            RecordingState::Recording,
+            RecordingState::Interrupted,
+            RecordingState::Lost,
+        ];
+        for end in [
+            RecordingEnd::Digit,
+            RecordingEnd::Silence,
+            RecordingEnd::MaxLength,
+            RecordingEnd::Hangup,
+        ] {
+            all.push(RecordingState::Ended { end, speech: true });
+            all.push(RecordingState::Ended { end, speech: false });
+        }
+        for state in all {
+            assert_eq!(state.to_string().parse::<RecordingState>(), Ok(state));
+        }
+        assert!("lost (no speech)".parse::<RecordingState>().is_err());
+        assert!("".parse::<RecordingState>().is_err());
     }
 }

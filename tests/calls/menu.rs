@@ -19,15 +19,7 @@ fn speech(name: &str) -> Vec<i16> {
 /// Waits until the server has finished with the call (its ticket leaves `in_progress`).
 async fn settled_ticket(server: &TestServer, call_id: &str) -> hotline::store::Ticket {
     let store = server.server.as_ref().unwrap().store();
-    for _ in 0..100 {
-        if let Some(t) = store.ticket_by_call_id(call_id).await.unwrap() {
-            if t.disposition != Disposition::InProgress {
-                return t;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("ticket of {call_id} never settled");
+    crate::support::tickets::settled_ticket(store, call_id).await
 }
 
 /// The call-event timeline of a ticket, oldest first.
@@ -104,6 +96,49 @@ async fn full_menu_with_rfc4733_and_inband_digits_and_voicemail_makes_a_complete
         .find(|e| e.kind == CallEventKind::Hangup)
         .unwrap();
     assert_eq!(hangup.detail, "by hotline (completed)");
+}
+
+#[tokio::test]
+async fn a_key_pressed_during_the_welcome_chooses_the_language_without_pressing_again() {
+    let server = TestServer::start().await;
+    let store = server.server.as_ref().unwrap().store();
+    let mut ua = Ua::udp(server.sip).await;
+    ua.connect().await;
+    ua.send_silence(200).await;
+    ua.press_rfc4733('1').await; // during the welcome: English
+    crate::support::tickets::ticket_when(
+        store,
+        &ua.call_id,
+        Duration::from_secs(10),
+        "language",
+        |t| t.language.is_some(),
+    )
+    .await;
+    ua.press_rfc4733('2').await; // software: the category menu is the next one heard
+    crate::support::tickets::ticket_when(
+        store,
+        &ua.call_id,
+        Duration::from_secs(10),
+        "category",
+        |t| t.category.is_some(),
+    )
+    .await;
+    assert_eq!(ua.bye().await.status_code.code(), 200);
+    let ticket = settled_ticket(&server, &ua.call_id).await;
+    assert_eq!(ticket.language, Some(Language::English));
+    assert_eq!(ticket.category, Some(Category::Software));
+    assert_eq!(ticket.disposition_detail.as_deref(), Some("impact"));
+    let events = timeline(&server, &ticket).await;
+    assert_eq!(digits(&events), ["1", "2"], "each key counted once");
+    let prompts: Vec<&str> = events
+        .iter()
+        .filter(|e| e.kind == CallEventKind::PromptPlayed)
+        .map(|e| e.detail.as_str())
+        .collect();
+    assert!(
+        !prompts.contains(&"choose_language"),
+        "the language menu was answered by the key pressed during the welcome: {prompts:?}"
+    );
 }
 
 #[tokio::test]
@@ -241,20 +276,15 @@ async fn a_spoken_voicemail_becomes_a_transcript_on_the_ticket() {
     let store = server.server.as_ref().unwrap().store();
     let ticket = settled_ticket(&server, &ua.call_id).await;
     assert_eq!(ticket.disposition, Disposition::Voicemail);
-    let mut transcript = None;
-    for _ in 0..600 {
-        if let Some(t) = store
-            .ticket(ticket.id)
-            .await
-            .unwrap()
-            .and_then(|t| t.transcript.map(|x| (x, t.transcript_language)))
-        {
-            transcript = Some(t);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let (text, language) = transcript.expect("transcript within 60 s");
+    let ticket = crate::support::tickets::ticket_when(
+        store,
+        &ua.call_id,
+        Duration::from_secs(60),
+        "transcript",
+        |t| t.transcript.is_some(),
+    )
+    .await;
+    let (text, language) = (ticket.transcript.unwrap(), ticket.transcript_language);
     let lower = text.to_lowercase();
     assert!(
         lower.contains("printer") && lower.contains("floor"),

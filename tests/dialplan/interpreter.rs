@@ -307,6 +307,58 @@ async fn a_key_during_a_menu_prompt_answers_it_without_waiting() {
 }
 
 #[tokio::test]
+async fn a_key_pressed_during_the_welcome_answers_the_language_menu() {
+    let plan = bundled();
+    // 1 during the welcome, then 2 (software) during the category prompt, then hang up.
+    let mut host = Script::new(&[Act::Press('1'), Act::Press('2'), Act::HangUp]);
+    let result = ivr::run(&plan, &mut host).await;
+    assert_eq!(
+        host.fields[..2],
+        [
+            TicketField::Language(Language::English),
+            TicketField::Category(Category::Software)
+        ],
+        "the 1 chose English, the 2 the category"
+    );
+    assert!(
+        !host.played.contains(&"en/choose_language".to_string()),
+        "the language menu was answered before its prompt: {:?}",
+        host.played
+    );
+    assert_eq!(
+        host.waits, 1,
+        "no wait at the language menu: only at impact, where the caller hung up"
+    );
+    let digits: Vec<&str> = host
+        .events
+        .iter()
+        .filter(|(k, _)| *k == CallEventKind::Digit)
+        .map(|(_, d)| d.as_str())
+        .collect();
+    assert_eq!(digits, ["1", "2"], "each key counted once");
+    assert!(matches!(result.end, IvrEnd::Ended { ref node, .. } if node == "impact"));
+}
+
+#[tokio::test]
+async fn a_key_that_answers_nothing_next_only_skips_the_prompt() {
+    let plan = bundled();
+    // # skips the welcome but means nothing to the language menu, which then plays and
+    // takes the 2.
+    let mut host = Script::new(&[Act::Press('#'), Act::Press('2'), Act::HangUp]);
+    ivr::run(&plan, &mut host).await;
+    assert!(host.played.contains(&"en/choose_language".to_string()));
+    assert_eq!(host.fields[0], TicketField::Language(Language::French));
+    assert!(host
+        .events
+        .iter()
+        .any(|(k, d)| *k == CallEventKind::Digit && d == "# (skipped prompt)"));
+    assert!(!host
+        .events
+        .iter()
+        .any(|(k, _)| *k == CallEventKind::InvalidInput));
+}
+
+#[tokio::test]
 async fn hang_up_mid_menu_is_abandoned_at_that_node() {
     let plan = bundled();
     let mut host = Script::new(&[Act::Press('#'), Act::Press('1'), Act::HangUp]);

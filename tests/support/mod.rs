@@ -1,6 +1,8 @@
 //! Shared by the integration tests: the real server on ephemeral ports, and a test user agent.
 #![allow(dead_code)]
 
+pub mod events;
 pub mod http;
 pub mod server;
+pub mod tickets;
 pub mod ua;
