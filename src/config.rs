@@ -130,6 +130,71 @@ impl Default for HttpConfig {
     }
 }
 
+/// The registrar for technicians' phones (`[registrar]`, docs/phones.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegistrarConfig {
+    /// The digest realm phones authenticate in. HA1 digests include it: changing it means
+    /// setting every SIP password again.
+    pub realm: String,
+    /// Shortest registration granted (seconds); shorter requests get 423 with Min-Expires.
+    pub min_expires: u32,
+    /// Longest registration granted (seconds); longer requests are shortened.
+    pub max_expires: u32,
+    /// Granted when a REGISTER names no expiry.
+    pub default_expires: u32,
+    /// Devices one technician may have registered at once.
+    pub max_devices: usize,
+    /// How long a challenge's nonce may be answered (seconds); later answers get `stale=true`.
+    pub nonce_lifetime_secs: u64,
+    /// OPTIONS keep-alive to each registered phone every this many seconds (0: never).
+    pub keepalive_secs: u64,
+    /// Failed authentications tolerated per source address within the window.
+    pub failures_per_source: u32,
+    /// Failed authentications tolerated per user name within the window.
+    pub failures_per_user: u32,
+    /// The rate-limit window (seconds).
+    pub failure_window_secs: u64,
+}
+
+impl Default for RegistrarConfig {
+    fn default() -> Self {
+        RegistrarConfig {
+            realm: "hotline".into(),
+            min_expires: 60,
+            max_expires: 3600,
+            default_expires: 3600,
+            max_devices: 10,
+            nonce_lifetime_secs: 300,
+            keepalive_secs: 30,
+            failures_per_source: 10,
+            failures_per_user: 20,
+            failure_window_secs: 300,
+        }
+    }
+}
+
+impl RegistrarConfig {
+    pub fn expiry_limits(&self) -> crate::sip::registrar::ExpiryLimits {
+        crate::sip::registrar::ExpiryLimits {
+            min: self.min_expires,
+            max: self.max_expires.max(self.min_expires),
+            default: self
+                .default_expires
+                .clamp(self.min_expires, self.max_expires.max(self.min_expires)),
+            max_bindings: self.max_devices,
+        }
+    }
+
+    pub fn failure_limits(&self) -> crate::sip::digest::FailureLimits {
+        crate::sip::digest::FailureLimits {
+            per_source: self.failures_per_source.max(1),
+            per_user: self.failures_per_user.max(1),
+            window: Duration::from_secs(self.failure_window_secs),
+        }
+    }
+}
+
 /// Everything Hotline needs to run.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -137,6 +202,7 @@ pub struct Config {
     pub sip: SipConfig,
     pub media: MediaConfig,
     pub http: HttpConfig,
+    pub registrar: RegistrarConfig,
     /// Recordings, the SQLite database and other state.
     pub data_dir: PathBuf,
     /// `sqlite://…` or `postgres://…`; default `sqlite://<data_dir>/hotline.db`.
@@ -159,6 +225,7 @@ impl Default for Config {
             sip: SipConfig::default(),
             media: MediaConfig::default(),
             http: HttpConfig::default(),
+            registrar: RegistrarConfig::default(),
             data_dir: PathBuf::from("data"),
             database_url: None,
             dialplan: PathBuf::from("dialplans/hotline.toml"),
@@ -242,6 +309,15 @@ mod tests {
         assert_eq!(c.http.header_read_timeout_ms, 10_000);
         let err = Config::from_toml("[http]\ntrusted_proxies = [\"10.0.0.0/8\"]\n").unwrap_err();
         assert!(err.starts_with("line 2"), "{err}");
+    }
+
+    #[test]
+    fn registrar_limits_come_from_its_section() {
+        let c = Config::from_toml("[registrar]\nrealm = \"corp\"\nmin_expires = 120\n").unwrap();
+        assert_eq!(c.registrar.realm, "corp");
+        let limits = c.registrar.expiry_limits();
+        assert_eq!((limits.min, limits.max, limits.default), (120, 3600, 3600));
+        assert_eq!(Config::default().registrar.keepalive_secs, 30);
     }
 
     #[test]

@@ -6,6 +6,9 @@ use hotline::config::{Config, PortRange};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+#[path = "cli/rota.rs"]
+mod rota_cli;
+
 #[derive(Parser)]
 #[command(name = "hotline", version, about = "An IT-helpdesk phone line")]
 struct Cli {
@@ -31,6 +34,19 @@ enum Command {
     /// Web log accounts and API tokens.
     #[command(subcommand)]
     User(UserCommand),
+    /// On-call teams: members, categories, escalation policy.
+    #[command(subcommand)]
+    Teams(rota_cli::TeamsCommand),
+    /// The on-call rota: rotations, overrides, who is on call, presence.
+    #[command(subcommand)]
+    Oncall(rota_cli::OncallCommand),
+    /// Technicians' registered phones.
+    Phones {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Speech models for voicemail transcription.
     #[command(subcommand)]
     Model(ModelCommand),
@@ -159,6 +175,13 @@ enum TechniciansCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Everyone in the rota: presence, phones, where they stand in the on-call order now.
+    List {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -173,6 +196,12 @@ enum UserCommand {
         /// Read the password from this file's first line instead of standard input.
         #[arg(long)]
         password_file: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Set the password of the account's phones (SIP digest), read from standard input.
+    SipPassword {
+        name: String,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -426,6 +455,15 @@ fn run() -> anyhow::Result<()> {
             println!("{name}: {}", if on_duty { "on duty" } else { "off duty" });
             anyhow::Ok(())
         })?,
+        Command::Technicians(TechniciansCommand::List { json, store }) => {
+            runtime.block_on(async { rota_cli::technicians(store.open().await?, json).await })?
+        }
+        Command::Teams(command) => runtime.block_on(rota_cli::teams(command))?,
+        Command::Oncall(command) => runtime.block_on(rota_cli::oncall(command))?,
+        Command::Phones { json, store } => runtime.block_on(rota_cli::phones(store, json))?,
+        Command::User(UserCommand::SipPassword { name, store }) => {
+            runtime.block_on(rota_cli::sip_password(name, store))?
+        }
         Command::User(UserCommand::Add {
             name,
             role,

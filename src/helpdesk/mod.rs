@@ -9,6 +9,7 @@
 mod call_task;
 pub mod disposition;
 mod host;
+pub mod registrar;
 pub mod restart;
 pub mod routing;
 pub mod voicemail;

@@ -56,6 +56,7 @@ pub struct Server {
     config: Config,
     shutdown: watch::Sender<bool>,
     dispatcher: Option<tokio::task::JoinHandle<()>>,
+    phones: helpdesk::registrar::Phones,
     transcriber: Option<crate::transcribe::worker::Transcriber>,
 }
 
@@ -102,8 +103,18 @@ impl Server {
             addr: config.http.listen,
             source,
         })?;
-        let (endpoint, new_calls) = Endpoint::start(transports, inbound, timers);
+        let (endpoint, new_calls, registers) =
+            Endpoint::start_with_registrar(transports, inbound, timers);
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let phones = helpdesk::registrar::start(
+            endpoint.clone(),
+            registers,
+            store.clone(),
+            config.registrar.clone(),
+            config.sip.listen,
+            config.sip.public_ip,
+            shutdown_rx.clone(),
+        );
         let ports = Arc::new(PortPool::new(
             config.media.rtp_ports.0.clone(),
             config.sip.listen.ip(),
@@ -148,6 +159,7 @@ impl Server {
             config,
             shutdown,
             dispatcher: Some(dispatcher),
+            phones,
             transcriber,
         })
     }
@@ -165,6 +177,11 @@ impl Server {
     /// The ticket store, for tests and the web log.
     pub fn store(&self) -> &Store {
         self.helpdesk.store()
+    }
+
+    /// Technicians' registered phones (for routing and tests).
+    pub fn phones(&self) -> &helpdesk::registrar::Phones {
+        &self.phones
     }
 
     /// Re-reads and checks the dialplan; new calls use it, calls in progress keep theirs. An

@@ -19,7 +19,7 @@ pub use crate::tickets::{CallEvent, Ticket, TicketField};
 pub use changes::{ChangeKind, TicketChange};
 pub use directory::DirectoryEntry;
 pub use jobs::{QueueCounts, TranscriptRecord, TranscriptionJob, MAX_ATTEMPTS};
-pub use oncall::TeamSettings;
+pub use oncall::{TeamSettings, TechnicianStatus};
 pub use phones::{Phone, PhoneView};
 pub use search::SearchQuery;
 pub use tickets::{NewTicket, TicketFilter};

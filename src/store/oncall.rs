@@ -382,3 +382,79 @@ impl Store {
         Ok(Some(available))
     }
 }
+
+/// One technician as `hotline technicians` and the web log show them: teams, where they stand
+/// in the on-call order now, presence and phones.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TechnicianStatus {
+    pub name: String,
+    pub teams: Vec<String>,
+    /// (team, position) for each team whose on-call order names them now.
+    pub on_call: Vec<(String, crate::oncall::Position)>,
+    pub presence: Presence,
+    pub phones: usize,
+    pub reachable_phones: usize,
+}
+
+impl Store {
+    /// Everyone the rota names (members, rotation members, leads, overrides) or who has a
+    /// phone registered, with what they are doing at `now`, by name.
+    pub async fn technicians(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<TechnicianStatus>, StoreError> {
+        let rota = self.rota(now).await?;
+        let phones = self.all_bindings(now).await?;
+        let mut names: Vec<String> = rota
+            .teams
+            .iter()
+            .flat_map(|t| t.members.iter().chain(t.lead.iter()))
+            .chain(rota.rotations.iter().flat_map(|r| r.members.iter()))
+            .chain(rota.overrides.iter().map(|o| &o.covering))
+            .chain(phones.iter().map(|p| &p.user))
+            .cloned()
+            .collect();
+        names.sort();
+        names.dedup();
+        let orders: Vec<(String, Vec<crate::oncall::OnCall>)> = rota
+            .teams
+            .iter()
+            .map(|t| (t.name.clone(), rota.on_call(t, now)))
+            .collect();
+        let mut out = Vec::new();
+        for name in names {
+            let teams = rota
+                .teams
+                .iter()
+                .filter(|t| {
+                    t.members.contains(&name)
+                        || t.lead.as_ref() == Some(&name)
+                        || rota
+                            .rotations
+                            .iter()
+                            .any(|r| r.team == t.name && r.members.contains(&name))
+                })
+                .map(|t| t.name.clone())
+                .collect();
+            let on_call = orders
+                .iter()
+                .filter_map(|(team, order)| {
+                    order
+                        .iter()
+                        .find(|o| o.user == name)
+                        .map(|o| (team.clone(), o.position))
+                })
+                .collect();
+            let own: Vec<_> = phones.iter().filter(|p| p.user == name).collect();
+            out.push(TechnicianStatus {
+                presence: self.presence(&name, now).await?,
+                phones: own.len(),
+                reachable_phones: own.iter().filter(|p| p.reachable).count(),
+                name,
+                teams,
+                on_call,
+            });
+        }
+        Ok(out)
+    }
+}

@@ -35,14 +35,16 @@ async fn options_over_tcp_is_answered_on_the_same_connection() {
 }
 
 #[tokio::test]
-async fn register_is_not_allowed_and_says_what_is() {
+async fn register_is_challenged_by_the_registrar() {
+    // The registrar takes REGISTER (tests/registrar.rs); unauthenticated, it gets a digest
+    // challenge, not 405.
     let server = TestServer::start().await;
     let mut ua = Ua::udp(server.sip).await;
     let register = ua.request("REGISTER", None, None);
     ua.send_raw(register.as_bytes()).await;
     let r = ua.final_response(Duration::from_secs(5)).await.unwrap();
-    assert_eq!(r.status_code.code(), 405);
-    assert!(r.to_string().contains("Allow: INVITE"));
+    assert_eq!(r.status_code.code(), 401);
+    assert!(r.to_string().contains("WWW-Authenticate: Digest"));
 }
 
 #[tokio::test]

@@ -88,7 +88,13 @@ impl Ua {
         }
     }
 
-    fn transport(&self) -> &'static str {
+    /// The address our SIP socket is bound to.
+    pub fn local(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// `UDP` or `TCP`, as written in Via.
+    pub fn transport(&self) -> &'static str {
         match self.sip {
             Signalling::Udp(_) => "UDP",
             Signalling::Tcp(..) => "TCP",

@@ -1,0 +1,402 @@
+//! The registrar task: technicians' phones REGISTER here (RFC 3261 §10), authenticated by
+//! digest (§22), and are kept an eye on with OPTIONS keep-alives.
+//!
+//! The rules live in the sans-IO cores (`sip::digest`, `sip::registrar`); this task feeds them
+//! the REGISTER requests the endpoint hands up, the stored digests and bindings, and the time,
+//! and sends their answers back. It owns the nonces and the failure counts (process memory: a
+//! restart only costs phones one extra challenge) and the TCP flows phones registered on (a
+//! flow is a connection of this process, so it cannot be stored; the binding itself is).
+
+use crate::call::local_ip::local_ip_towards;
+use crate::config::RegistrarConfig;
+use crate::sip::dialog::{new_branch, random_token};
+use crate::sip::digest::{Credentials, DigestAuthenticator, FailureLimiter, NonceStore, Verdict};
+use crate::sip::endpoint::{EndpointHandle, OutOfDialogRequest};
+use crate::sip::message;
+use crate::sip::registrar::{aor_user, process_register, BindingChange, Transport};
+use crate::sip::transport::Flow;
+use crate::store::{Store, StoreError};
+use chrono::Utc;
+use rsip::{Header, Request, SipMessage, StatusCode};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+/// A phone Hotline can ring now: where to send the INVITE, and on which flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhoneRoute {
+    pub user: String,
+    /// The Contact it registered (the Request-URI of an INVITE to it).
+    pub contact: String,
+    /// Where its REGISTER came from (rport/received): where it is reached behind NAT.
+    pub source: SocketAddr,
+    /// The TCP connection it registered on, or UDP.
+    pub flow: Flow,
+}
+
+/// The technicians' phones as routing sees them: the stored bindings and this process's flows.
+#[derive(Clone)]
+pub struct Phones {
+    store: Store,
+    flows: Arc<Mutex<HashMap<(String, String), Flow>>>,
+}
+
+impl Phones {
+    fn flow(&self, user: &str, contact: &str, transport: Transport) -> Option<Flow> {
+        match transport {
+            Transport::Udp => Some(Flow::Udp),
+            Transport::Tcp => self
+                .flows
+                .lock()
+                .expect("flows lock")
+                .get(&(user.to_string(), contact.to_string()))
+                .copied(),
+        }
+    }
+
+    /// The live phones of `user` whose last keep-alive was answered. A TCP phone registered on
+    /// another node (or before a restart) has no flow here and is left out: only the node
+    /// holding its connection can reach it through the NAT.
+    pub async fn reachable(&self, user: &str) -> Result<Vec<PhoneRoute>, StoreError> {
+        let phones = self.store.bindings(user, Utc::now()).await?;
+        Ok(phones
+            .into_iter()
+            .filter(|p| p.reachable)
+            .filter_map(|p| {
+                let flow = self.flow(user, &p.binding.contact, p.binding.transport)?;
+                Some(PhoneRoute {
+                    user: p.user,
+                    contact: p.binding.contact,
+                    source: p.binding.source,
+                    flow,
+                })
+            })
+            .collect())
+    }
+}
+
+/// Challenges and failure counts, owned by the registrar task.
+struct Guard {
+    auth: DigestAuthenticator,
+    nonces: NonceStore,
+    failures: FailureLimiter,
+}
+
+struct Registrar {
+    endpoint: EndpointHandle,
+    phones: Phones,
+    config: RegistrarConfig,
+    guard: Guard,
+}
+
+/// Starts the registrar on the REGISTER requests the endpoint hands up, and the keep-alive.
+/// Both stop when `shutdown` turns true.
+pub fn start(
+    endpoint: EndpointHandle,
+    requests: mpsc::Receiver<OutOfDialogRequest>,
+    store: Store,
+    config: RegistrarConfig,
+    listen: SocketAddr,
+    public_ip: Option<IpAddr>,
+    shutdown: watch::Receiver<bool>,
+) -> Phones {
+    let phones = Phones {
+        store,
+        flows: Arc::default(),
+    };
+    let registrar = Registrar {
+        endpoint: endpoint.clone(),
+        phones: phones.clone(),
+        guard: Guard {
+            auth: DigestAuthenticator::new(&config.realm),
+            nonces: NonceStore::new(Duration::from_secs(config.nonce_lifetime_secs), 100_000),
+            failures: FailureLimiter::new(config.failure_limits()),
+        },
+        config: config.clone(),
+    };
+    tokio::spawn(registrar.run(requests, shutdown.clone()));
+    if config.keepalive_secs > 0 {
+        tokio::spawn(keepalive(
+            endpoint,
+            phones.clone(),
+            Duration::from_secs(config.keepalive_secs),
+            listen,
+            public_ip,
+            shutdown,
+        ));
+    }
+    phones
+}
+
+impl Registrar {
+    async fn run(
+        mut self,
+        mut requests: mpsc::Receiver<OutOfDialogRequest>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        loop {
+            tokio::select! {
+                request = requests.recv() => match request {
+                    Some(r) => self.handle(r).await,
+                    None => break,
+                },
+                _ = shutdown.changed() => break,
+            }
+        }
+    }
+
+    async fn handle(&mut self, incoming: OutOfDialogRequest) {
+        let OutOfDialogRequest {
+            request,
+            transaction,
+            source,
+            flow,
+        } = incoming;
+        let response = match self.answer(&request, source, flow).await {
+            Ok(response) => response,
+            Err(e) => {
+                tracing::error!(error = %e, "registrar: storage failed");
+                message::response(
+                    &request,
+                    StatusCode::ServerInternalError,
+                    Some(&random_token()),
+                )
+            }
+        };
+        self.endpoint.respond(&transaction, response).await;
+    }
+
+    async fn answer(
+        &mut self,
+        request: &Request,
+        source: SocketAddr,
+        flow: Flow,
+    ) -> Result<rsip::Response, StoreError> {
+        let now = Instant::now().into_std();
+        let authorization = message::header_value(&request.headers, "Authorization");
+        let credentials = authorization.as_deref().map(Credentials::parse);
+        let claimed = match &credentials {
+            Some(Ok(c)) => Some(c.username.clone()),
+            _ => aor_user(request),
+        };
+        let guard = &mut self.guard;
+        if guard
+            .failures
+            .is_blocked(source.ip(), claimed.as_deref(), now)
+        {
+            let wait = guard
+                .failures
+                .retry_after(source.ip(), claimed.as_deref(), now);
+            tracing::warn!(%source, user = claimed.as_deref().unwrap_or("-"), "REGISTER refused: too many failed authentications");
+            let mut response =
+                message::response(request, StatusCode::Forbidden, Some(&random_token()));
+            push_before_length(
+                &mut response,
+                Header::Other("Retry-After".into(), wait.as_secs().max(1).to_string()),
+            );
+            return Ok(response);
+        }
+        let credentials = match credentials {
+            None => return Ok(self.challenge(request, false)),
+            Some(Err(e)) => {
+                self.failed(source, claimed.as_deref(), &e.to_string());
+                return Ok(self.challenge(request, false));
+            }
+            Some(Ok(c)) => c,
+        };
+        let stored = self
+            .phones
+            .store
+            .sip_credentials(&credentials.username, self.guard.auth.realm())
+            .await?;
+        let verdict = self.guard.auth.verify(
+            "REGISTER",
+            &credentials,
+            stored.as_ref(),
+            &mut self.guard.nonces,
+            Instant::now().into_std(),
+        );
+        let user = match verdict {
+            Verdict::Authenticated { user } => user,
+            Verdict::Stale => return Ok(self.challenge(request, true)),
+            Verdict::Failed => {
+                self.failed(source, Some(&credentials.username), "wrong credentials");
+                return Ok(self.challenge(request, false));
+            }
+        };
+        let wall = Utc::now();
+        let current: Vec<_> = self
+            .phones
+            .store
+            .bindings(&user, wall)
+            .await?
+            .into_iter()
+            .map(|p| p.binding)
+            .collect();
+        let outcome = process_register(
+            request,
+            &user,
+            &current,
+            source,
+            flow,
+            wall,
+            self.config.expiry_limits(),
+        );
+        if !outcome.changes.is_empty() {
+            self.phones
+                .store
+                .apply_binding_changes(&user, &outcome.changes, wall)
+                .await?;
+            let mut flows = self.phones.flows.lock().expect("flows lock");
+            for change in &outcome.changes {
+                match change {
+                    BindingChange::Save(b) => {
+                        let key = (user.clone(), b.contact.clone());
+                        match flow {
+                            Flow::Tcp(_) => flows.insert(key, flow),
+                            Flow::Udp => flows.remove(&key),
+                        };
+                    }
+                    BindingChange::Remove { contact } => {
+                        flows.remove(&(user.clone(), contact.clone()));
+                    }
+                }
+            }
+        }
+        tracing::info!(%user, %source, transport = Transport::of(flow).as_str(), status = %outcome.status, "REGISTER");
+        Ok(outcome.response(request))
+    }
+
+    /// Counts a failure and logs it with where it came from.
+    fn failed(&mut self, source: SocketAddr, user: Option<&str>, reason: &str) {
+        tracing::warn!(%source, user = user.unwrap_or("-"), reason, "SIP authentication failed");
+        self.guard
+            .failures
+            .failed(source.ip(), user, Instant::now().into_std());
+    }
+
+    /// 401 with a fresh nonce, SHA-256 and MD5 offered: identical whatever went wrong.
+    fn challenge(&mut self, request: &Request, stale: bool) -> rsip::Response {
+        let mut response =
+            message::response(request, StatusCode::Unauthorized, Some(&random_token()));
+        for value in
+            self.guard
+                .auth
+                .challenge(&mut self.guard.nonces, Instant::now().into_std(), stale)
+        {
+            push_before_length(&mut response, Header::WwwAuthenticate(value.into()));
+        }
+        response
+    }
+}
+
+fn push_before_length(response: &mut rsip::Response, header: Header) {
+    response
+        .headers
+        .retain(|h| !matches!(h, Header::ContentLength(_)));
+    response.headers.push(header);
+    response.headers.push(Header::ContentLength(0.into()));
+}
+
+/// Every `interval`: expired bindings are purged, and each live one gets an OPTIONS; one that
+/// does not answer (Timer F) is marked unreachable until it answers or registers again.
+async fn keepalive(
+    endpoint: EndpointHandle,
+    phones: Phones,
+    interval: Duration,
+    listen: SocketAddr,
+    public_ip: Option<IpAddr>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut ticks = tokio::time::interval(interval);
+    // A round waits for its slowest phone (up to 64·T1); the next starts after it, not in a burst.
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        let now = Utc::now();
+        if let Err(e) = phones.store.purge_expired_bindings(now).await {
+            tracing::error!(error = %e, "keep-alive: purging expired bindings failed");
+        }
+        let all = match phones.store.all_bindings(now).await {
+            Ok(all) => all,
+            Err(e) => {
+                tracing::error!(error = %e, "keep-alive: reading bindings failed");
+                continue;
+            }
+        };
+        {
+            // Flows of bindings that are gone (expired, removed elsewhere) are forgotten.
+            let live: std::collections::HashSet<(String, String)> = all
+                .iter()
+                .map(|p| (p.user.clone(), p.binding.contact.clone()))
+                .collect();
+            phones
+                .flows
+                .lock()
+                .expect("flows lock")
+                .retain(|k, _| live.contains(k));
+        }
+        let mut round = tokio::task::JoinSet::new();
+        for phone in all {
+            let endpoint = endpoint.clone();
+            let phones = phones.clone();
+            round.spawn(async move {
+                let b = &phone.binding;
+                let Some(flow) = phones.flow(&phone.user, &b.contact, b.transport) else {
+                    // A TCP phone whose connection belongs to another node or an earlier run:
+                    // that node pings it; here it is left as it is.
+                    return;
+                };
+                let local = SocketAddr::new(
+                    local_ip_towards(b.source.ip(), listen.ip(), public_ip),
+                    endpoint.local_addr().port(),
+                );
+                let Some(options) = options_request(&b.contact, local, flow) else {
+                    return;
+                };
+                let answered = endpoint.request(options, flow, b.source).await.is_ok();
+                if answered != phone.reachable {
+                    tracing::info!(user = %phone.user, contact = %b.contact, reachable = answered, "phone keep-alive");
+                }
+                if let Err(e) = phones
+                    .store
+                    .set_binding_reachable(&phone.user, &b.contact, answered, Utc::now())
+                    .await
+                {
+                    tracing::error!(error = %e, "keep-alive: saving the result failed");
+                }
+            });
+        }
+        while round.join_next().await.is_some() {}
+    }
+}
+
+/// An OPTIONS to a registered Contact (§11), sent from `local` over `flow`.
+fn options_request(contact: &str, local: SocketAddr, flow: Flow) -> Option<Request> {
+    let text = format!(
+        "OPTIONS {contact} SIP/2.0\r\n\
+         Via: SIP/2.0/{transport} {local};branch={branch};rport\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:hotline@{local}>;tag={tag}\r\n\
+         To: <{contact}>\r\n\
+         Call-ID: {call_id}@hotline\r\n\
+         CSeq: 1 OPTIONS\r\n\
+         User-Agent: {product}\r\n\
+         Content-Length: 0\r\n\r\n",
+        transport = flow.via_transport(),
+        branch = new_branch(),
+        tag = random_token(),
+        call_id = random_token(),
+        product = message::PRODUCT,
+    );
+    match message::parse(text.as_bytes()) {
+        Ok(SipMessage::Request(r)) => Some(r),
+        _ => None,
+    }
+}

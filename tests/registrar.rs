@@ -1,0 +1,414 @@
+//! Technicians' phones registering with the real server: digest challenges, bindings, devices,
+//! unregistering, rate limiting, restarts and keep-alives, driven by the Rust test UA over UDP
+//! and TCP.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use chrono::Utc;
+use hotline::accounts::Role;
+use hotline::sip::digest::{Algorithm, Credentials, Ha1Set};
+use hotline::sip::message::header_value;
+use rsip::{Header, Response};
+use std::time::Duration;
+use support::server::TestServer;
+use support::ua::Ua;
+
+const WAIT: Duration = Duration::from_secs(5);
+
+/// A technician's phone: a test UA that sends REGISTER and answers challenges.
+struct Phone {
+    ua: Ua,
+    user: String,
+    cseq: u32,
+    call_id: String,
+}
+
+impl Phone {
+    async fn udp(server: &TestServer, user: &str) -> Phone {
+        Self::with(Ua::udp(server.sip).await, user)
+    }
+
+    async fn tcp(server: &TestServer, user: &str) -> Phone {
+        Self::with(Ua::tcp(server.sip).await, user)
+    }
+
+    fn with(ua: Ua, user: &str) -> Phone {
+        Phone {
+            ua,
+            user: user.into(),
+            cseq: 0,
+            call_id: format!("{:016x}@phone", rand::random::<u64>()),
+        }
+    }
+
+    fn contact(&self) -> String {
+        let local = self.ua.rtp.local_addr().unwrap(); // any address of ours; unique per phone
+        format!("sip:{}@127.0.0.1:{}", self.user, local.port())
+    }
+
+    /// One REGISTER with `headers` (Contact, Expires, Authorization …); the final response.
+    async fn send(&mut self, headers: &[String]) -> Response {
+        self.cseq += 1;
+        let transport = self.ua.transport();
+        let mut text = format!(
+            "REGISTER sip:127.0.0.1 SIP/2.0\r\n\
+             Via: SIP/2.0/{transport} {local};branch=z9hG4bK{branch:016x};rport\r\n\
+             Max-Forwards: 70\r\n\
+             From: <sip:{user}@127.0.0.1>;tag=f{cseq}\r\n\
+             To: <sip:{user}@127.0.0.1>\r\n\
+             Call-ID: {call_id}\r\n\
+             CSeq: {cseq} REGISTER\r\n\
+             User-Agent: test-phone\r\n",
+            local = self.ua.local(),
+            branch = rand::random::<u64>(),
+            user = self.user,
+            cseq = self.cseq,
+            call_id = self.call_id,
+        );
+        for h in headers {
+            text.push_str(h);
+            text.push_str("\r\n");
+        }
+        text.push_str("Content-Length: 0\r\n\r\n");
+        self.ua.send_raw(text.as_bytes()).await;
+        self.ua
+            .final_response(WAIT)
+            .await
+            .expect("a response to REGISTER")
+    }
+
+    /// REGISTER, answer the challenge with `password` using `algorithm`; the final response.
+    async fn register(
+        &mut self,
+        password: &str,
+        algorithm: Algorithm,
+        headers: &[String],
+    ) -> Response {
+        let challenge = self.send(headers).await;
+        assert_eq!(challenge.status_code.code(), 401, "{challenge}");
+        let offer = challenges(&challenge)
+            .into_iter()
+            .find(|c| c.contains(&format!("algorithm={algorithm}")))
+            .expect("the algorithm is offered");
+        let mut with_auth = headers.to_vec();
+        with_auth.push(format!(
+            "Authorization: {}",
+            authorization(&offer, &self.user, password, algorithm, 1)
+        ));
+        self.send(&with_auth).await
+    }
+}
+
+fn challenges(response: &Response) -> Vec<String> {
+    response
+        .headers
+        .iter()
+        .filter_map(|h| match h {
+            Header::WwwAuthenticate(v) => Some(v.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn param(challenge: &str, name: &str) -> String {
+    challenge
+        .split(&format!("{name}=\""))
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The Authorization a phone knowing `password` sends for `challenge`.
+fn authorization(
+    challenge: &str,
+    user: &str,
+    password: &str,
+    algorithm: Algorithm,
+    nc: u32,
+) -> String {
+    let realm = param(challenge, "realm");
+    let mut c = Credentials {
+        username: user.into(),
+        realm: realm.clone(),
+        nonce: param(challenge, "nonce"),
+        uri: "sip:127.0.0.1".into(),
+        response: String::new(),
+        algorithm,
+        cnonce: format!("{:08x}", rand::random::<u32>()),
+        nc_text: format!("{nc:08x}"),
+        nc,
+    };
+    let ha1 = Ha1Set::from_password(user, &realm, password);
+    c.response = c.expected_response(ha1.get(algorithm), "REGISTER");
+    format!(
+        "Digest username=\"{user}\", realm=\"{realm}\", nonce=\"{}\", uri=\"{}\", response=\"{}\", \
+         algorithm={algorithm}, cnonce=\"{}\", qop=auth, nc={}",
+        c.nonce, c.uri, c.response, c.cnonce, c.nc_text
+    )
+}
+
+fn contacts(response: &Response) -> Vec<String> {
+    response
+        .headers
+        .iter()
+        .filter_map(|h| match h {
+            Header::Contact(c) => Some(c.to_string().trim_start_matches("Contact: ").to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn technician(server: &TestServer, name: &str, password: &str) {
+    let store = server.server.as_ref().unwrap().store();
+    store
+        .upsert_user(name, "x", Role::Technician)
+        .await
+        .unwrap();
+    let ha1 = Ha1Set::from_password(name, &server.config.registrar.realm, password);
+    assert!(store
+        .set_sip_password(name, &server.config.registrar.realm, &ha1)
+        .await
+        .unwrap());
+}
+
+#[tokio::test]
+async fn a_phone_registers_with_sha256_and_a_second_device_over_tcp_then_both_unregister() {
+    let server = TestServer::start().await;
+    technician(&server, "bob", "correct horse").await;
+    let mut desk = Phone::udp(&server, "bob").await;
+    let desk_contact = format!("Contact: <{}>", desk.contact());
+    let ok = desk
+        .register(
+            "correct horse",
+            Algorithm::Sha256,
+            &[desk_contact.clone(), "Expires: 600".into()],
+        )
+        .await;
+    assert_eq!(ok.status_code.code(), 200, "{ok}");
+    assert_eq!(contacts(&ok), [format!("<{}>;expires=600", desk.contact())]);
+
+    let mut soft = Phone::tcp(&server, "bob").await;
+    let soft_contact = format!("Contact: <{};transport=tcp>", soft.contact());
+    let ok = soft
+        .register("correct horse", Algorithm::Sha256, &[soft_contact])
+        .await;
+    assert_eq!(ok.status_code.code(), 200, "{ok}");
+    assert_eq!(contacts(&ok).len(), 2, "both devices listed: {ok}");
+    let store = server.server.as_ref().unwrap().store();
+    let bound = store.bindings("bob", Utc::now()).await.unwrap();
+    assert_eq!(bound.len(), 2);
+    let routes = server
+        .server
+        .as_ref()
+        .unwrap()
+        .phones()
+        .reachable("bob")
+        .await
+        .unwrap();
+    assert_eq!(routes.len(), 2);
+    assert!(
+        routes
+            .iter()
+            .any(|r| matches!(r.flow, hotline::sip::transport::Flow::Tcp(_))),
+        "the TCP phone is reached on its own connection: {routes:?}"
+    );
+
+    // A REGISTER without Contact lists; `*` with Expires: 0 removes both.
+    let listed = desk.register("correct horse", Algorithm::Sha256, &[]).await;
+    assert_eq!(contacts(&listed).len(), 2);
+    let gone = desk
+        .register(
+            "correct horse",
+            Algorithm::Sha256,
+            &["Contact: *".into(), "Expires: 0".into()],
+        )
+        .await;
+    assert_eq!(gone.status_code.code(), 200, "{gone}");
+    assert!(contacts(&gone).is_empty());
+    assert!(store.bindings("bob", Utc::now()).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn too_brief_an_expiry_gets_423_with_min_expires() {
+    let server = TestServer::start().await;
+    technician(&server, "bob", "correct horse").await;
+    let mut phone = Phone::udp(&server, "bob").await;
+    let contact = format!("Contact: <{}>;expires=10", phone.contact());
+    let r = phone
+        .register("correct horse", Algorithm::Md5, &[contact])
+        .await;
+    assert_eq!(r.status_code.code(), 423, "{r}");
+    assert_eq!(
+        header_value(&r.headers, "Min-Expires").as_deref(),
+        Some("60")
+    );
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_user_look_alike_then_the_source_is_rate_limited() {
+    let server = TestServer::start_with(|c| {
+        c.registrar.failures_per_source = 3;
+    })
+    .await;
+    technician(&server, "bob", "correct horse").await;
+    let mut phone = Phone::udp(&server, "bob").await;
+    let contact = format!("Contact: <{}>", phone.contact());
+    let wrong = phone
+        .register("guess", Algorithm::Md5, std::slice::from_ref(&contact))
+        .await;
+    assert_eq!(wrong.status_code.code(), 401, "challenged again: {wrong}");
+    let mut stranger = Phone::udp(&server, "mallory").await;
+    let unknown = stranger
+        .register("guess", Algorithm::Md5, std::slice::from_ref(&contact))
+        .await;
+    assert_eq!(unknown.status_code.code(), 401);
+    // The same challenge, whatever the reason: only the nonce differs.
+    let shape = |r: &Response| {
+        challenges(r)
+            .iter()
+            .map(|c| c.replace(&param(c, "nonce"), "N"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(shape(&wrong), shape(&unknown));
+    assert_eq!(wrong.status_code, unknown.status_code);
+    // Two more failures from this address (3 in all), then even the right password is refused.
+    let wrong = phone
+        .register(
+            "guess again",
+            Algorithm::Md5,
+            std::slice::from_ref(&contact),
+        )
+        .await;
+    assert_eq!(wrong.status_code.code(), 401);
+    let refused = phone.send(&[contact]).await;
+    assert_eq!(refused.status_code.code(), 403, "{refused}");
+    assert!(header_value(&refused.headers, "Retry-After").is_some());
+}
+
+#[tokio::test]
+async fn bindings_survive_a_restart_and_expire_on_time() {
+    let mut server = TestServer::start().await;
+    technician(&server, "bob", "correct horse").await;
+    let mut phone = Phone::udp(&server, "bob").await;
+    let contact = format!("Contact: <{}>;expires=120", phone.contact());
+    let ok = phone
+        .register("correct horse", Algorithm::Sha256, &[contact])
+        .await;
+    assert_eq!(ok.status_code.code(), 200);
+    server.shutdown().await;
+    drop(server.server.take());
+    let again = hotline::server::Server::start(server.config.clone())
+        .await
+        .unwrap();
+    let now = Utc::now();
+    let bound = again.store().bindings("bob", now).await.unwrap();
+    assert_eq!(
+        bound.len(),
+        1,
+        "the phone is still registered after the restart"
+    );
+    let expires = bound[0].binding.expires_at;
+    assert!((expires - now).num_seconds() <= 120);
+    assert!(
+        again
+            .store()
+            .bindings("bob", expires)
+            .await
+            .unwrap()
+            .is_empty(),
+        "gone at expiry"
+    );
+    assert_eq!(
+        again
+            .store()
+            .bindings("bob", expires - chrono::Duration::milliseconds(1))
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "and not before"
+    );
+}
+
+#[tokio::test]
+async fn the_keepalive_reaches_a_tcp_phone_on_its_connection_and_marks_a_dead_one_unreachable() {
+    let server = TestServer::start_with(|c| {
+        c.registrar.keepalive_secs = 1;
+        c.sip.t1_ms = 50; // Timer F = 64·T1 = 3.2 s: a dead phone is noticed quickly
+    })
+    .await;
+    technician(&server, "bob", "correct horse").await;
+    let mut tcp = Phone::tcp(&server, "bob").await;
+    let contact = format!("Contact: <{};transport=tcp>", tcp.contact());
+    assert_eq!(
+        tcp.register("correct horse", Algorithm::Md5, &[contact])
+            .await
+            .status_code
+            .code(),
+        200
+    );
+    let mut udp = Phone::udp(&server, "bob").await;
+    let contact = format!("Contact: <{}>", udp.contact());
+    assert_eq!(
+        udp.register("correct horse", Algorithm::Md5, &[contact])
+            .await
+            .status_code
+            .code(),
+        200
+    );
+    // The TCP phone gets an OPTIONS on the connection it registered on (and answers it).
+    let options = loop {
+        match tcp
+            .ua
+            .recv(WAIT)
+            .await
+            .expect("an OPTIONS over the phone's connection")
+        {
+            rsip::SipMessage::Request(r) if r.method == rsip::Method::Options => break r,
+            _ => continue,
+        }
+    };
+    assert!(
+        options
+            .uri
+            .to_string()
+            .to_lowercase()
+            .contains("transport=tcp"),
+        "{options}"
+    );
+    // The UDP phone dies: it no longer answers, and is marked unreachable after Timer F.
+    let dead = udp.contact();
+    drop(udp);
+    let store = server.server.as_ref().unwrap().store();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let phones = store.bindings("bob", Utc::now()).await.unwrap();
+        let state = |c: &str| {
+            phones
+                .iter()
+                .find(|p| p.binding.contact.starts_with(c))
+                .map(|p| p.reachable)
+        };
+        if state(&dead) == Some(false) {
+            assert_eq!(
+                state(&tcp.contact()),
+                Some(true),
+                "the live phone stays reachable"
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "dead phone never marked: {phones:?}"
+        );
+        // Keep answering OPTIONS on the live phone while waiting.
+        let _ = tcp.ua.recv(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        store.presence("bob", Utc::now()).await.unwrap(),
+        hotline::oncall::Presence::Available,
+        "one reachable phone is enough"
+    );
+}
