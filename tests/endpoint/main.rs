@@ -4,6 +4,7 @@
 
 mod outbound;
 mod register;
+mod timers;
 
 use hotline::sip::endpoint::{Endpoint, EndpointHandle, NewCall, OutOfDialogRequest};
 use hotline::sip::transaction::Timers;

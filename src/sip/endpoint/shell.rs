@@ -226,8 +226,16 @@ impl Shell {
                 }
             }
             Output::Signal { dialog, signal } => {
-                if let Some(signals) = self.dialogs.get(&dialog) {
-                    let _ = signals.try_send(signal);
+                let closed = match self.dialogs.get(&dialog) {
+                    Some(signals) => {
+                        matches!(signals.try_send(signal), Err(TrySendError::Closed(_)))
+                    }
+                    None => false,
+                };
+                if closed {
+                    // Its TU is gone without `forget`: stop routing the dialog.
+                    self.dialogs.remove(&dialog);
+                    self.table.forget(&dialog);
                 }
                 Vec::new()
             }

@@ -22,16 +22,21 @@ pub struct ServerNonInviteTransaction {
     state: State,
     last_response: Option<Response>,
     timer_j: Option<Instant>,
+    /// When a TU that never answers is given up on: 64·T1, when the client's Timer F has
+    /// ended its side too (§17.1.2.2), so the transaction does not stay forever.
+    abandon_at: Option<Instant>,
 }
 
 impl ServerNonInviteTransaction {
-    pub fn new(reliable: bool, timers: Timers) -> Self {
+    /// A transaction for a request that arrived at `now`.
+    pub fn new(reliable: bool, timers: Timers, now: Instant) -> Self {
         ServerNonInviteTransaction {
             reliable,
             timers,
             state: State::Trying,
             last_response: None,
             timer_j: None,
+            abandon_at: Some(now + timers.timeout()),
         }
     }
 
@@ -49,6 +54,7 @@ impl ServerNonInviteTransaction {
         self.last_response = Some(response);
         if final_response {
             self.state = State::Completed;
+            self.abandon_at = None;
             let j = if self.reliable {
                 Duration::ZERO
             } else {
@@ -73,12 +79,14 @@ impl ServerNonInviteTransaction {
     }
 
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.timer_j
+        self.timer_j.or(self.abandon_at)
     }
 
     pub fn on_timer(&mut self, now: Instant) -> Vec<Action> {
-        if self.timer_j.is_some_and(|t| t <= now) {
+        let abandoned = self.abandon_at.is_some_and(|t| t <= now);
+        if abandoned || self.timer_j.is_some_and(|t| t <= now) {
             self.timer_j = None;
+            self.abandon_at = None;
             self.state = State::Terminated;
             return vec![Action::Terminated];
         }
@@ -104,7 +112,7 @@ mod tests {
     #[test]
     fn retransmitted_bye_gets_the_same_200_until_timer_j() {
         let t0 = Instant::now();
-        let mut tx = ServerNonInviteTransaction::new(false, Timers::default());
+        let mut tx = ServerNonInviteTransaction::new(false, Timers::default(), t0);
         assert!(tx.on_retransmitted_request().is_empty(), "Trying absorbs");
         tx.respond(message::response(&bye(), StatusCode::OK, None), t0);
         assert_eq!(tx.state(), State::Completed);
@@ -117,9 +125,18 @@ mod tests {
     }
 
     #[test]
+    fn a_request_the_tu_never_answers_is_dropped_after_64_t1() {
+        let t0 = Instant::now();
+        let mut tx = ServerNonInviteTransaction::new(false, Timers::default(), t0);
+        let d = tx.next_deadline().unwrap();
+        assert_eq!(d - t0, Duration::from_secs(32));
+        assert_eq!(tx.on_timer(d), vec![Action::Terminated]);
+    }
+
+    #[test]
     fn over_tcp_the_transaction_ends_with_its_final_response() {
         let t0 = Instant::now();
-        let mut tx = ServerNonInviteTransaction::new(true, Timers::default());
+        let mut tx = ServerNonInviteTransaction::new(true, Timers::default(), t0);
         let acts = tx.respond(message::response(&bye(), StatusCode::OK, None), t0);
         assert_eq!(acts.last(), Some(&Action::Terminated));
     }

@@ -77,17 +77,22 @@ impl TransactionTable {
             let t = ServerInviteTransaction::new(request.clone(), reliable, self.timers);
             ServerTransaction::Invite(Box::new(t))
         } else {
-            ServerTransaction::NonInvite(ServerNonInviteTransaction::new(reliable, self.timers))
+            ServerTransaction::NonInvite(ServerNonInviteTransaction::new(
+                reliable,
+                self.timers,
+                now,
+            ))
         };
-        self.servers.insert(
-            key.clone(),
-            ServerEntry {
-                transaction,
-                flow,
-                dest,
-                dialog: dialog.clone(),
-            },
-        );
+        let entry = ServerEntry {
+            transaction,
+            flow,
+            dest,
+            dialog: dialog.clone(),
+        };
+        // A request handed up waits for its TU; its transaction's own give-up timer runs meanwhile.
+        let deadline = entry.next_deadline();
+        self.servers.insert(key.clone(), entry);
+        self.schedule(super::Side::Server, &key, deadline);
         if request.method == Method::Invite {
             self.on_invite(request, key, dialog, source, flow, now, &mut out);
             return out;

@@ -230,3 +230,19 @@ fn register_gets_405_when_no_registrar_is_wired() {
     let out = h.receive(&from_phone("REGISTER", "z9hG4bK-r1", "r1", None, 1), 0);
     assert_eq!(codes(&out), [405]);
 }
+
+#[test]
+fn register_the_registrar_never_answers_is_dropped_after_64_t1() {
+    let mut h = Harness::new();
+    h.table.set_register(true);
+    let register = from_phone("REGISTER", "z9hG4bK-r1", "r1", None, 1);
+    h.receive(&register, 0);
+    let at = h.table.next_deadline().expect("a give-up timer");
+    assert_eq!(at - h.t0, Duration::from_secs(32));
+    assert!(h.table.on_timer(at).is_empty(), "no response is invented");
+    // The transaction is gone: the same request now counts as new and is handed up again.
+    let again = h.receive(&register, 33_000);
+    assert!(again
+        .iter()
+        .any(|o| matches!(o, Output::OutOfDialog { .. })));
+}
