@@ -3,11 +3,11 @@
 
 use crate::support::{call, Db};
 use chrono::{Duration, NaiveDate, Utc};
+use hotline::accounts::Role;
 use hotline::oncall::{
     BusinessHours, Coverage, EscalationStep, Handover, Position, PresenceChoice, Rotation,
 };
 use hotline::sip::registrar::{Binding, BindingChange, Transport};
-use hotline::accounts::Role;
 use hotline::store::{Store, TeamSettings, TicketField};
 use hotline::tickets::{Category, Impact, Urgency};
 

@@ -3,9 +3,9 @@
 
 use crate::support::Db;
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use hotline::accounts::Role;
 use hotline::sip::digest::Ha1Set;
 use hotline::sip::registrar::{Binding, BindingChange, Transport};
-use hotline::accounts::Role;
 use hotline::store::Store;
 use sqlx::Row;
 
