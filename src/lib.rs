@@ -1,8 +1,21 @@
 //! Hotline: an IT-helpdesk phone line.
 //!
-//! Layers, lowest first (a lower layer never imports a higher one):
-//! `sip` and `media` (protocols) → `call` (one task per call) → `ivr` (dialplans) →
-//! `tickets` and `accounts` (domain) / `store` (the only SQL) → `transcribe` → `server` (wires everything from `config`).
+//! The modules are the layers, lowest first; a lower layer never imports a higher one:
+//!
+//! - [`sip`] and [`media`]: the protocols (SIP transactions and dialogs, RTP, DTMF, prompts,
+//!   bridging).
+//! - [`call`]: one task per call, turning packets and timers into digits, hang-ups, timeouts.
+//! - [`ivr`]: dialplans, their checker, and the interpreter that runs a call through one.
+//! - [`helpdesk`]: the helpdesk's side of a call: its ticket, the IVR host, voicemail, its
+//!   disposition, what a restart repairs, routing to the on-call technician, and the registrar
+//!   technicians' phones register with.
+//! - Domain, used by the layers above: [`tickets`], [`accounts`], [`oncall`]; [`store`] is the
+//!   only place that writes SQL.
+//! - [`transcribe`]: voicemail transcription; [`web`]: the web log and API.
+//! - [`server`] wires everything from [`config`]; `main.rs` (with `cli/`) is the command line.
+//!
+//! Outside `src/`: `migrations/`, `dialplans/`, `prompts/`, `tests/` (the real server on port
+//! 0), `benches/` and `bench/`, `scripts/`, `docs/` (see the README's layout table).
 
 pub mod accounts;
 pub mod call;

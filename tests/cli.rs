@@ -24,7 +24,7 @@ fn dialplan_check_accepts_the_bundled_plan_and_reports_a_broken_one() {
     assert!(ok);
     assert_eq!(
         out.trim(),
-        "dialplans/hotline.toml: ok (14 nodes, languages: en, fr)"
+        "dialplans/hotline.toml: ok (17 nodes, languages: en, fr)"
     );
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");
