@@ -45,10 +45,12 @@ impl Helpdesk {
         dialplan: Dialplan,
         store: Store,
         voicemail: Voicemail,
+        phones: registrar::Phones,
     ) -> Helpdesk {
         let roster = routing::StoreRoster {
             store: store.clone(),
             endpoint: answer.endpoint.clone(),
+            phones,
             language: dialplan.default_language,
         };
         Helpdesk {

@@ -45,7 +45,9 @@ pub struct Phones {
 }
 
 impl Phones {
-    fn flow(&self, user: &str, contact: &str, transport: Transport) -> Option<Flow> {
+    /// The flow to reach a binding: UDP, or the TCP connection it registered on (`None` if
+    /// that connection is gone or belongs to another node).
+    pub(crate) fn flow(&self, user: &str, contact: &str, transport: Transport) -> Option<Flow> {
         match transport {
             Transport::Udp => Some(Flow::Udp),
             Transport::Tcp => self

@@ -138,7 +138,14 @@ impl Server {
             shutdown: shutdown_rx.clone(),
             ring: Duration::from_millis(config.sip.ring_ms),
         };
-        let helpdesk = Arc::new(Helpdesk::new(answer, prompts, dialplan, store, voicemail));
+        let helpdesk = Arc::new(Helpdesk::new(
+            answer,
+            prompts,
+            dialplan,
+            store,
+            voicemail,
+            phones.clone(),
+        ));
         let web_store = helpdesk.store().clone();
         let web_shutdown = shutdown_rx.clone();
         let web_config = config.http.clone();

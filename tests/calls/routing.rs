@@ -99,6 +99,12 @@ async fn settled(store: &Store, call_id: &str) -> hotline::store::Ticket {
     }
 }
 
+/// The server with the registrar's OPTIONS keep-alive off: the test phones (SIPp scenarios)
+/// expect an INVITE and nothing else, and their bindings are written straight to the store.
+async fn routing_server() -> TestServer {
+    TestServer::start_with(|c| c.registrar.keepalive_secs = 0).await
+}
+
 /// A free UDP port on loopback for SIPp to listen on.
 fn free_port() -> u16 {
     std::net::UdpSocket::bind("127.0.0.1:0")
@@ -188,7 +194,7 @@ fn best_share_at(pcm: &[i16], hz: f64) -> f64 {
 
 #[tokio::test]
 async fn a_p1_caller_reaches_the_on_call_technician_who_takes_the_call_and_both_talk() {
-    let server = TestServer::start().await;
+    let server = routing_server().await;
     let store = server.server.as_ref().unwrap().store().clone();
     let port = free_port();
     on_call_technician(&store, "tess", format!("127.0.0.1:{port}").parse().unwrap()).await;
@@ -279,7 +285,7 @@ fn at(port: u16) -> SocketAddr {
 
 #[tokio::test]
 async fn a_technician_who_declines_passes_the_call_to_the_team_lead() {
-    let server = TestServer::start().await;
+    let server = routing_server().await;
     let store = server.server.as_ref().unwrap().store().clone();
     let (primary, lead) = (free_port(), free_port());
     network_team(&store, &[("tess", at(primary))], Some(("lea", at(lead)))).await;
@@ -312,7 +318,7 @@ async fn a_technician_who_declines_passes_the_call_to_the_team_lead() {
 
 #[tokio::test]
 async fn a_caller_who_hangs_up_while_the_phone_rings_cancels_it() {
-    let server = TestServer::start().await;
+    let server = routing_server().await;
     let store = server.server.as_ref().unwrap().store().clone();
     let port = free_port();
     on_call_technician(&store, "tess", at(port)).await;
@@ -335,7 +341,7 @@ async fn a_caller_who_hangs_up_while_the_phone_rings_cancels_it() {
 
 #[tokio::test]
 async fn a_p3_caller_waits_in_the_queue_and_can_ask_to_be_called_back() {
-    let server = TestServer::start().await;
+    let server = routing_server().await;
     let store = server.server.as_ref().unwrap().store().clone();
     // A team with nobody reachable: the caller waits.
     network_team(&store, &[], None).await;

@@ -3,6 +3,7 @@
 
 use super::roster::{EscalationStep, Roster};
 use crate::call::outbound::Target;
+use crate::helpdesk::registrar::Phones;
 use crate::oncall::Presence;
 use crate::sip::endpoint::EndpointHandle;
 use crate::sip::registrar::Transport;
@@ -16,6 +17,8 @@ use chrono::Utc;
 pub struct StoreRoster {
     pub store: Store,
     pub endpoint: EndpointHandle,
+    /// The registrar's flows: a phone registered over TCP is called on its own connection.
+    pub phones: Phones,
     /// The language announcements are made in (technicians have no language of their own yet).
     pub language: Language,
 }
@@ -86,13 +89,22 @@ impl Roster for StoreRoster {
             // unreachable); over TCP through a connection to that address.
             let flow = match binding.transport {
                 Transport::Udp => Flow::Udp,
-                Transport::Tcp => match self.endpoint.connect_tcp(binding.source).await {
-                    Ok(flow) => flow,
-                    Err(e) => {
-                        tracing::info!(error = %e, "phone not reachable over TCP");
-                        continue;
+                Transport::Tcp => {
+                    match self
+                        .phones
+                        .flow(technician, &binding.contact, binding.transport)
+                    {
+                        Some(flow) => flow,
+                        // Its connection is gone (or on another node): try a new one.
+                        None => match self.endpoint.connect_tcp(binding.source).await {
+                            Ok(flow) => flow,
+                            Err(e) => {
+                                tracing::info!(error = %e, "phone not reachable over TCP");
+                                continue;
+                            }
+                        },
                     }
-                },
+                }
             };
             targets.push(Target {
                 uri: binding.contact.clone(),
