@@ -2,7 +2,7 @@
 # Installs the Debian packages Hotline needs, only those missing, so `make run` and `make test`
 # work on a fresh machine with nothing but the Rust toolchain.
 #   scripts/install-deps.sh          build and run: C toolchain for whisper.cpp, espeak-ng/sox for prompts
-#   scripts/install-deps.sh --test   also SIPp, Chromium and MBROLA voices for the tests and benchmarks
+#   scripts/install-deps.sh --test   also SIPp, sipvicious, Chromium and MBROLA voices for the tests and benchmarks
 #   scripts/install-deps.sh --print-contrib-source
 #                                    print the apt source the MBROLA voices would need, write nothing
 # HOTLINE_APT_DIR (default /etc/apt) is where apt's sources are read, for testing the parsing.
@@ -88,7 +88,7 @@ fi
 
 packages=(cmake clang libclang-dev pkg-config espeak-ng sox python3-pip)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(sip-tester chromium chromium-driver mbrola mbrola-fr1 mbrola-fr4 mbrola-us1 mbrola-us2)
+  packages+=(sip-tester sipvicious chromium chromium-driver mbrola mbrola-fr1 mbrola-fr4 mbrola-us1 mbrola-us2)
 fi
 
 missing=()

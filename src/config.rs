@@ -137,6 +137,9 @@ pub struct RegistrarConfig {
     /// The digest realm phones authenticate in. HA1 digests include it: changing it means
     /// setting every SIP password again.
     pub realm: String,
+    /// Digest challenges offered, in this order (MD5, SHA-256 by default: many clients only
+    /// read the first one).
+    pub algorithms: Vec<crate::sip::digest::Algorithm>,
     /// Shortest registration granted (seconds); shorter requests get 423 with Min-Expires.
     pub min_expires: u32,
     /// Longest registration granted (seconds); longer requests are shortened.
@@ -161,6 +164,7 @@ impl Default for RegistrarConfig {
     fn default() -> Self {
         RegistrarConfig {
             realm: "hotline".into(),
+            algorithms: crate::sip::digest::Algorithm::DEFAULT_OFFER.to_vec(),
             min_expires: 60,
             max_expires: 3600,
             default_expires: 3600,

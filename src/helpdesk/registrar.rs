@@ -113,7 +113,7 @@ pub fn start(
         endpoint: endpoint.clone(),
         phones: phones.clone(),
         guard: Guard {
-            auth: DigestAuthenticator::new(&config.realm),
+            auth: DigestAuthenticator::new(&config.realm, &config.algorithms),
             nonces: NonceStore::new(Duration::from_secs(config.nonce_lifetime_secs), 100_000),
             failures: FailureLimiter::new(config.failure_limits()),
         },

@@ -26,8 +26,10 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
-    /// Offered in this order: the stronger first (RFC 8760 §2.4).
-    pub const OFFERED: [Algorithm; 2] = [Algorithm::Sha256, Algorithm::Md5];
+    /// The default offer, MD5 first. RFC 8760 §2.4 would put the preferred (SHA-256) first,
+    /// but real clients stop at the first challenge (SIPp fails with "authentication must use
+    /// MD5" on a leading SHA-256 one), where a client that knows SHA-256 still finds it second. `[registrar] algorithms` changes the order.
+    pub const DEFAULT_OFFER: [Algorithm; 2] = [Algorithm::Md5, Algorithm::Sha256];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -52,6 +54,17 @@ impl Algorithm {
             Algorithm::Md5 => hex(&Md5::digest(data.as_bytes())),
             Algorithm::Sha256 => hex(&Sha256::digest(data.as_bytes())),
         }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Algorithm {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Algorithm::parse(Some(&text)).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown digest algorithm `{text}` (MD5 or SHA-256)"
+            ))
+        })
     }
 }
 
@@ -336,16 +349,29 @@ pub enum Verdict {
 #[derive(Debug, Clone)]
 pub struct DigestAuthenticator {
     realm: String,
+    /// The challenges offered, in this order; answers with another algorithm fail.
+    offer: Vec<Algorithm>,
     /// Checked in place of a missing user's HA1, so an unknown user costs the same hashing and
     /// comparison as a known one.
     decoy: Ha1Set,
 }
 
 impl DigestAuthenticator {
-    pub fn new(realm: &str) -> DigestAuthenticator {
+    /// An authenticator for `realm` offering `offer` (in that order; empty means the default).
+    pub fn new(realm: &str, offer: &[Algorithm]) -> DigestAuthenticator {
         let decoy_password = hex(&rand::random::<[u8; 16]>());
+        let mut unique = Vec::new();
+        for a in offer {
+            if !unique.contains(a) {
+                unique.push(*a);
+            }
+        }
+        if unique.is_empty() {
+            unique = Algorithm::DEFAULT_OFFER.to_vec();
+        }
         DigestAuthenticator {
             realm: realm.to_string(),
+            offer: unique,
             decoy: Ha1Set::from_password("decoy", realm, &decoy_password),
         }
     }
@@ -354,11 +380,11 @@ impl DigestAuthenticator {
         &self.realm
     }
 
-    /// The `WWW-Authenticate` (or `Proxy-Authenticate`) values for a new challenge, SHA-256
-    /// first, both on one fresh nonce.
+    /// The `WWW-Authenticate` (or `Proxy-Authenticate`) values for a new challenge, one per
+    /// offered algorithm, all on one fresh nonce.
     pub fn challenge(&self, nonces: &mut NonceStore, now: Instant, stale: bool) -> Vec<String> {
         let nonce = nonces.issue(now);
-        Algorithm::OFFERED
+        self.offer
             .iter()
             .map(|algorithm| {
                 format!(
@@ -384,7 +410,8 @@ impl DigestAuthenticator {
         let expected = credentials.expected_response(ha1, method);
         let matches = constant_time_eq(expected.as_bytes(), credentials.response.as_bytes())
             & stored.is_some()
-            & (credentials.realm == self.realm);
+            & (credentials.realm == self.realm)
+            & self.offer.contains(&credentials.algorithm);
         let nonce = nonces.accept(&credentials.nonce, credentials.nc, now);
         match (matches, nonce) {
             (true, NonceCheck::Fresh) => Verdict::Authenticated {

@@ -39,7 +39,7 @@ struct Fixture {
 
 fn fixture() -> Fixture {
     Fixture {
-        auth: DigestAuthenticator::new(REALM),
+        auth: DigestAuthenticator::new(REALM, &Algorithm::DEFAULT_OFFER),
         nonces: NonceStore::new(Duration::from_secs(300), 1000),
         bob: Ha1Set::from_password("bob", REALM, "s3cret"),
         t0: Instant::now(),
@@ -82,15 +82,25 @@ fn rfc_7616_example_responses_for_md5_and_sha256() {
 }
 
 #[test]
-fn challenge_offers_sha256_then_md5_with_qop_auth() {
+fn challenge_offers_md5_then_sha256_with_qop_auth_unless_configured() {
     let mut f = fixture();
     let c = f.auth.challenge(&mut f.nonces, f.t0, false);
     assert_eq!(c.len(), 2);
-    assert!(c[0].contains("algorithm=SHA-256"), "{}", c[0]);
-    assert!(c[1].contains("algorithm=MD5"), "{}", c[1]);
+    assert!(c[0].contains("algorithm=MD5"), "{}", c[0]);
+    assert!(c[1].contains("algorithm=SHA-256"), "{}", c[1]);
     assert!(c
         .iter()
         .all(|h| h.contains("qop=\"auth\"") && !h.contains("stale")));
+    let sha_only = DigestAuthenticator::new(REALM, &[Algorithm::Sha256]);
+    let c = sha_only.challenge(&mut f.nonces, f.t0, false);
+    assert_eq!(c.len(), 1);
+    let md5 = answer(&c[0], Algorithm::Md5, "bob", "s3cret", 1);
+    let creds = Credentials::parse(&md5).unwrap();
+    assert_eq!(
+        sha_only.verify("REGISTER", &creds, Some(&f.bob), &mut f.nonces, f.t0),
+        Verdict::Failed,
+        "an algorithm not offered is refused"
+    );
 }
 
 #[test]
@@ -98,7 +108,7 @@ fn right_password_is_accepted_with_either_algorithm() {
     let mut f = fixture();
     for algorithm in [Algorithm::Md5, Algorithm::Sha256] {
         let c = f.auth.challenge(&mut f.nonces, f.t0, false);
-        let header = answer(&c[0], algorithm, "bob", "s3cret", 1);
+        let header = answer(&c[1], algorithm, "bob", "s3cret", 1);
         assert_eq!(
             f.check(&header, true, Duration::from_secs(1)),
             Verdict::Authenticated { user: "bob".into() },
