@@ -107,6 +107,17 @@ impl G711 {
         out.extend(pcm.iter().map(|&s| f(s)));
     }
 
+    /// Encodes PCM into `out`, sample for byte (the shorter of the two sets the length).
+    pub fn encode_into(self, pcm: &[i16], out: &mut [u8]) {
+        let f = match self {
+            G711::Ulaw => ulaw_encode,
+            G711::Alaw => alaw_encode,
+        };
+        for (code, &s) in out.iter_mut().zip(pcm) {
+            *code = f(s);
+        }
+    }
+
     /// Decodes a payload, appending PCM to `out`.
     pub fn decode(self, payload: &[u8], out: &mut Vec<i16>) {
         let f = match self {
