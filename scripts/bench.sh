@@ -13,12 +13,15 @@
 #     measures each stream's (SSRC's) inter-arrival deviation from 20 ms;
 #   - INVITE→200 p50/p99/max from SIPp's -trace_rtt, failed calls from -trace_stat, peak RSS.
 #
-#   scripts/bench.sh [--server PATH] [--label NAME] [--secs N] [--out DIR] [LEVEL ...]
+#   scripts/bench.sh [--server PATH] [--label NAME] [--secs N] [--out DIR] [--data-root DIR] [LEVEL ...]
 #
 # --server: the binary to load (default target/release/hotline), so that two builds can be
 # measured back to back in the same conditions (`--server /tmp/hotline-before --label before`).
 # --secs: how long SIPp keeps placing calls (default 60); each level then runs secs + 20 s.
-# Default levels: 500 1000 1500 2000. Needs root for nft (or sudo).
+# --data-root: where each run's data directory (SQLite database) goes, default the output
+# directory; /dev/shm keeps a disk shared with other work (compiles) out of the measurement.
+# Default levels: 500 1000 1500 2000. Needs root for nft (or sudo). On a machine shared with
+# other work, run it as `nice -n -15 scripts/bench.sh …` so that the figures are the server's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +29,7 @@ server_bin=target/release/hotline
 label=$(git rev-parse --short HEAD 2>/dev/null || echo build)
 secs=60
 out=""
+data_root=""
 levels=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -33,6 +37,7 @@ while [[ $# -gt 0 ]]; do
     --label) label=$2; shift 2 ;;
     --secs) secs=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
+    --data-root) data_root=$2; shift 2 ;;
     *) levels+=("$1"); shift ;;
   esac
 done
@@ -46,6 +51,7 @@ SUDO=""
 
 [[ -n $out ]] || out=$(mktemp -d /tmp/hotline-bench.XXXX)
 mkdir -p "$out"
+[[ -n $data_root ]] || data_root=$out
 call_secs=20
 rtp_ports=30000-39999
 sip_port=25060
@@ -59,7 +65,7 @@ trap cleanup EXIT
 
 [[ -f $out/results.csv ]] || python3 bench/report.py --header > "$out/results.csv"
 for level in "${levels[@]}"; do
-  run="$out/$label-$level"; rm -rf "$run"; mkdir -p "$run"
+  run="$out/$label-$level"; rm -rf "$run" "$data_root/$label-$level-data"; mkdir -p "$run"
   # The rate that keeps LEVEL calls up at once.
   rate=$(python3 -c "print(round($level / $call_secs, 2))")
   total=$(python3 -c "print(int($level / $call_secs * $secs))")
@@ -69,7 +75,7 @@ for level in "${levels[@]}"; do
   $SUDO nft add chain inet $table out '{ type filter hook output priority 0; }'
   $SUDO nft add rule inet $table out udp sport $rtp_ports counter name rtp_out
   "$server_bin" serve --sip-listen 127.0.0.1:$sip_port --http-listen 127.0.0.1:0 \
-      --data-dir "$run/data" --rtp-ports $rtp_ports > "$run/server.log" 2>&1 &
+      --data-dir "$data_root/$label-$level-data" --rtp-ports $rtp_ports > "$run/server.log" 2>&1 &
   server=$!
   for _ in $(seq 100); do grep -q "answering SIP" "$run/server.log" && break; sleep 0.1; done
   # Ports that are multiples of 512 in the range: about one call in 256.
@@ -89,6 +95,7 @@ for level in "${levels[@]}"; do
   kill -INT "$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
   wait "$capture" 2>/dev/null || true
+  [[ $data_root == "$out" ]] || rm -rf "${data_root:?}/$label-$level-data"
   python3 bench/report.py --label "$label" --level "$level" --secs "$secs" \
       --call-secs $call_secs "$run" | tee -a "$out/results.csv"
   sip_port=$((sip_port + 2))

@@ -47,7 +47,7 @@ pub fn ulaw_encode(sample: i16) -> u8 {
 }
 
 /// µ-law to linear 16-bit PCM.
-pub fn ulaw_decode(code: u8) -> i16 {
+pub const fn ulaw_decode(code: u8) -> i16 {
     let code = !code;
     let sign = code & 0x80;
     let exponent = ((code >> 4) & 0x07) as i32;
@@ -81,7 +81,7 @@ pub fn alaw_encode(sample: i16) -> u8 {
 }
 
 /// A-law to linear 16-bit PCM.
-pub fn alaw_decode(code: u8) -> i16 {
+pub const fn alaw_decode(code: u8) -> i16 {
     let code = code ^ 0x55;
     let exponent = ((code & 0x70) >> 4) as i32;
     let mantissa = (code & 0x0F) as i32;
@@ -96,6 +96,22 @@ pub fn alaw_decode(code: u8) -> i16 {
         -magnitude as i16
     }
 }
+
+/// Every code's linear value, computed at compile time.
+macro_rules! decode_table {
+    ($decode:ident) => {{
+        let mut table = [0i16; 256];
+        let mut code = 0;
+        while code < 256 {
+            table[code] = $decode(code as u8);
+            code += 1;
+        }
+        table
+    }};
+}
+
+static ULAW_TABLE: [i16; 256] = decode_table!(ulaw_decode);
+static ALAW_TABLE: [i16; 256] = decode_table!(alaw_decode);
 
 impl G711 {
     /// Encodes PCM, appending to `out`.
@@ -118,13 +134,14 @@ impl G711 {
         }
     }
 
-    /// Decodes a payload, appending PCM to `out`.
+    /// Decodes a payload, appending PCM to `out`. A table lookup per byte: every packet every
+    /// caller sends is decoded.
     pub fn decode(self, payload: &[u8], out: &mut Vec<i16>) {
-        let f = match self {
-            G711::Ulaw => ulaw_decode,
-            G711::Alaw => alaw_decode,
+        let table = match self {
+            G711::Ulaw => &ULAW_TABLE,
+            G711::Alaw => &ALAW_TABLE,
         };
-        out.extend(payload.iter().map(|&c| f(c)));
+        out.extend(payload.iter().map(|&c| table[usize::from(c)]));
     }
 
     /// The code of digital silence.

@@ -4,7 +4,7 @@
 //! and per packet: it was a quarter of the server's CPU under load (issue 16). A block of audio
 //! therefore goes through gates, cheapest first, and only a block that looks like a tone pair
 //! pays for the full Q.24 checks:
-//! 1. **energy**: silence and quiet noise stop here (the energy is summed while the block fills);
+//! 1. **energy**: silence and quiet noise stop here;
 //! 2. **spectral share at the nominal frequencies**: the eight Goertzel filters run together
 //!    (one pass over the block, eight lanes the compiler vectorises) and the strongest row and
 //!    column must hold most of the block's energy. Speech spreads its energy over formants and
@@ -106,8 +106,6 @@ fn goertzel(block: &[f32; BLOCK], coeff: f32) -> f32 {
 pub struct InbandDetector {
     block: [f32; BLOCK],
     filled: usize,
-    /// Energy of the samples in `block` so far, summed as they arrive.
-    energy: f32,
     candidate: Option<Digit>,
     hits: u32,
     held: Option<Digit>,
@@ -119,7 +117,6 @@ impl Default for InbandDetector {
         InbandDetector {
             block: [0.0; BLOCK],
             filled: 0,
-            energy: 0.0,
             candidate: None,
             hits: 0,
             held: None,
@@ -144,16 +141,13 @@ impl InbandDetector {
                 .iter_mut()
                 .zip(&rest[..take])
             {
-                let x = f32::from(s);
-                *slot = x;
-                self.energy += x * x;
+                *slot = f32::from(s);
             }
             self.filled += take;
             rest = &rest[take..];
             if self.filled == BLOCK {
-                let seen = classify(&self.block, self.energy);
                 self.filled = 0;
-                self.energy = 0.0;
+                let seen = classify(&self.block);
                 if let Some(d) = self.on_block(seen) {
                     found.push(d);
                 }
@@ -208,9 +202,23 @@ enum Verdict {
     Key(Digit),
 }
 
+/// The block's energy, summed in eight lanes (a single running sum is a chain of dependent
+/// additions the compiler may not reorder, eight times slower on silence).
+fn energy(block: &[f32; BLOCK]) -> f32 {
+    let mut lanes = [0f32; 8];
+    let chunks = block.chunks_exact(8);
+    let tail: f32 = chunks.remainder().iter().map(|x| x * x).sum();
+    for chunk in chunks {
+        for (lane, x) in lanes.iter_mut().zip(chunk) {
+            *lane += x * x;
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
 /// The key whose tone pair fills this block, if any.
-fn classify(block: &[f32; BLOCK], energy: f32) -> Option<Digit> {
-    match judge(block, energy) {
+fn classify(block: &[f32; BLOCK]) -> Option<Digit> {
+    match judge(block, energy(block)) {
         Verdict::Key(d) => Some(d),
         _ => None,
     }
@@ -475,8 +483,7 @@ mod tests {
                 .collect();
             for chunk in through(G711::Ulaw, &pcm).chunks_exact(BLOCK) {
                 let block: [f32; BLOCK] = std::array::from_fn(|i| f32::from(chunk[i]));
-                let energy = block.iter().map(|x| x * x).sum();
-                match judge(&block, energy) {
+                match judge(&block, energy(&block)) {
                     Verdict::TooQuiet => {}
                     Verdict::NotTonal => loud += 1,
                     // A single block may look like a key; a digit needs two in a row, which
