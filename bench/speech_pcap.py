@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Writes a pcap of a caller's speech as 20 ms PCMU RTP packets, for SIPp's `play_pcap_audio`.
 
-    speech_pcap.py OUT.pcap SECONDS WAV...
+    speech_pcap.py OUT.pcap SECONDS WAV... [--payload OUT.ulaw]
 
 The WAVs (8 kHz mono 16-bit, e.g. tests/fixtures/speech/*.wav) are played one after the other,
-looped until SECONDS of audio. SIPp rewrites the addresses and ports of each packet and keeps
+looped until SECONDS of audio. With --payload, the same µ-law bytes are also written
+headerless, for SIPp's `rtp_stream`. SIPp rewrites the addresses and ports of each packet and keeps
 their timing, so the Ethernet/IP/UDP headers here only need to be well formed.
 """
 import struct
@@ -34,10 +35,19 @@ def samples(paths):
 
 
 def main():
-    out, seconds, wavs = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
+    args = sys.argv[1:]
+    payload_path = None
+    if "--payload" in args:
+        i = args.index("--payload")
+        payload_path = args[i + 1]
+        del args[i:i + 2]
+    out, seconds, wavs = args[0], float(args[1]), args[2:]
     audio = list(samples(wavs))
     need = int(seconds * 8000)
     audio = (audio * (need // len(audio) + 1))[:need]
+    if payload_path:
+        with open(payload_path, "wb") as f:
+            f.write(bytes(ulaw(s) for s in audio[: need // FRAME * FRAME]))
     with open(out, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))  # Ethernet
         for n in range(need // FRAME):
