@@ -1,15 +1,26 @@
 #!/usr/bin/env python3
-"""Turns one benchmark run's raw records into a CSV line, or prints the results table.
+"""Turns one capacity run's raw records into a CSV line, or prints the results table.
 
-    report.py LEVEL RUN_DIR      one CSV line for results.csv
-    report.py --table RESULTS    the table for docs/performance.md
+    report.py --header                                          the CSV header
+    report.py --label L --level N --secs S --call-secs C RUN    one CSV line for results.csv
+    report.py --table RESULTS                                   the table for docs/performance.md
+
+The steady part of a run is from the end of the ramp (call_secs + 5 s after SIPp's first call)
+to the moment SIPp placed its last call: every figure per call is over that window.
 """
+import argparse
 import csv
 import glob
-import statistics
-import subprocess
+import struct
 import sys
 from collections import defaultdict
+
+COLUMNS = [
+    "label", "level", "load1", "attempted", "completed", "failed", "live_calls",
+    "cpu_pct", "cpu_pct_per_call", "rtp_per_call_s", "intervals_over_5ms_pct", "jitter_streams",
+    "jitter_p50_ms", "jitter_p99_ms", "jitter_max_ms", "setup_p50_ms", "setup_p99_ms",
+    "setup_max_ms", "rss_peak_mb",
+]
 
 
 def percentile(values, p):
@@ -20,85 +31,110 @@ def percentile(values, p):
     return values[k]
 
 
-def sipp_counts(run):
-    """Attempted, successful and failed calls from SIPp's last statistics line."""
+def sipp_stats(run):
+    """(unix time, current calls) per second, and the last line's created/successful/failed."""
     files = glob.glob(f"{run}/*_.csv")
     if not files:
-        return 0, 0, 0
+        return [], (0, 0, 0)
     with open(files[0]) as f:
-        rows = list(csv.reader(f, delimiter=";"))
-    header, last = rows[0], rows[-1]
-    col = lambda name: int(last[header.index(name)])
-    return col("TotalCallCreated"), col("SuccessfulCall(C)"), col("FailedCall(C)")
+        rows = [r for r in csv.reader(f, delimiter=";") if r]
+    header, body = rows[0], rows[1:]
+    col = header.index
+    # CurrentTime reads "date<TAB>time<TAB>unix seconds".
+    series = [(float(r[col("CurrentTime")].split("\t")[-1]), int(r[col("CurrentCall")])) for r in body]
+    last = body[-1]
+    counts = tuple(int(last[col(n)]) for n in ("TotalCallCreated", "SuccessfulCall(C)", "FailedCall(C)"))
+    return series, counts
 
 
-def setup_latencies(run):
-    """INVITE→200 times (ms) per call, from the capture (SIPp's own trace rounds to whole ms)."""
-    out = subprocess.run(
-        ["tshark", "-r", f"{run}/rtp.pcapng", "-Y", "sip.CSeq.method == \"INVITE\"", "-T", "fields",
-         "-e", "frame.time_epoch", "-e", "sip.Call-ID", "-e", "sip.Method", "-e", "sip.Status-Code"],
-        capture_output=True, text=True, check=False,
-    ).stdout
-    invites, answers = {}, {}
-    for line in out.splitlines():
-        parts = line.split("\t")
-        if len(parts) < 4:
-            continue
-        t, call, method, status = float(parts[0]), parts[1], parts[2], parts[3]
-        if method == "INVITE":
-            invites.setdefault(call, t)
-        elif status == "200":
-            answers.setdefault(call, t)
-    return [(answers[c] - invites[c]) * 1000 for c in invites if c in answers]
+def setup_times(run):
+    """INVITE→200 per call (ms), from SIPp's -trace_rtt."""
+    times = []
+    for path in glob.glob(f"{run}/*_rtt.csv"):
+        with open(path) as f:
+            for row in csv.reader(f, delimiter=";"):
+                try:
+                    times.append(float(row[1]))
+                except (IndexError, ValueError):
+                    continue  # the header
+    return times
 
 
-def rtp_jitter(run):
-    """Per stream (server port → caller), inter-arrival deviations from 20 ms, in ms."""
-    out = subprocess.run(
-        ["tshark", "-r", f"{run}/rtp.pcapng", "-Y", "udp.srcport >= 30000 && udp.srcport <= 39999",
-         "-T", "fields", "-e", "frame.time_epoch", "-e", "udp.srcport", "-e", "udp.dstport"],
-        capture_output=True, text=True, check=False,
-    ).stdout
-    streams = defaultdict(list)
-    for line in out.splitlines():
-        parts = line.split("\t")
-        if len(parts) == 3:
-            streams[(parts[1], parts[2])].append(float(parts[0]))
-    deviations, packets = [], []
-    for times in streams.values():
-        if len(times) < 50:
-            continue  # a stream too short to judge pacing
-        packets.append(len(times))
-        for a, b in zip(times, times[1:]):
-            deviations.append(abs((b - a) * 1000 - 20.0))
-    return deviations, packets
-
-
-def process_stats(run):
+def process_samples(run):
     rows = []
     with open(f"{run}/process.csv") as f:
         for row in csv.reader(f):
-            rows.append((float(row[0]), float(row[1]), int(row[2])))
-    if len(rows) < 2:
-        return float("nan"), float("nan"), float("nan")
-    cpu_pct = (rows[-1][1] - rows[0][1]) / (rows[-1][0] - rows[0][0]) * 100
-    # The first sample is the idle server (speech model loaded, no call yet).
-    return cpu_pct, max(r[2] for r in rows) / 1024, (max(r[2] for r in rows) - rows[0][2])
+            rows.append((float(row[0]), float(row[1]), int(row[2]), int(row[3])))
+    return rows
 
 
-def line(level, run):
-    attempted, ok, failed = sipp_counts(run)
-    setup = setup_latencies(run)
-    deviations, packets = rtp_jitter(run)
-    cpu, rss, rss_growth_kb = process_stats(run)
+def at(rows, t):
+    """The sample nearest to time t."""
+    return min(rows, key=lambda r: abs(r[0] - t))
+
+
+def jitter(run):
+    """Inter-arrival deviations from 20 ms (ms) of the sampled streams, one stream per SSRC."""
+    try:
+        data = open(f"{run}/sample.pcap", "rb").read()
+    except FileNotFoundError:
+        return [], 0
+    if len(data) < 24:
+        return [], 0
+    magic = struct.unpack("<I", data[:4])[0]
+    endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+    nanos = struct.unpack(endian + "I", data[:4])[0] == 0xA1B23C4D
+    linktype = struct.unpack(endian + "I", data[20:24])[0]
+    link_header = {1: 14, 113: 16, 276: 20}.get(linktype, 14)  # Ethernet, Linux cooked v1/v2
+    streams = defaultdict(list)
+    off = 24
+    while off + 16 <= len(data):
+        sec, frac, caplen, _ = struct.unpack(endian + "IIII", data[off:off + 16])
+        pkt = data[off + 16:off + 16 + caplen]
+        off += 16 + caplen
+        ip = pkt[link_header:]
+        if len(ip) < 20 or ip[0] >> 4 != 4:
+            continue
+        udp = ip[(ip[0] & 0x0F) * 4:]
+        rtp = udp[8:]
+        if len(rtp) < 12:
+            continue
+        ssrc = struct.unpack("!I", rtp[8:12])[0]
+        streams[ssrc].append(sec + frac / (1e9 if nanos else 1e6))
+    deviations = []
+    used = 0
+    for times in streams.values():
+        if len(times) < 50:
+            continue  # too short to judge pacing
+        used += 1
+        deviations += [abs((b - a) * 1000 - 20.0) for a, b in zip(times, times[1:])]
+    return deviations, used
+
+
+def line(args):
+    run = args.run
+    series, (attempted, ok, failed) = sipp_stats(run)
+    samples = process_samples(run)
+    start = series[0][0] if series else samples[0][0]
+    lo, hi = start + args.call_secs + 5, start + args.secs
+    window = [c for t, c in series if lo <= t <= hi]
+    live = sum(window) / len(window) if window else float("nan")
+    a, b = at(samples, lo), at(samples, hi)
+    seconds = b[0] - a[0]
+    cpu = (b[1] - a[1]) / seconds * 100 if seconds > 0 else float("nan")
+    rtp = (b[3] - a[3]) / seconds / live if seconds > 0 and live else float("nan")
+    deviations, streams = jitter(run)
     late = 100 * sum(1 for d in deviations if d > 5) / len(deviations) if deviations else float("nan")
+    setup = setup_times(run)
+    load = open(f"{run}/uptime").read().split("load average:")[1].split(",")[0].strip()
     fields = [
-        level, attempted, ok, failed,
-        f"{percentile(setup, 50):.2f}", f"{percentile(setup, 99):.2f}",
-        f"{cpu:.0f}", f"{rss:.0f}", f"{rss_growth_kb / max(1, int(level)):.0f}",
-        len(packets), f"{statistics.mean(packets):.0f}" if packets else "0",
+        args.label, args.level, load, attempted, ok, failed, f"{live:.0f}", f"{cpu:.1f}",
+        f"{cpu / live:.4f}" if live else "nan", f"{rtp:.1f}", f"{late:.2f}", streams,
         f"{percentile(deviations, 50):.2f}", f"{percentile(deviations, 99):.2f}",
-        f"{max(deviations) if deviations else float('nan'):.1f}", f"{late:.2f}",
+        f"{max(deviations) if deviations else float('nan'):.1f}",
+        f"{percentile(setup, 50):.0f}", f"{percentile(setup, 99):.0f}",
+        f"{max(setup) if setup else float('nan'):.0f}",
+        f"{max(r[2] for r in samples) / 1024:.0f}",
     ]
     print(",".join(str(f) for f in fields))
 
@@ -106,18 +142,27 @@ def line(level, run):
 def table(path):
     with open(path) as f:
         rows = list(csv.DictReader(f))
-    print("| simultaneous calls | attempted | completed | failed | INVITE→200 p50 / p99 (ms) | server CPU | RSS (MB) | RSS growth per call (kB) | RTP packets per call | jitter p50 / p99 / max (ms) | intervals off by > 5 ms |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| build | calls (live in steady part) | load before | CPU % of a core per live call | server CPU | RTP sent per call-second | jitter p50 / p99 / max (ms), sampled streams | INVITE→200 p50 / p99 / max (ms) | failed / attempted | peak RSS (MB) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
-            f"| {r['level']} | {r['attempted']} | {r['completed']} | {r['failed']} | {r['setup_p50_ms']} / {r['setup_p99_ms']} | "
-            f"{r['cpu_pct']} % | {r['rss_mb']} | {r['rss_kb_per_call']} | {r['packets_per_call']} | "
-            f"{r['jitter_p50_ms']} / {r['jitter_p99_ms']} / {r['jitter_max_ms']} | {r['late_over_5ms_pct']} % |"
+            f"| {r['label']} | {r['level']} ({r['live_calls']}) | {r['load1']} | {r['cpu_pct_per_call']} | "
+            f"{r['cpu_pct']} % | {r['rtp_per_call_s']} | {r['jitter_p50_ms']} / {r['jitter_p99_ms']} / "
+            f"{r['jitter_max_ms']}, {r['jitter_streams']} | {r['setup_p50_ms']} / {r['setup_p99_ms']} / "
+            f"{r['setup_max_ms']} | {r['failed']} / {r['attempted']} | {r['rss_peak_mb']} |"
         )
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "--table":
+    if sys.argv[1] == "--header":
+        print(",".join(COLUMNS))
+    elif sys.argv[1] == "--table":
         table(sys.argv[2])
     else:
-        line(sys.argv[1], sys.argv[2])
+        p = argparse.ArgumentParser()
+        p.add_argument("--label")
+        p.add_argument("--level", type=int)
+        p.add_argument("--secs", type=float)
+        p.add_argument("--call-secs", type=float)
+        p.add_argument("run")
+        line(p.parse_args())

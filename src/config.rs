@@ -93,6 +93,9 @@ pub struct MediaConfig {
     pub rtp_ports: PortRange,
     /// A call whose caller sends no RTP for this long is ended (seconds).
     pub rtp_timeout_secs: u64,
+    /// When the caller's audio is searched for DTMF tones: `always`, `until_rfc4733` (until
+    /// the phone sends an RFC 4733 event) or `never`.
+    pub inband_dtmf: crate::media::dtmf::InbandPolicy,
 }
 
 impl Default for MediaConfig {
@@ -100,6 +103,7 @@ impl Default for MediaConfig {
         MediaConfig {
             rtp_ports: PortRange(10000..=19999),
             rtp_timeout_secs: 30,
+            inband_dtmf: crate::media::dtmf::InbandPolicy::UntilRfc4733,
         }
     }
 }
@@ -322,6 +326,19 @@ mod tests {
         let limits = c.registrar.expiry_limits();
         assert_eq!((limits.min, limits.max, limits.default), (120, 3600, 3600));
         assert_eq!(Config::default().registrar.keepalive_secs, 30);
+    }
+
+    #[test]
+    fn inband_dtmf_policy_is_read_and_a_typo_is_refused() {
+        use crate::media::dtmf::InbandPolicy;
+        assert_eq!(
+            Config::from_toml("").unwrap().media.inband_dtmf,
+            InbandPolicy::UntilRfc4733
+        );
+        let c = Config::from_toml("[media]\ninband_dtmf = \"never\"\n").unwrap();
+        assert_eq!(c.media.inband_dtmf, InbandPolicy::Never);
+        let err = Config::from_toml("[media]\ninband_dtmf = \"sometimes\"\n").unwrap_err();
+        assert!(err.contains("until_rfc4733"), "{err}");
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub fn ulaw_encode(sample: i16) -> u8 {
 }
 
 /// µ-law to linear 16-bit PCM.
-pub fn ulaw_decode(code: u8) -> i16 {
+pub const fn ulaw_decode(code: u8) -> i16 {
     let code = !code;
     let sign = code & 0x80;
     let exponent = ((code >> 4) & 0x07) as i32;
@@ -81,7 +81,7 @@ pub fn alaw_encode(sample: i16) -> u8 {
 }
 
 /// A-law to linear 16-bit PCM.
-pub fn alaw_decode(code: u8) -> i16 {
+pub const fn alaw_decode(code: u8) -> i16 {
     let code = code ^ 0x55;
     let exponent = ((code & 0x70) >> 4) as i32;
     let mantissa = (code & 0x0F) as i32;
@@ -97,6 +97,22 @@ pub fn alaw_decode(code: u8) -> i16 {
     }
 }
 
+/// Every code's linear value, computed at compile time.
+macro_rules! decode_table {
+    ($decode:ident) => {{
+        let mut table = [0i16; 256];
+        let mut code = 0;
+        while code < 256 {
+            table[code] = $decode(code as u8);
+            code += 1;
+        }
+        table
+    }};
+}
+
+static ULAW_TABLE: [i16; 256] = decode_table!(ulaw_decode);
+static ALAW_TABLE: [i16; 256] = decode_table!(alaw_decode);
+
 impl G711 {
     /// Encodes PCM, appending to `out`.
     pub fn encode(self, pcm: &[i16], out: &mut Vec<u8>) {
@@ -107,13 +123,25 @@ impl G711 {
         out.extend(pcm.iter().map(|&s| f(s)));
     }
 
-    /// Decodes a payload, appending PCM to `out`.
-    pub fn decode(self, payload: &[u8], out: &mut Vec<i16>) {
+    /// Encodes PCM into `out`, sample for byte (the shorter of the two sets the length).
+    pub fn encode_into(self, pcm: &[i16], out: &mut [u8]) {
         let f = match self {
-            G711::Ulaw => ulaw_decode,
-            G711::Alaw => alaw_decode,
+            G711::Ulaw => ulaw_encode,
+            G711::Alaw => alaw_encode,
         };
-        out.extend(payload.iter().map(|&c| f(c)));
+        for (code, &s) in out.iter_mut().zip(pcm) {
+            *code = f(s);
+        }
+    }
+
+    /// Decodes a payload, appending PCM to `out`. A table lookup per byte: every packet every
+    /// caller sends is decoded.
+    pub fn decode(self, payload: &[u8], out: &mut Vec<i16>) {
+        let table = match self {
+            G711::Ulaw => &ULAW_TABLE,
+            G711::Alaw => &ALAW_TABLE,
+        };
+        out.extend(payload.iter().map(|&c| table[usize::from(c)]));
     }
 
     /// The code of digital silence.

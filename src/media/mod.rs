@@ -1,5 +1,7 @@
 //! Media: SDP offer/answer, RTP, G.711, DTMF, prompts, resampling.
 
+#[cfg(test)]
+mod alloc_count;
 pub mod bridge;
 pub mod dtmf;
 pub mod g711;

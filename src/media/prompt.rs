@@ -11,6 +11,8 @@ mod wav;
 
 pub use wav::{PromptFault, MAX_SECONDS};
 
+use super::g711::G711;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,14 +21,42 @@ use std::time::Duration;
 /// Media sample rate.
 pub const SAMPLE_RATE: u32 = 8000;
 
-/// One prompt's audio, 8 kHz mono.
+/// One prompt's audio, 8 kHz mono, and its G.711 encodings.
+///
+/// Every call plays the same prompts, so they are encoded once, when loaded, for both codecs;
+/// a call's sender copies 160 ready bytes per packet instead of encoding 160 samples (issue 16).
 #[derive(Debug)]
 pub struct Prompt {
     pub name: String,
     pub samples: Arc<[i16]>,
+    ulaw: Arc<[u8]>,
+    alaw: Arc<[u8]>,
 }
 
 impl Prompt {
+    pub fn new(name: impl Into<String>, samples: impl Into<Arc<[i16]>>) -> Prompt {
+        let samples = samples.into();
+        let encode = |codec: G711| {
+            let mut out = Vec::with_capacity(samples.len());
+            codec.encode(&samples, &mut out);
+            Arc::<[u8]>::from(out)
+        };
+        Prompt {
+            name: name.into(),
+            ulaw: encode(G711::Ulaw),
+            alaw: encode(G711::Alaw),
+            samples,
+        }
+    }
+
+    /// The prompt in `codec`, one byte per sample.
+    pub fn encoded(&self, codec: G711) -> &[u8] {
+        match codec {
+            G711::Ulaw => &self.ulaw,
+            G711::Alaw => &self.alaw,
+        }
+    }
+
     pub fn duration(&self) -> Duration {
         Duration::from_micros(self.samples.len() as u64 * 1_000_000 / u64::from(SAMPLE_RATE))
     }
@@ -111,10 +141,7 @@ impl PromptLibrary {
                 }
                 match wav::read(&path) {
                     Ok(samples) => {
-                        let prompt = Prompt {
-                            name,
-                            samples: samples.into(),
-                        };
+                        let prompt = Prompt::new(name, samples);
                         library.prompts.insert(key.clone(), Arc::new(prompt));
                         loaded_from.insert(key, path);
                     }
@@ -177,16 +204,13 @@ pub fn beep(duration_ms: u32) -> Arc<Prompt> {
             (BEEP_AMPLITUDE * gain * phase.sin()).round() as i16
         })
         .collect();
-    Arc::new(Prompt {
-        name: "beep".into(),
-        samples: samples.into(),
-    })
+    Arc::new(Prompt::new("beep", samples))
 }
 
 /// Silence, to space prompts.
 pub fn silence(duration_ms: u32) -> Arc<Prompt> {
-    Arc::new(Prompt {
-        name: "silence".into(),
-        samples: vec![0i16; duration_ms.saturating_mul(SAMPLE_RATE / 1000) as usize].into(),
-    })
+    Arc::new(Prompt::new(
+        "silence",
+        vec![0i16; duration_ms.saturating_mul(SAMPLE_RATE / 1000) as usize],
+    ))
 }

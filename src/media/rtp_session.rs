@@ -23,7 +23,7 @@ mod stats;
 
 pub use stats::MediaStats;
 
-use super::dtmf::Digit;
+use super::dtmf::{Digit, InbandPolicy};
 use super::port_pool::RtpSocket;
 use super::prompt::Prompt;
 use super::sdp::NegotiatedMedia;
@@ -50,12 +50,15 @@ pub struct RtpOptions {
     /// No RTP from the caller for this long ends the call (issue 2: default 30 s). Paused while
     /// the call is on hold, since a held phone may legitimately send nothing.
     pub inactivity_timeout: Duration,
+    /// When the caller's audio is searched for DTMF tones (`media.inband_dtmf`).
+    pub inband_dtmf: InbandPolicy,
 }
 
 impl Default for RtpOptions {
     fn default() -> Self {
         RtpOptions {
             inactivity_timeout: Duration::from_secs(30),
+            inband_dtmf: InbandPolicy::default(),
         }
     }
 }
@@ -161,7 +164,7 @@ impl MediaSession {
             latch.clone(),
             events_tx,
             counters.clone(),
-            options.inactivity_timeout,
+            &options,
         );
         let tasks = vec![
             tokio::spawn(sender.run(playout_rx)),

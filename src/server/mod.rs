@@ -134,6 +134,7 @@ impl Server {
             public_ip: config.sip.public_ip,
             rtp: RtpOptions {
                 inactivity_timeout: config.rtp_timeout(),
+                inband_dtmf: config.media.inband_dtmf,
             },
             shutdown: shutdown_rx.clone(),
             ring: Duration::from_millis(config.sip.ring_ms),

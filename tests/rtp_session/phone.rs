@@ -59,7 +59,14 @@ pub async fn start_session(
     let pool = PortPool::new(base..=base + 40, "127.0.0.1".parse().unwrap());
     let socket = pool.bind().await.expect("an RTP port");
     let ours = socket.local_addr().unwrap();
-    let (session, events) = MediaSession::start(socket, media, RtpOptions { inactivity_timeout });
+    let (session, events) = MediaSession::start(
+        socket,
+        media,
+        RtpOptions {
+            inactivity_timeout,
+            ..RtpOptions::default()
+        },
+    );
     (session, events, ours)
 }
 
@@ -75,10 +82,7 @@ pub fn tone_prompt(ms: usize) -> Arc<Prompt> {
     let samples: Vec<i16> = (0..ms * 8)
         .map(|n| (5000.0 * (2.0 * std::f64::consts::PI * 440.0 * n as f64 / 8000.0).sin()) as i16)
         .collect();
-    Arc::new(Prompt {
-        name: "tone".into(),
-        samples: samples.into(),
-    })
+    Arc::new(Prompt::new("tone", samples))
 }
 
 /// Mean absolute sample value of a decoded payload: 0 for G.711 silence.

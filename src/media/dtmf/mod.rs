@@ -7,11 +7,13 @@
 mod digit;
 mod inband;
 mod merge;
+mod policy;
 mod telephone_event;
 mod tone;
 
 pub use digit::{Digit, InvalidDigit};
 pub use inband::InbandDetector;
 pub use merge::DigitMerger;
+pub use policy::InbandPolicy;
 pub use telephone_event::{encode_telephone_event, TelephoneEventError, TelephoneEventReceiver};
 pub use tone::synthesize_tone;

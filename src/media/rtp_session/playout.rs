@@ -1,6 +1,10 @@
 //! The prompt queue, cut into 20 ms frames. Sans-IO: the sender asks for one frame per tick.
+//!
+//! Frames are G.711 bytes copied from the prompts' encodings made at load: nothing is encoded
+//! or allocated per packet.
 
 use super::{PlaybackId, FRAME_SAMPLES};
+use crate::media::g711::G711;
 use crate::media::prompt::Prompt;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -50,12 +54,12 @@ impl Playout {
         self.queue.clear();
     }
 
-    /// Fills `frame` with the next 20 ms: queued audio, then silence.
+    /// Fills `frame` with the next 20 ms in `codec`: queued audio, then silence.
     ///
     /// A playback that ends inside a frame is padded with silence, and the next one starts on
     /// a frame of its own so that its first packet can carry the marker bit.
-    pub fn next_frame(&mut self, frame: &mut [i16; FRAME_SAMPLES]) -> FrameInfo {
-        frame.fill(0);
+    pub fn next_frame(&mut self, codec: G711, frame: &mut [u8; FRAME_SAMPLES]) -> FrameInfo {
+        frame.fill(codec.silence());
         let mut info = FrameInfo::default();
         let mut filled = 0;
         while let Some(playback) = self.queue.front_mut() {
@@ -67,12 +71,12 @@ impl Playout {
                 let Some(prompt) = playback.prompts.front() else {
                     break;
                 };
-                let rest = &prompt.samples[playback.offset..];
+                let rest = &prompt.encoded(codec)[playback.offset..];
                 let take = rest.len().min(FRAME_SAMPLES - filled);
                 frame[filled..filled + take].copy_from_slice(&rest[..take]);
                 filled += take;
                 playback.offset += take;
-                if playback.offset == prompt.samples.len() {
+                if playback.offset == prompt.encoded(codec).len() {
                     playback.prompts.pop_front();
                     playback.offset = 0;
                 }
@@ -95,19 +99,28 @@ impl Playout {
 mod tests {
     use super::*;
 
+    /// A prompt of `samples` samples all worth `value`.
     fn prompt(samples: usize, value: i16) -> Arc<Prompt> {
-        Arc::new(Prompt {
-            name: format!("{samples}x{value}"),
-            samples: vec![value; samples].into(),
-        })
+        Arc::new(Prompt::new(
+            format!("{samples}x{value}"),
+            vec![value; samples],
+        ))
     }
 
+    /// `value` after µ-law and back: what the frames carry.
+    fn q(value: i16) -> i16 {
+        crate::media::g711::ulaw_decode(crate::media::g711::ulaw_encode(value))
+    }
+
+    /// Frames decoded back to linear, so the tests read in sample values.
     fn frames(playout: &mut Playout, n: usize) -> Vec<([i16; FRAME_SAMPLES], FrameInfo)> {
         (0..n)
             .map(|_| {
                 let mut frame = [0; FRAME_SAMPLES];
-                let info = playout.next_frame(&mut frame);
-                (frame, info)
+                let info = playout.next_frame(G711::Ulaw, &mut frame);
+                let mut pcm = Vec::new();
+                G711::Ulaw.decode(&frame, &mut pcm);
+                (pcm.try_into().unwrap(), info)
             })
             .collect()
     }
@@ -115,10 +128,12 @@ mod tests {
     #[test]
     fn a_prompt_is_cut_into_frames_padded_with_silence_and_finished_on_its_last_frame() {
         let mut playout = Playout::default();
-        playout.play(PlaybackId(1), vec![prompt(400, 7)]);
+        playout.play(PlaybackId(1), vec![prompt(400, 700)]);
         let out = frames(&mut playout, 4);
-        assert!(out[0].0.iter().all(|&s| s == 7) && out[1].0.iter().all(|&s| s == 7));
-        assert!(out[2].0[..80].iter().all(|&s| s == 7) && out[2].0[80..].iter().all(|&s| s == 0));
+        assert!(out[0].0.iter().all(|&s| s == q(700)) && out[1].0.iter().all(|&s| s == q(700)));
+        assert!(
+            out[2].0[..80].iter().all(|&s| s == q(700)) && out[2].0[80..].iter().all(|&s| s == 0)
+        );
         assert!(out[3].0.iter().all(|&s| s == 0), "idle frames are silence");
         let markers: Vec<bool> = out.iter().map(|(_, i)| i.talkspurt_start).collect();
         assert_eq!(markers, [true, false, false, false]);
@@ -129,13 +144,18 @@ mod tests {
     #[test]
     fn prompts_of_one_playback_run_together_and_the_next_playback_starts_a_new_talkspurt() {
         let mut playout = Playout::default();
-        playout.play(PlaybackId(1), vec![prompt(100, 1), prompt(100, 2)]);
-        playout.play(PlaybackId(2), vec![prompt(160, 3)]);
+        playout.play(PlaybackId(1), vec![prompt(100, 100), prompt(100, 200)]);
+        playout.play(PlaybackId(2), vec![prompt(160, 300)]);
         let out = frames(&mut playout, 3);
-        assert!(out[0].0[..100].iter().all(|&s| s == 1) && out[0].0[100..].iter().all(|&s| s == 2));
-        assert!(out[1].0[..40].iter().all(|&s| s == 2) && out[1].0[40..].iter().all(|&s| s == 0));
+        assert!(
+            out[0].0[..100].iter().all(|&s| s == q(100))
+                && out[0].0[100..].iter().all(|&s| s == q(200))
+        );
+        assert!(
+            out[1].0[..40].iter().all(|&s| s == q(200)) && out[1].0[40..].iter().all(|&s| s == 0)
+        );
         assert_eq!(out[1].1.finished, [PlaybackId(1)]);
-        assert!(out[2].0.iter().all(|&s| s == 3));
+        assert!(out[2].0.iter().all(|&s| s == q(300)));
         assert_eq!(
             out[2].1,
             FrameInfo {
@@ -148,7 +168,7 @@ mod tests {
     #[test]
     fn stop_silences_the_next_frame_and_reports_nothing() {
         let mut playout = Playout::default();
-        playout.play(PlaybackId(1), vec![prompt(8000, 5)]);
+        playout.play(PlaybackId(1), vec![prompt(8000, 500)]);
         frames(&mut playout, 2);
         playout.stop();
         let out = frames(&mut playout, 1);

@@ -3,7 +3,7 @@
 
 use super::inbound::{Dropped, InboundPath};
 use super::stats::Counters;
-use super::{lock, MediaEvent, SharedLatch};
+use super::{lock, MediaEvent, RtpOptions, SharedLatch};
 use crate::media::port_pool::RtpSocket;
 use crate::media::sdp::NegotiatedMedia;
 use std::net::SocketAddr;
@@ -35,7 +35,7 @@ impl Receiver {
         latch: SharedLatch,
         events: mpsc::Sender<MediaEvent>,
         counters: Arc<Counters>,
-        inactivity_timeout: Duration,
+        options: &RtpOptions,
     ) -> Self {
         Receiver {
             socket,
@@ -44,8 +44,8 @@ impl Receiver {
             latch,
             events,
             counters,
-            inactivity_timeout,
-            inbound: InboundPath::default(),
+            inactivity_timeout: options.inactivity_timeout,
+            inbound: InboundPath::new(options.inband_dtmf),
             start: Instant::now(),
         }
     }
@@ -91,9 +91,11 @@ impl Receiver {
     /// Handles one datagram; true if it was well-formed RTP, i.e. the phone is alive.
     async fn on_datagram(&mut self, bytes: &[u8], from: SocketAddr, now: Instant) -> bool {
         let at_ms = now.saturating_duration_since(self.start).as_millis() as u64;
+        // Decode only for a listener: the tap, or the in-band detector (the path knows).
+        let want_audio = self.tap.borrow().is_some();
         let result = {
             let media = self.media.borrow();
-            self.inbound.on_datagram(bytes, &media, at_ms)
+            self.inbound.read(bytes, &media, at_ms, want_audio)
         };
         if result == Err(Dropped::NotRtp) {
             Counters::add(&self.counters.packets_dropped, 1);
@@ -124,7 +126,7 @@ impl Receiver {
             let tap = self.tap.borrow();
             if let Some(tap) = tap.as_ref() {
                 // A full tap (a stalled recorder) must not stall the media path: drop the frame.
-                if let Err(mpsc::error::TrySendError::Full(_)) = tap.try_send(pcm) {
+                if let Err(mpsc::error::TrySendError::Full(_)) = tap.try_send(pcm.to_vec()) {
                     Counters::add(&self.counters.tap_frames_dropped, 1);
                 }
             }

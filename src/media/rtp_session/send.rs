@@ -1,4 +1,8 @@
 //! The sender task: one G.711 packet every 20 ms, prompt audio or silence.
+//!
+//! Each audio packet is written into one buffer the task keeps: the 12-byte RTP header, then
+//! 160 bytes copied from the prompt's G.711 encoding (or, while bridged, the other leg's audio
+//! encoded in place). Nothing is encoded or allocated per prompt packet.
 
 use super::digits_out::DigitSender;
 use super::live::LiveAudio;
@@ -15,6 +19,9 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use webrtc_util::marshal::Marshal;
+
+/// The fixed RTP header: no CSRC, no extension (RFC 3550 §5.1).
+pub const RTP_HEADER: usize = 12;
 
 /// Our outgoing stream's identity and position (RFC 3550 §5.1).
 #[derive(Debug)]
@@ -61,6 +68,17 @@ impl OutboundStream {
         let mut packet = self.packet(payload_type, marker, payload);
         packet.header.timestamp = event_timestamp;
         packet
+    }
+
+    /// Writes the header of the stream's next packet; its frame is then behind us.
+    pub fn write_header(&mut self, payload_type: u8, marker: bool, header: &mut [u8; RTP_HEADER]) {
+        header[0] = 0x80; // version 2, no padding, no extension, no CSRC
+        header[1] = (u8::from(marker) << 7) | (payload_type & 0x7F);
+        header[2..4].copy_from_slice(&self.sequence.to_be_bytes());
+        header[4..8].copy_from_slice(&self.timestamp.to_be_bytes());
+        header[8..12].copy_from_slice(&self.ssrc.to_be_bytes());
+        self.sequence = self.sequence.wrapping_add(1);
+        self.advance(1);
     }
 
     /// The next packet of the stream; its frame is then behind us.
@@ -125,6 +143,7 @@ impl Sender {
     pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<PlayoutCommand>) {
         let mut pacer = Pacer::new(Instant::now());
         let mut frame = [0i16; FRAME_SAMPLES];
+        let mut packet = [0u8; RTP_HEADER + FRAME_SAMPLES];
         loop {
             tokio::select! {
                 // Commands first: a barge-in must take effect on the very next frame.
@@ -145,7 +164,7 @@ impl Sender {
                         Counters::add(&self.counters.frames_skipped, tick.skipped);
                         self.stream.advance(tick.skipped);
                     }
-                    self.send_frame(&mut frame).await;
+                    self.send_frame(&mut frame, &mut packet).await;
                 }
             }
         }
@@ -155,20 +174,11 @@ impl Sender {
     /// rather than nothing because many phones treat a packet-less stream as a dead call
     /// (their own RTP timeout), NAT bindings for the reverse path expire without traffic, and
     /// some jitter buffers only start playing once packets flow.
-    async fn send_frame(&mut self, frame: &mut [i16; FRAME_SAMPLES]) {
-        let prompting = self.playout.is_active();
-        let info = self.playout.next_frame(frame);
-        if let Some((rx, live)) = &mut self.live {
-            // Drained every tick, so what is heard after a prompt or a hold is current.
-            while let Ok(audio) = rx.try_recv() {
-                live.push(&audio);
-            }
-            if prompting {
-                live.clear();
-            } else {
-                live.next_frame(frame);
-            }
-        }
+    async fn send_frame(
+        &mut self,
+        frame: &mut [i16; FRAME_SAMPLES],
+        packet: &mut [u8; RTP_HEADER + FRAME_SAMPLES],
+    ) {
         let (codec, payload_type, on_hold, event_pt) = {
             let media = self.media.borrow();
             (
@@ -178,6 +188,23 @@ impl Sender {
                 media.telephone_event_pt,
             )
         };
+        let (header, payload) = packet.split_at_mut(RTP_HEADER);
+        let header: &mut [u8; RTP_HEADER] = header.try_into().expect("12 bytes");
+        let payload: &mut [u8; FRAME_SAMPLES] = payload.try_into().expect("160 bytes");
+        let prompting = self.playout.is_active();
+        let info = self.playout.next_frame(codec, payload);
+        if let Some((rx, live)) = &mut self.live {
+            // Drained every tick, so what is heard after a prompt or a hold is current.
+            while let Ok(audio) = rx.try_recv() {
+                live.push(&audio);
+            }
+            if prompting {
+                live.clear();
+            } else {
+                live.next_frame(frame);
+                codec.encode_into(frame, payload);
+            }
+        }
         if !on_hold && self.digits.busy() {
             match event_pt {
                 Some(pt) => {
@@ -187,7 +214,9 @@ impl Sender {
                         let packet =
                             self.stream
                                 .event_packet(pt, event.marker, event.timestamp, payload);
-                        self.transmit(&packet).await;
+                        if let Ok(bytes) = packet.marshal() {
+                            self.transmit(&bytes).await;
+                        }
                         for id in info.finished {
                             self.report(MediaEvent::PlaybackFinished(id));
                         }
@@ -207,23 +236,18 @@ impl Sender {
             self.stream.advance(1);
             self.resuming = true;
         } else {
-            let mut payload = Vec::with_capacity(FRAME_SAMPLES);
-            codec.encode(frame, &mut payload);
             let marker = std::mem::take(&mut self.resuming) || info.talkspurt_start;
-            let packet = self.stream.packet(payload_type, marker, payload.into());
-            self.transmit(&packet).await;
+            self.stream.write_header(payload_type, marker, header);
+            self.transmit(packet).await;
         }
         for id in info.finished {
             self.report(MediaEvent::PlaybackFinished(id));
         }
     }
 
-    async fn transmit(&self, packet: &Packet) {
-        let Ok(bytes) = packet.marshal() else {
-            return;
-        };
+    async fn transmit(&self, packet: &[u8]) {
         let target = lock(&self.latch).target();
-        match self.socket.socket().send_to(&bytes, target).await {
+        match self.socket.socket().send_to(packet, target).await {
             Ok(n) => {
                 Counters::add(&self.counters.packets_sent, 1);
                 Counters::add(&self.counters.bytes_sent, n as u64);
@@ -246,27 +270,38 @@ impl Sender {
 
 #[cfg(test)]
 mod tests {
+    use super::super::inbound::RtpView;
     use super::*;
+
+    fn packet(stream: &mut OutboundStream, pt: u8, marker: bool) -> [u8; RTP_HEADER] {
+        let mut header = [0; RTP_HEADER];
+        stream.write_header(pt, marker, &mut header);
+        header
+    }
+
+    fn sequence(header: &[u8; RTP_HEADER]) -> u16 {
+        u16::from_be_bytes([header[2], header[3]])
+    }
 
     #[test]
     fn packets_count_up_by_one_and_160_samples_and_skipped_frames_only_move_the_clock() {
         let mut stream = OutboundStream::random();
-        let a = stream.packet(0, true, Bytes::from_static(&[0xFF; 160]));
-        let b = stream.packet(0, false, Bytes::from_static(&[0xFF; 160]));
+        let a = packet(&mut stream, 0, true);
+        let b = packet(&mut stream, 0, false);
         stream.advance(5);
-        let c = stream.packet(8, false, Bytes::from_static(&[0xD5; 160]));
-        assert_eq!(
-            b.header.sequence_number,
-            a.header.sequence_number.wrapping_add(1)
+        let c = packet(&mut stream, 8, false);
+        let (ra, rb, rc) = (
+            RtpView::parse(&a).unwrap(),
+            RtpView::parse(&b).unwrap(),
+            RtpView::parse(&c).unwrap(),
         );
-        assert_eq!(
-            c.header.sequence_number,
-            b.header.sequence_number.wrapping_add(1)
-        );
-        assert_eq!(b.header.timestamp, a.header.timestamp.wrapping_add(160));
-        assert_eq!(c.header.timestamp, b.header.timestamp.wrapping_add(6 * 160));
-        assert_eq!(a.header.ssrc, c.header.ssrc);
-        assert_eq!((a.header.marker, c.header.payload_type), (true, 8));
+        assert_eq!(sequence(&b), sequence(&a).wrapping_add(1));
+        assert_eq!(sequence(&c), sequence(&b).wrapping_add(1));
+        assert_eq!(rb.timestamp, ra.timestamp.wrapping_add(160));
+        assert_eq!(rc.timestamp, rb.timestamp.wrapping_add(6 * 160));
+        assert_eq!(a[8..12], c[8..12], "one SSRC");
+        assert_eq!((ra.marker, rb.marker, rc.payload_type), (true, false, 8));
+        assert_eq!(a[0], 0x80, "RTP version 2, nothing optional");
     }
 
     #[test]
@@ -274,5 +309,35 @@ mod tests {
         let (a, b) = (OutboundStream::random(), OutboundStream::random());
         // 2^-80 chance of a false failure.
         assert!(a.ssrc != b.ssrc || a.sequence != b.sequence || a.timestamp != b.timestamp);
+    }
+
+    #[test]
+    fn building_a_prompt_packet_allocates_nothing() {
+        use super::super::playout::Playout;
+        use super::super::PlaybackId;
+        use crate::media::g711::G711;
+        use crate::media::prompt::Prompt;
+        let mut playout = Playout::default();
+        playout.play(
+            PlaybackId(1),
+            vec![Arc::new(Prompt::new("long", vec![1000i16; 160 * 100]))],
+        );
+        let mut stream = OutboundStream::random();
+        let mut packet = [0u8; RTP_HEADER + FRAME_SAMPLES];
+        let allocations = crate::media::alloc_count::counting(|| {
+            for _ in 0..90 {
+                let (header, payload) = packet.split_at_mut(RTP_HEADER);
+                let info = playout.next_frame(G711::Alaw, payload.try_into().unwrap());
+                stream.write_header(8, info.talkspurt_start, header.try_into().unwrap());
+            }
+        });
+        assert_eq!(allocations, 0);
+        let mut expected = Vec::new();
+        G711::Alaw.encode(&[1000; FRAME_SAMPLES], &mut expected);
+        assert_eq!(
+            packet[RTP_HEADER..],
+            expected[..],
+            "the prompt's A-law bytes"
+        );
     }
 }
