@@ -97,6 +97,7 @@ fn run_level(n: usize, secs: u64) {
         let pool = PortPool::new(30000..=39999, "127.0.0.1".parse().unwrap());
         let options = RtpOptions {
             inactivity_timeout: Duration::from_secs(600),
+            ..RtpOptions::default()
         };
         let mut sessions = Vec::with_capacity(2 * n);
         let mut ours = Vec::with_capacity(2 * n);
