@@ -1,10 +1,13 @@
 //! The policy for requests that no dialog of ours claims: what Hotline answers by itself, and
 //! what it hands to the layer above (REGISTER, once a registrar is wired).
 
+use crate::sip::admission::{AdmissionControl, Permit};
 use crate::sip::dialog::random_token;
 use crate::sip::message::{self, ALLOWED_METHODS};
 use rsip::prelude::*;
 use rsip::{Header, Method, Request, Response, StatusCode};
+use std::net::SocketAddr;
+use std::time::Instant;
 
 /// What to do with a request outside any known dialog (CANCEL and ACK are matched to
 /// transactions before this policy is asked).
@@ -62,6 +65,23 @@ pub fn method_not_allowed(request: &Request, register: bool) -> Response {
     r.headers
         .push(Header::Other("Allow".into(), allowed_methods(register)));
     r
+}
+
+/// Admission of a new INVITE outside any dialog (docs/sip.md, "Admission control"): its
+/// permit, held by the dialog until it ends, or the 503 + Retry-After refusing it.
+pub fn admit_new_call(
+    admission: Option<&AdmissionControl>,
+    invite: &Request,
+    source: SocketAddr,
+    now: Instant,
+) -> Result<Option<Permit>, Response> {
+    let Some(admission) = admission else {
+        return Ok(None);
+    };
+    admission
+        .admit_at(source.ip(), now)
+        .map(Some)
+        .map_err(|refused| message::over_limits(invite, &refused))
 }
 
 /// 481: the request names a dialog or transaction we do not have.
