@@ -127,6 +127,28 @@ mod tests {
     }
 
     #[test]
+    fn a_new_call_over_the_limits_gets_503_with_retry_after() {
+        let limits = crate::sip::limits::Limits {
+            max_calls_per_source: 1,
+            ..Default::default()
+        };
+        let admission = AdmissionControl::new(limits);
+        let invite = request("INVITE", false);
+        let source: SocketAddr = "127.0.0.2:5060".parse().unwrap();
+        let now = Instant::now();
+        let permit = admit_new_call(Some(&admission), &invite, source, now).unwrap();
+        assert!(permit.is_some());
+        let refused = admit_new_call(Some(&admission), &invite, source, now).unwrap_err();
+        assert_eq!(refused.status_code.code(), 503);
+        assert_eq!(
+            message::header_value(&refused.headers, "Retry-After").as_deref(),
+            Some("30")
+        );
+        drop(permit);
+        assert!(admit_new_call(Some(&admission), &invite, source, now).is_ok());
+    }
+
+    #[test]
     fn stray_bye_and_in_dialog_info_get_481() {
         for (method, tag) in [("BYE", true), ("BYE", false), ("INFO", true)] {
             let r = answer(outside_dialog(&request(method, tag), false));
