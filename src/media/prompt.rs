@@ -9,7 +9,7 @@
 mod tests;
 mod wav;
 
-pub use wav::{PromptFault, MAX_SECONDS};
+pub use wav::{decode as decode_wav, PromptFault, MAX_SECONDS};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
