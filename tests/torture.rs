@@ -9,11 +9,11 @@
 //! | wsinv      | valid                                | 481: parsed, but its To tag names a dialog we do not have (§12.2.2) |
 //! | intmeth    | valid                                | 501 (unknown method)                              |
 //! | esc01      | valid                                | INVITE answered 200: a call                       |
-//! | escnull    | valid                                | 405 (REGISTER is not ours)                        |
+//! | escnull    | valid                                | 401: the registrar challenges a REGISTER without credentials |
 //! | esc02      | valid                                | 501 (`RE%47IST%45R` is not REGISTER)              |
 //! | lwsdisp    | valid                                | 200                                               |
 //! | longreq    | valid                                | INVITE answered 200: a call                       |
-//! | dblreq     | valid                                | 405 to the REGISTER. UDP: the INVITE after it is discarded (§18.3). TCP: the INVITE is framed as the next message (400 Missing Contact Header), then the stream cannot be framed (its Content-Length is 5 bytes short) and the connection is closed |
+//! | dblreq     | valid                                | 401 to the REGISTER (registrar challenge). UDP: the INVITE after it is discarded (§18.3). TCP: the INVITE is framed as the next message (400 Missing Contact Header), then the stream cannot be framed (its Content-Length is 5 bytes short) and the connection is closed |
 //! | semiuri    | valid                                | 200                                               |
 //! | transports | valid                                | 200                                               |
 //! | mpart01    | valid                                | 405 (MESSAGE is not ours)                         |
@@ -44,14 +44,14 @@
 //! | unksm2     | application layer                    | 400 Invalid To Header (`isbn:` To; the RFC's registrar also says 400) |
 //! | bext01     | application layer                    | 420 Bad Extension, Unsupported lists both         |
 //! | invut      | application layer                    | 415 Unsupported Media Type, Accept: application/sdp |
-//! | regaut01   | application layer                    | 405 (REGISTER)                                    |
+//! | regaut01   | application layer                    | 401 (registrar challenge, no credentials)        |
 //! | multi01    | application layer                    | 400 Multiple CSeq Headers                         |
 //! | mcl01      | application layer                    | 400 Multiple Content-Length Headers               |
 //! | bcast      | application layer (a response)       | dropped                                           |
 //! | zeromf     | application layer                    | 200 (Max-Forwards 0 addressed to us)              |
-//! | cparam01   | application layer                    | 405 (REGISTER)                                    |
-//! | cparam02   | application layer                    | 405 (REGISTER)                                    |
-//! | regescrt   | application layer                    | 405 (REGISTER)                                    |
+//! | cparam01   | application layer                    | 401 (registrar challenge, no credentials)        |
+//! | cparam02   | application layer                    | 401 (registrar challenge, no credentials)        |
+//! | regescrt   | application layer                    | 401 (registrar challenge, no credentials)        |
 //! | sdp01      | application layer                    | 406 Not Acceptable                                |
 //! | inv2543    | backward compatibility (RFC 2543)    | UDP 400 Missing Contact Header (its missing branch is handled as §17.2.3 says; a dialog needs a Contact, §8.1.1.8) / TCP: no Content-Length, connection closed |
 //! | ncl        | invalid (negative Content-Length)    | UDP 400 Invalid Content-Length Header / TCP: connection closed |
@@ -99,16 +99,20 @@ const TABLE: &[(&str, Outcome, Outcome)] = &[
     ("esc01", Call, Call),
     (
         "escnull",
-        Status(405, Some("Method Not Allowed")),
-        Status(405, None),
+        Status(401, Some("Unauthorized")),
+        Status(401, None),
     ),
     ("esc02", Status(501, None), Status(501, None)),
     ("lwsdisp", Status(200, Some("OK")), Status(200, None)),
     ("longreq", Call, Call),
-    ("dblreq", Status(405, None), Status(405, None)),
+    ("dblreq", Status(401, None), Status(401, None)),
     ("semiuri", Status(200, None), Status(200, None)),
     ("transports", Status(200, None), Status(200, None)),
-    ("mpart01", Status(405, None), Status(405, None)),
+    (
+        "mpart01",
+        Status(405, Some("Method Not Allowed")),
+        Status(405, None),
+    ),
     ("unreason", Dropped, Dropped),
     ("noreason", Dropped, Dropped),
     ("badinv01", Status(400, None), Status(400, None)),
@@ -192,7 +196,7 @@ const TABLE: &[(&str, Outcome, Outcome)] = &[
         Status(415, Some("Unsupported Media Type")),
         Status(415, None),
     ),
-    ("regaut01", Status(405, None), Status(405, None)),
+    ("regaut01", Status(401, None), Status(401, None)),
     (
         "multi01",
         Status(400, Some("Multiple CSeq Headers")),
@@ -205,9 +209,9 @@ const TABLE: &[(&str, Outcome, Outcome)] = &[
     ),
     ("bcast", Dropped, Dropped),
     ("zeromf", Status(200, None), Status(200, None)),
-    ("cparam01", Status(405, None), Status(405, None)),
-    ("cparam02", Status(405, None), Status(405, None)),
-    ("regescrt", Status(405, None), Status(405, None)),
+    ("cparam01", Status(401, None), Status(401, None)),
+    ("cparam02", Status(401, None), Status(401, None)),
+    ("regescrt", Status(401, None), Status(401, None)),
     (
         "sdp01",
         Status(406, Some("Not Acceptable")),
