@@ -1,14 +1,15 @@
 # Hotline — the two commands a newcomer needs:
 #   make run    install what is missing, build in release mode, fetch the speech model, start the server
 #   make test   install what the tests need, then run the whole suite (SQLite and PostgreSQL)
-# and `make bench` for the load and transcription benchmarks (not part of `make test`).
+# and `make bench` for the load and transcription benchmarks (not part of `make test`),
+# `make fuzz FUZZ_SECONDS=N` to run every cargo-fuzz target for N seconds (nightly toolchain).
 
 SHELL := /bin/bash
 CARGO ?= cargo
 HOTLINE_MODEL_CACHE ?= $(HOME)/.cache/hotline/models
 export HOTLINE_MODEL_CACHE
 
-.PHONY: run test bench deps test-deps lint build-release
+.PHONY: run test bench deps test-deps lint build-release fuzz
 
 deps:
 	@scripts/install-deps.sh
@@ -42,3 +43,8 @@ bench: test-deps build-release
 	./target/release/hotline model fetch tiny.en
 	scripts/bench.sh
 	$(CARGO) bench --locked --bench transcribe
+
+# Every cargo-fuzz target (fuzz/) for FUZZ_SECONDS seconds each, one at a time.
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh

@@ -211,6 +211,8 @@ pub struct Config {
     pub media: MediaConfig,
     pub http: HttpConfig,
     pub registrar: RegistrarConfig,
+    /// Limits that keep a public SIP port answering under scans and floods.
+    pub limits: crate::sip::limits::Limits,
     /// Recordings, the SQLite database and other state.
     pub data_dir: PathBuf,
     /// `sqlite://…` or `postgres://…`; default `sqlite://<data_dir>/hotline.db`.
@@ -234,6 +236,7 @@ impl Default for Config {
             media: MediaConfig::default(),
             http: HttpConfig::default(),
             registrar: RegistrarConfig::default(),
+            limits: Default::default(),
             data_dir: PathBuf::from("data"),
             database_url: None,
             dialplan: PathBuf::from("dialplans/hotline.toml"),
@@ -339,6 +342,14 @@ mod tests {
         assert_eq!(c.media.inband_dtmf, InbandPolicy::Never);
         let err = Config::from_toml("[media]\ninband_dtmf = \"sometimes\"\n").unwrap_err();
         assert!(err.contains("until_rfc4733"), "{err}");
+    }
+
+    #[test]
+    fn limits_can_be_set_and_the_scanner_list_emptied() {
+        let c = Config::from_toml("[limits]\nmax_calls = 7\nscanner_user_agents = []\n").unwrap();
+        assert_eq!(c.limits.max_calls, 7);
+        assert!(c.limits.scanner_user_agents.is_empty());
+        assert_eq!(c.limits.max_message_bytes, 65536);
     }
 
     #[test]

@@ -124,7 +124,8 @@ async fn sipp_registers_with_md5() {
 #[tokio::test]
 async fn svwar_finds_no_extension_even_the_ones_that_exist() {
     installed("svwar");
-    let server = TestServer::start().await;
+    // The registrar's own answers are under test: the scanner drop ([limits]) is turned off.
+    let server = TestServer::start_with(|c| c.limits.scanner_user_agents.clear()).await;
     for name in ["150", "151", "199"] {
         technician(&server, name, "a long password").await;
     }
@@ -156,7 +157,12 @@ async fn svwar_finds_no_extension_even_the_ones_that_exist() {
 /// svcrack with a word list whose 20th word is `password` against a server that tolerates
 /// `failures` per source; what it printed.
 async fn svcrack(failures: u32, password: &str) -> String {
-    let server = TestServer::start_with(|c| c.registrar.failures_per_source = failures).await;
+    // The registrar's rate limit is under test: the scanner drop ([limits]) is turned off.
+    let server = TestServer::start_with(|c| {
+        c.registrar.failures_per_source = failures;
+        c.limits.scanner_user_agents.clear();
+    })
+    .await;
     technician(&server, "150", password).await;
     let dir = tempfile::tempdir().unwrap();
     let mut words: Vec<String> = (1..=30).map(|i| format!("wrong{i}")).collect();

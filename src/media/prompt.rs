@@ -9,7 +9,7 @@
 mod tests;
 mod wav;
 
-pub use wav::{PromptFault, MAX_SECONDS};
+pub use wav::{decode as decode_wav, PromptFault, MAX_SECONDS};
 
 use super::g711::G711;
 

@@ -87,7 +87,8 @@ impl Server {
         );
         helpdesk::restart::recover(&store, &recovery).await?;
         let transcriber = start_transcription(&config, &store)?;
-        let (transports, inbound) = Transports::bind(config.sip.listen).await?;
+        let (transports, inbound) =
+            Transports::bind_with(config.sip.listen, config.limits.clone()).await?;
         let sip_addr = transports.local_addr();
         let timers = Timers {
             t1: Duration::from_millis(config.sip.t1_ms),

@@ -6,11 +6,13 @@
 //! request still gets its 400 (or 501 for an unknown method) when the headers needed to route a
 //! response are readable.
 
+use crate::sip::validate::Refusal;
 use rsip::prelude::*;
 use rsip::{Header, Headers, Method, Request, Response, SipMessage, StatusCode};
 
 /// Our `Server`/`User-Agent` header value.
-pub const PRODUCT: &str = concat!("Hotline/", env!("CARGO_PKG_VERSION"));
+/// No version: the `Server` header would tell every scanner which release to attack.
+pub const PRODUCT: &str = "Hotline";
 
 /// Methods this server implements (the `Allow` header of every 200 and 405).
 pub const ALLOWED_METHODS: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS";
@@ -93,9 +95,17 @@ fn normalise_head(head: &str) -> String {
         if long.eq_ignore_ascii_case("Via") {
             for part in split_outside_quotes(value) {
                 out.push_str("Via: ");
-                out.push_str(part.trim());
+                out.push_str(&tighten(&collapse_around_slash(part.trim())));
                 out.push_str("\r\n");
             }
+        } else if ["From", "To", "Contact"]
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(long))
+        {
+            out.push_str(long);
+            out.push_str(": ");
+            out.push_str(&tighten(value));
+            out.push_str("\r\n");
         } else {
             out.push_str(long);
             out.push_str(": ");
@@ -104,6 +114,127 @@ fn normalise_head(head: &str) -> String {
         }
     }
     out
+}
+
+/// `SIP / 2.0 / UDP` → `SIP/2.0/UDP`: §25.1 allows LWS around the slashes of a Via's
+/// sent-protocol (RFC 4475 wsinv); rsip does not.
+fn collapse_around_slash(via: &str) -> String {
+    let mut out = String::with_capacity(via.len());
+    let mut chars = via.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_whitespace() {
+            let mut run = String::from(c);
+            while let Some(&n) = chars.peek().filter(|n| n.is_whitespace()) {
+                run.push(n);
+                chars.next();
+            }
+            if out.ends_with('/') || chars.peek() == Some(&'/') {
+                continue;
+            }
+            out.push_str(&run);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Removes the LWS §25.1 allows around `;` and `=` of header parameters (`;   tag    = 1`),
+/// outside quoted strings; rsip reads parameters only in their tight form.
+fn tighten(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let (mut quoted, mut escaped) = (false, false);
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        if quoted {
+            out.push(c);
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => quoted = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                quoted = true;
+                out.push(c);
+            }
+            ';' | '=' => {
+                while out.ends_with([' ', '\t']) {
+                    out.pop();
+                }
+                out.push(c);
+                while chars.peek().is_some_and(|n| *n == ' ' || *n == '\t') {
+                    chars.next();
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Adjusts a normalised request head where rsip refuses what RFC 3261 allows:
+/// - a `;` in the Request-URI's user part (RFC 4475 semiuri) is escaped as `%3B`, which rsip
+///   reads; we never route on the user part, so the meaning is kept;
+/// - a top Via without `branch` (an RFC 2543 client, RFC 4475 inv2543 and longreq) gets one
+///   derived from the fields §17.2.3 matches such requests by (Request-URI, From, Call-ID,
+///   CSeq number, top Via), so its retransmissions, ACK and CANCEL find the same transaction.
+fn prepare_for_rsip(head: &str) -> String {
+    let mut lines: Vec<String> = head.split("\r\n").map(str::to_string).collect();
+    let Some(start) = lines.first().cloned() else {
+        return head.to_string();
+    };
+    if start.starts_with("SIP/") {
+        return head.to_string();
+    }
+    let parts: Vec<&str> = start.split(' ').collect();
+    let uri = parts.get(1).copied().unwrap_or_default();
+    if let (Some((scheme, rest)), [method, _, version]) = (uri.split_once(':'), &parts[..]) {
+        if let Some(at) = rest.rfind('@') {
+            let (user, host) = rest.split_at(at);
+            if user.contains(';') {
+                lines[0] = format!(
+                    "{method} {scheme}:{}{host} {version}",
+                    user.replace(';', "%3B")
+                );
+            }
+        }
+    }
+    let field = |name: &str| {
+        lines
+            .iter()
+            .skip(1)
+            .find_map(|l| {
+                let (n, v) = l.split_once(':')?;
+                n.trim()
+                    .eq_ignore_ascii_case(name)
+                    .then(|| v.trim().to_string())
+            })
+            .unwrap_or_default()
+    };
+    let cseq_number = field("CSeq")
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let key = [
+        uri.to_string(),
+        field("From"),
+        field("Call-ID"),
+        cseq_number,
+    ];
+    if let Some(via) = lines.iter_mut().skip(1).find(|l| l.starts_with("Via: ")) {
+        if !via.to_ascii_lowercase().contains(";branch=") {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            (&key, via.as_str()).hash(&mut hasher);
+            via.push_str(&format!(";branch=rfc2543-{:016x}", hasher.finish()));
+        }
+    }
+    lines.join("\r\n")
 }
 
 /// Splits a header value on commas that are not inside quotes or angle brackets.
@@ -131,7 +262,7 @@ fn split_outside_quotes(value: &str) -> Vec<&str> {
 pub fn parse(raw: &[u8]) -> Result<SipMessage, MessageError> {
     let (head, body) = split_head(raw);
     let head = std::str::from_utf8(head).map_err(|_| MessageError::NotUtf8)?;
-    let mut normalised = normalise_head(head).into_bytes();
+    let mut normalised = prepare_for_rsip(&normalise_head(head)).into_bytes();
     normalised.extend_from_slice(b"\r\n");
     let declared = content_length_of(head)?;
     let body = match declared {
@@ -252,6 +383,16 @@ pub fn response(request: &Request, status: StatusCode, to_tag: Option<&str>) -> 
     }
 }
 
+/// 503 with Retry-After for a new call over the admission limits (§21.5.4).
+pub fn over_limits(request: &Request, refused: &crate::sip::admission::Refused) -> Response {
+    let tag = crate::sip::dialog::random_token();
+    let mut r = response(request, StatusCode::ServiceUnavailable, Some(&tag));
+    r.headers.push(Header::RetryAfter(
+        refused.retry_after_secs().to_string().into(),
+    ));
+    r
+}
+
 /// Sets a body and its Content-Type/Content-Length on a message's headers.
 pub fn set_body(headers: &mut Headers, body: &mut Vec<u8>, content_type: &str, content: Vec<u8>) {
     headers.retain(|h| !matches!(h, Header::ContentLength(_) | Header::ContentType(_)));
@@ -288,9 +429,36 @@ fn raw_request_method(head: &str) -> Option<&str> {
 /// response, or lacks what a response needs (Via, From, To, Call-ID, CSeq): such a message can
 /// only be dropped (§16.3, §18.1.2).
 pub fn raw_error_response(raw: &[u8], error: &MessageError) -> Option<Vec<u8>> {
+    let head = normalised_head(raw);
+    let known = raw_request_method(&head).map(|m| m.parse::<Method>().is_ok());
+    let refusal = match known {
+        Some(false) => Refusal {
+            status: 501,
+            reason: "Not Implemented".into(),
+            headers: vec![("Allow", ALLOWED_METHODS.into())],
+        },
+        _ => Refusal {
+            status: 400,
+            reason: reason_phrase(error),
+            headers: vec![],
+        },
+    };
+    raw_response(raw, &refusal)
+}
+
+/// The start line and headers of a raw message, unfolded and with compact names expanded, as
+/// [`crate::sip::validate::check_raw`] reads them.
+pub fn normalised_head(raw: &[u8]) -> String {
     let (head, _) = split_head(raw);
-    let head = String::from_utf8_lossy(head);
-    let head = normalise_head(&head);
+    normalise_head(&String::from_utf8_lossy(head))
+}
+
+/// A response to a raw request (one rsip may not be able to parse) per §8.2.6: the Via, From,
+/// To, Call-ID and CSeq lines copied as they came, a To tag added when there was none, and the
+/// refusal's status, reason and headers. `None` for a response, or when a header a response
+/// needs is missing: then the message can only be dropped (§18.1.2).
+pub fn raw_response(raw: &[u8], refusal: &Refusal) -> Option<Vec<u8>> {
+    let head = normalised_head(raw);
     let first = head.split("\r\n").next()?;
     if first.starts_with("SIP/") {
         return None;
@@ -306,6 +474,12 @@ pub fn raw_error_response(raw: &[u8], error: &MessageError) -> Option<Vec<u8>> {
             if name.eq_ignore_ascii_case(wanted) {
                 seen[i] = true;
                 copied.push_str(line);
+                let compact: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+                if *wanted == "To" && !compact.to_ascii_lowercase().contains(";tag=") {
+                    // §8.2.6.2: a response outside a dialog carries our tag.
+                    copied.push_str(";tag=");
+                    copied.push_str(&crate::sip::dialog::random_token());
+                }
                 copied.push_str("\r\n");
             }
         }
@@ -313,17 +487,97 @@ pub fn raw_error_response(raw: &[u8], error: &MessageError) -> Option<Vec<u8>> {
     if seen.iter().any(|s| !s) {
         return None;
     }
-    let known = raw_request_method(&head).map(|m| m.parse::<Method>().is_ok());
-    let status = match known {
-        Some(false) => "501 Not Implemented".to_string(),
-        _ => format!("400 {}", reason_phrase(error)),
-    };
+    let reason: String = refusal
+        .reason
+        .chars()
+        .filter(|c| *c != '\r' && *c != '\n')
+        .collect();
+    let mut extra = String::new();
+    for (name, value) in &refusal.headers {
+        extra.push_str(&format!("{name}: {value}\r\n"));
+    }
     Some(
         format!(
-            "SIP/2.0 {status}\r\n{copied}Server: {PRODUCT}\r\nAllow: {ALLOWED_METHODS}\r\nContent-Length: 0\r\n\r\n"
+            "SIP/2.0 {} {reason}\r\n{copied}Server: {PRODUCT}\r\n{extra}Content-Length: 0\r\n\r\n",
+            refusal.status
         )
         .into_bytes(),
     )
+}
+
+/// A message as bytes on the wire. rsip writes the reason phrase of a response as its enum
+/// variant's name (`405 MethodNotAllowed`); this writes the phrase RFC 3261 §21 gives.
+pub fn encode(message: &SipMessage) -> Vec<u8> {
+    let text = message.to_string();
+    let SipMessage::Response(response) = message else {
+        return text.into_bytes();
+    };
+    let Some(phrase) = rfc_reason_phrase(response.status_code.code()) else {
+        return text.into_bytes();
+    };
+    if matches!(response.status_code, StatusCode::Other(..)) {
+        return text.into_bytes();
+    }
+    let rest = text.split_once("\r\n").map_or("", |(_, rest)| rest);
+    format!("SIP/2.0 {} {phrase}\r\n{rest}", response.status_code.code()).into_bytes()
+}
+
+/// The reason phrases of RFC 3261 §21 (and RFC 3261's successors for the few we send).
+fn rfc_reason_phrase(code: u16) -> Option<&'static str> {
+    Some(match code {
+        100 => "Trying",
+        180 => "Ringing",
+        181 => "Call Is Being Forwarded",
+        182 => "Queued",
+        183 => "Session Progress",
+        200 => "OK",
+        202 => "Accepted",
+        300 => "Multiple Choices",
+        301 => "Moved Permanently",
+        302 => "Moved Temporarily",
+        305 => "Use Proxy",
+        380 => "Alternative Service",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        402 => "Payment Required",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        407 => "Proxy Authentication Required",
+        408 => "Request Timeout",
+        410 => "Gone",
+        413 => "Request Entity Too Large",
+        414 => "Request-URI Too Long",
+        415 => "Unsupported Media Type",
+        416 => "Unsupported URI Scheme",
+        420 => "Bad Extension",
+        421 => "Extension Required",
+        423 => "Interval Too Brief",
+        480 => "Temporarily Unavailable",
+        481 => "Call/Transaction Does Not Exist",
+        482 => "Loop Detected",
+        483 => "Too Many Hops",
+        484 => "Address Incomplete",
+        485 => "Ambiguous",
+        486 => "Busy Here",
+        487 => "Request Terminated",
+        488 => "Not Acceptable Here",
+        491 => "Request Pending",
+        493 => "Undecipherable",
+        500 => "Server Internal Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Server Time-out",
+        505 => "Version Not Supported",
+        513 => "Message Too Large",
+        600 => "Busy Everywhere",
+        603 => "Decline",
+        604 => "Does Not Exist Anywhere",
+        606 => "Not Acceptable",
+        _ => return None,
+    })
 }
 
 /// A reason phrase that tells the sender what was wrong (§21.4.1 lets us choose it).

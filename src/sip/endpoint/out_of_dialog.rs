@@ -1,10 +1,13 @@
 //! The policy for requests that no dialog of ours claims: what Hotline answers by itself, and
 //! what it hands to the layer above (REGISTER, once a registrar is wired).
 
+use crate::sip::admission::{AdmissionControl, Permit};
 use crate::sip::dialog::random_token;
 use crate::sip::message::{self, ALLOWED_METHODS};
 use rsip::prelude::*;
 use rsip::{Header, Method, Request, Response, StatusCode};
+use std::net::SocketAddr;
+use std::time::Instant;
 
 /// What to do with a request outside any known dialog (CANCEL and ACK are matched to
 /// transactions before this policy is asked).
@@ -64,6 +67,23 @@ pub fn method_not_allowed(request: &Request, register: bool) -> Response {
     r
 }
 
+/// Admission of a new INVITE outside any dialog (docs/sip.md, "Admission control"): its
+/// permit, held by the dialog until it ends, or the 503 + Retry-After refusing it.
+pub fn admit_new_call(
+    admission: Option<&AdmissionControl>,
+    invite: &Request,
+    source: SocketAddr,
+    now: Instant,
+) -> Result<Option<Permit>, Response> {
+    let Some(admission) = admission else {
+        return Ok(None);
+    };
+    admission
+        .admit_at(source.ip(), now)
+        .map(Some)
+        .map_err(|refused| message::over_limits(invite, &refused))
+}
+
 /// 481: the request names a dialog or transaction we do not have.
 pub fn no_such_dialog(request: &Request) -> Response {
     message::response(request, StatusCode::CallTransactionDoesNotExist, None)
@@ -104,6 +124,28 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("Accept: application/sdp"), "{text}");
+    }
+
+    #[test]
+    fn a_new_call_over_the_limits_gets_503_with_retry_after() {
+        let limits = crate::sip::limits::Limits {
+            max_calls_per_source: 1,
+            ..Default::default()
+        };
+        let admission = AdmissionControl::new(limits);
+        let invite = request("INVITE", false);
+        let source: SocketAddr = "127.0.0.2:5060".parse().unwrap();
+        let now = Instant::now();
+        let permit = admit_new_call(Some(&admission), &invite, source, now).unwrap();
+        assert!(permit.is_some());
+        let refused = admit_new_call(Some(&admission), &invite, source, now).unwrap_err();
+        assert_eq!(refused.status_code.code(), 503);
+        assert_eq!(
+            message::header_value(&refused.headers, "Retry-After").as_deref(),
+            Some("30")
+        );
+        drop(permit);
+        assert!(admit_new_call(Some(&admission), &invite, source, now).is_ok());
     }
 
     #[test]

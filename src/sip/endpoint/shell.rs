@@ -54,6 +54,7 @@ pub(super) fn spawn(
     };
     let mut table = TransactionTable::new(timers);
     table.set_register(out_of_dialog.is_some());
+    table.set_admission(transports.admission().clone());
     let shell = Shell {
         table,
         transports,
@@ -163,7 +164,7 @@ impl Shell {
     }
 
     async fn transmit(&self, message: SipMessage, flow: Flow, dest: SocketAddr) -> Result<(), ()> {
-        let bytes = Bytes::from(message.to_string());
+        let bytes = Bytes::from(crate::sip::message::encode(&message));
         self.transports.send(flow, dest, bytes).await.map_err(|e| {
             tracing::warn!(%dest, error = %e, "SIP send failed");
         })

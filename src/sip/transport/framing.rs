@@ -8,24 +8,43 @@ pub enum FramingError {
     HeadersTooLong(usize),
     #[error("missing or invalid Content-Length on a stream transport")]
     ContentLength,
-    #[error("body of {0} bytes exceeds the limit")]
-    BodyTooLong(usize),
+    #[error("message of {0} bytes exceeds the limit of {1}")]
+    MessageTooLong(usize, usize),
 }
 
-/// Largest head and body we accept: far above any real INVITE, low enough that a peer cannot
-/// make us buffer without bound.
-const MAX_HEAD: usize = 64 * 1024;
-const MAX_BODY: usize = 256 * 1024;
+/// Default largest message (head and body): far above any real INVITE, low enough that a peer
+/// cannot make us buffer without bound.
+pub const DEFAULT_MAX_MESSAGE: usize = 64 * 1024;
 
 /// Accumulates stream bytes and cuts them into messages.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct StreamFramer {
     buffer: Vec<u8>,
+    max_message: usize,
+}
+
+impl Default for StreamFramer {
+    fn default() -> Self {
+        Self::with_limit(DEFAULT_MAX_MESSAGE)
+    }
 }
 
 impl StreamFramer {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A framer refusing messages (head and body) longer than `max_message` bytes.
+    pub fn with_limit(max_message: usize) -> Self {
+        StreamFramer {
+            buffer: Vec::new(),
+            max_message,
+        }
+    }
+
+    /// Whether part of a message is waiting for more bytes.
+    pub fn has_partial(&self) -> bool {
+        !self.buffer.is_empty()
     }
 
     /// Appends bytes read from the stream.
@@ -43,22 +62,36 @@ impl StreamFramer {
             .count();
         self.buffer.drain(..leading);
         let Some(end) = self.buffer.windows(4).position(|w| w == b"\r\n\r\n") else {
-            if self.buffer.len() > MAX_HEAD {
-                return Err(FramingError::HeadersTooLong(MAX_HEAD));
+            if self.buffer.len() > self.max_message {
+                return Err(FramingError::HeadersTooLong(self.max_message));
             }
+            self.release_idle_capacity();
             return Ok(None);
         };
         let head_len = end + 4;
         let head = String::from_utf8_lossy(&self.buffer[..end]);
         let body_len = content_length(&head).ok_or(FramingError::ContentLength)?;
-        if body_len > MAX_BODY {
-            return Err(FramingError::BodyTooLong(body_len));
+        // Refused from the declared length, before the body is buffered.
+        if head_len.saturating_add(body_len) > self.max_message {
+            return Err(FramingError::MessageTooLong(
+                head_len.saturating_add(body_len),
+                self.max_message,
+            ));
         }
         if self.buffer.len() < head_len + body_len {
             return Ok(None);
         }
         let message: Vec<u8> = self.buffer.drain(..head_len + body_len).collect();
+        self.release_idle_capacity();
         Ok(Some(message))
+    }
+
+    /// An idle connection keeps no large buffer: a burst of big messages must not pin memory
+    /// for as long as the connection lives.
+    fn release_idle_capacity(&mut self) {
+        if self.buffer.is_empty() && self.buffer.capacity() > 16 * 1024 {
+            self.buffer = Vec::new();
+        }
     }
 }
 
@@ -114,10 +147,32 @@ mod tests {
     #[test]
     fn endless_headers_are_refused() {
         let mut f = StreamFramer::new();
-        f.push(&vec![b'a'; MAX_HEAD + 1]);
+        f.push(&vec![b'a'; DEFAULT_MAX_MESSAGE + 1]);
         assert_eq!(
             f.next_message(),
-            Err(FramingError::HeadersTooLong(MAX_HEAD))
+            Err(FramingError::HeadersTooLong(DEFAULT_MAX_MESSAGE))
         );
+    }
+
+    #[test]
+    fn a_declared_body_over_the_limit_is_refused_before_it_arrives() {
+        let mut f = StreamFramer::with_limit(1000);
+        f.push(b"INVITE sip:x SIP/2.0\r\nContent-Length: 262143\r\n\r\n");
+        assert!(matches!(
+            f.next_message(),
+            Err(FramingError::MessageTooLong(_, 1000))
+        ));
+    }
+
+    #[test]
+    fn a_partial_message_is_reported_until_complete() {
+        let mut f = StreamFramer::new();
+        assert!(!f.has_partial());
+        f.push(&MSG[..10]);
+        assert_eq!(f.next_message().unwrap(), None);
+        assert!(f.has_partial());
+        f.push(&MSG[10..]);
+        assert!(f.next_message().unwrap().is_some());
+        assert!(!f.has_partial());
     }
 }

@@ -8,11 +8,16 @@ pub mod framing;
 mod tcp;
 mod udp;
 
+use crate::sip::admission::{AdmissionControl, RefusedCounts};
+use crate::sip::limits::Limits;
 use crate::sip::message::{self, MessageError};
+use crate::sip::validate::{self, Refusal};
 use bytes::Bytes;
+use rsip::SipMessage;
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 
@@ -77,14 +82,25 @@ pub struct Transports {
     udp: Arc<UdpSocket>,
     local: SocketAddr,
     connections: Arc<Mutex<HashMap<ConnectionId, mpsc::Sender<Bytes>>>>,
+    /// Accepted TCP connections open per source address (outbound ones are ours, not counted).
+    tcp_sources: Arc<Mutex<HashMap<IpAddr, usize>>>,
     inbound: mpsc::Sender<Inbound>,
+    admission: AdmissionControl,
 }
 
 impl Transports {
-    /// Binds UDP and TCP on `addr` (the same port for both; with port 0 the UDP port picked by the
-    /// OS is reused for TCP) and starts their receive loops.
+    /// Binds UDP and TCP on `addr` with the default [`Limits`].
     pub async fn bind(
         addr: SocketAddr,
+    ) -> Result<(Transports, mpsc::Receiver<Inbound>), TransportError> {
+        Self::bind_with(addr, Limits::default()).await
+    }
+
+    /// Binds UDP and TCP on `addr` (the same port for both; with port 0 the UDP port picked by the
+    /// OS is reused for TCP) and starts their receive loops, under `limits`.
+    pub async fn bind_with(
+        addr: SocketAddr,
+        limits: Limits,
     ) -> Result<(Transports, mpsc::Receiver<Inbound>), TransportError> {
         let (udp, listener) = bind_pair(addr).await?;
         let local = udp.local_addr().map_err(|source| TransportError::Bind {
@@ -97,11 +113,23 @@ impl Transports {
             udp: Arc::new(udp),
             local,
             connections: Arc::default(),
+            tcp_sources: Arc::default(),
             inbound: tx,
+            admission: AdmissionControl::new(limits),
         };
         tokio::spawn(udp::receive_loop(transports.clone()));
         tokio::spawn(tcp::accept_loop(transports.clone(), listener));
+        tokio::spawn(report_refusals(transports.clone()));
         Ok((transports, rx))
+    }
+
+    /// The admission control new INVITEs go through (the endpoint asks it before a call starts).
+    pub fn admission(&self) -> &AdmissionControl {
+        &self.admission
+    }
+
+    fn limits(&self) -> &Limits {
+        &self.admission.limits
     }
 
     /// The bound address (UDP and TCP share the port).
@@ -145,10 +173,36 @@ impl Transports {
         Ok(Flow::Tcp(id))
     }
 
-    /// Parses a received message and passes it up; answers or drops what does not parse.
+    /// Checks, parses and passes up a received message; answers or drops what must not go on.
     async fn deliver(&self, raw: &[u8], source: SocketAddr, flow: Flow) {
+        let head = message::normalised_head(raw);
+        if let Some(user_agent) = header_of(&head, "User-Agent") {
+            if self.limits().is_scanner(user_agent) {
+                // Silence tells a scanner nothing, not even that a SIP server is here.
+                RefusedCounts::add(&self.admission.refused.scanner_requests);
+                tracing::debug!(%source, user_agent, "scanner request dropped");
+                return;
+            }
+        }
+        if raw.len() > self.limits().max_message_bytes {
+            RefusedCounts::add(&self.admission.refused.oversized_messages);
+            let refusal = Refusal {
+                status: 513,
+                reason: "Message Too Large".into(),
+                headers: vec![],
+            };
+            return self.refuse(raw, &refusal, source, flow).await;
+        }
+        if let Some(refusal) = validate::check_raw(&head) {
+            return self.refuse(raw, &refusal, source, flow).await;
+        }
         match message::parse(raw) {
             Ok(message) => {
+                if let SipMessage::Request(request) = &message {
+                    if let Some(refusal) = validate::check_request(request) {
+                        return self.refuse(raw, &refusal, source, flow).await;
+                    }
+                }
                 let _ = self
                     .inbound
                     .send(Inbound {
@@ -159,6 +213,22 @@ impl Transports {
                     .await;
             }
             Err(error) => self.reject(raw, &error, source, flow).await,
+        }
+    }
+
+    /// Answers a request the checks refused, statelessly (§8.2: these refusals need no
+    /// transaction; a retransmission is refused again).
+    async fn refuse(&self, raw: &[u8], refusal: &Refusal, source: SocketAddr, flow: Flow) {
+        match message::raw_response(raw, refusal) {
+            Some(response) => {
+                tracing::info!(%source, status = refusal.status, reason = %refusal.reason, "SIP request refused");
+                if let Err(e) = self.send(flow, source, Bytes::from(response)).await {
+                    tracing::debug!(%source, error = %e, "could not send refusal");
+                }
+            }
+            None => {
+                tracing::info!(%source, status = refusal.status, "unanswerable SIP message dropped")
+            }
         }
     }
 
@@ -174,6 +244,42 @@ impl Transports {
             None => {
                 tracing::warn!(%source, %error, bytes = raw.len(), "malformed SIP message dropped")
             }
+        }
+    }
+}
+
+/// The value of the first header `name` in a normalised head.
+fn header_of<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.split("\r\n").skip(1).find_map(|line| {
+        let (n, v) = line.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// How often refusals are reported in the log, when there were any.
+const REPORT_EVERY: Duration = Duration::from_secs(60);
+
+/// Logs the refusal counters every minute while they change, so an operator sees a scan or a
+/// flood without a log line per packet (decision: refused attempts leave no ticket, only these
+/// counts; see docs/sip.md).
+async fn report_refusals(transports: Transports) {
+    let mut last = transports.admission.refused.snapshot();
+    let mut tick = tokio::time::interval(REPORT_EVERY);
+    tick.tick().await;
+    while !transports.inbound.is_closed() {
+        tick.tick().await;
+        let now = transports.admission.refused.snapshot();
+        if now != last {
+            let (scanner, calls, oversized, tcp) = now;
+            tracing::warn!(
+                scanner_requests = scanner,
+                calls_over_limits = calls,
+                oversized_messages = oversized,
+                tcp_connections_refused = tcp,
+                calls_in_progress = transports.admission.in_progress(),
+                "SIP refusals since start"
+            );
+            last = now;
         }
     }
 }

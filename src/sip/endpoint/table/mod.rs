@@ -150,6 +150,8 @@ impl ClientEntry {
 struct DialogEntry {
     /// The latest INVITE server transaction of the dialog, whose 2xx the next ACK acknowledges.
     invite: Option<TransactionKey>,
+    /// An answered call's place under the admission limits, freed when the entry goes.
+    _permit: Option<crate::sip::admission::Permit>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -170,6 +172,7 @@ pub struct TransactionTable {
     deadlines: BinaryHeap<Reverse<(Instant, Side, TransactionKey)>>,
     accepting: bool,
     register: bool,
+    admission: Option<crate::sip::admission::AdmissionControl>,
 }
 
 impl TransactionTable {
@@ -183,7 +186,13 @@ impl TransactionTable {
             deadlines: BinaryHeap::new(),
             accepting: true,
             register: false,
+            admission: None,
         }
+    }
+
+    /// New INVITEs go through `admission` (by default every one is admitted).
+    pub fn set_admission(&mut self, admission: crate::sip::admission::AdmissionControl) {
+        self.admission = Some(admission);
     }
 
     /// Whether REGISTER is handed up ([`Output::OutOfDialog`]) rather than refused with 405.
@@ -379,8 +388,13 @@ impl TransactionTable {
         if !entry.answered_by.insert(dialog.remote_tag.clone()) {
             return None;
         }
-        self.dialogs
-            .insert(dialog.clone(), DialogEntry { invite: None });
+        self.dialogs.insert(
+            dialog.clone(),
+            DialogEntry {
+                invite: None,
+                _permit: None,
+            },
+        );
         Some(dialog)
     }
 }

@@ -183,6 +183,11 @@ impl TransactionTable {
             out.extend(self.respond(&key, reply(StatusCode::LoopDetected), now));
             return;
         }
+        let _permit =
+            match out_of_dialog::admit_new_call(self.admission.as_ref(), &request, source, now) {
+                Ok(permit) => permit,
+                Err(refusal) => return out.extend(self.respond(&key, refusal, now)),
+            };
         // §17.2.1: 100 Trying at once, so the caller's INVITE retransmissions stop.
         let trying = message::response(&request, StatusCode::Trying, None);
         out.extend(self.respond(&key, trying, now));
@@ -190,6 +195,7 @@ impl TransactionTable {
             dialog.clone(),
             DialogEntry {
                 invite: Some(key.clone()),
+                _permit,
             },
         );
         out.push(Output::NewCall {
