@@ -7,8 +7,8 @@
 //! - [`call`]: one task per call, turning packets and timers into digits, hang-ups, timeouts.
 //! - [`ivr`]: dialplans, their checker, and the interpreter that runs a call through one.
 //! - [`helpdesk`]: the helpdesk's side of a call: its ticket, the IVR host, voicemail, its
-//!   disposition, what a restart repairs, routing to the on-call technician, and the registrar
-//!   technicians' phones register with.
+//!   disposition, what a restart repairs, routing to the on-call technician.
+//! - [`phones`]: the registrar task technicians' phones REGISTER with, and their keep-alive.
 //! - Domain, used by the layers above: [`tickets`], [`accounts`], [`oncall`]; [`store`] is the
 //!   only place that writes SQL.
 //! - [`transcribe`]: voicemail transcription; [`web`]: the web log and API.
@@ -24,6 +24,7 @@ pub mod helpdesk;
 pub mod ivr;
 pub mod media;
 pub mod oncall;
+pub mod phones;
 pub mod server;
 pub mod sip;
 pub mod store;

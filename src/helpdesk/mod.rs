@@ -9,7 +9,6 @@
 mod call_task;
 pub mod disposition;
 mod host;
-pub mod registrar;
 pub mod restart;
 pub mod routing;
 pub mod voicemail;
@@ -45,7 +44,7 @@ impl Helpdesk {
         dialplan: Dialplan,
         store: Store,
         voicemail: Voicemail,
-        phones: registrar::Phones,
+        phones: crate::phones::Phones,
     ) -> Helpdesk {
         let roster = routing::StoreRoster {
             store: store.clone(),

@@ -56,7 +56,7 @@ pub struct Server {
     config: Config,
     shutdown: watch::Sender<bool>,
     dispatcher: Option<tokio::task::JoinHandle<()>>,
-    phones: helpdesk::registrar::Phones,
+    phones: crate::phones::Phones,
     transcriber: Option<crate::transcribe::worker::Transcriber>,
 }
 
@@ -107,7 +107,7 @@ impl Server {
         let (endpoint, new_calls, registers) =
             Endpoint::start_with_registrar(transports, inbound, timers);
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let phones = helpdesk::registrar::start(
+        let phones = crate::phones::start(
             endpoint.clone(),
             registers,
             store.clone(),
@@ -189,7 +189,7 @@ impl Server {
     }
 
     /// Technicians' registered phones (for routing and tests).
-    pub fn phones(&self) -> &helpdesk::registrar::Phones {
+    pub fn phones(&self) -> &crate::phones::Phones {
         &self.phones
     }
 

@@ -3,7 +3,7 @@
 
 use super::roster::{EscalationStep, Roster};
 use crate::call::outbound::Target;
-use crate::helpdesk::registrar::Phones;
+use crate::phones::Phones;
 use crate::oncall::Presence;
 use crate::sip::endpoint::EndpointHandle;
 use crate::sip::registrar::Transport;

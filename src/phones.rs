@@ -1,4 +1,4 @@
-//! The registrar task: technicians' phones REGISTER here (RFC 3261 §10), authenticated by
+//! Technicians' phones: the registrar task they REGISTER with (RFC 3261 §10), authenticated by
 //! digest (§22), and are kept an eye on with OPTIONS keep-alives.
 //!
 //! The rules live in the sans-IO cores (`sip::digest`, `sip::registrar`); this task feeds them
