@@ -1,6 +1,7 @@
 //! Storage: the only place that writes SQL. SQLite (embedded default) and PostgreSQL (several
 //! nodes) through one code path, sqlx's `Any` driver, with portable SQL and `$n` parameters.
 
+mod board;
 mod changes;
 mod directory;
 mod jobs;
@@ -16,6 +17,7 @@ mod timeline;
 mod web;
 
 pub use crate::tickets::{CallEvent, Ticket, TicketField};
+pub use board::LiveCall;
 pub use changes::{ChangeKind, TicketChange};
 pub use directory::DirectoryEntry;
 pub use jobs::{QueueCounts, TranscriptRecord, TranscriptionJob, MAX_ATTEMPTS};

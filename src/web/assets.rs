@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::WebError;
 
-const FILES: [(&str, &str, &str); 3] = [
+const FILES: [(&str, &str, &str); 4] = [
     (
         "hotline.css",
         "text/css; charset=utf-8",
@@ -23,6 +23,11 @@ const FILES: [(&str, &str, &str); 3] = [
         "ticket.js",
         "text/javascript; charset=utf-8",
         include_str!("assets/ticket.js"),
+    ),
+    (
+        "home.js",
+        "text/javascript; charset=utf-8",
+        include_str!("assets/home.js"),
     ),
 ];
 

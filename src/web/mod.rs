@@ -170,7 +170,8 @@ impl IntoResponse for PageError {
 /// Every route of the web log.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(|| async { Redirect::to("/tickets") }))
+        .route("/", get(pages::home))
+        .route("/presence", post(pages::set_presence))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/lang/{code}", get(pages::set_language))
         .route("/logout", post(pages::logout))

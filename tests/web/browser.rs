@@ -134,6 +134,21 @@ impl Driver {
         );
     }
 
+    /// Saves the page as `target/screenshots/{name}-1280x800.png` and `{name}-390x844.png`
+    /// (desktop and phone width) for a reviewer to look at, then restores the desktop size.
+    async fn screenshots(&self, name: &str) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        for (w, h) in [(390, 844), (1280, 800)] {
+            self.call("POST", "/window/rect", json!({"width": w, "height": h}))
+                .await;
+            let png = self.call("GET", "/screenshot", Value::Null).await;
+            let png = base64_decode(png.as_str().expect("base64 PNG"));
+            assert!(png.starts_with(b"\x89PNG"), "{name}: not a PNG");
+            std::fs::write(dir.join(format!("{name}-{w}x{h}.png")), png).unwrap();
+        }
+    }
+
     async fn path(&self) -> String {
         let url = self.call("GET", "/url", Value::Null).await;
         let url = url.as_str().unwrap().to_string();
@@ -142,6 +157,32 @@ impl Driver {
             .map(|p| format!("/{p}"))
             .unwrap_or_default()
     }
+}
+
+/// Standard base64 (WebDriver screenshots), without pulling a crate in for the tests.
+fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => panic!("not base64: {c}"),
+    };
+    let digits: Vec<u8> = text
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
+        .map(value)
+        .collect();
+    let mut out = Vec::with_capacity(digits.len() * 3 / 4);
+    for chunk in digits.chunks(4) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, d)| n | (u32::from(*d) << (18 - 6 * i)));
+        out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
+    }
+    out
 }
 
 async fn start_driver() -> Option<Driver> {
@@ -203,13 +244,31 @@ async fn browser_logs_in_and_resolves_a_ticket() {
     driver.type_into("input[name=name]", "alice").await;
     driver.type_into("input[name=password]", PASSWORD).await;
     driver.click("form[action='/login'] button").await;
+    // Login lands on the home page; the new call is on the board.
+    driver.wait_for_page("/", &reference).await;
+    driver.screenshots("home").await;
+    // The presence control works from the keyboard-reachable button.
+    driver.click("button.presence-toggle").await;
+    driver.wait_for_page("/", "Go available").await;
+    assert_eq!(
+        web.store().presence_choice("alice").await.unwrap(),
+        hotline::oncall::PresenceChoice::Away
+    );
+    driver.go(&format!("{base}/tickets")).await;
     driver.wait_for_page("/tickets", &reference).await;
+    driver.screenshots("call_log").await;
+    // The call log's filters are laid out as a grid, not one crowded line.
+    let display = driver
+        .script("return getComputedStyle(document.querySelector('form.filters')).display")
+        .await;
+    assert_eq!(display, "grid", "call log filters layout");
 
     driver
         .click(&format!("a[href='/tickets/{reference}']"))
         .await;
     let page = format!("/tickets/{reference}");
     driver.wait_for_page(&page, "Add note").await;
+    driver.screenshots("ticket").await;
 
     // The served style sheet applies under the Content-Security-Policy (no inline style left).
     let badge = driver
@@ -276,6 +335,8 @@ async fn a_technician_sees_a_call_arrive_live_and_resolves_it() {
     driver.type_into("input[name=name]", "alice").await;
     driver.type_into("input[name=password]", PASSWORD).await;
     driver.click("form[action='/login'] button").await;
+    driver.wait_for_page("/", "Calls now").await;
+    driver.go(&format!("{base}/tickets")).await;
     driver.wait_for_page("/tickets", "No tickets.").await;
 
     // A caller: English, hardware, only me, degraded, skips the hint and the instructions, then

@@ -6,6 +6,7 @@
 mod support;
 
 mod browser;
+mod home;
 mod language;
 mod roles;
 mod routes;
@@ -287,7 +288,7 @@ async fn login_sets_an_httponly_lax_session_cookie_and_logout_ends_it() {
 
     let ok = web.login("alice", PASSWORD).await;
     assert_eq!(ok.status, 303);
-    assert_eq!(ok.header("location"), Some("/tickets"));
+    assert_eq!(ok.header("location"), Some("/"));
     let set = ok
         .headers_named("set-cookie")
         .into_iter()

@@ -51,7 +51,8 @@ use Refusal::{LoginPage, Unauthorized};
 use Who::{Anonymous, Lead, Technician};
 
 const ROUTES: &[Route] = &[
-    route("GET", "/", Anonymous, Refusal::None),
+    route("GET", "/", Technician, LoginPage),
+    route("POST", "/presence", Technician, LoginPage),
     route("GET", "/login", Anonymous, Refusal::None),
     route("POST", "/login", Anonymous, Refusal::None),
     route("GET", "/lang/{code}", Anonymous, Refusal::None),
@@ -184,6 +185,7 @@ async fn every_route_refuses_anonymous_forged_and_wrong_role_requests() {
             (_, "/tickets/{reference}/assignee") => {
                 ("application/x-www-form-urlencoded", "assignee=".into())
             }
+            (_, "/presence") => ("application/x-www-form-urlencoded", "presence=away".into()),
             (_, "/tickets/{reference}/notes") => {
                 ("application/x-www-form-urlencoded", "body=hello".into())
             }

@@ -85,7 +85,7 @@ pub(crate) async fn call_log(
     let mut body = live_banner(lang);
     let _ = write!(
         body,
-        r#"<form method="get" action="/tickets"><label>{} <input type="search" name="q" value="{}" maxlength="{MAX_SEARCH_CHARS}" placeholder="{}"></label> "#,
+        r#"<form method="get" action="/tickets" class="filters"><label>{} <input type="search" name="q" value="{}" maxlength="{MAX_SEARCH_CHARS}" placeholder="{}"></label> "#,
         lang.t("Search"),
         esc(get("q").unwrap_or("")),
         lang.t("words, number, name, HD-…"),

@@ -137,7 +137,7 @@ pub(crate) async fn login(
                 auth::set_cookie(LOGIN_COOKIE, "", "/login", Some(Default::default())),
             ),
         ]),
-        Redirect::to("/tickets"),
+        Redirect::to("/"),
     )
         .into_response())
 }

@@ -1,4 +1,4 @@
-//! The HTML pages, one module per page: login, the call log, a ticket, the forms that change a
+//! The HTML pages, one module per page: the technician's home page, login, the call log, a ticket, the forms that change a
 //! ticket, the voicemail download, and the interface language switch.
 //!
 //! Handlers take typed values: the ticket as `Path<TicketRef>` and form fields as domain enums,
@@ -8,6 +8,7 @@
 
 mod actions;
 mod call_log;
+mod home;
 mod language;
 mod login;
 mod recording;
@@ -15,6 +16,7 @@ mod ticket;
 
 pub(crate) use actions::{add_note, change_assignee, change_status, Assignee};
 pub(crate) use call_log::call_log;
+pub(crate) use home::{home, set_presence};
 pub(crate) use language::set_language;
 pub(crate) use login::{login, login_form, logout};
 pub(crate) use recording::{recording, recording_response};
