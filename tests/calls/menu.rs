@@ -42,7 +42,12 @@ fn digits(events: &[hotline::tickets::CallEvent]) -> Vec<&str> {
 
 #[tokio::test]
 async fn full_menu_with_rfc4733_and_inband_digits_and_voicemail_makes_a_complete_ticket() {
-    let server = TestServer::start().await;
+    // This phone mixes RFC 4733 events and tones (as some gateways do), so tones must be heard
+    // after the first event: `always`, not the default `until_rfc4733`.
+    let server = TestServer::start_with(|c| {
+        c.media.inband_dtmf = hotline::media::dtmf::InbandPolicy::Always;
+    })
+    .await;
     let mut ua = Ua::udp(server.sip).await;
     ua.connect().await;
     ua.send_silence(300).await;
