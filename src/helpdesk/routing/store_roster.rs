@@ -3,8 +3,8 @@
 
 use super::roster::{EscalationStep, Roster};
 use crate::call::outbound::Target;
-use crate::phones::Phones;
 use crate::oncall::Presence;
+use crate::phones::Phones;
 use crate::sip::endpoint::EndpointHandle;
 use crate::sip::registrar::Transport;
 use crate::sip::transport::Flow;
