@@ -236,7 +236,8 @@ pub async fn finish(control: CallControl, cause: EndCause) -> MediaStats {
     stats
 }
 
-async fn send_bye(endpoint: &EndpointHandle, dialog: &mut Dialog, ip: IpAddr) {
+/// Ends `dialog` with a BYE from `ip` and waits at most 5 s for its answer.
+pub(crate) async fn send_bye(endpoint: &EndpointHandle, dialog: &mut Dialog, ip: IpAddr) {
     let local = std::net::SocketAddr::new(ip, endpoint.local_addr().port());
     match dialog.request(rsip::Method::Bye, local) {
         Ok(bye) => {

@@ -7,7 +7,7 @@
 //! not keep (a second phone of a fork, or one racing our CANCEL) is ACKed and hung up with
 //! [`Attempt::refuse_answer`], as §13.2.2.4 requires.
 
-use super::answer::AnswerContext;
+use super::answer::{send_bye, AnswerContext};
 use super::control::CallControl;
 use super::local_ip::local_ip_towards;
 use crate::media::port_pool::{PortPoolError, RtpSocket};
@@ -19,7 +19,6 @@ use crate::sip::transport::Flow;
 use rsip::prelude::*;
 use rsip::{Request, Response};
 use std::net::SocketAddr;
-use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// A phone to ring: a registered binding.
@@ -154,15 +153,7 @@ impl Attempt {
         answer: Answer,
     ) -> Result<CallControl, DialError> {
         let Answer { response, signals } = answer;
-        let dialog =
-            Dialog::from_response(&self.request, &response, self.target.flow, self.target.dest)?;
-        let local = SocketAddr::new(self.local_media.ip, ctx.endpoint.local_addr().port());
-        let cseq = self
-            .request
-            .cseq_header()
-            .and_then(|c| c.seq())
-            .unwrap_or(1);
-        let ack = dialog.ack(cseq, local)?;
+        let (dialog, ack) = self.dialog_and_ack(ctx, &response)?;
         ctx.endpoint
             .send_ack(ack.clone(), self.target.flow, self.target.dest)
             .await;
@@ -181,7 +172,7 @@ impl Attempt {
             Ok(n) => n,
             Err(e) => {
                 let mut dialog = dialog;
-                bye(ctx, &mut dialog, local).await;
+                send_bye(&ctx.endpoint, &mut dialog, self.local_media.ip).await;
                 return Err(e.into());
             }
         };
@@ -199,26 +190,13 @@ impl Attempt {
 
     /// ACKs a 2xx we do not keep and hangs up its dialog.
     pub async fn refuse_answer(&self, ctx: &AnswerContext, answer: Answer) {
-        let Ok(mut dialog) = Dialog::from_response(
-            &self.request,
-            &answer.response,
-            self.target.flow,
-            self.target.dest,
-        ) else {
+        let Ok((mut dialog, ack)) = self.dialog_and_ack(ctx, &answer.response) else {
             return;
         };
-        let local = SocketAddr::new(self.local_media.ip, ctx.endpoint.local_addr().port());
-        let cseq = self
-            .request
-            .cseq_header()
-            .and_then(|c| c.seq())
-            .unwrap_or(1);
-        if let Ok(ack) = dialog.ack(cseq, local) {
-            ctx.endpoint
-                .send_ack(ack, self.target.flow, self.target.dest)
-                .await;
-        }
-        bye(ctx, &mut dialog, local).await;
+        ctx.endpoint
+            .send_ack(ack, self.target.flow, self.target.dest)
+            .await;
+        send_bye(&ctx.endpoint, &mut dialog, self.local_media.ip).await;
         ctx.endpoint
             .forget(&dialog.call_id, &dialog.remote_tag)
             .await;
@@ -226,31 +204,30 @@ impl Attempt {
 
     /// ACKs a retransmitted 2xx (our first ACK was lost).
     async fn ack_again(&self, ctx: &AnswerContext, response: &Response) {
-        if let Ok(dialog) =
-            Dialog::from_response(&self.request, response, self.target.flow, self.target.dest)
-        {
-            let local = SocketAddr::new(self.local_media.ip, ctx.endpoint.local_addr().port());
-            let cseq = self
-                .request
-                .cseq_header()
-                .and_then(|c| c.seq())
-                .unwrap_or(1);
-            if let Ok(ack) = dialog.ack(cseq, local) {
-                ctx.endpoint
-                    .send_ack(ack, self.target.flow, self.target.dest)
-                    .await;
-            }
+        if let Ok((_, ack)) = self.dialog_and_ack(ctx, response) {
+            ctx.endpoint
+                .send_ack(ack, self.target.flow, self.target.dest)
+                .await;
         }
     }
-}
 
-async fn bye(ctx: &AnswerContext, dialog: &mut Dialog, local: SocketAddr) {
-    if let Ok(bye) = dialog.request(rsip::Method::Bye, local) {
-        let _ = tokio::time::timeout(
-            Duration::from_secs(5),
-            ctx.endpoint.request(bye, dialog.flow, dialog.peer),
-        )
-        .await;
+    /// The dialog a 2xx to our INVITE creates, and the ACK for that 2xx (the INVITE's CSeq
+    /// number, §13.2.2.4).
+    fn dialog_and_ack(
+        &self,
+        ctx: &AnswerContext,
+        response: &Response,
+    ) -> Result<(Dialog, Request), DialogError> {
+        let dialog =
+            Dialog::from_response(&self.request, response, self.target.flow, self.target.dest)?;
+        let local = SocketAddr::new(self.local_media.ip, ctx.endpoint.local_addr().port());
+        let cseq = self
+            .request
+            .cseq_header()
+            .and_then(|c| c.seq())
+            .unwrap_or(1);
+        let ack = dialog.ack(cseq, local)?;
+        Ok((dialog, ack))
     }
 }
 
