@@ -6,12 +6,18 @@
 //! and sends their answers back. It owns the nonces and the failure counts (process memory: a
 //! restart only costs phones one extra challenge) and the TCP flows phones registered on (a
 //! flow is a connection of this process, so it cannot be stored; the binding itself is).
+//!
+//! The same challenge recognises a technician who calls from their phone (`identify`): an
+//! INVITE for a feature code, or from where a technician's phone registered, gets 407 and is
+//! the technician's once answered with their password.
 
+use crate::call::answer::Caller;
 use crate::call::local_ip::local_ip_towards;
+use crate::call::IncomingCall;
 use crate::config::RegistrarConfig;
 use crate::sip::dialog::{new_branch, random_token};
 use crate::sip::digest::{Credentials, DigestAuthenticator, FailureLimiter, NonceStore, Verdict};
-use crate::sip::endpoint::{EndpointHandle, OutOfDialogRequest};
+use crate::sip::endpoint::{EndpointHandle, NewCall, OutOfDialogRequest};
 use crate::sip::message;
 use crate::sip::registrar::{aor_user, process_register, BindingChange, Transport};
 use crate::sip::transport::Flow;
@@ -37,14 +43,208 @@ pub struct PhoneRoute {
     pub flow: Flow,
 }
 
+/// Who placed a call, as the technicians' phones know it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallerIs {
+    /// Not a technician's phone: a helpdesk caller.
+    Caller,
+    /// A technician, authenticated by digest.
+    Technician(String),
+    /// The INVITE was answered here (challenged, refused): nothing more to do with it.
+    Answered,
+}
+
+/// A binding as this node knows it: keyed by (user, contact).
+type BindingKey = (String, String);
+
 /// The technicians' phones as routing sees them: the stored bindings and this process's flows.
 #[derive(Clone)]
 pub struct Phones {
     store: Store,
-    flows: Arc<Mutex<HashMap<(String, String), Flow>>>,
+    endpoint: EndpointHandle,
+    flows: Arc<Mutex<HashMap<BindingKey, Flow>>>,
+    /// Where each phone registered from (on this node): INVITEs from there are challenged.
+    sources: Arc<Mutex<HashMap<BindingKey, SocketAddr>>>,
+    guard: Arc<Mutex<Guard>>,
+}
+
+/// How a challenge is carried: REGISTER is a registrar's (401), INVITE a proxy's (407, as
+/// Asterisk and Kamailio do), so a phone answers with the matching header.
+#[derive(Debug, Clone, Copy)]
+enum Challenge {
+    Register,
+    Invite,
+}
+
+impl Challenge {
+    fn status(self) -> StatusCode {
+        match self {
+            Challenge::Register => StatusCode::Unauthorized,
+            Challenge::Invite => StatusCode::ProxyAuthenticationRequired,
+        }
+    }
+
+    fn credentials_header(self) -> &'static str {
+        match self {
+            Challenge::Register => "Authorization",
+            Challenge::Invite => "Proxy-Authorization",
+        }
+    }
+
+    fn header(self, value: String) -> Header {
+        match self {
+            Challenge::Register => Header::WwwAuthenticate(value.into()),
+            Challenge::Invite => Header::ProxyAuthenticate(value.into()),
+        }
+    }
+}
+
+/// The result of checking a request's credentials.
+enum Authentication {
+    Authenticated(String),
+    /// The answer to send instead: a challenge, or 403 when rate limited.
+    Refused(rsip::Response),
 }
 
 impl Phones {
+    /// Tells a technician's call from a helpdesk caller's. An INVITE for a feature code
+    /// (`feature_code`), from where a technician's phone registered, or already carrying
+    /// credentials is challenged (407); answered with the right password, it is that
+    /// technician's. Any other INVITE is a caller's, with no lookup at all.
+    pub async fn identify(&self, call: &NewCall, feature_code: bool) -> CallerIs {
+        let from_a_phone = self.registered_at(call.source, &call.caller().number);
+        let has_credentials =
+            message::header_value(&call.invite.headers, "Proxy-Authorization").is_some();
+        if !(feature_code || from_a_phone || has_credentials) {
+            return CallerIs::Caller;
+        }
+        let response = match self
+            .authenticate(&call.invite, call.source, Challenge::Invite)
+            .await
+        {
+            Ok(Authentication::Authenticated(user)) => return CallerIs::Technician(user),
+            Ok(Authentication::Refused(response)) => response,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot check a technician's credentials");
+                message::response(
+                    &call.invite,
+                    StatusCode::ServerInternalError,
+                    Some(&random_token()),
+                )
+            }
+        };
+        self.endpoint.respond(&call.transaction, response).await;
+        // The phone answers the challenge with a new INVITE in the same Call-ID: a new call.
+        self.endpoint
+            .forget(&call.call_id(), &call.caller_tag())
+            .await;
+        CallerIs::Answered
+    }
+
+    /// Whether `user` has a phone registered (on this node) at `source`.
+    fn registered_at(&self, source: SocketAddr, user: &str) -> bool {
+        self.sources
+            .lock()
+            .expect("sources lock")
+            .iter()
+            .any(|((u, _), s)| *s == source && u == user)
+    }
+
+    /// Checks the digest credentials of `request` against the stored HA1s: the rate limit
+    /// first, then the nonce and the response. Every failure gets the same fresh challenge.
+    async fn authenticate(
+        &self,
+        request: &Request,
+        source: SocketAddr,
+        how: Challenge,
+    ) -> Result<Authentication, StoreError> {
+        let now = Instant::now().into_std();
+        let authorization = message::header_value(&request.headers, how.credentials_header());
+        let credentials = authorization.as_deref().map(Credentials::parse);
+        let claimed = match &credentials {
+            Some(Ok(c)) => Some(c.username.clone()),
+            _ => match how {
+                Challenge::Register => aor_user(request),
+                Challenge::Invite => Some(Caller::of(request).number),
+            },
+        };
+        let realm = {
+            let mut guard = self.guard.lock().expect("guard lock");
+            if guard
+                .failures
+                .is_blocked(source.ip(), claimed.as_deref(), now)
+            {
+                let wait = guard
+                    .failures
+                    .retry_after(source.ip(), claimed.as_deref(), now);
+                tracing::warn!(%source, user = claimed.as_deref().unwrap_or("-"), method = %request.method, "refused: too many failed authentications");
+                let mut response =
+                    message::response(request, StatusCode::Forbidden, Some(&random_token()));
+                push_before_length(
+                    &mut response,
+                    Header::Other("Retry-After".into(), wait.as_secs().max(1).to_string()),
+                );
+                return Ok(Authentication::Refused(response));
+            }
+            guard.auth.realm().to_string()
+        };
+        let credentials = match credentials {
+            None => return Ok(Authentication::Refused(self.challenge(request, how, false))),
+            Some(Err(e)) => {
+                self.failed(source, claimed.as_deref(), &e.to_string());
+                return Ok(Authentication::Refused(self.challenge(request, how, false)));
+            }
+            Some(Ok(c)) => c,
+        };
+        let stored = self
+            .store
+            .sip_credentials(&credentials.username, &realm)
+            .await?;
+        let verdict = {
+            let guard = &mut *self.guard.lock().expect("guard lock");
+            guard.auth.verify(
+                request.method.to_string().as_str(),
+                &credentials,
+                stored.as_ref(),
+                &mut guard.nonces,
+                Instant::now().into_std(),
+            )
+        };
+        Ok(match verdict {
+            Verdict::Authenticated { user } => Authentication::Authenticated(user),
+            Verdict::Stale => Authentication::Refused(self.challenge(request, how, true)),
+            Verdict::Failed => {
+                self.failed(source, Some(&credentials.username), "wrong credentials");
+                Authentication::Refused(self.challenge(request, how, false))
+            }
+        })
+    }
+
+    /// Counts a failure and logs it with where it came from.
+    fn failed(&self, source: SocketAddr, user: Option<&str>, reason: &str) {
+        tracing::warn!(%source, user = user.unwrap_or("-"), reason, "SIP authentication failed");
+        self.guard.lock().expect("guard lock").failures.failed(
+            source.ip(),
+            user,
+            Instant::now().into_std(),
+        );
+    }
+
+    /// 401 or 407 with a fresh nonce, every offered algorithm: identical whatever went wrong.
+    fn challenge(&self, request: &Request, how: Challenge, stale: bool) -> rsip::Response {
+        let mut response = message::response(request, how.status(), Some(&random_token()));
+        let values = {
+            let guard = &mut *self.guard.lock().expect("guard lock");
+            guard
+                .auth
+                .challenge(&mut guard.nonces, Instant::now().into_std(), stale)
+        };
+        for value in values {
+            push_before_length(&mut response, how.header(value));
+        }
+        response
+    }
+
     /// The flow to reach a binding: UDP, or the TCP connection it registered on (`None` if
     /// that connection is gone or belongs to another node).
     pub(crate) fn flow(&self, user: &str, contact: &str, transport: Transport) -> Option<Flow> {
@@ -91,7 +291,6 @@ struct Registrar {
     endpoint: EndpointHandle,
     phones: Phones,
     config: RegistrarConfig,
-    guard: Guard,
 }
 
 /// Starts the registrar on the REGISTER requests the endpoint hands up, and the keep-alive.
@@ -107,16 +306,18 @@ pub fn start(
 ) -> Phones {
     let phones = Phones {
         store,
+        endpoint: endpoint.clone(),
         flows: Arc::default(),
+        sources: Arc::default(),
+        guard: Arc::new(Mutex::new(Guard {
+            auth: DigestAuthenticator::new(&config.realm, &config.algorithms),
+            nonces: NonceStore::new(Duration::from_secs(config.nonce_lifetime_secs), 100_000),
+            failures: FailureLimiter::new(config.failure_limits()),
+        })),
     };
     let registrar = Registrar {
         endpoint: endpoint.clone(),
         phones: phones.clone(),
-        guard: Guard {
-            auth: DigestAuthenticator::new(&config.realm, &config.algorithms),
-            nonces: NonceStore::new(Duration::from_secs(config.nonce_lifetime_secs), 100_000),
-            failures: FailureLimiter::new(config.failure_limits()),
-        },
         config: config.clone(),
     };
     tokio::spawn(registrar.run(requests, shutdown.clone()));
@@ -177,57 +378,13 @@ impl Registrar {
         source: SocketAddr,
         flow: Flow,
     ) -> Result<rsip::Response, StoreError> {
-        let now = Instant::now().into_std();
-        let authorization = message::header_value(&request.headers, "Authorization");
-        let credentials = authorization.as_deref().map(Credentials::parse);
-        let claimed = match &credentials {
-            Some(Ok(c)) => Some(c.username.clone()),
-            _ => aor_user(request),
-        };
-        let guard = &mut self.guard;
-        if guard
-            .failures
-            .is_blocked(source.ip(), claimed.as_deref(), now)
-        {
-            let wait = guard
-                .failures
-                .retry_after(source.ip(), claimed.as_deref(), now);
-            tracing::warn!(%source, user = claimed.as_deref().unwrap_or("-"), "REGISTER refused: too many failed authentications");
-            let mut response =
-                message::response(request, StatusCode::Forbidden, Some(&random_token()));
-            push_before_length(
-                &mut response,
-                Header::Other("Retry-After".into(), wait.as_secs().max(1).to_string()),
-            );
-            return Ok(response);
-        }
-        let credentials = match credentials {
-            None => return Ok(self.challenge(request, false)),
-            Some(Err(e)) => {
-                self.failed(source, claimed.as_deref(), &e.to_string());
-                return Ok(self.challenge(request, false));
-            }
-            Some(Ok(c)) => c,
-        };
-        let stored = self
+        let user = match self
             .phones
-            .store
-            .sip_credentials(&credentials.username, self.guard.auth.realm())
-            .await?;
-        let verdict = self.guard.auth.verify(
-            "REGISTER",
-            &credentials,
-            stored.as_ref(),
-            &mut self.guard.nonces,
-            Instant::now().into_std(),
-        );
-        let user = match verdict {
-            Verdict::Authenticated { user } => user,
-            Verdict::Stale => return Ok(self.challenge(request, true)),
-            Verdict::Failed => {
-                self.failed(source, Some(&credentials.username), "wrong credentials");
-                return Ok(self.challenge(request, false));
-            }
+            .authenticate(request, source, Challenge::Register)
+            .await?
+        {
+            Authentication::Authenticated(user) => user,
+            Authentication::Refused(response) => return Ok(response),
         };
         let wall = Utc::now();
         let current: Vec<_> = self
@@ -253,45 +410,27 @@ impl Registrar {
                 .apply_binding_changes(&user, &outcome.changes, wall)
                 .await?;
             let mut flows = self.phones.flows.lock().expect("flows lock");
+            let mut sources = self.phones.sources.lock().expect("sources lock");
             for change in &outcome.changes {
                 match change {
                     BindingChange::Save(b) => {
                         let key = (user.clone(), b.contact.clone());
+                        sources.insert(key.clone(), b.source);
                         match flow {
                             Flow::Tcp(_) => flows.insert(key, flow),
                             Flow::Udp => flows.remove(&key),
                         };
                     }
                     BindingChange::Remove { contact } => {
-                        flows.remove(&(user.clone(), contact.clone()));
+                        let key = (user.clone(), contact.clone());
+                        flows.remove(&key);
+                        sources.remove(&key);
                     }
                 }
             }
         }
         tracing::info!(%user, %source, transport = Transport::of(flow).as_str(), status = %outcome.status, "REGISTER");
         Ok(outcome.response(request))
-    }
-
-    /// Counts a failure and logs it with where it came from.
-    fn failed(&mut self, source: SocketAddr, user: Option<&str>, reason: &str) {
-        tracing::warn!(%source, user = user.unwrap_or("-"), reason, "SIP authentication failed");
-        self.guard
-            .failures
-            .failed(source.ip(), user, Instant::now().into_std());
-    }
-
-    /// 401 with a fresh nonce, SHA-256 and MD5 offered: identical whatever went wrong.
-    fn challenge(&mut self, request: &Request, stale: bool) -> rsip::Response {
-        let mut response =
-            message::response(request, StatusCode::Unauthorized, Some(&random_token()));
-        for value in
-            self.guard
-                .auth
-                .challenge(&mut self.guard.nonces, Instant::now().into_std(), stale)
-        {
-            push_before_length(&mut response, Header::WwwAuthenticate(value.into()));
-        }
-        response
     }
 }
 
@@ -342,6 +481,11 @@ async fn keepalive(
                 .flows
                 .lock()
                 .expect("flows lock")
+                .retain(|k, _| live.contains(k));
+            phones
+                .sources
+                .lock()
+                .expect("sources lock")
                 .retain(|k, _| live.contains(k));
         }
         let mut round = tokio::task::JoinSet::new();

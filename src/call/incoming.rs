@@ -19,6 +19,8 @@ pub trait IncomingCall {
     fn caller_tag(&self) -> String;
     /// Who is calling, from the From header.
     fn caller(&self) -> Caller;
+    /// What was dialled: the Request-URI's user part (empty if it has none).
+    fn dialled(&self) -> String;
 }
 
 impl IncomingCall for NewCall {
@@ -37,6 +39,15 @@ impl IncomingCall for NewCall {
 
     fn caller(&self) -> Caller {
         Caller::of(&self.invite)
+    }
+
+    fn dialled(&self) -> String {
+        self.invite
+            .uri
+            .auth
+            .as_ref()
+            .map(|a| a.user.clone())
+            .unwrap_or_default()
     }
 }
 

@@ -4,11 +4,13 @@
 //! The ticket is written before the call is answered, so every call — abandoned, failed or
 //! complete — leaves one. Store errors after that are logged, never allowed to drop the caller.
 
+use super::features::{self, FeatureCode};
 use super::host::HelpdeskHost;
 use super::{disposition, log_store, Helpdesk};
 use crate::call::answer;
 use crate::call::{IncomingCall, NewCall, Refusal};
 use crate::ivr;
+use crate::phones::CallerIs;
 use crate::store::NewTicket;
 use crate::tickets::{CallEventKind, Disposition};
 use std::sync::Arc;
@@ -23,6 +25,20 @@ pub async fn handle_call(call: NewCall, helpdesk: Arc<Helpdesk>) {
     let call_id = call.call_id();
     let span = tracing::info_span!("call", %call_id, caller = %caller.number);
     tracing::info!(parent: &span, display_name = ?caller.display_name, "incoming call");
+
+    // A technician's feature code is not a helpdesk call: no ticket. Only INVITEs for a code,
+    // or from a technician's registered phone, are challenged; callers are let straight in.
+    let feature = FeatureCode::parse(&call.dialled());
+    match helpdesk.phones.identify(&call, feature.is_some()).await {
+        CallerIs::Answered => return,
+        CallerIs::Technician(technician) => match feature {
+            Some(code) => return features::run(call, technician, code, helpdesk).await,
+            None => {
+                tracing::info!(parent: &span, %technician, "a technician calls the helpdesk")
+            }
+        },
+        CallerIs::Caller => {}
+    }
 
     let new_ticket = NewTicket {
         call_id,

@@ -8,6 +8,7 @@
 
 mod call_task;
 pub mod disposition;
+pub mod features;
 mod host;
 pub mod restart;
 pub mod routing;
@@ -35,6 +36,8 @@ pub struct Helpdesk {
     pub(crate) roster: routing::StoreRoster,
     /// Callers waiting for a team on this node.
     pub(crate) queues: routing::CallQueues,
+    /// Technicians' phones: tells a technician's call (a feature code) from a caller's.
+    pub(crate) phones: crate::phones::Phones,
 }
 
 impl Helpdesk {
@@ -49,12 +52,13 @@ impl Helpdesk {
         let roster = routing::StoreRoster {
             store: store.clone(),
             endpoint: answer.endpoint.clone(),
-            phones,
+            phones: phones.clone(),
             language: dialplan.default_language,
         };
         Helpdesk {
             roster,
             queues: routing::CallQueues::default(),
+            phones,
             answer,
             prompts,
             dialplan: RwLock::new(Arc::new(dialplan)),

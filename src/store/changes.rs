@@ -20,7 +20,7 @@ pub(super) const BACKLOG: usize = 1024;
 pub enum ChangeKind {
     /// A call came in.
     Created,
-    /// A field, the status, the assignee or the recording changed.
+    /// A field, the status, the assignee, the recording or the timeline changed.
     Updated,
     /// (More of) the voicemail's transcript was stored.
     Transcript,

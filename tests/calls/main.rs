@@ -5,6 +5,7 @@
 mod support;
 
 mod answer;
+mod features;
 mod menu;
 mod out_of_dialog;
 mod reload;

@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 
-const PCAPS: &str = "/usr/share/sip-tester";
+pub(super) const PCAPS: &str = "/usr/share/sip-tester";
 
 /// A technician on call for network problems, whose one phone is at `phone`.
 async fn on_call_technician(store: &Store, name: &str, phone: SocketAddr) {
@@ -23,7 +23,7 @@ async fn on_call_technician(store: &Store, name: &str, phone: SocketAddr) {
 }
 
 /// A technician account with one registered phone at `phone`.
-async fn technician(store: &Store, name: &str, phone: SocketAddr) {
+pub(super) async fn technician(store: &Store, name: &str, phone: SocketAddr) {
     store
         .upsert_user(name, "not used here", Role::Technician)
         .await
@@ -46,7 +46,7 @@ async fn technician(store: &Store, name: &str, phone: SocketAddr) {
 
 /// The network team: `members` take turns on call (the first is on call now, the only one in
 /// these tests), `lead` is the last step of the escalation.
-async fn network_team(
+pub(super) async fn network_team(
     store: &Store,
     members: &[(&str, SocketAddr)],
     lead: Option<(&str, SocketAddr)>,
@@ -83,7 +83,7 @@ async fn network_team(
 }
 
 /// The ticket of `call_id` once its call has ended, woken by the store's change broadcast.
-async fn settled(store: &Store, call_id: &str) -> hotline::store::Ticket {
+pub(super) async fn settled(store: &Store, call_id: &str) -> hotline::store::Ticket {
     let mut changes = store.subscribe();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
@@ -101,12 +101,12 @@ async fn settled(store: &Store, call_id: &str) -> hotline::store::Ticket {
 
 /// The server with the registrar's OPTIONS keep-alive off: the test phones (SIPp scenarios)
 /// expect an INVITE and nothing else, and their bindings are written straight to the store.
-async fn routing_server() -> TestServer {
+pub(super) async fn routing_server() -> TestServer {
     TestServer::start_with(|c| c.registrar.keepalive_secs = 0).await
 }
 
 /// A free UDP port on loopback for SIPp to listen on.
-fn free_port() -> u16 {
+pub(super) fn free_port() -> u16 {
     std::net::UdpSocket::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -163,14 +163,14 @@ fn phone_scenario(
 }
 
 /// `ms` of a sine at `hz`.
-fn tone(hz: f64, ms: usize) -> Vec<i16> {
+pub(super) fn tone(hz: f64, ms: usize) -> Vec<i16> {
     (0..ms * 8)
         .map(|n| (6000.0 * (2.0 * PI * hz * n as f64 / 8000.0).sin()) as i16)
         .collect()
 }
 
 /// The strongest 100 ms window's share of energy at `hz` (Goertzel), 0 to 1.
-fn best_share_at(pcm: &[i16], hz: f64) -> f64 {
+pub(super) fn best_share_at(pcm: &[i16], hz: f64) -> f64 {
     pcm.chunks(800)
         .filter(|w| w.len() == 800)
         .map(|w| {
@@ -258,7 +258,7 @@ async fn a_p1_caller_reaches_the_on_call_technician_who_takes_the_call_and_both_
 }
 
 /// SIPp's verdict, with its screens when it failed.
-fn phone_succeeded(output: &std::process::Output) {
+pub(super) fn phone_succeeded(output: &std::process::Output) {
     assert!(
         output.status.success(),
         "the technician's phone (SIPp) failed: {}\n{}",

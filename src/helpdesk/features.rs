@@ -1,0 +1,195 @@
+//! Feature codes a technician dials from their phone: `*1` available, `*0` away, `*8` pick up
+//! the first waiting call of their teams, `*8` + a ticket number for that caller.
+//!
+//! The caller is already known to be the technician (`phones::Phones::identify` checked their
+//! password); this module answers, does what the code says, confirms with a short prompt and
+//! hangs up — except for a pick-up, where the answered leg is handed to the waiting caller's
+//! task, which bridges it and hangs it up when the conversation ends.
+
+use super::routing::Pickup;
+use super::Helpdesk;
+use crate::call::answer;
+use crate::call::{EndCause, NewCall};
+use crate::oncall::PresenceChoice;
+use crate::tickets::Language;
+use chrono::Utc;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+/// What a technician asked for by dialling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeatureCode {
+    Available,
+    Away,
+    /// `*8`: the first waiting call; `*8N`: the call of ticket number N (this year's).
+    PickUp {
+        ticket_number: Option<u32>,
+    },
+}
+
+impl FeatureCode {
+    /// Reads the dialled number (the Request-URI's user part); `None` for anything that is not
+    /// a feature code, which is then an ordinary call to the helpdesk.
+    pub fn parse(dialled: &str) -> Option<FeatureCode> {
+        let code = dialled.strip_prefix('*')?;
+        match code {
+            "1" => Some(FeatureCode::Available),
+            "0" => Some(FeatureCode::Away),
+            "8" => Some(FeatureCode::PickUp {
+                ticket_number: None,
+            }),
+            _ => {
+                let digits = code.strip_prefix('8')?;
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                Some(FeatureCode::PickUp {
+                    ticket_number: Some(digits.parse().ok()?),
+                })
+            }
+        }
+    }
+}
+
+/// Carries out `code` for `technician` on their call.
+pub async fn run(call: NewCall, technician: String, code: FeatureCode, helpdesk: Arc<Helpdesk>) {
+    let span = tracing::info_span!("feature", %technician, ?code);
+    let mut control = match answer::answer(call, &helpdesk.answer).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::info!(parent: &span, error = %e, "feature code call not answered");
+            return;
+        }
+    };
+    let language = helpdesk.dialplan().default_language;
+    let confirmation = match code {
+        FeatureCode::Available | FeatureCode::Away => {
+            let (choice, prompt) = if code == FeatureCode::Available {
+                (PresenceChoice::Available, "presence_available")
+            } else {
+                (PresenceChoice::Away, "presence_away")
+            };
+            match helpdesk.store.set_presence(&technician, choice).await {
+                Ok(()) => {
+                    tracing::info!(parent: &span, presence = choice.as_str(), "presence set by feature code");
+                    prompt
+                }
+                Err(e) => {
+                    tracing::error!(parent: &span, error = %e, "cannot save presence");
+                    "feature_failed"
+                }
+            }
+        }
+        FeatureCode::PickUp { ticket_number } => {
+            let teams = match helpdesk.store.rota(Utc::now()).await {
+                Ok(rota) => teams_of(&rota, &technician),
+                Err(e) => {
+                    tracing::error!(parent: &span, error = %e, "cannot read the rota");
+                    Vec::new()
+                }
+            };
+            // A ticket number alone means this year's ticket, as the caller was told it.
+            let reference = ticket_number.map(|number| {
+                crate::tickets::TicketRef {
+                    year: chrono::Datelike::year(&Utc::now()) as u16,
+                    number,
+                }
+                .to_string()
+            });
+            let (done, finished) = oneshot::channel();
+            let pickup = Pickup {
+                technician: technician.clone(),
+                leg: control,
+                done,
+            };
+            match helpdesk
+                .queues
+                .pick_up(&teams, reference.as_deref(), pickup)
+            {
+                Ok(picked) => {
+                    tracing::info!(parent: &span, ticket = %picked, "call picked up");
+                    // The caller's task bridges the leg and hangs it up at the end.
+                    let _ = finished.await;
+                    return;
+                }
+                Err(pickup) => {
+                    tracing::info!(parent: &span, ?teams, "nothing to pick up");
+                    control = pickup.leg;
+                    "pickup_none"
+                }
+            }
+        }
+    };
+    confirm(&mut control, &helpdesk, language, confirmation).await;
+    let cause = control.ended().unwrap_or(EndCause::Completed);
+    answer::finish(control, cause).await;
+}
+
+/// Plays one confirmation prompt; a technician who hangs up meanwhile just ends the call.
+async fn confirm(
+    control: &mut crate::call::CallControl,
+    helpdesk: &Helpdesk,
+    language: Language,
+    name: &str,
+) {
+    let prompts: Vec<_> = helpdesk
+        .prompts
+        .get(language.as_str(), name)
+        .into_iter()
+        .collect();
+    if prompts.is_empty() {
+        tracing::warn!(%language, %name, "prompt missing");
+    }
+    let _ = control.play(prompts, false).await;
+}
+
+/// The teams a technician answers for: as a member, the lead, or in one of its rotations.
+fn teams_of(rota: &crate::oncall::Rota, technician: &str) -> Vec<String> {
+    rota.teams
+        .iter()
+        .filter(|team| {
+            team.members.iter().any(|m| m == technician)
+                || team.lead.as_deref() == Some(technician)
+                || rota
+                    .rotations
+                    .iter()
+                    .any(|r| r.team == team.name && r.members.iter().any(|m| m == technician))
+        })
+        .map(|team| team.name.clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feature_codes_are_read_from_the_dialled_number() {
+        assert_eq!(FeatureCode::parse("*1"), Some(FeatureCode::Available));
+        assert_eq!(FeatureCode::parse("*0"), Some(FeatureCode::Away));
+        assert_eq!(
+            FeatureCode::parse("*8"),
+            Some(FeatureCode::PickUp {
+                ticket_number: None
+            })
+        );
+        assert_eq!(
+            FeatureCode::parse("*8123"),
+            Some(FeatureCode::PickUp {
+                ticket_number: Some(123)
+            })
+        );
+        for not_a_code in [
+            "helpdesk",
+            "1",
+            "*",
+            "*2",
+            "*8x",
+            "*81 2",
+            "**8",
+            "*899999999999",
+        ] {
+            assert_eq!(FeatureCode::parse(not_a_code), None, "{not_a_code}");
+        }
+    }
+}

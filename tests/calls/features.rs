@@ -1,0 +1,216 @@
+//! A technician's phone dials feature codes: `*0`/`*1` set presence, `*8` picks up the caller
+//! waiting in the team's queue. The phone is SIPp answering Hotline's 407 digest challenge
+//! with the technician's SIP password, as a desk phone does.
+
+use super::routing::{
+    best_share_at, free_port, network_team, phone_succeeded, routing_server, settled, technician,
+    tone,
+};
+use crate::support::server::{repo, TestServer};
+use crate::support::ua::{decode, Ua};
+use chrono::Utc;
+use hotline::media::g711::G711;
+use hotline::oncall::Presence;
+use hotline::sip::digest::Ha1Set;
+use hotline::store::Store;
+use hotline::tickets::{CallEventKind, Disposition};
+use std::process::Command;
+use std::time::Duration;
+
+const PASSWORD: &str = "correct-horse-battery";
+
+/// The end of the call when Hotline hangs up after its confirmation prompt.
+const HOTLINE_HANGS_UP: &str = r#"<recv request="BYE"/>
+  <send>
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]>
+  </send>"#;
+
+/// The end of the call when the technician talks for `ms` then hangs up.
+fn phone_hangs_up(ms: u32) -> String {
+    format!(
+        r#"<pause milliseconds="{ms}"/>
+  <send retrans="500">
+    <![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: <sip:tess@[remote_ip]:[remote_port]>;tag=[call_number]
+[last_To:]
+[last_Call-ID:]
+CSeq: 3 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+]]>
+  </send>
+  <recv response="200"/>"#
+    )
+}
+
+/// Gives `name` a SIP password in the server's realm.
+async fn sip_password(server: &TestServer, name: &str) {
+    let store = server.server.as_ref().unwrap().store();
+    let realm = &server.config.registrar.realm;
+    let ha1 = Ha1Set::from_password(name, realm, PASSWORD);
+    assert!(store.set_sip_password(name, realm, &ha1).await.unwrap());
+}
+
+/// Runs SIPp as tess's phone dialling `code` with `password`, the call ending with `tail`.
+fn dial(
+    server: &TestServer,
+    code: &str,
+    password: &str,
+    tail: String,
+) -> tokio::task::JoinHandle<std::process::Output> {
+    let dir = tempfile::tempdir().unwrap();
+    let xml = std::fs::read_to_string(repo().join("tests/sipp/uac_feature_code.xml"))
+        .unwrap()
+        .replace("@CODE@", code)
+        .replace("@USER@", "tess")
+        .replace("@PASSWORD@", password)
+        .replace("<!-- @TAIL@ -->", &tail);
+    std::fs::write(dir.path().join("dial.xml"), xml).unwrap();
+    let target = server.sip.to_string();
+    tokio::task::spawn_blocking(move || {
+        let out = Command::new("sipp")
+            .args(["-sf", "dial.xml", &target])
+            .args(["-i", "127.0.0.1", "-p", &free_port().to_string()])
+            .args(["-mi", "127.0.0.1", "-mp", &free_port().to_string()])
+            .args(["-rtp_echo", "-m", "1", "-timeout", "30s", "-timeout_error"])
+            .arg("-nostdin")
+            .current_dir(dir.path())
+            .output()
+            .expect("sipp runs (scripts/install-deps.sh --test installs it)");
+        drop(dir);
+        out
+    })
+}
+
+async fn presence(store: &Store) -> Presence {
+    store.presence("tess", Utc::now()).await.unwrap()
+}
+
+#[tokio::test]
+async fn star_0_and_star_1_set_presence_once_the_phone_answers_the_challenge() {
+    let server = routing_server().await;
+    let store = server.server.as_ref().unwrap().store().clone();
+    // tess has a reachable phone, so her own choice is what routing sees.
+    technician(&store, "tess", "127.0.0.1:5999".parse().unwrap()).await;
+    sip_password(&server, "tess").await;
+    assert_eq!(presence(&store).await, Presence::Available);
+
+    phone_succeeded(
+        &dial(&server, "*0", PASSWORD, HOTLINE_HANGS_UP.into())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(presence(&store).await, Presence::Away);
+
+    // The wrong password is challenged again and changes nothing (SIPp then gives up).
+    let wrong = dial(&server, "*1", "guess", HOTLINE_HANGS_UP.into())
+        .await
+        .unwrap();
+    assert!(
+        !wrong.status.success(),
+        "a wrong password must not get the call answered"
+    );
+    assert_eq!(presence(&store).await, Presence::Away);
+
+    phone_succeeded(
+        &dial(&server, "*1", PASSWORD, HOTLINE_HANGS_UP.into())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(presence(&store).await, Presence::Available);
+
+    // Feature codes make no tickets: they are not helpdesk calls.
+    assert!(store
+        .list_tickets(&Default::default())
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn star_8_with_nobody_waiting_says_so_and_hangs_up() {
+    let server = routing_server().await;
+    let store = server.server.as_ref().unwrap().store().clone();
+    network_team(&store, &[("tess", "127.0.0.1:5999".parse().unwrap())], None).await;
+    sip_password(&server, "tess").await;
+    phone_succeeded(
+        &dial(&server, "*8", PASSWORD, HOTLINE_HANGS_UP.into())
+            .await
+            .unwrap(),
+    );
+}
+
+#[tokio::test]
+async fn a_p3_caller_waiting_in_the_queue_is_picked_up_with_star_8_and_both_talk() {
+    let server = routing_server().await;
+    let store = server.server.as_ref().unwrap().store().clone();
+    // tess is in the network team but has no phone the queue could ring: she dials in.
+    network_team(&store, &[], None).await;
+    store
+        .upsert_user("tess", "not used here", hotline::accounts::Role::Technician)
+        .await
+        .unwrap();
+    store.add_team_member("network", "tess").await.unwrap();
+    sip_password(&server, "tess").await;
+
+    let mut caller = Ua::udp(server.sip).await;
+    caller.connect().await;
+    caller.send_silence(200).await;
+    // English, network, a team affected, working with difficulty: P3, the queue.
+    for key in ['#', '1', '3', '2', '2'] {
+        caller.press_rfc4733(key).await;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let ticket = loop {
+        caller.send_silence(200).await;
+        if let Some(t) = store.ticket_by_call_id(&caller.call_id).await.unwrap() {
+            let events = store.events(t.id).await.unwrap();
+            if events.iter().any(|e| e.kind == CallEventKind::Queued) {
+                break t;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the caller never joined the queue"
+        );
+    };
+
+    let phone = dial(&server, "*8", PASSWORD, phone_hangs_up(4000));
+    // The caller talks (1000 Hz); the technician's phone echoes what it hears.
+    let chunk = tone(1000.0, 200);
+    let mut heard = Vec::new();
+    for _ in 0..40 {
+        caller.send_audio(&chunk).await;
+        heard.extend(caller.collect_rtp(Duration::from_millis(1)).await);
+    }
+    phone_succeeded(&phone.await.unwrap());
+    caller.expect_bye(Duration::from_secs(15)).await;
+
+    let share = best_share_at(&decode(&heard, G711::Ulaw), 1000.0);
+    assert!(
+        share > 0.6,
+        "the caller should hear itself back through the technician's phone (share at 1000 Hz: {share:.2})"
+    );
+    let ticket = settled(&store, &ticket.call_id).await;
+    assert_eq!(ticket.disposition, Disposition::Answered);
+    assert_eq!(ticket.assignee.as_deref(), Some("tess"));
+    let events = store.events(ticket.id).await.unwrap();
+    assert!(
+        events.iter().any(
+            |e| e.kind == CallEventKind::TechnicianAnswered && e.detail == "tess on *8 pick-up"
+        ),
+        "{events:?}"
+    );
+}
