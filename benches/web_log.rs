@@ -125,6 +125,7 @@ async fn bench(label: &str, url: &str, tickets: usize) -> Result<String> {
     let web = tokio::spawn(hotline::web::serve(
         listener,
         store.clone(),
+        None,
         Default::default(),
         stop_rx,
     ));

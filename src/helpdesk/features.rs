@@ -100,6 +100,7 @@ pub async fn run(call: NewCall, technician: String, code: FeatureCode, helpdesk:
             let pickup = Pickup {
                 technician: technician.clone(),
                 leg: control,
+                how: "*8 pick-up".into(),
                 done,
             };
             match helpdesk

@@ -83,6 +83,7 @@ fn french(en: &str) -> Option<&'static str> {
     Some(match en {
         // Frame and login.
         "Call log" => "Journal des appels",
+        "Take call" => "Prendre l'appel",
         "Statistics" => "Statistiques",
         "Log out" => "Se déconnecter",
         "Log in" => "Connexion",

@@ -54,6 +54,9 @@ pub struct AppState {
     /// Turns true at shutdown: ends the `/events` streams, which would otherwise hold the
     /// graceful shutdown open.
     pub shutdown: watch::Receiver<bool>,
+    /// The phone line, for actions on calls in progress ("Take call"); `None` when the web log
+    /// runs without it (benchmarks).
+    pub helpdesk: Option<Arc<crate::helpdesk::Helpdesk>>,
 }
 
 /// Why a request failed. Bad input is a 4xx naming what was wrong; only the database failing is
@@ -71,6 +74,9 @@ pub enum WebError {
     Unprocessable(String),
     #[error("{0}")]
     NotFound(String),
+    /// The request is fine but the call it acts on is not in a state that allows it.
+    #[error("{0}")]
+    Conflict(String),
     #[error("too many failed logins; try again later")]
     TooManyAttempts,
     #[error("internal error")]
@@ -87,6 +93,7 @@ impl WebError {
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             WebError::NotFound(_) => StatusCode::NOT_FOUND,
+            WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
             WebError::Store(_) | WebError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -186,6 +193,7 @@ pub fn router(state: AppState) -> Router {
             post(pages::change_assignee),
         )
         .route("/tickets/{reference}/notes", post(pages::add_note))
+        .route("/tickets/{reference}/take", post(pages::take_call))
         .route("/tickets/{reference}/recording", get(pages::recording))
         .route("/api/openapi.json", get(api::openapi))
         .route("/api/tickets", get(api::list))
@@ -210,6 +218,7 @@ pub async fn bind(listen: SocketAddr) -> std::io::Result<TcpListener> {
 pub async fn serve(
     listener: TcpListener,
     store: Store,
+    helpdesk: Option<Arc<crate::helpdesk::Helpdesk>>,
     config: HttpConfig,
     shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
@@ -227,6 +236,7 @@ pub async fn serve(
         }),
         dummy_hash: Arc::new(dummy_hash),
         shutdown: shutdown.clone(),
+        helpdesk,
     };
     server::run(
         listener,

@@ -214,3 +214,126 @@ async fn a_p3_caller_waiting_in_the_queue_is_picked_up_with_star_8_and_both_talk
         "{events:?}"
     );
 }
+
+/// Logs `name` in to the web log; returns the session cookie and the home page's CSRF token.
+async fn web_session(server: &TestServer, name: &str, password: &str) -> (String, String) {
+    use crate::support::http::{form_escape, request};
+    let field = |html: &str| -> String {
+        let at = html.find(r#"name="csrf" value=""#).expect("a CSRF field") + 19;
+        html[at..at + html[at..].find('"').unwrap()].to_string()
+    };
+    let form = request(server.http, "GET", "/login", &[], b"").await;
+    let login_cookie = format!("hotline_login={}", form.cookie("hotline_login").unwrap());
+    let body = format!(
+        "name={}&password={}&csrf={}",
+        form_escape(name),
+        form_escape(password),
+        form_escape(&field(&form.text()))
+    );
+    let headers = [
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("Cookie", login_cookie.as_str()),
+    ];
+    let reply = request(server.http, "POST", "/login", &headers, body.as_bytes()).await;
+    assert_eq!(reply.status, 303, "{}", reply.text());
+    let cookie = format!(
+        "hotline_session={}",
+        reply.cookie("hotline_session").unwrap()
+    );
+    let home = request(server.http, "GET", "/", &[("Cookie", &cookie)], b"").await;
+    assert_eq!(home.status, 200);
+    let csrf = field(&home.text());
+    (cookie, csrf)
+}
+
+/// Presses "Take call" for `reference`; returns the HTTP status.
+async fn take_call(server: &TestServer, session: &(String, String), reference: &str) -> u16 {
+    let body = format!("csrf={}", crate::support::http::form_escape(&session.1));
+    let headers = [
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("Cookie", session.0.as_str()),
+    ];
+    let path = format!("/tickets/{reference}/take");
+    crate::support::http::request(server.http, "POST", &path, &headers, body.as_bytes())
+        .await
+        .status
+}
+
+#[tokio::test]
+async fn take_call_on_the_web_log_rings_the_technicians_phone_and_bridges_the_waiting_caller() {
+    let server = routing_server().await;
+    let store = server.server.as_ref().unwrap().store().clone();
+    // tess is in the network team (not on call: the queue does not ring her by itself) and has
+    // one registered phone, SIPp answering and echoing.
+    network_team(&store, &[], None).await;
+    let port = free_port();
+    technician(&store, "tess", format!("127.0.0.1:{port}").parse().unwrap()).await;
+    store.add_team_member("network", "tess").await.unwrap();
+    hotline::web::add_user(
+        &store,
+        "tess",
+        hotline::accounts::Role::Technician,
+        PASSWORD,
+    )
+    .await
+    .unwrap();
+    let session = web_session(&server, "tess", PASSWORD).await;
+
+    let mut caller = Ua::udp(server.sip).await;
+    caller.connect().await;
+    caller.send_silence(200).await;
+    for key in ['#', '1', '3', '2', '2'] {
+        caller.press_rfc4733(key).await;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let ticket = loop {
+        caller.send_silence(200).await;
+        if let Some(t) = store.ticket_by_call_id(&caller.call_id).await.unwrap() {
+            let events = store.events(t.id).await.unwrap();
+            if events.iter().any(|e| e.kind == CallEventKind::Queued) {
+                break t;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the caller never joined the queue"
+        );
+    };
+
+    let phone = super::routing::technician_phone(port, "1", 0, 300, 4000);
+    assert_eq!(
+        take_call(&server, &session, &ticket.reference.to_string()).await,
+        303
+    );
+    let chunk = tone(1000.0, 200);
+    let mut heard = Vec::new();
+    for _ in 0..40 {
+        caller.send_audio(&chunk).await;
+        heard.extend(caller.collect_rtp(Duration::from_millis(1)).await);
+    }
+    phone_succeeded(&phone.await.unwrap());
+    caller.expect_bye(Duration::from_secs(15)).await;
+
+    let share = best_share_at(&decode(&heard, G711::Ulaw), 1000.0);
+    assert!(
+        share > 0.6,
+        "the caller should hear itself back through the technician's phone (share at 1000 Hz: {share:.2})"
+    );
+    let ticket = settled(&store, &ticket.call_id).await;
+    assert_eq!(ticket.disposition, Disposition::Answered);
+    assert_eq!(ticket.assignee.as_deref(), Some("tess"));
+    let events = store.events(ticket.id).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == CallEventKind::TechnicianAnswered
+                && e.detail.starts_with("tess on sip:tess@")
+                && e.detail.ends_with("(taken from the web log)")),
+        "{events:?}"
+    );
+    // The call is over: nothing left to take.
+    assert_eq!(
+        take_call(&server, &session, &ticket.reference.to_string()).await,
+        409
+    );
+}

@@ -115,7 +115,7 @@ pub(super) fn free_port() -> u16 {
 }
 
 /// Runs SIPp as the technician's phone in the background; returns its output when done.
-fn technician_phone(
+pub(super) fn technician_phone(
     port: u16,
     key: &str,
     codec: u8,

@@ -6,8 +6,10 @@ pub mod queue;
 pub mod ring;
 pub mod roster;
 pub mod store_roster;
+pub mod take;
 
 pub use queue::{CallQueues, Pickup};
 pub use ring::Router;
 pub use roster::{EscalationStep, Roster};
 pub use store_roster::StoreRoster;
+pub use take::TakeError;

@@ -16,6 +16,8 @@ use tokio::sync::{mpsc, oneshot};
 pub struct Pickup {
     pub technician: String,
     pub leg: CallControl,
+    /// How the call was taken, for the timeline: `*8 pick-up`, or the phone rung from the web.
+    pub how: String,
     pub done: oneshot::Sender<()>,
 }
 

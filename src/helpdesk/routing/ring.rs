@@ -57,7 +57,7 @@ enum StepResult {
 }
 
 /// What the caller hears while waiting, restarted whenever it ends.
-struct Waiting {
+pub(super) struct Waiting {
     prompt: Option<Arc<Prompt>>,
     playing: Option<PlaybackId>,
 }
@@ -139,7 +139,37 @@ impl<R: Roster> Router<'_, R> {
         step: &EscalationStep,
         waiting: &mut Waiting,
     ) -> Result<StepResult, CallEnded> {
-        let devices = self.roster.devices(&step.technician).await;
+        let ring_for = spec.ring.unwrap_or(step.ring);
+        let answered = self
+            .ring_devices(
+                Some((&mut *caller, &mut *waiting)),
+                ticket,
+                &step.technician,
+                ring_for,
+            )
+            .await?;
+        match answered {
+            Some((attempt, answer)) => {
+                self.take_or_pass(caller, ticket, spec, step, attempt, answer, waiting)
+                    .await
+            }
+            None => Ok(StepResult::NotTaken),
+        }
+    }
+
+    /// Rings every reachable phone of `technician` at once for `ring_for`; the first to answer
+    /// wins and the others are cancelled. With a caller leg, the caller keeps hearing `Waiting`
+    /// and their hang-up cancels everything (`Err`); without one (a "Take call" from the web
+    /// log), only the phones and the clock count. Every phone rung and how it ended goes to
+    /// the ticket's timeline.
+    pub(super) async fn ring_devices(
+        &self,
+        mut caller: Option<(&mut CallControl, &mut Waiting)>,
+        ticket: &Ticket,
+        technician: &str,
+        ring_for: Duration,
+    ) -> Result<Option<(Attempt, outbound::Answer)>, CallEnded> {
+        let devices = self.roster.devices(technician).await;
         let from = Presentation {
             display_name: presentation(ticket),
             user: ticket.caller_number.clone(),
@@ -148,25 +178,24 @@ impl<R: Roster> Router<'_, R> {
         for device in &devices {
             match outbound::dial(self.answer, device, &from).await {
                 Ok(a) => {
-                    let detail = format!("{}: {}", step.technician, device.uri);
+                    let detail = format!("{technician}: {}", device.uri);
                     self.event(ticket, CallEventKind::Ringing, &detail).await;
                     attempts.push(Some(a));
                 }
                 Err(e) => {
-                    let detail = format!("{}: {}: cannot ring ({e})", step.technician, device.uri);
+                    let detail = format!("{technician}: {}: cannot ring ({e})", device.uri);
                     self.event(ticket, CallEventKind::RingResult, &detail).await;
                 }
             }
         }
         let mut fork = Fork::new(attempts.len());
-        let ring_for = spec.ring.unwrap_or(step.ring);
         let deadline = Instant::now() + ring_for;
         let mut reported = vec![false; attempts.len()];
-        let answered = loop {
+        loop {
             if let Some(outcome) = fork.outcome() {
                 match outcome {
-                    StepOutcome::Answered(b) => break Some(b),
-                    StepOutcome::Refused | StepOutcome::NoAnswer => break None,
+                    StepOutcome::Answered(_) => unreachable!("an answer returns at once"),
+                    StepOutcome::Refused | StepOutcome::NoAnswer => break,
                 }
             }
             let polls: Vec<_> = attempts
@@ -180,22 +209,32 @@ impl<R: Roster> Router<'_, R> {
                 .collect();
             if polls.is_empty() {
                 // Nothing left to wait for (every attempt's transaction is over).
-                break None;
+                break;
             }
-            let next = tokio::select! {
-                event = caller.next_event(Some(deadline)) => Next::Caller(event),
-                ((i, progress), _, _) = select_all(polls) => Next::Branch(i, progress),
+            let next = match caller.as_mut() {
+                Some((leg, _)) => tokio::select! {
+                    event = leg.next_event(Some(deadline)) => Next::Caller(event),
+                    ((i, progress), _, _) = select_all(polls) => Next::Branch(i, progress),
+                },
+                None => tokio::select! {
+                    _ = tokio::time::sleep_until(deadline) => Next::Caller(Ok(CallEvent::Timeout)),
+                    ((i, progress), _, _) = select_all(polls) => Next::Branch(i, progress),
+                },
             };
             match next {
                 Next::Caller(Ok(CallEvent::Timeout)) => {
                     let actions = fork.on_timeout();
                     self.carry_out(&attempts, actions).await;
                 }
-                Next::Caller(Ok(e)) => waiting.on_event(caller, &e),
+                Next::Caller(Ok(e)) => {
+                    if let Some((leg, waiting)) = caller.as_mut() {
+                        waiting.on_event(leg, &e);
+                    }
+                }
                 Next::Caller(Err(ended)) => {
                     let actions = fork.abandon();
                     self.carry_out(&attempts, actions).await;
-                    self.drain(&mut attempts, &mut reported, &fork, step, ticket)
+                    self.drain(&mut attempts, &mut reported, &fork, technician, ticket)
                         .await;
                     return Err(ended);
                 }
@@ -205,11 +244,9 @@ impl<R: Roster> Router<'_, R> {
                     if fork.outcome() == Some(StepOutcome::Answered(BranchId(i))) {
                         self.carry_out(&attempts, actions).await;
                         let attempt = attempts[i].take().expect("a live attempt answered");
-                        self.drain(&mut attempts, &mut reported, &fork, step, ticket)
+                        self.drain(&mut attempts, &mut reported, &fork, technician, ticket)
                             .await;
-                        return self
-                            .take_or_pass(caller, ticket, spec, step, attempt, answer, waiting)
-                            .await;
+                        return Ok(Some((attempt, answer)));
                     }
                     if let Some(a) = &attempts[i] {
                         a.refuse_answer(self.answer, answer).await;
@@ -226,13 +263,12 @@ impl<R: Roster> Router<'_, R> {
                     attempts[i] = None;
                 }
             }
-            self.report_ends(&fork, &mut reported, step, ticket, &attempts)
+            self.report_ends(&fork, &mut reported, technician, ticket, &attempts)
                 .await;
-        };
-        debug_assert!(answered.is_none());
-        self.drain(&mut attempts, &mut reported, &fork, step, ticket)
+        }
+        self.drain(&mut attempts, &mut reported, &fork, technician, ticket)
             .await;
-        Ok(StepResult::NotTaken)
+        Ok(None)
     }
 
     /// The phone that answered hears the announcement and decides; on "1" the legs are joined
@@ -471,8 +507,8 @@ impl<R: Roster> Router<'_, R> {
                     _ => {}
                 },
                 Some(pickup) = place.pickups.recv() => {
-                    let Pickup { technician, leg, done } = pickup;
-                    let result = self.talk(caller, leg, ticket, &technician, "*8 pick-up").await;
+                    let Pickup { technician, leg, how, done } = pickup;
+                    let result = self.talk(caller, leg, ticket, &technician, &how).await;
                     let _ = done.send(());
                     return match result? {
                         StepResult::Talked | StepResult::NotTaken => {
@@ -506,10 +542,10 @@ impl<R: Roster> Router<'_, R> {
         attempts: &mut [Option<Attempt>],
         reported: &mut [bool],
         fork: &Fork,
-        step: &EscalationStep,
+        technician: &str,
         ticket: &Ticket,
     ) {
-        self.report_ends(fork, reported, step, ticket, attempts)
+        self.report_ends(fork, reported, technician, ticket, attempts)
             .await;
         for slot in attempts.iter_mut() {
             if let Some(mut attempt) = slot.take() {
@@ -530,7 +566,7 @@ impl<R: Roster> Router<'_, R> {
         &self,
         fork: &Fork,
         reported: &mut [bool],
-        step: &EscalationStep,
+        technician: &str,
         ticket: &Ticket,
         attempts: &[Option<Attempt>],
     ) {
@@ -545,7 +581,7 @@ impl<R: Roster> Router<'_, R> {
                 .and_then(|a| a.as_ref())
                 .map(|a| a.target().uri.clone())
                 .unwrap_or_else(|| format!("phone {}", i + 1));
-            let detail = format!("{}: {device}: {end}", step.technician);
+            let detail = format!("{technician}: {device}: {end}");
             self.event(ticket, CallEventKind::RingResult, &detail).await;
         }
     }

@@ -146,3 +146,32 @@ mod tests {
         assert!(Assignee::try_from("x".repeat(101)).is_err());
     }
 }
+
+/// A form with nothing but the session's CSRF token.
+#[derive(Deserialize)]
+pub(crate) struct CsrfForm {
+    csrf: Option<String>,
+}
+
+/// "Take call": rings the technician's own phones for a caller waiting in a queue; the first
+/// phone to answer is bridged to the caller. 409 when the caller is not waiting (any more) or
+/// the technician has no phone to ring.
+pub(crate) async fn take_call(
+    State(state): State<AppState>,
+    auth: Result<Auth, WebError>,
+    reference: Result<Path<TicketRef>, PathRejection>,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Result<Redirect, PageError> {
+    let auth = auth?;
+    let Path(reference) = reference?;
+    let Form(form) = form?;
+    auth.check_csrf(form.csrf.as_deref())?;
+    let helpdesk = state.helpdesk.as_ref().ok_or_else(|| {
+        WebError::Conflict("this web log is not connected to the phone line".into())
+    })?;
+    helpdesk
+        .take_call(&auth.user.name, reference)
+        .await
+        .map_err(|e| WebError::Conflict(e.to_string()))?;
+    Ok(Redirect::to(&format!("/tickets/{reference}")))
+}

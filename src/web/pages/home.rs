@@ -102,6 +102,14 @@ fn section(id: &str, title: &str, head: &[&str], rows: &[String], empty: &str) -
     s
 }
 
+/// Rings my phones for this waiting caller (`POST /tickets/{ref}/take`).
+fn take_button(reference: &str, csrf: &str, lang: Lang) -> String {
+    format!(
+        "<form method=\"post\" action=\"/tickets/{reference}/take\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button>{}</button></form>",
+        lang.t("Take call")
+    )
+}
+
 pub(crate) async fn home(
     State(state): State<AppState>,
     auth: Result<Auth, WebError>,
@@ -184,19 +192,20 @@ pub(crate) async fn home(
         .map(|c| {
             let t = &c.ticket;
             format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 ticket_link(t),
                 priority_badge(t.priority),
                 category(t),
                 esc(&caller(t)),
                 since(c.queued_at().unwrap_or(t.created_at), now),
+                take_button(&t.reference.to_string(), &csrf, lang),
             )
         })
         .collect();
     body += &section(
         "queue",
         lang.t("Queue"),
-        &[l_ticket, l_prio, l_cat, l_caller, lang.t("Waiting")],
+        &[l_ticket, l_prio, l_cat, l_caller, lang.t("Waiting"), ""],
         &rows,
         lang.t("Nobody is waiting."),
     );

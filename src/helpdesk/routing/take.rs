@@ -1,0 +1,120 @@
+//! "Take call" from the web log: a technician chooses a caller waiting in a queue; Hotline
+//! rings the technician's own phones, and the first to answer is handed to the waiting caller
+//! as a pick-up (bridged at once, no announcement: the technician chose this call).
+
+use super::queue::Pickup;
+use super::ring::Router;
+use crate::call::answer as call_answer;
+use crate::call::EndCause;
+use crate::helpdesk::Helpdesk;
+use crate::tickets::{CallEventKind, TicketRef};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// How long the technician's phones ring for a call they asked for.
+const RING_FOR: Duration = Duration::from_secs(30);
+
+/// Why a call cannot be taken; each says what the technician can do about it.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TakeError {
+    #[error("this caller is not waiting in a queue (answered, hung up, or on another node)")]
+    NotWaiting,
+    #[error("none of your phones can be rung now: register a phone, or dial *8 from one")]
+    NoPhone,
+    #[error("the ticket store failed: {0}")]
+    Store(String),
+}
+
+impl Helpdesk {
+    /// Rings `technician`'s phones for the caller of `reference`, who must be waiting in a
+    /// queue of this node. Returns once the phones ring; the rest happens in its own task.
+    pub async fn take_call(
+        self: &Arc<Self>,
+        technician: &str,
+        reference: TicketRef,
+    ) -> Result<(), TakeError> {
+        let reference = reference.to_string();
+        let waiting = self
+            .queues
+            .snapshot()
+            .into_iter()
+            .find(|e| e.reference == reference)
+            .ok_or(TakeError::NotWaiting)?;
+        if !self.phones_ring(technician).await {
+            return Err(TakeError::NoPhone);
+        }
+        let ticket = self
+            .store
+            .ticket(waiting.ticket)
+            .await
+            .map_err(|e| TakeError::Store(e.to_string()))?
+            .ok_or(TakeError::NotWaiting)?;
+        let helpdesk = self.clone();
+        let technician = technician.to_string();
+        tokio::spawn(async move {
+            let router = Router {
+                answer: &helpdesk.answer,
+                prompts: &helpdesk.prompts,
+                store: &helpdesk.store,
+                roster: &helpdesk.roster,
+                queues: &helpdesk.queues,
+                language: helpdesk.dialplan().default_language,
+            };
+            let detail = format!("{technician} takes the call from the web log");
+            crate::helpdesk::log_store(
+                helpdesk
+                    .store
+                    .add_event(ticket.id, CallEventKind::RoutingAttempt, &detail)
+                    .await,
+            );
+            let Ok(Some((attempt, answer))) = router
+                .ring_devices(None, &ticket, &technician, RING_FOR)
+                .await
+            else {
+                return;
+            };
+            let device = attempt.target().uri.clone();
+            let leg = match attempt.connect(&helpdesk.answer, answer).await {
+                Ok(leg) => leg,
+                Err(e) => {
+                    tracing::info!(error = %e, %technician, "the phone that answered could not be connected");
+                    return;
+                }
+            };
+            let (done, finished) = oneshot::channel();
+            let pickup = Pickup {
+                technician: technician.clone(),
+                leg,
+                how: format!("{device} (taken from the web log)"),
+                done,
+            };
+            let teams = [waiting.team.clone()];
+            match helpdesk.queues.pick_up(&teams, Some(&reference), pickup) {
+                Ok(_) => {
+                    let _ = finished.await;
+                }
+                Err(pickup) => {
+                    // The caller left while the phone rang: say so and hang up.
+                    let mut leg = pickup.leg;
+                    let language = helpdesk.dialplan().default_language;
+                    let prompts: Vec<_> = helpdesk
+                        .prompts
+                        .get(language.as_str(), "pickup_none")
+                        .into_iter()
+                        .collect();
+                    let _ = leg.play(prompts, false).await;
+                    let cause = leg.ended().unwrap_or(EndCause::Completed);
+                    call_answer::finish(leg, cause).await;
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Whether the technician has a phone that can be rung now.
+    async fn phones_ring(&self, technician: &str) -> bool {
+        use super::Roster;
+        !self.roster.devices(technician).await.is_empty()
+    }
+}
