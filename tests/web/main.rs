@@ -187,7 +187,7 @@ impl Web {
             .await
             .unwrap();
         let job = store
-            .claim_transcription(Duration::from_secs(60))
+            .claim_transcription(Duration::from_secs(60), chrono::Utc::now())
             .await
             .unwrap()
             .unwrap();
@@ -203,6 +203,7 @@ impl Web {
                     model: "test".into(),
                     processing: Duration::from_millis(10),
                 },
+                chrono::Utc::now(),
             )
             .await
             .unwrap();
