@@ -10,6 +10,7 @@ mod home;
 mod language;
 mod roles;
 mod routes;
+mod routing_stats;
 mod search;
 mod security;
 mod stats;
