@@ -3,11 +3,15 @@
 //! A job is claimed with a lease: a worker that crashes leaves its job `running` with a lease in
 //! the past, and the next claim picks it up again. Completion only counts for the claim that
 //! still holds the lease (its attempt number), so a job is never completed twice.
+//!
+//! Claiming, completing and failing take the current time as `now`, so a test can expire a
+//! lease or pass a back-off without sleeping; the workers pass the wall clock.
 
 use super::changes::{ChangeKind, TicketChange};
 use super::row::{get, parse, required};
 use super::{now_ms, query_error, Store, StoreError};
 use crate::tickets::TicketRef;
+use chrono::{DateTime, Utc};
 use std::time::Duration;
 
 /// A claimed job.
@@ -43,7 +47,7 @@ pub struct QueueCounts {
     pub failed: u32,
 }
 
-/// After this many failed attempts a job is marked failed for good.
+/// After this many failed attempts a job is marked failed for good (see `transcribe::job`).
 pub const MAX_ATTEMPTS: i64 = 5;
 
 impl Store {
@@ -93,12 +97,14 @@ impl Store {
         Ok(())
     }
 
-    /// Claims the oldest ready job: queued and due, or running with an expired lease.
+    /// Claims the oldest ready job as of `now`: queued and due, or running with an expired
+    /// lease. The claim holds the job until `now + lease`.
     pub async fn claim_transcription(
         &self,
         lease: Duration,
+        now: DateTime<Utc>,
     ) -> Result<Option<TranscriptionJob>, StoreError> {
-        let now = now_ms();
+        let now = now.timestamp_millis();
         let row = sqlx::query(
             "UPDATE transcription_jobs SET status = 'running', attempts = attempts + 1, lease_until = $2 \
              WHERE id = (SELECT id FROM transcription_jobs \
@@ -131,13 +137,15 @@ impl Store {
         &self,
         job: &TranscriptionJob,
         record: &TranscriptRecord,
+        now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        let now = now.timestamp_millis();
         let mut tx = self.begin_write("starting a transaction").await?;
         let done = sqlx::query(
             "UPDATE transcription_jobs SET status = 'done', finished_at = $1, lease_until = NULL, last_error = NULL \
              WHERE id = $2 AND status = 'running' AND attempts = $3",
         )
-        .bind(now_ms())
+        .bind(now)
         .bind(job.id)
         .bind(job.attempt)
         .execute(&mut *tx)
@@ -148,7 +156,7 @@ impl Store {
             return Ok(false);
         }
         if let Some(part) = job.part {
-            let row = Self::store_part(&mut tx, job.ticket_id, part, record).await?;
+            let row = Self::store_part(&mut tx, job.ticket_id, part, record, now).await?;
             tx.commit()
                 .await
                 .map_err(query_error("committing a transcript part"))?;
@@ -164,7 +172,7 @@ impl Store {
         .bind(&record.segments_json)
         .bind(&record.model)
         .bind(record.processing.as_millis() as i64)
-        .bind(now_ms())
+        .bind(now)
         .bind(job.ticket_id)
         .fetch_optional(&mut *tx)
         .await
@@ -196,6 +204,7 @@ impl Store {
         ticket_id: i64,
         part: i64,
         record: &TranscriptRecord,
+        now: i64,
     ) -> Result<Option<sqlx::any::AnyRow>, StoreError> {
         sqlx::query(
             "INSERT INTO transcript_parts (ticket_id, part, text, language, segments, model, processing_ms) \
@@ -255,7 +264,7 @@ impl Store {
         .bind(serde_json::Value::Array(segments).to_string())
         .bind(&record.model)
         .bind(processing)
-        .bind(now_ms())
+        .bind(now)
         .bind(ticket_id)
         .fetch_optional(&mut **tx)
         .await
@@ -272,27 +281,33 @@ impl Store {
         Ok(required::<i64>(&row, "n")? as u32)
     }
 
-    /// Records a failed attempt: retried later with exponential back-off, or failed for good.
+    /// Records a failed attempt of the claim `job`: queued again, due `retry_after` from `now`,
+    /// or (None) failed for good. The caller decides which (`transcribe::job`). Returns whether
+    /// it was recorded (false: the lease was lost, the job is another claim's now).
     pub async fn fail_transcription(
         &self,
         job: &TranscriptionJob,
         error: &str,
-    ) -> Result<(), StoreError> {
-        let final_failure = job.attempt >= MAX_ATTEMPTS;
-        let backoff_ms = 1000i64 << job.attempt.clamp(0, 10);
-        sqlx::query(
+        retry_after: Option<Duration>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (status, run_after) = match retry_after {
+            Some(delay) => ("queued", now.timestamp_millis() + delay.as_millis() as i64),
+            None => ("failed", now.timestamp_millis()),
+        };
+        let r = sqlx::query(
             "UPDATE transcription_jobs SET status = $1, run_after = $2, lease_until = NULL, last_error = $3 \
              WHERE id = $4 AND status = 'running' AND attempts = $5",
         )
-        .bind(if final_failure { "failed" } else { "queued" })
-        .bind(now_ms() + backoff_ms)
+        .bind(status)
+        .bind(run_after)
         .bind(error)
         .bind(job.id)
         .bind(job.attempt)
         .execute(self.pool())
         .await
         .map_err(query_error("recording a transcription failure"))?;
-        Ok(())
+        Ok(r.rows_affected() == 1)
     }
 
     /// After a restart of a single-node (SQLite) Hotline, jobs still marked running were cut by

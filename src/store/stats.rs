@@ -8,14 +8,16 @@ use super::row::{get, parse, parse_opt, required, time};
 use super::{query_error, Store, StoreError};
 use crate::tickets::recurring::IncidentText;
 use crate::tickets::stats::{
-    response_outcome, AbandonedStep, Abandonment, CategoryCalls, ClusterTicket, DayCalls,
-    PriorityShare, Recurring, RecurringCluster, ResponseCompliance, ResponseOutcome, Stats,
-    StatsWindow, DAY_MS,
+    response_outcome, routing_by_priority, AbandonedStep, Abandonment, CategoryCalls,
+    ClusterTicket, DayCalls, PriorityRouting, PriorityShare, Recurring, RecurringCluster,
+    ResponseCompliance, ResponseOutcome, RoutedCall, Stats, StatsWindow, DAY_MS,
 };
 use crate::tickets::{
-    recurring_clusters, Category, Disposition, Priority, RecurrenceRule, TicketRef, TicketStatus,
+    recurring_clusters, CallEventKind, Category, Disposition, Priority, RecurrenceRule, TicketRef,
+    TicketStatus,
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 /// Characters of transcript shown per ticket of a cluster.
@@ -82,6 +84,7 @@ impl Store {
             priorities,
             abandonment: self.abandonment(window).await?,
             response: self.response_compliance(window, now).await?,
+            routing: self.routing(window).await?,
             recurring: self.recurring(window, rule).await?,
         })
     }
@@ -228,6 +231,52 @@ impl Store {
             }
         }
         Ok(table)
+    }
+
+    /// Time to a technician's answer and queue abandonment, from the routing events of the
+    /// window's calls (a call's start is its ticket's creation).
+    async fn routing(&self, window: &StatsWindow) -> Result<Vec<PriorityRouting>, StoreError> {
+        let (from, before) = window.bounds_ms();
+        // Joined through the events' ticket index, so only the window's calls' events are read.
+        let rows = sqlx::query(
+            "SELECT t.id, t.priority, t.disposition, t.created_at, e.kind, e.at \
+             FROM tickets t JOIN ticket_events e ON e.ticket_id = t.id \
+             WHERE t.priority IS NOT NULL AND t.created_at >= $1 AND t.created_at < $2 \
+             AND e.kind IN ($3, $4)",
+        )
+        .bind(from)
+        .bind(before)
+        .bind(CallEventKind::TechnicianAnswered.as_str())
+        .bind(CallEventKind::Queued.as_str())
+        .fetch_all(self.pool())
+        .await
+        .map_err(query_error("reading routing events"))?;
+        let mut calls: HashMap<i64, RoutedCall> = HashMap::new();
+        for r in &rows {
+            let id: i64 = required(r, "id")?;
+            let kind: CallEventKind = parse(r, "kind")?;
+            let waited = time(r, "at")? - time(r, "created_at")?;
+            let call = match calls.entry(id) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => e.insert(RoutedCall {
+                    priority: parse(r, "priority")?,
+                    disposition: parse(r, "disposition")?,
+                    answered_after: None,
+                    queued: false,
+                }),
+            };
+            match kind {
+                // The earliest answer ends the caller's wait.
+                CallEventKind::TechnicianAnswered => {
+                    call.answered_after =
+                        Some(call.answered_after.map_or(waited, |w| w.min(waited)))
+                }
+                _ => call.queued = true,
+            }
+        }
+        Ok(routing_by_priority(
+            &calls.into_values().collect::<Vec<_>>(),
+        ))
     }
 
     async fn recurring(

@@ -2,7 +2,7 @@
 //! how a ticket's first response is judged against its priority's target. Filled by the store
 //! (`store::stats`), shown by the web log (`web::stats`); nothing here knows SQL or HTML.
 
-use super::{Category, Priority, TicketRef};
+use super::{Category, Disposition, Priority, TicketRef};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use serde::Serialize;
 
@@ -88,6 +88,8 @@ pub struct Stats {
     pub abandonment: Abandonment,
     /// P1 to P5.
     pub response: Vec<ResponseCompliance>,
+    /// P1 to P5.
+    pub routing: Vec<PriorityRouting>,
     pub recurring: Recurring,
 }
 
@@ -141,6 +143,85 @@ pub struct ResponseCompliance {
     pub open_overdue: u64,
     /// Not answered yet, still within the target.
     pub open_within_target: u64,
+}
+
+/// How the routed calls of one priority fared: how long their callers waited for a technician,
+/// and how many gave up waiting in a team's queue.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PriorityRouting {
+    pub priority: Priority,
+    /// Calls a technician answered (`technician_answered` on the timeline).
+    pub answered: u64,
+    /// From the call's start to the first technician's answer, in milliseconds: the median and
+    /// the 90th percentile by nearest rank (a wait some caller had); null when none answered.
+    pub answer_p50_ms: Option<u64>,
+    pub answer_p90_ms: Option<u64>,
+    /// Calls that waited in a queue (`queued` on the timeline) and have ended.
+    pub queued: u64,
+    /// Of those, the calls whose caller hung up in the queue (`abandoned_in_queue`).
+    pub abandoned_in_queue: u64,
+    /// `abandoned_in_queue / queued`, 0 when no queued call ended.
+    pub queue_abandonment_rate: f64,
+}
+
+/// One routed call, as the statistics need it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoutedCall {
+    pub priority: Priority,
+    pub disposition: Disposition,
+    /// From the call's start to the first technician's answer, if one answered.
+    pub answered_after: Option<Duration>,
+    /// Whether the call waited in a queue.
+    pub queued: bool,
+}
+
+/// The `p`-th percentile (0 < p ≤ 100) of `sorted` by nearest rank; None when empty.
+pub fn percentile(sorted: &[u64], p: u32) -> Option<u64> {
+    let n = sorted.len();
+    if n == 0 {
+        return None;
+    }
+    let rank = (p.clamp(1, 100) as usize * n).div_ceil(100);
+    Some(sorted[rank.max(1) - 1])
+}
+
+/// The routing figures of P1 to P5 from the window's routed calls. A call still running is left
+/// out of the queue abandonment rate (it may yet be answered), as in `Abandonment`.
+pub fn routing_by_priority(calls: &[RoutedCall]) -> Vec<PriorityRouting> {
+    Priority::ALL
+        .iter()
+        .map(|&priority| {
+            let mine = calls.iter().filter(|c| c.priority == priority);
+            let mut waits: Vec<u64> = mine
+                .clone()
+                .filter_map(|c| c.answered_after)
+                // Two nodes' clocks may disagree by a little: a wait is never negative.
+                .map(|d| u64::try_from(d.num_milliseconds()).unwrap_or(0))
+                .collect();
+            waits.sort_unstable();
+            let queued: Vec<&RoutedCall> = mine
+                .filter(|c| c.queued && c.disposition != Disposition::InProgress)
+                .collect();
+            let abandoned = queued
+                .iter()
+                .filter(|c| c.disposition == Disposition::AbandonedInQueue)
+                .count() as u64;
+            let queued = queued.len() as u64;
+            PriorityRouting {
+                priority,
+                answered: waits.len() as u64,
+                answer_p50_ms: percentile(&waits, 50),
+                answer_p90_ms: percentile(&waits, 90),
+                queued,
+                abandoned_in_queue: abandoned,
+                queue_abandonment_rate: if queued == 0 {
+                    0.0
+                } else {
+                    abandoned as f64 / queued as f64
+                },
+            }
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -247,5 +328,53 @@ mod tests {
         assert_eq!(outcome(Some(16), 60), ResponseOutcome::Missed);
         assert_eq!(outcome(None, 16), ResponseOutcome::OpenOverdue);
         assert_eq!(outcome(None, 15), ResponseOutcome::OpenWithinTarget);
+    }
+
+    #[test]
+    fn percentiles_are_waits_someone_had() {
+        assert_eq!(percentile(&[], 50), None);
+        assert_eq!(percentile(&[7], 90), Some(7));
+        assert_eq!(percentile(&[10, 20, 90], 50), Some(20));
+        assert_eq!(percentile(&[10, 20, 90], 90), Some(90));
+        let hundred: Vec<u64> = (1..=100).collect();
+        assert_eq!(percentile(&hundred, 50), Some(50));
+        assert_eq!(percentile(&hundred, 90), Some(90));
+        assert_eq!(percentile(&[1, 2], 50), Some(1));
+    }
+
+    #[test]
+    fn routing_counts_waits_and_queue_abandonment_per_priority() {
+        let call = |priority, disposition, answered_after: Option<i64>, queued| RoutedCall {
+            priority,
+            disposition,
+            answered_after: answered_after.map(Duration::seconds),
+            queued,
+        };
+        let [p1, _, p3, _, _] = Priority::ALL;
+        let calls = [
+            call(p1, Disposition::Answered, Some(30), false),
+            call(p1, Disposition::Answered, Some(10), false),
+            call(p1, Disposition::Answered, Some(-1), false),
+            call(p3, Disposition::Answered, Some(120), true),
+            call(p3, Disposition::AbandonedInQueue, None, true),
+            call(p3, Disposition::CallbackRequested, None, true),
+            call(p3, Disposition::InProgress, None, true),
+        ];
+        let table = routing_by_priority(&calls);
+        assert_eq!(
+            table.iter().map(|r| r.priority).collect::<Vec<_>>(),
+            Priority::ALL
+        );
+        let p1 = &table[0];
+        assert_eq!(
+            (p1.answered, p1.answer_p50_ms, p1.answer_p90_ms),
+            (3, Some(10_000), Some(30_000))
+        );
+        assert_eq!((p1.queued, p1.queue_abandonment_rate), (0, 0.0));
+        let p3 = &table[2];
+        assert_eq!((p3.answered, p3.answer_p50_ms), (1, Some(120_000)));
+        assert_eq!((p3.queued, p3.abandoned_in_queue), (3, 1));
+        assert!((p3.queue_abandonment_rate - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!(table[4].answer_p50_ms, None);
     }
 }

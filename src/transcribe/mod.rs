@@ -6,6 +6,7 @@ pub mod clean;
 pub mod ct2;
 pub mod fetch;
 pub mod import;
+pub mod job;
 pub mod mel;
 pub mod model;
 pub mod worker;

@@ -1,17 +1,16 @@
 //! The transcription workers: threads that claim jobs from the durable queue, run whisper.cpp
 //! off the async runtime, and store the cleaned transcript on the ticket.
 
-use super::audio::load_wav_16k;
-use super::clean::clean_segments;
 use super::fetch::{default_cache_dir, ModelKind};
+use super::job::{self, transcribe_job, JobError, NextStep};
 use super::model::{ModelError, WhisperModel};
-use crate::media::recording::repair;
-use crate::store::{Store, TranscriptRecord, TranscriptionJob};
+use crate::store::{Store, TranscriptionJob};
+use chrono::Utc;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// `[transcription]` in hotline.toml.
 #[derive(Debug, Clone, Deserialize)]
@@ -106,7 +105,10 @@ impl Models {
     }
 
     /// The model for a language, and the language to ask it for (never one it cannot do).
-    fn for_language(&self, language: Option<&str>) -> (&str, &WhisperModel, Option<String>) {
+    pub(super) fn for_language(
+        &self,
+        language: Option<&str>,
+    ) -> (&str, &WhisperModel, Option<String>) {
         let (name, model) = language
             .and_then(|l| self.by_language.get(l))
             .map(|(n, m)| (n.as_str(), m.as_ref()))
@@ -232,24 +234,17 @@ fn work(
 ) {
     let mut seen = 0;
     while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-        match runtime.block_on(store.claim_transcription(LEASE)) {
+        match runtime.block_on(store.claim_transcription(LEASE, Utc::now())) {
             Ok(Some(job)) => {
-                let outcome = transcribe_job(&job, &models, threads, part);
-                let result = match outcome {
-                    Ok(record) => runtime.block_on(store.complete_transcription(&job, &record)).map(|done| {
-                        if done {
-                            tracing::info!(ticket_id = job.ticket_id, ms = record.processing.as_millis() as u64, language = %record.language, "transcript stored");
-                        } else {
-                            tracing::warn!(job = job.id, "transcription lease lost; another worker completes it");
-                        }
-                    }),
-                    Err(e) => {
-                        tracing::warn!(job = job.id, attempt = job.attempt, error = %e, "transcription failed");
-                        runtime.block_on(store.fail_transcription(&job, &e))
+                let outcome = transcribe_job(&job, &models, threads, part).and_then(|record| {
+                    runtime.block_on(job::complete(&store, &job, &record, Utc::now()))?;
+                    Ok(record)
+                });
+                match outcome {
+                    Ok(record) => {
+                        tracing::info!(ticket_id = job.ticket_id, ms = record.processing.as_millis() as u64, language = %record.language, "transcript stored")
                     }
-                };
-                if let Err(e) = result {
-                    tracing::error!(error = %e, "transcription queue update failed");
+                    Err(e) => settle_failure(&store, &runtime, &job, &e),
                 }
             }
             Ok(None) => wakeup.wait(&mut seen, Duration::from_secs(1)),
@@ -261,40 +256,26 @@ fn work(
     }
 }
 
-/// Runs one job: audio from the recording, whisper, clean-up.
-pub fn transcribe_job(
+/// Logs a failed attempt and records it as the error decides.
+fn settle_failure(
+    store: &Store,
+    runtime: &tokio::runtime::Handle,
     job: &TranscriptionJob,
-    models: &Models,
-    threads: usize,
-    part_length: Duration,
-) -> Result<TranscriptRecord, String> {
-    let path = Path::new(&job.recording_path);
-    // A recording cut by a crash has a torn header; make it readable first.
-    if let Err(e) = repair(path) {
-        return Err(e.to_string());
+    error: &JobError,
+) {
+    match runtime.block_on(job::record_failure(store, job, error, Utc::now())) {
+        Ok(NextStep::Retry { after }) => {
+            tracing::warn!(job = job.id, attempt = job.attempt, retry_in_s = after.as_secs(), error = %error, "transcription failed; will retry")
+        }
+        Ok(NextStep::Fail) => {
+            tracing::error!(job = job.id, attempt = job.attempt, error = %error, "transcription failed for good")
+        }
+        Ok(NextStep::LeaveToNewOwner) => {
+            tracing::warn!(job = job.id, error = %error, "transcription lease lost; another worker completes it")
+        }
+        // The lease runs out and another claim takes the job up: nothing is lost.
+        Err(e) => {
+            tracing::error!(job = job.id, error = %e, "cannot record a transcription failure")
+        }
     }
-    let audio = load_wav_16k(path).map_err(|e| e.to_string())?;
-    let (name, model, language) = models.for_language(job.language.as_deref());
-    let started = Instant::now();
-    let transcript = model
-        .transcribe(&audio, language.as_deref(), threads)
-        .map_err(|e| e.to_string())?;
-    let mut segments = clean_segments(transcript.segments);
-    let offset = job.part.unwrap_or(0).max(0) as u64 * part_length.as_millis() as u64;
-    for s in &mut segments {
-        s.start_ms += offset;
-        s.end_ms += offset;
-    }
-    let text = segments
-        .iter()
-        .map(|s| s.text.as_str())
-        .collect::<Vec<_>>()
-        .join(" ");
-    Ok(TranscriptRecord {
-        text: (!text.trim().is_empty()).then_some(text),
-        language: transcript.language,
-        segments_json: serde_json::to_string(&segments).expect("segments serialise"),
-        model: name.to_string(),
-        processing: started.elapsed(),
-    })
 }

@@ -3,6 +3,7 @@
 //! carries its value as text and a `<title>`, so the chart reads without colour or hover.
 
 use super::html::esc;
+use crate::tickets::Priority;
 use std::fmt::Write;
 
 /// One bar: its label, its length, the text shown beside it, and its CSS class.
@@ -23,6 +24,18 @@ impl Bar {
             text: value.to_string(),
             class: "bar",
         }
+    }
+}
+
+/// The CSS class that colours a priority's bar (`none` for calls without one).
+pub fn priority_class(priority: Option<Priority>) -> &'static str {
+    match priority.map(|p| p.level()) {
+        Some(1) => "p1",
+        Some(2) => "p2",
+        Some(3) => "p3",
+        Some(4) => "p4",
+        Some(5) => "p5",
+        _ => "none",
     }
 }
 

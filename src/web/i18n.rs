@@ -168,6 +168,16 @@ fn french(en: &str) -> Option<&'static str> {
         "Open, overdue" => "Ouvert, en retard",
         "Open, within target" => "Ouvert, dans les délais",
         "Met of answered" => "Tenus sur traités",
+        "Time to answer and queue abandonment" => "Délai de prise d'appel et abandons en file",
+        "Time to answer runs from the start of the call to a technician taking it (median and 90th percentile). Queue abandonment counts the calls that waited in a queue and have ended, and how many of their callers hung up there." => {
+            "Le délai de prise d'appel va du début de l'appel au décroché d'un technicien (médiane et 90e centile). Les abandons en file comptent les appels terminés qui ont attendu dans une file, et combien de leurs appelants y ont raccroché."
+        }
+        "Answered by a technician" => "Pris par un technicien",
+        "Median time to answer" => "Délai médian",
+        "90th percentile" => "90e centile",
+        "Ended after queueing" => "Terminés après attente en file",
+        "Abandoned in queue" => "Abandonnés en file",
+        "Median time to answer by a technician" => "Délai médian de prise d'appel par un technicien",
         "Recurring incidents" => "Incidents récurrents",
         "Tickets of one category whose transcripts share at least {share} of their words, within {hours} hours of each other." => {
             "Tickets d'une même catégorie dont les transcriptions partagent au moins {share} de leurs mots, à moins de {hours} heures d'intervalle."

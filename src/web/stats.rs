@@ -2,7 +2,7 @@
 //! over a window of UTC days (`from`, `to`, both included; the last 7 days by default).
 
 use super::auth::Auth;
-use super::charts::{bar_chart, column_chart, Bar};
+use super::charts::{bar_chart, column_chart, priority_class, Bar};
 use super::filters::{date, FilterError};
 use super::html::{esc, page, priority_badge};
 use super::i18n::Lang;
@@ -120,6 +120,16 @@ fn percent(share: f64) -> String {
     format!("{:.1} %", share * 100.0)
 }
 
+/// A caller's wait to the second: `45 s`, `2 min 05 s`, `1 h 02 min` (the same in French).
+fn wait_text(ms: u64) -> String {
+    let s = (ms + 500) / 1000;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min {:02} s", s / 60, s % 60),
+        _ => format!("{} h {:02} min", s / 3600, s % 3600 / 60),
+    }
+}
+
 /// The statistics page's body.
 pub fn render(lang: Lang, q: &StatsQuery, s: &Stats) -> String {
     let (from, to) = (s.from.to_string(), s.to.to_string());
@@ -175,14 +185,7 @@ pub fn render(lang: Lang, q: &StatsQuery, s: &Stats) -> String {
             }),
             value: p.tickets,
             text: format!("{} ({})", percent(p.share), p.tickets),
-            class: match p.priority.map(|p| p.level()) {
-                Some(1) => "p1",
-                Some(2) => "p2",
-                Some(3) => "p3",
-                Some(4) => "p4",
-                Some(5) => "p5",
-                _ => "none",
-            },
+            class: priority_class(p.priority),
         })
         .collect();
     body += &bar_chart(lang.t("Share of calls per priority"), &priorities);
@@ -239,6 +242,8 @@ pub fn render(lang: Lang, q: &StatsQuery, s: &Stats) -> String {
     }
     body += "</tbody></table>";
 
+    body += &render_routing(lang, s);
+
     let _ = write!(
         body,
         "<h2>{}</h2><p>{}</p>",
@@ -271,6 +276,59 @@ pub fn render(lang: Lang, q: &StatsQuery, s: &Stats) -> String {
             body += "</ul></li>";
         }
         body += "</ul>";
+    }
+    body
+}
+
+/// Time to a technician's answer and abandonment in queue, per priority: a table, and the
+/// median waits as a chart.
+fn render_routing(lang: Lang, s: &Stats) -> String {
+    let mut body = format!(
+        r#"<h2>{}</h2><p>{}</p>
+<table class="routing"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
+        lang.t("Time to answer and queue abandonment"),
+        lang.t("Time to answer runs from the start of the call to a technician taking it (median and 90th percentile). Queue abandonment counts the calls that waited in a queue and have ended, and how many of their callers hung up there."),
+        lang.t("Priority"),
+        lang.t("Answered by a technician"),
+        lang.t("Median time to answer"),
+        lang.t("90th percentile"),
+        lang.t("Ended after queueing"),
+        lang.t("Abandoned in queue"),
+    );
+    let wait = |ms: Option<u64>| ms.map_or("—".to_string(), wait_text);
+    for r in &s.routing {
+        let abandoned = if r.queued == 0 {
+            "—".to_string()
+        } else {
+            format!(
+                "{} ({})",
+                r.abandoned_in_queue,
+                percent(r.queue_abandonment_rate)
+            )
+        };
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{abandoned}</td></tr>",
+            priority_badge(Some(r.priority)),
+            r.answered,
+            wait(r.answer_p50_ms),
+            wait(r.answer_p90_ms),
+            r.queued,
+        );
+    }
+    body += "</tbody></table>";
+    if s.routing.iter().any(|r| r.answered > 0) {
+        let bars: Vec<Bar> = s
+            .routing
+            .iter()
+            .map(|r| Bar {
+                label: format!("{} {}", r.priority, r.priority.label()),
+                value: r.answer_p50_ms.unwrap_or(0),
+                text: wait(r.answer_p50_ms),
+                class: priority_class(Some(r.priority)),
+            })
+            .collect();
+        body += &bar_chart(lang.t("Median time to answer by a technician"), &bars);
     }
     body
 }
@@ -313,5 +371,13 @@ mod tests {
         ] {
             assert_eq!(query(pairs).unwrap_err().name, name, "{pairs:?}");
         }
+    }
+
+    #[test]
+    fn waits_read_to_the_second() {
+        assert_eq!(wait_text(0), "0 s");
+        assert_eq!(wait_text(44_600), "45 s");
+        assert_eq!(wait_text(125_000), "2 min 05 s");
+        assert_eq!(wait_text(3_720_000), "1 h 02 min");
     }
 }

@@ -55,7 +55,7 @@ async fn full_ticket(db: &Db) -> Ticket {
         .await
         .unwrap();
     let job = store
-        .claim_transcription(Duration::from_secs(60))
+        .claim_transcription(Duration::from_secs(60), chrono::Utc::now())
         .await
         .unwrap()
         .unwrap();
@@ -70,6 +70,7 @@ async fn full_ticket(db: &Db) -> Ticket {
                 model: "base".into(),
                 processing: Duration::from_millis(700),
             },
+            chrono::Utc::now(),
         )
         .await
         .unwrap();

@@ -1,8 +1,18 @@
 //! The durable transcription queue: leases, back-off, restart recovery.
 
 use crate::support::{call, Db};
-use hotline::store::TranscriptRecord;
+use chrono::Utc;
+use hotline::store::{TranscriptRecord, MAX_ATTEMPTS};
+use hotline::transcribe::job::{self, backoff, JobError, NextStep};
+use hotline::transcribe::ModelError;
 use std::time::Duration;
+
+/// The lease every claim here takes.
+const LEASE: Duration = Duration::from_secs(60);
+
+fn secs(n: i64) -> chrono::Duration {
+    chrono::Duration::seconds(n)
+}
 
 fn record(text: &str) -> TranscriptRecord {
     TranscriptRecord {
@@ -24,27 +34,28 @@ async fn a_job_is_claimed_once_and_completed_once(Db { store, .. }: Db) {
         .enqueue_transcription(t.id, "/data/v1.wav", Some("en"))
         .await
         .unwrap();
+    let now = Utc::now();
     let job = store
-        .claim_transcription(Duration::from_secs(60))
+        .claim_transcription(LEASE, now)
         .await
         .unwrap()
         .expect("a job");
     assert_eq!(job.attempt, 1);
     assert!(
         store
-            .claim_transcription(Duration::from_secs(60))
+            .claim_transcription(LEASE, now)
             .await
             .unwrap()
             .is_none(),
         "one job, leased"
     );
     assert!(store
-        .complete_transcription(&job, &record("printer broken"))
+        .complete_transcription(&job, &record("printer broken"), now)
         .await
         .unwrap());
     assert!(
         !store
-            .complete_transcription(&job, &record("again"))
+            .complete_transcription(&job, &record("again"), now)
             .await
             .unwrap(),
         "never completed twice"
@@ -61,24 +72,47 @@ async fn an_expired_lease_is_taken_over_and_the_old_claim_cannot_finish(Db { sto
         .enqueue_transcription(t.id, "/data/v2.wav", None)
         .await
         .unwrap();
-    let first = store
-        .claim_transcription(Duration::from_millis(0))
-        .await
-        .unwrap()
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(5)).await;
+    let t0 = Utc::now();
+    let first = store.claim_transcription(LEASE, t0).await.unwrap().unwrap();
+    assert!(
+        store
+            .claim_transcription(LEASE, t0 + secs(59))
+            .await
+            .unwrap()
+            .is_none(),
+        "the lease still holds"
+    );
     let second = store
-        .claim_transcription(Duration::from_secs(60))
+        .claim_transcription(LEASE, t0 + secs(61))
         .await
         .unwrap()
         .expect("lease expired: taken over");
-    assert_eq!(second.attempt, 2);
-    assert!(!store
-        .complete_transcription(&first, &record("stale"))
-        .await
-        .unwrap());
+    assert_eq!((second.id, second.attempt), (first.id, 2));
+    let late = t0 + secs(62);
+    assert!(
+        !store
+            .complete_transcription(&first, &record("stale"), late)
+            .await
+            .unwrap(),
+        "the old claim's completion is refused"
+    );
+    assert!(
+        !store
+            .fail_transcription(&first, "whisper crashed", None, late)
+            .await
+            .unwrap(),
+        "nor can the old claim fail the job"
+    );
+    let model_error = JobError::Model(ModelError::Transcribe("out of memory".into()));
+    assert_eq!(
+        job::record_failure(&store, &first, &model_error, late)
+            .await
+            .unwrap(),
+        NextStep::LeaveToNewOwner
+    );
+    assert_eq!(store.transcription_counts().await.unwrap().running, 1);
     assert!(store
-        .complete_transcription(&second, &record("fresh"))
+        .complete_transcription(&second, &record("fresh"), late)
         .await
         .unwrap());
     assert_eq!(
@@ -99,29 +133,86 @@ async fn failures_back_off_then_give_up_keeping_the_error(Db { store, .. }: Db) 
         .enqueue_transcription(t.id, "/data/v3.wav", None)
         .await
         .unwrap();
-    let job = store
-        .claim_transcription(Duration::from_secs(60))
-        .await
-        .unwrap()
-        .unwrap();
-    store
-        .fail_transcription(&job, "audio unreadable")
-        .await
-        .unwrap();
-    assert!(
-        store
-            .claim_transcription(Duration::from_secs(60))
+    let t0 = Utc::now();
+    let mut now = t0;
+    let model_error = JobError::Model(ModelError::Transcribe("out of memory".into()));
+    for attempt in 1..MAX_ATTEMPTS {
+        let job = store
+            .claim_transcription(LEASE, now)
             .await
             .unwrap()
-            .is_none(),
-        "backing off"
-    );
+            .expect("due");
+        assert_eq!(job.attempt, attempt);
+        let step = job::record_failure(&store, &job, &model_error, now)
+            .await
+            .unwrap();
+        let after = backoff(attempt);
+        assert_eq!(step, NextStep::Retry { after });
+        let wait = chrono::Duration::from_std(after).unwrap();
+        assert!(
+            store
+                .claim_transcription(LEASE, now + wait - chrono::Duration::milliseconds(1))
+                .await
+                .unwrap()
+                .is_none(),
+            "attempt {attempt}: backing off for {after:?}"
+        );
+        now += wait;
+    }
     assert_eq!(
         store.transcription_error(t.id).await.unwrap().as_deref(),
-        Some("audio unreadable")
+        Some("transcription failed: out of memory")
     );
     let counts = store.transcription_counts().await.unwrap();
     assert_eq!((counts.queued, counts.failed), (1, 0));
+    let last = store
+        .claim_transcription(LEASE, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(last.attempt, MAX_ATTEMPTS);
+    assert_eq!(
+        job::record_failure(&store, &last, &model_error, now)
+            .await
+            .unwrap(),
+        NextStep::Fail
+    );
+    let counts = store.transcription_counts().await.unwrap();
+    assert_eq!((counts.queued, counts.failed), (0, 1));
+    assert!(store
+        .claim_transcription(LEASE, now + chrono::Duration::days(1))
+        .await
+        .unwrap()
+        .is_none());
+}
+
+async fn a_missing_recording_fails_for_good_at_once(Db { store, .. }: Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("deleted.wav");
+    let t = store.create_ticket(&call("1")).await.unwrap();
+    store
+        .enqueue_transcription(t.id, path.to_str().unwrap(), None)
+        .await
+        .unwrap();
+    let now = Utc::now();
+    let claimed = store
+        .claim_transcription(LEASE, now)
+        .await
+        .unwrap()
+        .unwrap();
+    let error = job::read_recording(&path).unwrap_err();
+    assert!(matches!(error, JobError::RecordingMissing { .. }));
+    assert_eq!(
+        job::record_failure(&store, &claimed, &error, now)
+            .await
+            .unwrap(),
+        NextStep::Fail
+    );
+    assert_eq!(store.transcription_counts().await.unwrap().failed, 1);
+    assert_eq!(
+        store.transcription_error(t.id).await.unwrap(),
+        Some(format!("recording {} does not exist", path.display()))
+    );
 }
 
 async fn running_jobs_are_requeued_after_a_restart(Db { store, .. }: Db) {
@@ -131,13 +222,13 @@ async fn running_jobs_are_requeued_after_a_restart(Db { store, .. }: Db) {
         .await
         .unwrap();
     store
-        .claim_transcription(Duration::from_secs(600))
+        .claim_transcription(Duration::from_secs(600), Utc::now())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(store.requeue_running_transcriptions().await.unwrap(), 1);
     let again = store
-        .claim_transcription(Duration::from_secs(60))
+        .claim_transcription(Duration::from_secs(60), Utc::now())
         .await
         .unwrap()
         .expect("requeued");
@@ -155,12 +246,12 @@ async fn parts_finishing_out_of_order_still_read_in_order(Db { store, .. }: Db) 
         .await
         .unwrap();
     let first = store
-        .claim_transcription(Duration::from_secs(60))
+        .claim_transcription(Duration::from_secs(60), Utc::now())
         .await
         .unwrap()
         .unwrap();
     let second = store
-        .claim_transcription(Duration::from_secs(60))
+        .claim_transcription(Duration::from_secs(60), Utc::now())
         .await
         .unwrap()
         .unwrap();
@@ -168,7 +259,10 @@ async fn parts_finishing_out_of_order_still_read_in_order(Db { store, .. }: Db) 
     let mut late = record("stopped working this morning");
     late.segments_json =
         r#"[{"start_ms":30000,"end_ms":32000,"text":"stopped working this morning"}]"#.into();
-    assert!(store.complete_transcription(&second, &late).await.unwrap());
+    assert!(store
+        .complete_transcription(&second, &late, Utc::now())
+        .await
+        .unwrap());
     let partial = store.ticket(t.id).await.unwrap().unwrap();
     assert_eq!(
         partial.transcript.as_deref(),
@@ -177,7 +271,10 @@ async fn parts_finishing_out_of_order_still_read_in_order(Db { store, .. }: Db) 
     );
     let mut early = record("My printer");
     early.segments_json = r#"[{"start_ms":0,"end_ms":1500,"text":"My printer"}]"#.into();
-    assert!(store.complete_transcription(&first, &early).await.unwrap());
+    assert!(store
+        .complete_transcription(&first, &early, Utc::now())
+        .await
+        .unwrap());
     let t = store.ticket(t.id).await.unwrap().unwrap();
     assert_eq!(
         t.transcript.as_deref(),
@@ -200,5 +297,6 @@ on_both!(
     a_job_is_claimed_once_and_completed_once,
     an_expired_lease_is_taken_over_and_the_old_claim_cannot_finish,
     failures_back_off_then_give_up_keeping_the_error,
+    a_missing_recording_fails_for_good_at_once,
     running_jobs_are_requeued_after_a_restart
 );

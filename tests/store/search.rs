@@ -45,13 +45,13 @@ async fn transcribe(store: &Store, ticket: &Ticket, texts: &[&str], language: &s
     }
     for _ in texts {
         let job = store
-            .claim_transcription(Duration::from_secs(60))
+            .claim_transcription(Duration::from_secs(60), chrono::Utc::now())
             .await
             .unwrap()
             .expect("a job");
         let text = texts[job.part.unwrap_or(0) as usize];
         assert!(store
-            .complete_transcription(&job, &record(text, language))
+            .complete_transcription(&job, &record(text, language), chrono::Utc::now())
             .await
             .unwrap());
     }

@@ -10,6 +10,7 @@ mod home;
 mod language;
 mod roles;
 mod routes;
+mod routing_stats;
 mod search;
 mod security;
 mod stats;
@@ -187,7 +188,7 @@ impl Web {
             .await
             .unwrap();
         let job = store
-            .claim_transcription(Duration::from_secs(60))
+            .claim_transcription(Duration::from_secs(60), chrono::Utc::now())
             .await
             .unwrap()
             .unwrap();
@@ -203,6 +204,7 @@ impl Web {
                     model: "test".into(),
                     processing: Duration::from_millis(10),
                 },
+                chrono::Utc::now(),
             )
             .await
             .unwrap();

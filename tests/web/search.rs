@@ -23,7 +23,7 @@ async fn seed_french(web: &Web) -> String {
         .await
         .unwrap();
     let job = store
-        .claim_transcription(Duration::from_secs(60))
+        .claim_transcription(Duration::from_secs(60), chrono::Utc::now())
         .await
         .unwrap()
         .unwrap();
@@ -37,6 +37,7 @@ async fn seed_french(web: &Web) -> String {
                 model: "test".into(),
                 processing: Duration::from_millis(10),
             },
+            chrono::Utc::now(),
         )
         .await
         .unwrap();

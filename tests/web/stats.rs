@@ -64,7 +64,7 @@ impl Seed<'_> {
             .await
             .unwrap();
         let job = store
-            .claim_transcription(Duration::from_secs(60))
+            .claim_transcription(Duration::from_secs(60), chrono::Utc::now())
             .await
             .unwrap()
             .unwrap();
@@ -79,6 +79,7 @@ impl Seed<'_> {
                     model: "test".into(),
                     processing: Duration::from_millis(1),
                 },
+                chrono::Utc::now(),
             )
             .await
             .unwrap();

@@ -1,0 +1,259 @@
+//! One transcription job: the recording read, whisper run, the transcript stored — and, when
+//! an attempt fails, what becomes of the job, decided by what failed.
+
+use super::audio::{load_wav_16k, AudioError};
+use super::clean::clean_segments;
+use super::model::ModelError;
+use super::worker::Models;
+use crate::media::recording::{repair, RecordingError};
+use crate::store::{Store, StoreError, TranscriptRecord, TranscriptionJob, MAX_ATTEMPTS};
+use chrono::{DateTime, Utc};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Why an attempt at a job failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("recording {path} does not exist")]
+    RecordingMissing { path: PathBuf },
+    #[error("cannot reach recording {path}: {source}")]
+    RecordingUnreachable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The header left by a crash could not be mended (not a WAV Hotline wrote, too short).
+    #[error(transparent)]
+    RecordingDamaged(#[from] RecordingError),
+    #[error(transparent)]
+    Audio(#[from] AudioError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error("transcription queue: {0}")]
+    Store(#[from] StoreError),
+    #[error("lease lost: another worker took the job over")]
+    LeaseLost,
+}
+
+/// What becomes of a job after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextStep {
+    /// Queued again, due after this delay.
+    Retry { after: Duration },
+    /// Failed for good, the error kept on the job for the ticket page.
+    Fail,
+    /// The job is another claim's now: nothing is recorded.
+    LeaveToNewOwner,
+}
+
+/// The delay before attempt `attempt + 1`: 2 s, 4 s, 8 s… capped at about 17 minutes, so a
+/// passing fault is retried soon and a lasting one is not hammered.
+pub fn backoff(attempt: i64) -> Duration {
+    Duration::from_secs(1 << attempt.clamp(1, 10))
+}
+
+impl JobError {
+    /// What to do with the job after attempt number `attempt` failed this way.
+    pub fn next_step(&self, attempt: i64) -> NextStep {
+        let retry = NextStep::Retry {
+            after: backoff(attempt),
+        };
+        match self {
+            // The same bytes would be read again: retrying cannot help.
+            JobError::RecordingMissing { .. }
+            | JobError::RecordingDamaged(_)
+            | JobError::Audio(_) => NextStep::Fail,
+            // A store outage says nothing about the job: it is retried however long it lasts.
+            JobError::Store(_) => retry,
+            JobError::LeaseLost => NextStep::LeaveToNewOwner,
+            // A file system that hiccups, whisper out of memory: worth a few more attempts.
+            JobError::RecordingUnreachable { .. } | JobError::Model(_) => {
+                if attempt >= MAX_ATTEMPTS {
+                    NextStep::Fail
+                } else {
+                    retry
+                }
+            }
+        }
+    }
+}
+
+/// The recording as 16 kHz audio, a header torn by a crash mended first.
+pub fn read_recording(path: &Path) -> Result<Vec<f32>, JobError> {
+    match path.try_exists() {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(JobError::RecordingMissing {
+                path: path.to_path_buf(),
+            })
+        }
+        Err(source) => {
+            return Err(JobError::RecordingUnreachable {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    }
+    repair(path)?;
+    Ok(load_wav_16k(path)?)
+}
+
+/// Runs one job: audio from the recording, whisper, clean-up.
+pub fn transcribe_job(
+    job: &TranscriptionJob,
+    models: &Models,
+    threads: usize,
+    part_length: Duration,
+) -> Result<TranscriptRecord, JobError> {
+    let audio = read_recording(Path::new(&job.recording_path))?;
+    let (name, model, language) = models.for_language(job.language.as_deref());
+    let started = Instant::now();
+    let transcript = model.transcribe(&audio, language.as_deref(), threads)?;
+    let mut segments = clean_segments(transcript.segments);
+    let offset = job.part.unwrap_or(0).max(0) as u64 * part_length.as_millis() as u64;
+    for s in &mut segments {
+        s.start_ms += offset;
+        s.end_ms += offset;
+    }
+    let text = segments
+        .iter()
+        .map(|s| s.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    Ok(TranscriptRecord {
+        text: (!text.trim().is_empty()).then_some(text),
+        language: transcript.language,
+        segments_json: serde_json::to_string(&segments).expect("segments serialise"),
+        model: name.to_string(),
+        processing: started.elapsed(),
+    })
+}
+
+/// Stores a finished attempt's transcript; a claim that no longer holds the lease is refused.
+pub async fn complete(
+    store: &Store,
+    job: &TranscriptionJob,
+    record: &TranscriptRecord,
+    now: DateTime<Utc>,
+) -> Result<(), JobError> {
+    match store.complete_transcription(job, record, now).await? {
+        true => Ok(()),
+        false => Err(JobError::LeaseLost),
+    }
+}
+
+/// Records a failed attempt as its error decides. Returns the step taken (`LeaveToNewOwner`
+/// also when the failure could not be recorded because the lease was lost meanwhile).
+pub async fn record_failure(
+    store: &Store,
+    job: &TranscriptionJob,
+    error: &JobError,
+    now: DateTime<Utc>,
+) -> Result<NextStep, StoreError> {
+    let step = error.next_step(job.attempt);
+    let retry_after = match step {
+        NextStep::Retry { after } => Some(after),
+        NextStep::Fail => None,
+        NextStep::LeaveToNewOwner => return Ok(step),
+    };
+    let recorded = store
+        .fail_transcription(job, &error.to_string(), retry_after, now)
+        .await?;
+    Ok(if recorded {
+        step
+    } else {
+        NextStep::LeaveToNewOwner
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store_error() -> JobError {
+        JobError::Store(StoreError::Query {
+            operation: "completing a transcription",
+            source: sqlx::Error::PoolTimedOut,
+        })
+    }
+
+    fn model_error() -> JobError {
+        JobError::Model(ModelError::Transcribe("out of memory".into()))
+    }
+
+    #[test]
+    fn a_missing_or_damaged_recording_fails_at_once() {
+        let missing = JobError::RecordingMissing {
+            path: "/data/gone.wav".into(),
+        };
+        assert_eq!(missing.next_step(1), NextStep::Fail);
+        let damaged = JobError::RecordingDamaged(RecordingError::Repair {
+            path: "/data/torn.wav".into(),
+            reason: "shorter than a WAV header".into(),
+        });
+        assert_eq!(damaged.next_step(1), NextStep::Fail);
+        let audio = JobError::Audio(AudioError::Wav {
+            path: "/data/x.wav".into(),
+            reason: "bad format".into(),
+        });
+        assert_eq!(audio.next_step(1), NextStep::Fail);
+    }
+
+    #[test]
+    fn model_failures_back_off_then_give_up() {
+        let e = model_error();
+        assert_eq!(
+            e.next_step(1),
+            NextStep::Retry {
+                after: Duration::from_secs(2)
+            }
+        );
+        assert_eq!(
+            e.next_step(3),
+            NextStep::Retry {
+                after: Duration::from_secs(8)
+            }
+        );
+        assert_eq!(e.next_step(MAX_ATTEMPTS), NextStep::Fail);
+        let unreachable = JobError::RecordingUnreachable {
+            path: "/mnt/nfs/v.wav".into(),
+            source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        };
+        assert!(matches!(unreachable.next_step(1), NextStep::Retry { .. }));
+        assert_eq!(unreachable.next_step(MAX_ATTEMPTS), NextStep::Fail);
+    }
+
+    #[test]
+    fn store_errors_are_retried_past_the_attempt_limit_with_a_capped_delay() {
+        let e = store_error();
+        assert_eq!(
+            e.next_step(MAX_ATTEMPTS + 20),
+            NextStep::Retry {
+                after: Duration::from_secs(1024)
+            }
+        );
+    }
+
+    #[test]
+    fn a_lost_lease_leaves_the_job_to_its_new_owner() {
+        assert_eq!(JobError::LeaseLost.next_step(1), NextStep::LeaveToNewOwner);
+    }
+
+    #[test]
+    fn reading_a_recording_names_what_is_wrong_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("gone.wav");
+        assert!(matches!(
+            read_recording(&gone),
+            Err(JobError::RecordingMissing { path }) if path == gone
+        ));
+        let junk = dir.path().join("junk.wav");
+        std::fs::write(&junk, b"not audio").unwrap();
+        assert!(matches!(
+            read_recording(&junk),
+            Err(JobError::RecordingDamaged(_))
+        ));
+        let good = dir.path().join("good.wav");
+        crate::media::recording::write_wav(&good, &[0i16; 8000]).unwrap();
+        assert_eq!(read_recording(&good).unwrap().len(), 16000);
+    }
+}
