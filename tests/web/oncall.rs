@@ -58,7 +58,7 @@ fn utc(text: &str) -> DateTime<Utc> {
 /// 2 March 2026 09:00, so the week of 30 November is ana's (39 weeks on: 39 mod 3 = 0) with
 /// ben second, and the week of 7 December is ben's with cid second. Dan covers ben for a day
 /// from Tuesday 8 December 10:00. Returns the override's id.
-async fn seed_rota(web: &Web) -> i64 {
+pub(super) async fn seed_rota(web: &Web) -> i64 {
     let store = web.store();
     for name in ["ana", "ben", "cid", "dan"] {
         technician(store, name).await;

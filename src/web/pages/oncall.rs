@@ -159,8 +159,8 @@ fn team_section(lang: Lang, team: &TeamBoard, days: u32, shown_at: bool, lead: b
         },
         edit = if lead {
             format!(
-                r#" · <a href="/oncall/teams/{}">{}</a>"#,
-                esc(&team.name),
+                r#" · <a href="{}">{}</a>"#,
+                esc(&super::rota_save::team_url(&team.name)),
                 lang.t("Edit")
             )
         } else {

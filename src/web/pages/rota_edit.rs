@@ -3,7 +3,7 @@
 //! overrides. Plain forms with the session's CSRF token; `rota_save` handles what they post.
 
 use super::oncall::{describe_override, local_time};
-use super::rota_save::{load_team, team_url};
+use super::rota_save::{load_team, path_segment, team_url};
 use crate::oncall::{Coverage, Override, Rotation, Team};
 use crate::tickets::Category;
 use crate::web::auth::Auth;
@@ -199,7 +199,7 @@ fn rotation_form(lang: Lang, csrf: &str, team: &str, r: Option<&Rotation>) -> St
             s,
             r#"<form method="post" action="{}/rotations/{}/delete" class="inline delete">{}<button>{} {}</button></form>"#,
             esc(&team_url(team)),
-            esc(&r.name),
+            path_segment(&r.name),
             csrf_input(csrf),
             lang.t("Delete rotation"),
             esc(&r.name),

@@ -18,9 +18,21 @@ use axum::Form;
 use chrono::Utc;
 use serde::Deserialize;
 
+/// A name as one URL path segment: teams made on the command line may hold any character.
+pub(crate) fn path_segment(name: &str) -> String {
+    name.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// Where a team's edit page is.
 pub(crate) fn team_url(team: &str) -> String {
-    format!("/oncall/teams/{team}")
+    format!("/oncall/teams/{}", path_segment(team))
 }
 
 /// The team named in the path: 404 if there is none.
@@ -62,6 +74,18 @@ fn lead_with_form<T>(
 }
 
 /// A team's settings, members and categories.
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_are_escaped_as_path_segments() {
+        assert_eq!(
+            super::team_url("night shift/2#a"),
+            "/oncall/teams/night%20shift%2F2%23a"
+        );
+        assert_eq!(super::team_url("network"), "/oncall/teams/network");
+    }
+}
+
 #[derive(Deserialize)]
 pub(crate) struct TeamForm {
     csrf: Option<String>,
