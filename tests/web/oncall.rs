@@ -688,6 +688,13 @@ async fn a_bad_form_value_is_refused_naming_the_field_and_nothing_changes() {
             before,
             "{path} {fields:?} changed the rota"
         );
+        // The error page leads back to the form it came from.
+        let back = if path.starts_with("/oncall/teams/network/") {
+            r#"href="/oncall/teams/network">Back to the form"#
+        } else {
+            r#"href="/oncall/teams">Back to the form"#
+        };
+        assert!(r.text().contains(back), "{path}: {}", r.text());
     }
     // A rotation for a team that does not exist.
     let mut fields: Vec<(&str, &str)> = rotation("name", "week");

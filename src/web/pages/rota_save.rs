@@ -10,10 +10,12 @@ use super::rota_fields::{
 use crate::oncall::{local_instant, BusinessHours, Coverage, Handover, Rotation, Team};
 use crate::store::{Store, TeamSettings};
 use crate::web::auth::Auth;
+use crate::web::html::{esc, page};
+use crate::web::i18n::Lang;
 use crate::web::{AppState, PageError, WebError};
 use axum::extract::rejection::{FormRejection, PathRejection};
 use axum::extract::{Path, State};
-use axum::response::Redirect;
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use chrono::Utc;
 use serde::Deserialize;
@@ -62,6 +64,38 @@ async fn check_accounts<'a>(
     Ok(())
 }
 
+/// A refused rota form: the error page names what was wrong and links back to the form (the
+/// browser's Back button keeps what was typed). Not logged in: the login page, as elsewhere.
+pub(crate) struct FormError {
+    error: WebError,
+    back: String,
+}
+
+impl IntoResponse for FormError {
+    fn into_response(self) -> Response {
+        if matches!(self.error, WebError::Unauthorized) {
+            return PageError(self.error).into_response();
+        }
+        self.error.log();
+        let body = page(
+            Lang::En,
+            "Error",
+            None,
+            &format!(
+                r#"<p class="error">{}</p><p><a href="{}">Back to the form</a></p>"#,
+                esc(&self.error.to_string()),
+                esc(&self.back)
+            ),
+        );
+        (self.error.status(), Html(body)).into_response()
+    }
+}
+
+/// The edit page of the team in the path, or the team list when there is no path to go by.
+fn back_to(team: Option<&str>) -> String {
+    team.map_or_else(|| "/oncall/teams".to_string(), team_url)
+}
+
 /// Login, then role, then the form: a technician is refused (403) whatever the form says.
 fn lead_with_form<T>(
     auth: Result<Auth, WebError>,
@@ -104,33 +138,38 @@ pub(crate) async fn save_team(
     State(state): State<AppState>,
     auth: Result<Auth, WebError>,
     form: Result<Form<TeamForm>, FormRejection>,
-) -> Result<Redirect, PageError> {
-    let (auth, form) = lead_with_form(auth, form)?;
-    auth.check_csrf(form.csrf.as_deref())?;
-    let lead = form.lead.0 .0;
-    let members = form.members.0 .0;
-    check_accounts(
-        &state.store,
-        lead.iter()
-            .map(|l| ("lead", l.as_str()))
-            .chain(members.iter().map(|m| ("members", m.as_str()))),
-    )
-    .await?;
-    let name = form.name.0 .0;
-    state
-        .store
-        .replace_team(
-            &TeamSettings {
-                name: name.clone(),
-                time_zone: form.time_zone.0 .0,
-                lead,
-                business_hours: form.business_hours.0,
-            },
-            &members,
-            &form.categories.0 .0,
+) -> Result<Redirect, FormError> {
+    let back = "/oncall/teams".to_string();
+    async {
+        let (auth, form) = lead_with_form(auth, form)?;
+        auth.check_csrf(form.csrf.as_deref())?;
+        let lead = form.lead.0 .0;
+        let members = form.members.0 .0;
+        check_accounts(
+            &state.store,
+            lead.iter()
+                .map(|l| ("lead", l.as_str()))
+                .chain(members.iter().map(|m| ("members", m.as_str()))),
         )
         .await?;
-    Ok(Redirect::to(&team_url(&name)))
+        let name = form.name.0 .0;
+        state
+            .store
+            .replace_team(
+                &TeamSettings {
+                    name: name.clone(),
+                    time_zone: form.time_zone.0 .0,
+                    lead,
+                    business_hours: form.business_hours.0,
+                },
+                &members,
+                &form.categories.0 .0,
+            )
+            .await?;
+        Ok::<_, WebError>(Redirect::to(&team_url(&name)))
+    }
+    .await
+    .map_err(|error| FormError { error, back })
 }
 
 /// A form with nothing but its CSRF token (the delete buttons).
@@ -144,13 +183,18 @@ pub(crate) async fn delete_team(
     auth: Result<Auth, WebError>,
     team: Result<Path<String>, PathRejection>,
     form: Result<Form<CsrfForm>, FormRejection>,
-) -> Result<Redirect, PageError> {
-    let (auth, form) = lead_with_form(auth, form)?;
-    let Path(team) = team?;
-    auth.check_csrf(form.csrf.as_deref())?;
-    // Already gone (a second click) is not an error: the list no longer shows it either way.
-    state.store.delete_team(&team).await?;
-    Ok(Redirect::to("/oncall/teams"))
+) -> Result<Redirect, FormError> {
+    let back = back_to(team.as_ref().ok().map(|Path(t)| t.as_str()));
+    async {
+        let (auth, form) = lead_with_form(auth, form)?;
+        let Path(team) = team?;
+        auth.check_csrf(form.csrf.as_deref())?;
+        // Already gone (a second click) is not an error: the list no longer shows it either way.
+        state.store.delete_team(&team).await?;
+        Ok::<_, WebError>(Redirect::to("/oncall/teams"))
+    }
+    .await
+    .map_err(|error| FormError { error, back })
 }
 
 /// A rotation: members take turns in the order given.
@@ -169,35 +213,39 @@ pub(crate) async fn save_rotation(
     auth: Result<Auth, WebError>,
     team: Result<Path<String>, PathRejection>,
     form: Result<Form<RotationForm>, FormRejection>,
-) -> Result<Redirect, PageError> {
-    let (auth, form) = lead_with_form(auth, form)?;
-    let Path(team) = team?;
-    auth.check_csrf(form.csrf.as_deref())?;
-    let team = load_team(&state.store, &team).await?;
-    let members = form.members.0 .0;
-    if members.is_empty() {
-        return Err(WebError::Unprocessable(
-            "members: a rotation needs at least one member".into(),
+) -> Result<Redirect, FormError> {
+    let back = back_to(team.as_ref().ok().map(|Path(t)| t.as_str()));
+    async {
+        let (auth, form) = lead_with_form(auth, form)?;
+        let Path(team) = team?;
+        auth.check_csrf(form.csrf.as_deref())?;
+        let team = load_team(&state.store, &team).await?;
+        let members = form.members.0 .0;
+        if members.is_empty() {
+            return Err(WebError::Unprocessable(
+                "members: a rotation needs at least one member".into(),
+            ));
+        }
+        check_accounts(
+            &state.store,
+            members.iter().map(|m| ("members", m.as_str())),
         )
-        .into());
-    }
-    check_accounts(
-        &state.store,
-        members.iter().map(|m| ("members", m.as_str())),
-    )
-    .await?;
-    state
-        .store
-        .save_rotation(&Rotation {
-            team: team.name.clone(),
-            name: form.name.0 .0,
-            coverage: form.coverage.0,
-            handover: form.handover.0,
-            starts_on: form.starts_on.0 .0,
-            members,
-        })
         .await?;
-    Ok(Redirect::to(&team_url(&team.name)))
+        state
+            .store
+            .save_rotation(&Rotation {
+                team: team.name.clone(),
+                name: form.name.0 .0,
+                coverage: form.coverage.0,
+                handover: form.handover.0,
+                starts_on: form.starts_on.0 .0,
+                members,
+            })
+            .await?;
+        Ok::<_, WebError>(Redirect::to(&team_url(&team.name)))
+    }
+    .await
+    .map_err(|error| FormError { error, back })
 }
 
 pub(crate) async fn delete_rotation(
@@ -205,13 +253,18 @@ pub(crate) async fn delete_rotation(
     auth: Result<Auth, WebError>,
     path: Result<Path<(String, String)>, PathRejection>,
     form: Result<Form<CsrfForm>, FormRejection>,
-) -> Result<Redirect, PageError> {
-    let (auth, form) = lead_with_form(auth, form)?;
-    let Path((team, rotation)) = path?;
-    auth.check_csrf(form.csrf.as_deref())?;
-    let team = load_team(&state.store, &team).await?;
-    state.store.delete_rotation(&team.name, &rotation).await?;
-    Ok(Redirect::to(&team_url(&team.name)))
+) -> Result<Redirect, FormError> {
+    let back = back_to(path.as_ref().ok().map(|Path((t, _))| t.as_str()));
+    async {
+        let (auth, form) = lead_with_form(auth, form)?;
+        let Path((team, rotation)) = path?;
+        auth.check_csrf(form.csrf.as_deref())?;
+        let team = load_team(&state.store, &team).await?;
+        state.store.delete_rotation(&team.name, &rotation).await?;
+        Ok::<_, WebError>(Redirect::to(&team_url(&team.name)))
+    }
+    .await
+    .map_err(|error| FormError { error, back })
 }
 
 /// Someone covers a colleague (or, with `covered` empty, takes the whole shift) from one
@@ -231,34 +284,41 @@ pub(crate) async fn add_override(
     auth: Result<Auth, WebError>,
     team: Result<Path<String>, PathRejection>,
     form: Result<Form<OverrideForm>, FormRejection>,
-) -> Result<Redirect, PageError> {
-    let (auth, form) = lead_with_form(auth, form)?;
-    let Path(team) = team?;
-    auth.check_csrf(form.csrf.as_deref())?;
-    let team = load_team(&state.store, &team).await?;
-    let covering = form.covering.0 .0;
-    let covered = form.covered.0 .0;
-    let from = local_instant(team.time_zone, form.from.0 .0);
-    let until = local_instant(team.time_zone, form.until.0 .0);
-    if until <= from {
-        return Err(WebError::Unprocessable("until: must be after `from`".into()).into());
-    }
-    if covered.as_deref() == Some(covering.as_str()) {
-        return Err(
-            WebError::Unprocessable("covered: someone cannot cover themself".into()).into(),
-        );
-    }
-    check_accounts(
-        &state.store,
-        std::iter::once(("covering", covering.as_str()))
-            .chain(covered.iter().map(|c| ("covered", c.as_str()))),
-    )
-    .await?;
-    state
-        .store
-        .add_override(&team.name, &covering, covered.as_deref(), from, until)
+) -> Result<Redirect, FormError> {
+    let back = back_to(team.as_ref().ok().map(|Path(t)| t.as_str()));
+    async {
+        let (auth, form) = lead_with_form(auth, form)?;
+        let Path(team) = team?;
+        auth.check_csrf(form.csrf.as_deref())?;
+        let team = load_team(&state.store, &team).await?;
+        let covering = form.covering.0 .0;
+        let covered = form.covered.0 .0;
+        let from = local_instant(team.time_zone, form.from.0 .0);
+        let until = local_instant(team.time_zone, form.until.0 .0);
+        if until <= from {
+            return Err(WebError::Unprocessable(
+                "until: must be after `from`".into(),
+            ));
+        }
+        if covered.as_deref() == Some(covering.as_str()) {
+            return Err(WebError::Unprocessable(
+                "covered: someone cannot cover themself".into(),
+            ));
+        }
+        check_accounts(
+            &state.store,
+            std::iter::once(("covering", covering.as_str()))
+                .chain(covered.iter().map(|c| ("covered", c.as_str()))),
+        )
         .await?;
-    Ok(Redirect::to(&team_url(&team.name)))
+        state
+            .store
+            .add_override(&team.name, &covering, covered.as_deref(), from, until)
+            .await?;
+        Ok::<_, WebError>(Redirect::to(&team_url(&team.name)))
+    }
+    .await
+    .map_err(|error| FormError { error, back })
 }
 
 pub(crate) async fn remove_override(
@@ -266,12 +326,17 @@ pub(crate) async fn remove_override(
     auth: Result<Auth, WebError>,
     path: Result<Path<(String, i64)>, PathRejection>,
     form: Result<Form<CsrfForm>, FormRejection>,
-) -> Result<Redirect, PageError> {
-    let (auth, form) = lead_with_form(auth, form)?;
-    let Path((team, id)) = path?;
-    auth.check_csrf(form.csrf.as_deref())?;
-    let team = load_team(&state.store, &team).await?;
-    // Already removed (a second click) is not an error.
-    state.store.remove_team_override(&team.name, id).await?;
-    Ok(Redirect::to(&team_url(&team.name)))
+) -> Result<Redirect, FormError> {
+    let back = back_to(path.as_ref().ok().map(|Path((t, _))| t.as_str()));
+    async {
+        let (auth, form) = lead_with_form(auth, form)?;
+        let Path((team, id)) = path?;
+        auth.check_csrf(form.csrf.as_deref())?;
+        let team = load_team(&state.store, &team).await?;
+        // Already removed (a second click) is not an error.
+        state.store.remove_team_override(&team.name, id).await?;
+        Ok::<_, WebError>(Redirect::to(&team_url(&team.name)))
+    }
+    .await
+    .map_err(|error| FormError { error, back })
 }
