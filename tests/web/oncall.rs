@@ -404,6 +404,10 @@ async fn a_lead_edits_a_team_its_rotation_and_an_override_through_the_forms() {
     let list = web.get("/oncall/teams", &[("Cookie", &alice)]).await;
     assert_eq!(list.status, 200);
     assert!(list.text().contains(r#"action="/oncall/teams""#));
+    assert!(
+        list.text().contains(r#"name="new" value="true""#),
+        "the new-team form says it creates"
+    );
     assert_eq!(csrf_in(&list.text()), csrf);
 
     let r = web
@@ -412,6 +416,7 @@ async fn a_lead_edits_a_team_its_rotation_and_an_override_through_the_forms() {
             &alice,
             &[
                 ("csrf", &csrf),
+                ("new", "true"),
                 ("name", "network"),
                 ("time_zone", "Europe/Paris"),
                 ("lead", "alice"),
@@ -696,6 +701,20 @@ async fn a_bad_form_value_is_refused_naming_the_field_and_nothing_changes() {
         };
         assert!(r.text().contains(back), "{path}: {}", r.text());
     }
+    // The "new" forms do not overwrite a team or rotation of the same name.
+    let mut fields: Vec<(&str, &str)> = team("members", "cid");
+    fields.extend([("csrf", csrf.as_str()), ("new", "true")]);
+    let r = web.post_form("/oncall/teams", &alice, &fields).await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(r.text().contains("name: a team `network` already exists"));
+    let mut fields: Vec<(&str, &str)> = rotation("members", "cid");
+    fields.extend([("csrf", csrf.as_str()), ("new", "true")]);
+    let r = web
+        .post_form("/oncall/teams/network/rotations", &alice, &fields)
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(r.text().contains("already has a rotation `week`"));
+    assert_eq!(rota(&web).await, before);
     // A rotation for a team that does not exist.
     let mut fields: Vec<(&str, &str)> = rotation("name", "week");
     fields.push(("csrf", &csrf));

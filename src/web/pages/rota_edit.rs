@@ -40,6 +40,16 @@ fn text_input(name: &str, value: &str, extra: &str) -> String {
     )
 }
 
+/// Marks a form that creates something, so a name already taken is refused rather than the
+/// existing team or rotation overwritten.
+fn new_marker(new: bool) -> &'static str {
+    if new {
+        r#"<input type="hidden" name="new" value="true">"#
+    } else {
+        ""
+    }
+}
+
 fn csrf_input(csrf: &str) -> String {
     format!(r#"<input type="hidden" name="csrf" value="{}">"#, esc(csrf))
 }
@@ -60,8 +70,9 @@ fn team_form(lang: Lang, csrf: &str, team: Option<&Team>) -> String {
         }
     };
     let mut s = format!(
-        r#"<form method="post" action="/oncall/teams" class="edit">{}"#,
-        csrf_input(csrf)
+        r#"<form method="post" action="/oncall/teams" class="edit">{}{}"#,
+        csrf_input(csrf),
+        new_marker(team.is_none())
     );
     s += &field(lang.t("Name"), name, None);
     s += &field(
@@ -146,9 +157,10 @@ fn rotation_form(lang: Lang, csrf: &str, team: &str, r: Option<&Rotation>) -> St
         }
     };
     let mut s = format!(
-        r#"<form method="post" action="{}/rotations" class="edit">{}"#,
+        r#"<form method="post" action="{}/rotations" class="edit">{}{}"#,
         esc(&team_url(team)),
-        csrf_input(csrf)
+        csrf_input(csrf),
+        new_marker(r.is_none())
     );
     s += &field(lang.t("Rotation"), name, None);
     s += &field(

@@ -132,6 +132,9 @@ pub(crate) struct TeamForm {
     members: Field<UserList>,
     #[serde(default)]
     categories: Field<CategoryList>,
+    /// Set by the "new team" form: an existing team of that name is refused, not overwritten.
+    #[serde(default)]
+    new: bool,
 }
 
 pub(crate) async fn save_team(
@@ -153,6 +156,11 @@ pub(crate) async fn save_team(
         )
         .await?;
         let name = form.name.0 .0;
+        if form.new && state.store.rota(Utc::now()).await?.team(&name).is_some() {
+            return Err(WebError::Unprocessable(format!(
+                "name: a team `{name}` already exists (edit it on its own page)"
+            )));
+        }
         state
             .store
             .replace_team(
@@ -206,6 +214,10 @@ pub(crate) struct RotationForm {
     handover: Field<Handover>,
     starts_on: Field<Day>,
     members: Field<UserList>,
+    /// Set by the "new rotation" form: an existing rotation of that name is refused, not
+    /// replaced.
+    #[serde(default)]
+    new: bool,
 }
 
 pub(crate) async fn save_rotation(
@@ -220,6 +232,21 @@ pub(crate) async fn save_rotation(
         let Path(team) = team?;
         auth.check_csrf(form.csrf.as_deref())?;
         let team = load_team(&state.store, &team).await?;
+        let name = form.name.0 .0;
+        if form.new
+            && state
+                .store
+                .rota(Utc::now())
+                .await?
+                .rotations
+                .iter()
+                .any(|r| r.team == team.name && r.name == name)
+        {
+            return Err(WebError::Unprocessable(format!(
+                "name: {} already has a rotation `{name}` (change it in its own form)",
+                team.name
+            )));
+        }
         let members = form.members.0 .0;
         if members.is_empty() {
             return Err(WebError::Unprocessable(
@@ -235,7 +262,7 @@ pub(crate) async fn save_rotation(
             .store
             .save_rotation(&Rotation {
                 team: team.name.clone(),
-                name: form.name.0 .0,
+                name,
                 coverage: form.coverage.0,
                 handover: form.handover.0,
                 starts_on: form.starts_on.0 .0,
