@@ -12,7 +12,7 @@ mod timeline;
 
 pub use presence::{Presence, PresenceChoice};
 pub use rota::{
-    default_escalation, parse_time_zone, BusinessHours, Coverage, EscalationStep, Handover, OnCall,
-    Override, Position, Rota, RotaError, Rotation, Team,
+    default_escalation, local_instant, parse_time_zone, BusinessHours, Coverage, EscalationStep,
+    Handover, OnCall, Override, Position, Rota, RotaError, Rotation, Team,
 };
 pub use timeline::Segment;

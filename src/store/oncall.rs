@@ -121,6 +121,74 @@ impl Store {
         tx.commit().await.map_err(query_error(OP))
     }
 
+    /// Saves a team as the web log's edit form gives it: its settings, and exactly these
+    /// members and categories, in one transaction, so a failure leaves the team as it was.
+    /// A listed category moves here from whichever team had it (a category has one team); a
+    /// category this team had and no longer lists is handled by no team.
+    pub async fn replace_team(
+        &self,
+        team: &TeamSettings,
+        members: &[String],
+        categories: &[Category],
+    ) -> Result<(), StoreError> {
+        const OP: &str = "saving a team";
+        let mut tx = self.begin_write(OP).await?;
+        sqlx::query(
+            "INSERT INTO teams (name, time_zone, lead, business_hours) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (name) DO UPDATE SET time_zone = $2, lead = $3, business_hours = $4",
+        )
+        .bind(&team.name)
+        .bind(team.time_zone.name())
+        .bind(team.lead.as_deref())
+        .bind(team.business_hours.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(query_error(OP))?;
+        sqlx::query("DELETE FROM team_members WHERE team = $1")
+            .bind(&team.name)
+            .execute(&mut *tx)
+            .await
+            .map_err(query_error(OP))?;
+        for user in members {
+            sqlx::query(
+                "INSERT INTO team_members (team, user_name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(&team.name)
+            .bind(user)
+            .execute(&mut *tx)
+            .await
+            .map_err(query_error(OP))?;
+        }
+        sqlx::query("DELETE FROM team_categories WHERE team = $1")
+            .bind(&team.name)
+            .execute(&mut *tx)
+            .await
+            .map_err(query_error(OP))?;
+        for category in categories {
+            sqlx::query(
+                "INSERT INTO team_categories (category, team) VALUES ($1, $2) \
+                 ON CONFLICT (category) DO UPDATE SET team = $2",
+            )
+            .bind(category.as_str())
+            .bind(&team.name)
+            .execute(&mut *tx)
+            .await
+            .map_err(query_error(OP))?;
+        }
+        tx.commit().await.map_err(query_error(OP))
+    }
+
+    /// Deletes one rotation of a team with its members; `false` if there was none.
+    pub async fn delete_rotation(&self, team: &str, name: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM rotations WHERE team = $1 AND name = $2")
+            .bind(team)
+            .bind(name)
+            .execute(self.pool())
+            .await
+            .map_err(query_error("deleting a rotation"))?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Adds an override; returns its id.
     pub async fn add_override(
         &self,
@@ -148,6 +216,18 @@ impl Store {
     pub async fn remove_override(&self, id: i64) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM rota_overrides WHERE id = $1")
             .bind(id)
+            .execute(self.pool())
+            .await
+            .map_err(query_error("removing an override"))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Removes an override of `team` (an id of another team's override removes nothing);
+    /// `false` if there was none.
+    pub async fn remove_team_override(&self, team: &str, id: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM rota_overrides WHERE id = $1 AND team = $2")
+            .bind(id)
+            .bind(team)
             .execute(self.pool())
             .await
             .map_err(query_error("removing an override"))?;

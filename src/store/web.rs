@@ -58,6 +58,23 @@ impl Store {
         Ok(user)
     }
 
+    /// Every account's name, in order: who may be named in a team, a rotation or an override.
+    pub async fn user_names(&self) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT name FROM users ORDER BY name")
+            .fetch_all(self.pool())
+            .await
+            .map_err(query_error("listing users"))?;
+        rows.iter()
+            .map(|row| {
+                row.try_get("name")
+                    .map_err(|e: sqlx::Error| StoreError::Corrupt {
+                        column: "name",
+                        reason: e.to_string(),
+                    })
+            })
+            .collect()
+    }
+
     /// The account and its password hash, for checking a login.
     pub async fn user_with_hash(&self, name: &str) -> Result<Option<(User, String)>, StoreError> {
         let row = sqlx::query("SELECT id, name, role, password_hash FROM users WHERE name = $1")

@@ -3,8 +3,10 @@
 
 use super::auth::Auth;
 use super::filters::parse_query;
+use super::oncall::{board, Board, BoardQuery};
 use super::pages::{load_ticket, recording_response, Assignee};
 use super::{AppState, WebError};
+use crate::store::PhoneView;
 use crate::tickets::{TicketRef, TicketStatus};
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
@@ -134,6 +136,31 @@ pub(super) async fn recording(
     auth?;
     let Path(reference) = reference?;
     recording_response(&state.store, reference, &headers).await
+}
+
+/// Who is on call (`?at=`, default now) and the shifts of the `?days=` after it, per team,
+/// with every technician's phones: the `/oncall` page's data.
+pub(super) async fn oncall(
+    State(state): State<AppState>,
+    auth: Result<Auth, WebError>,
+    query: Result<Query<BoardQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Board>, WebError> {
+    auth?;
+    let Query(query) = query.map_err(|e| WebError::BadRequest(e.body_text()))?;
+    let now = chrono::Utc::now();
+    let (at, days) = query.resolve(now)?;
+    Ok(Json(board(&state.store, at, days, now).await?))
+}
+
+/// Every registered phone (live bindings) with its state.
+pub(super) async fn phones(
+    State(state): State<AppState>,
+    auth: Result<Auth, WebError>,
+) -> Result<Json<Value>, WebError> {
+    auth?;
+    let phones = state.store.all_bindings(chrono::Utc::now()).await?;
+    let phones: Vec<PhoneView> = phones.iter().map(PhoneView::from).collect();
+    Ok(Json(json!({ "phones": phones })))
 }
 
 pub(super) async fn openapi(auth: Result<Auth, WebError>) -> Result<Response, WebError> {

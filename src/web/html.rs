@@ -41,11 +41,12 @@ pub fn page(lang: Lang, title: &str, user: Option<(&str, &str)>, body: &str) -> 
     };
     let nav = match user {
         Some((name, csrf)) => format!(
-            r#"<nav><a href="/">{}</a> <a href="/tickets">{}</a> <a href="/stats">{}</a> <span class="who">{}</span>
+            r#"<nav><a href="/">{}</a> <a href="/tickets">{}</a> <a href="/stats">{}</a> <a href="/oncall">{}</a> <span class="who">{}</span>
 <form method="post" action="/logout" class="inline"><input type="hidden" name="csrf" value="{}"><button>{}</button></form> {switch}</nav>"#,
             lang.t("Home"),
             lang.t("Call log"),
             lang.t("Statistics"),
+            lang.t("On call"),
             esc(name),
             esc(csrf),
             lang.t("Log out"),

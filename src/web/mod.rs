@@ -20,6 +20,7 @@ pub mod headers;
 pub mod html;
 pub mod i18n;
 pub mod limiter;
+pub mod oncall;
 mod pages;
 pub mod range;
 mod server;
@@ -195,10 +196,29 @@ pub fn router(state: AppState) -> Router {
         .route("/tickets/{reference}/notes", post(pages::add_note))
         .route("/tickets/{reference}/take", post(pages::take_call))
         .route("/tickets/{reference}/recording", get(pages::recording))
+        .route("/oncall", get(pages::oncall_page))
+        .route(
+            "/oncall/teams",
+            get(pages::teams_page).post(pages::save_team),
+        )
+        .route("/oncall/teams/{team}", get(pages::team_page))
+        .route("/oncall/teams/{team}/delete", post(pages::delete_team))
+        .route("/oncall/teams/{team}/rotations", post(pages::save_rotation))
+        .route(
+            "/oncall/teams/{team}/rotations/{rotation}/delete",
+            post(pages::delete_rotation),
+        )
+        .route("/oncall/teams/{team}/overrides", post(pages::add_override))
+        .route(
+            "/oncall/teams/{team}/overrides/{id}/delete",
+            post(pages::remove_override),
+        )
         .route("/api/openapi.json", get(api::openapi))
         .route("/api/tickets", get(api::list))
         .route("/api/tickets/{reference}", get(api::show).patch(api::patch))
         .route("/api/tickets/{reference}/recording", get(api::recording))
+        .route("/api/oncall", get(api::oncall))
+        .route("/api/phones", get(api::phones))
         .route("/api/stats", get(stats::stats_json))
         .route("/assets/{name}", get(assets::asset))
         .fallback(|| async { WebError::NotFound("no such page".into()) })

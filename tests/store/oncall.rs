@@ -174,7 +174,87 @@ async fn the_estimate_grows_when_an_on_call_technician_goes_away(Db { store, .. 
     );
 }
 
+/// What the web log's edit forms write: a team with exactly the members and categories given
+/// (a category moving from another team), and one rotation or one team's override removed.
+async fn a_team_is_replaced_whole_and_rotations_and_overrides_are_removed_one_by_one(
+    Db { store, .. }: Db,
+) {
+    network_team(&store).await;
+    technician_with_phone(&store, "dan").await;
+    assert_eq!(
+        store.user_names().await.unwrap(),
+        ["ana", "ben", "dan", "lea"]
+    );
+    store
+        .save_team(&TeamSettings {
+            name: "accounts".into(),
+            time_zone: "UTC".parse().unwrap(),
+            lead: None,
+            business_hours: BusinessHours::default(),
+        })
+        .await
+        .unwrap();
+    store
+        .assign_category(Category::Account, "accounts")
+        .await
+        .unwrap();
+    store.add_team_member("network", "dan").await.unwrap();
+    let settings = TeamSettings {
+        name: "network".into(),
+        time_zone: "America/New_York".parse().unwrap(),
+        lead: Some("ben".into()),
+        business_hours: BusinessHours::parse("mon-thu 09:00-17:00").unwrap(),
+    };
+    store
+        .replace_team(
+            &settings,
+            &["ana".into(), "ben".into()],
+            &[Category::Account, Category::Hardware],
+        )
+        .await
+        .unwrap();
+    let now = Utc::now();
+    let rota = store.rota(now).await.unwrap();
+    let network = rota.team("network").unwrap();
+    assert_eq!(network.members, ["ana", "ben"], "dan was left out");
+    assert_eq!(network.categories, [Category::Account, Category::Hardware]);
+    assert_eq!(network.lead.as_deref(), Some("ben"));
+    assert_eq!(network.time_zone.name(), "America/New_York");
+    assert_eq!(
+        network.business_hours.to_string(),
+        "mon,tue,wed,thu 09:00-17:00"
+    );
+    assert!(
+        rota.team("accounts").unwrap().categories.is_empty(),
+        "account moved to network"
+    );
+    assert_eq!(
+        rota.team_for(Category::Network),
+        None,
+        "network was left out"
+    );
+    assert_eq!(rota.rotations.len(), 1, "rotations stay");
+
+    let first = store
+        .add_override("network", "dan", None, now, now + Duration::hours(1))
+        .await
+        .unwrap();
+    assert!(
+        !store.remove_team_override("accounts", first).await.unwrap(),
+        "another team's override is not removed"
+    );
+    assert_eq!(store.rota(now).await.unwrap().overrides.len(), 1);
+    assert!(store.remove_team_override("network", first).await.unwrap());
+    assert!(!store.remove_team_override("network", first).await.unwrap());
+    assert!(store.rota(now).await.unwrap().overrides.is_empty());
+
+    assert!(!store.delete_rotation("network", "nights").await.unwrap());
+    assert!(store.delete_rotation("network", "week").await.unwrap());
+    assert!(store.rota(now).await.unwrap().rotations.is_empty());
+}
+
 on_both!(
     the_saved_rota_answers_who_is_on_call,
     the_estimate_grows_when_an_on_call_technician_goes_away,
+    a_team_is_replaced_whole_and_rotations_and_overrides_are_removed_one_by_one,
 );

@@ -317,6 +317,77 @@ async fn browser_logs_in_and_resolves_a_ticket() {
     assert_eq!(trail[0].actor, "alice");
 }
 
+/// A lead adds an override with the edit page's form in a real browser (typed names, the
+/// browser's date-time inputs, the CSRF field), and the on-call page shows it, styled by the
+/// served style sheet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lead_adds_an_override_in_the_browser_and_the_on_call_page_shows_it() {
+    let web = Web::start().await;
+    super::oncall::seed_rota(&web).await;
+    let Some(driver) = start_driver().await else {
+        return;
+    };
+    let base = format!("http://{}", web.server.http);
+    driver.go(&format!("{base}/login")).await;
+    driver.type_into("input[name=name]", "alice").await;
+    driver.type_into("input[name=password]", PASSWORD).await;
+    driver.click("form[action='/login'] button").await;
+    driver.wait_for_page("/", "Calls now").await;
+    driver.click("a[href='/oncall']").await;
+    driver.wait_for_page("/oncall", "id=\"phones\"").await;
+    driver.click("a[href='/oncall/teams/network']").await;
+    driver
+        .wait_for_page("/oncall/teams/network", "New override")
+        .await;
+
+    let form = "form[action='/oncall/teams/network/overrides']";
+    driver
+        .type_into(&format!("{form} input[name=covering]"), "cid")
+        .await;
+    driver
+        .type_into(&format!("{form} input[name=covered]"), "ana")
+        .await;
+    // A date-time input takes its value as the browser's picker would set it.
+    driver
+        .script(&format!(
+            "document.querySelector(\"{form} input[name=from]\").value = '2026-12-03T08:00'; \
+             document.querySelector(\"{form} input[name=until]\").value = '2026-12-04T08:00';"
+        ))
+        .await;
+    driver.click(&format!("{form} button")).await;
+    driver
+        .wait_for_page("/oncall/teams/network", "cid covers ana")
+        .await;
+    driver.screenshots("oncall_team").await;
+    let overrides = web
+        .store()
+        .rota(chrono::Utc::now() - chrono::Duration::days(365))
+        .await
+        .unwrap()
+        .overrides;
+    assert!(
+        overrides.iter().any(|o| o.covering == "cid"
+            && o.covered.as_deref() == Some("ana")
+            && o.from.to_rfc3339() == "2026-12-03T07:00:00+00:00"),
+        "{overrides:?}"
+    );
+
+    driver
+        .go(&format!("{base}/oncall?at=2026-12-02T09:00:00Z"))
+        .await;
+    driver
+        .wait_for_page("/oncall?at=2026-12-02T09:00:00Z", "cid covers ana")
+        .await;
+    driver.screenshots("oncall").await;
+    let badge = driver
+        .script("return getComputedStyle(document.querySelector('span.override')).backgroundColor")
+        .await;
+    assert_eq!(
+        badge, "rgb(138, 75, 0)",
+        "override badge colour from /assets/hotline.css"
+    );
+}
+
 /// The issue's story end to end: a caller leaves a spoken voicemail through the real SIP/RTP
 /// path while a technician has the call log open; the call appears live, its transcript arrives
 /// on the open ticket page without a reload, and the technician plays it and resolves it.

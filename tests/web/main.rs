@@ -8,6 +8,7 @@ mod support;
 mod browser;
 mod home;
 mod language;
+mod oncall;
 mod roles;
 mod routes;
 mod routing_stats;

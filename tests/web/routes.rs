@@ -93,6 +93,29 @@ const ROUTES: &[Route] = &[
         Unauthorized,
     ),
     route("GET", "/api/stats", Technician, Unauthorized),
+    route("GET", "/oncall", Technician, LoginPage),
+    route("GET", "/api/oncall", Technician, Unauthorized),
+    route("GET", "/api/phones", Technician, Unauthorized),
+    route("GET", "/oncall/teams", Lead, LoginPage),
+    route("POST", "/oncall/teams", Lead, LoginPage),
+    route("GET", "/oncall/teams/{team}", Lead, LoginPage),
+    route("POST", "/oncall/teams/{team}/rotations", Lead, LoginPage),
+    route("POST", "/oncall/teams/{team}/overrides", Lead, LoginPage),
+    // The deletions after the rows that need what they delete; a second deletion (the lead's
+    // token after the lead's session) finds nothing and answers the same.
+    route(
+        "POST",
+        "/oncall/teams/{team}/overrides/{id}/delete",
+        Lead,
+        LoginPage,
+    ),
+    route(
+        "POST",
+        "/oncall/teams/{team}/rotations/{rotation}/delete",
+        Lead,
+        LoginPage,
+    ),
+    route("POST", "/oncall/teams/{team}/delete", Lead, LoginPage),
     // Last: it ends the sessions the rows above use.
     route("POST", "/logout", Technician, LoginPage),
 ];
@@ -165,13 +188,50 @@ async fn every_route_refuses_anonymous_forged_and_wrong_role_requests() {
     );
     let alice_token = web.bearer().await;
     let addr = web.server.http;
+    // A team with a rotation and an override for the rota routes to find.
+    let store = web.store();
+    store
+        .save_team(&hotline::store::TeamSettings {
+            name: "network".into(),
+            time_zone: chrono_tz::Tz::Europe__Paris,
+            lead: Some("alice".into()),
+            business_hours: Default::default(),
+        })
+        .await
+        .unwrap();
+    store
+        .save_rotation(&hotline::oncall::Rotation {
+            team: "network".into(),
+            name: "week".into(),
+            coverage: hotline::oncall::Coverage::Always,
+            handover: hotline::oncall::Handover::parse("weekly mon 09:00").unwrap(),
+            starts_on: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+            members: vec!["alice".into(), "tom".into()],
+        })
+        .await
+        .unwrap();
+    let now = chrono::Utc::now();
+    let override_id = store
+        .add_override(
+            "network",
+            "tom",
+            None,
+            now,
+            now + chrono::Duration::hours(1),
+        )
+        .await
+        .unwrap()
+        .to_string();
 
     for r in ROUTES {
         let path = r
             .pattern
             .replace("{reference}", &reference)
             .replace("{code}", "fr")
-            .replace("{name}", "hotline.css");
+            .replace("{name}", "hotline.css")
+            .replace("{team}", "network")
+            .replace("{rotation}", "week")
+            .replace("{id}", &override_id);
         let what = format!("{} {}", r.method, r.pattern);
         // A body each route accepts, so what is refused is the requester, not the request.
         let (content_type, body) = match (r.method, r.pattern) {
@@ -190,6 +250,18 @@ async fn every_route_refuses_anonymous_forged_and_wrong_role_requests() {
             (_, "/tickets/{reference}/notes") => {
                 ("application/x-www-form-urlencoded", "body=hello".into())
             }
+            ("POST", "/oncall/teams") => (
+                "application/x-www-form-urlencoded",
+                "name=network&time_zone=Europe%2FParis&lead=alice&business_hours=mon-fri+08%3A00-18%3A00&members=alice+tom&categories=network".into(),
+            ),
+            (_, "/oncall/teams/{team}/rotations") => (
+                "application/x-www-form-urlencoded",
+                "name=week&coverage=always&handover=daily+09%3A00&starts_on=2026-12-01&members=tom+alice".into(),
+            ),
+            (_, "/oncall/teams/{team}/overrides") => (
+                "application/x-www-form-urlencoded",
+                "covering=tom&covered=alice&from=2026-12-24T18%3A00&until=2026-12-26T09%3A00".into(),
+            ),
             ("POST", "/login") => (
                 "application/x-www-form-urlencoded",
                 format!("name=alice&password={PASSWORD}&csrf=x"),

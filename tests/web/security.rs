@@ -58,6 +58,8 @@ async fn pages_have_no_inline_script_or_style() {
         "/tickets".to_string(),
         format!("/tickets/{reference}"),
         "/stats".to_string(),
+        "/oncall".to_string(),
+        "/oncall/teams".to_string(),
     ] {
         let html = web.get(&path, &c).await.text();
         assert!(!html.contains("<style"), "{path}");

@@ -69,7 +69,8 @@ fn category(t: &Ticket) -> &'static str {
     t.category.map(|c| c.as_str()).unwrap_or("—")
 }
 
-fn presence_badge(lang: Lang, p: Presence) -> String {
+/// Presence as a coloured badge with its word (shared with the on-call page).
+pub(super) fn presence_badge(lang: Lang, p: Presence) -> String {
     let label = match p {
         Presence::Available => lang.t("available"),
         Presence::Busy => lang.t("on a call"),
@@ -147,12 +148,13 @@ pub(crate) async fn home(
         body,
         r#"<section id="me" class="card me" aria-labelledby="me-h"><h2 id="me-h">{l_me}</h2>
 <div class="mystate">{l_you} {badge} <form method="post" action="/presence" class="inline"><input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="presence" value="{next}"><button class="presence-toggle">{button}</button></form></div>
-<p class="links"><a href="/tickets">{l_log}</a></p></section>
+<p class="links"><a href="/tickets">{l_log}</a> · <a href="/oncall">{l_oncall}</a></p></section>
 <div class="board">"#,
         l_me = lang.t("Me"),
         l_you = lang.t("You are"),
         badge = presence_badge(lang, my_presence),
         l_log = lang.t("Call log"),
+        l_oncall = lang.t("Who is on call"),
     );
 
     let rows: Vec<String> = calls

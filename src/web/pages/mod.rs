@@ -1,5 +1,6 @@
 //! The HTML pages, one module per page: the technician's home page, login, the call log, a ticket, the forms that change a
-//! ticket, the voicemail download, and the interface language switch.
+//! ticket, the voicemail download, the interface language switch, who is on call, and the rota
+//! edit pages with their forms.
 //!
 //! Handlers take typed values: the ticket as `Path<TicketRef>` and form fields as domain enums,
 //! so a malformed reference or an unknown status is refused by its type before any handler
@@ -11,7 +12,11 @@ mod call_log;
 mod home;
 mod language;
 mod login;
+mod oncall;
 mod recording;
+mod rota_edit;
+mod rota_fields;
+mod rota_save;
 mod ticket;
 
 pub(crate) use actions::{add_note, change_assignee, change_status, take_call, Assignee};
@@ -19,7 +24,12 @@ pub(crate) use call_log::call_log;
 pub(crate) use home::{home, set_presence};
 pub(crate) use language::set_language;
 pub(crate) use login::{login, login_form, logout};
+pub(crate) use oncall::oncall_page;
 pub(crate) use recording::{recording, recording_response};
+pub(crate) use rota_edit::{team_page, teams_page};
+pub(crate) use rota_save::{
+    add_override, delete_rotation, delete_team, remove_override, save_rotation, save_team,
+};
 pub(crate) use ticket::ticket_page;
 
 use super::WebError;
