@@ -72,6 +72,9 @@ pub struct SipConfig {
     pub t1_ms: u64,
     /// Ring (180 Ringing) this long before answering, in milliseconds; 0 answers at once.
     pub ring_ms: u64,
+    /// Where call-backs to callers go (UDP): a PBX or SIP trunk that reaches the callers'
+    /// numbers as `sip:NUMBER@gateway`. Unset: "Call back" is refused.
+    pub outbound_gateway: Option<SocketAddr>,
 }
 
 impl Default for SipConfig {
@@ -81,6 +84,7 @@ impl Default for SipConfig {
             public_ip: None,
             t1_ms: 500,
             ring_ms: 0,
+            outbound_gateway: None,
         }
     }
 }

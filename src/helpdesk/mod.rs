@@ -38,6 +38,8 @@ pub struct Helpdesk {
     pub(crate) queues: routing::CallQueues,
     /// Technicians' phones: tells a technician's call (a feature code) from a caller's.
     pub(crate) phones: crate::phones::Phones,
+    /// Where call-backs to callers are sent (`sip.outbound_gateway`).
+    pub(crate) gateway: Option<std::net::SocketAddr>,
 }
 
 impl Helpdesk {
@@ -48,6 +50,7 @@ impl Helpdesk {
         store: Store,
         voicemail: Voicemail,
         phones: crate::phones::Phones,
+        gateway: Option<std::net::SocketAddr>,
     ) -> Helpdesk {
         let roster = routing::StoreRoster {
             store: store.clone(),
@@ -59,6 +62,7 @@ impl Helpdesk {
             roster,
             queues: routing::CallQueues::default(),
             phones,
+            gateway,
             answer,
             prompts,
             dialplan: RwLock::new(Arc::new(dialplan)),

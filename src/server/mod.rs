@@ -147,6 +147,7 @@ impl Server {
             store,
             voicemail,
             phones.clone(),
+            config.sip.outbound_gateway,
         ));
         let web_store = helpdesk.store().clone();
         let web_helpdesk = Some(helpdesk.clone());

@@ -84,6 +84,7 @@ fn french(en: &str) -> Option<&'static str> {
         // Frame and login.
         "Call log" => "Journal des appels",
         "Take call" => "Prendre l'appel",
+        "Call back" => "Rappeler",
         "Statistics" => "Statistiques",
         "Log out" => "Se déconnecter",
         "Log in" => "Connexion",

@@ -195,6 +195,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/tickets/{reference}/notes", post(pages::add_note))
         .route("/tickets/{reference}/take", post(pages::take_call))
+        .route("/tickets/{reference}/callback", post(pages::call_back))
         .route("/tickets/{reference}/recording", get(pages::recording))
         .route("/oncall", get(pages::oncall_page))
         .route(

@@ -3,8 +3,8 @@
 //! with the technician's SIP password, as a desk phone does.
 
 use super::routing::{
-    best_share_at, free_port, network_team, phone_succeeded, routing_server, settled, technician,
-    tone,
+    at, best_share_at, free_port, network_team, phone_succeeded, routing_server, settled,
+    technician, tone,
 };
 use crate::support::server::{repo, TestServer};
 use crate::support::ua::{decode, Ua};
@@ -248,12 +248,22 @@ async fn web_session(server: &TestServer, name: &str, password: &str) -> (String
 
 /// Presses "Take call" for `reference`; returns the HTTP status.
 async fn take_call(server: &TestServer, session: &(String, String), reference: &str) -> u16 {
+    press(server, session, reference, "take").await
+}
+
+/// Presses a ticket's button that posts to `/tickets/{reference}/{action}`; the HTTP status.
+async fn press(
+    server: &TestServer,
+    session: &(String, String),
+    reference: &str,
+    action: &str,
+) -> u16 {
     let body = format!("csrf={}", crate::support::http::form_escape(&session.1));
     let headers = [
         ("Content-Type", "application/x-www-form-urlencoded"),
         ("Cookie", session.0.as_str()),
     ];
-    let path = format!("/tickets/{reference}/take");
+    let path = format!("/tickets/{reference}/{action}");
     crate::support::http::request(server.http, "POST", &path, &headers, body.as_bytes())
         .await
         .status
@@ -331,9 +341,93 @@ async fn take_call_on_the_web_log_rings_the_technicians_phone_and_bridges_the_wa
                 && e.detail.ends_with("(taken from the web log)")),
         "{events:?}"
     );
-    // The call is over: nothing left to take.
+    // The call is over: nothing left to take; and this server has no gateway to call back.
     assert_eq!(
         take_call(&server, &session, &ticket.reference.to_string()).await,
         409
+    );
+    assert_eq!(
+        press(&server, &session, &ticket.reference.to_string(), "callback").await,
+        409
+    );
+}
+
+#[tokio::test]
+async fn call_back_rings_the_technician_then_the_caller_through_the_gateway_and_joins_them() {
+    let gateway = free_port();
+    let server = TestServer::start_with(|c| {
+        c.registrar.keepalive_secs = 0;
+        c.sip.outbound_gateway = Some(at(gateway));
+    })
+    .await;
+    let store = server.server.as_ref().unwrap().store().clone();
+    let phone = free_port();
+    technician(&store, "tess", at(phone)).await;
+    hotline::web::add_user(
+        &store,
+        "tess",
+        hotline::accounts::Role::Technician,
+        PASSWORD,
+    )
+    .await
+    .unwrap();
+    // An earlier caller who asked to be called back.
+    let earlier = store
+        .create_ticket(&hotline::store::NewTicket {
+            call_id: "earlier-call".into(),
+            caller_number: "1001".into(),
+            caller_name: None,
+        })
+        .await
+        .unwrap();
+    store
+        .set_disposition(earlier.id, Disposition::CallbackRequested, None)
+        .await
+        .unwrap();
+    let session = web_session(&server, "tess", PASSWORD).await;
+
+    // tess answers at once and hangs up after 6 s; the caller (behind the gateway) answers and
+    // waits for Hotline's BYE.
+    let tess = super::routing::technician_phone(phone, "1", 0, 300, 6000);
+    let caller = super::routing::phone_scenario(gateway, "uas_answers.xml", &[]);
+    let reference = earlier.reference.to_string();
+    assert_eq!(press(&server, &session, &reference, "callback").await, 303);
+    phone_succeeded(&tess.await.unwrap());
+    phone_succeeded(&caller.await.unwrap());
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let ticket = loop {
+        let t = store.ticket(earlier.id).await.unwrap().unwrap();
+        if t.disposition == Disposition::CallbackDone {
+            break t;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never marked callback_done: {:?}",
+            store.events(earlier.id).await.unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(ticket.assignee.as_deref(), Some("tess"));
+    let events = store.events(ticket.id).await.unwrap();
+    let has = |kind: CallEventKind, detail: &str| {
+        events
+            .iter()
+            .any(|e| e.kind == kind && e.detail.contains(detail))
+    };
+    assert!(
+        has(
+            CallEventKind::Ringing,
+            &format!("caller: sip:1001@127.0.0.1:{gateway}")
+        ),
+        "{events:?}"
+    );
+    assert!(
+        has(CallEventKind::TechnicianAnswered, "tess on call-back"),
+        "{events:?}"
+    );
+    assert!(
+        has(CallEventKind::TalkEnded, "hung up by technician"),
+        "{events:?}"
     );
 }

@@ -135,7 +135,7 @@ pub(super) fn technician_phone(
 }
 
 /// Runs the SIPp scenario `file` (under tests/sipp) as a phone listening on `port`.
-fn phone_scenario(
+pub(super) fn phone_scenario(
     port: u16,
     file: &str,
     values: &[(&str, String)],
@@ -279,7 +279,7 @@ async fn p1_network_call(server: &TestServer) -> Ua {
     caller
 }
 
-fn at(port: u16) -> SocketAddr {
+pub(super) fn at(port: u16) -> SocketAddr {
     format!("127.0.0.1:{port}").parse().unwrap()
 }
 

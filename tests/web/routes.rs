@@ -72,6 +72,12 @@ const ROUTES: &[Route] = &[
     route("POST", "/tickets/{reference}/notes", Technician, LoginPage),
     route("POST", "/tickets/{reference}/take", Technician, LoginPage),
     route(
+        "POST",
+        "/tickets/{reference}/callback",
+        Technician,
+        LoginPage,
+    ),
+    route(
         "GET",
         "/tickets/{reference}/recording",
         Technician,

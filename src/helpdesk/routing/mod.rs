@@ -1,6 +1,7 @@
 //! Routing a caller to a technician: ring the on-call phones, announce, bridge, escalate, queue.
 
 pub mod announce;
+pub mod callback;
 pub mod fork;
 pub mod queue;
 pub mod ring;
@@ -8,6 +9,7 @@ pub mod roster;
 pub mod store_roster;
 pub mod take;
 
+pub use callback::CallBackError;
 pub use queue::{CallQueues, Pickup};
 pub use ring::Router;
 pub use roster::{EscalationStep, Roster};

@@ -49,7 +49,7 @@ enum Next {
 }
 
 /// How one escalation step ended.
-enum StepResult {
+pub(super) enum StepResult {
     /// A technician took the call and the conversation is over.
     Talked,
     /// Nobody took it at this step.
@@ -332,7 +332,7 @@ impl<R: Roster> Router<'_, R> {
     }
 
     /// The conversation: both legs joined until one hangs up; keys and hold are passed across.
-    async fn talk(
+    pub(super) async fn talk(
         &self,
         caller: &mut CallControl,
         mut tech: CallControl,
@@ -586,17 +586,17 @@ impl<R: Roster> Router<'_, R> {
         }
     }
 
-    async fn event(&self, ticket: &Ticket, kind: CallEventKind, detail: &str) {
+    pub(super) async fn event(&self, ticket: &Ticket, kind: CallEventKind, detail: &str) {
         if let Err(e) = self.store.add_event(ticket.id, kind, detail).await {
             tracing::error!(error = %e, "ticket update failed");
         }
     }
 
-    fn prompt(&self, language: Language, name: &str) -> Option<Arc<Prompt>> {
+    pub(super) fn prompt(&self, language: Language, name: &str) -> Option<Arc<Prompt>> {
         self.prompts.get(language.as_str(), name)
     }
 
-    fn prompts_for(&self, language: Language, names: &[&str]) -> Vec<Arc<Prompt>> {
+    pub(super) fn prompts_for(&self, language: Language, names: &[&str]) -> Vec<Arc<Prompt>> {
         names
             .iter()
             .filter_map(|n| self.prompt(language, n))

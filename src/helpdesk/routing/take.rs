@@ -113,7 +113,7 @@ impl Helpdesk {
     }
 
     /// Whether the technician has a phone that can be rung now.
-    async fn phones_ring(&self, technician: &str) -> bool {
+    pub(super) async fn phones_ring(&self, technician: &str) -> bool {
         use super::Roster;
         !self.roster.devices(technician).await.is_empty()
     }

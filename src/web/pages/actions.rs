@@ -175,3 +175,28 @@ pub(crate) async fn take_call(
         .map_err(|e| WebError::Conflict(e.to_string()))?;
     Ok(Redirect::to(&format!("/tickets/{reference}")))
 }
+
+/// "Call back": rings the technician's phones, then dials the caller through the outbound
+/// gateway and joins them. 409 when it cannot start (no gateway, call still in progress, no
+/// phone to ring, no number).
+pub(crate) async fn call_back(
+    State(state): State<AppState>,
+    auth: Result<Auth, WebError>,
+    reference: Result<Path<TicketRef>, PathRejection>,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Result<Redirect, PageError> {
+    let auth = auth?;
+    let Path(reference) = reference?;
+    let Form(form) = form?;
+    auth.check_csrf(form.csrf.as_deref())?;
+    let helpdesk = state.helpdesk.as_ref().ok_or_else(|| {
+        WebError::Conflict("this web log is not connected to the phone line".into())
+    })?;
+    match helpdesk.call_back(&auth.user.name, reference).await {
+        Ok(()) => Ok(Redirect::to(&format!("/tickets/{reference}"))),
+        Err(crate::helpdesk::routing::CallBackError::NoTicket) => {
+            Err(WebError::NotFound(format!("no ticket {reference}")).into())
+        }
+        Err(e) => Err(WebError::Conflict(e.to_string()).into()),
+    }
+}

@@ -19,7 +19,9 @@ mod rota_fields;
 mod rota_save;
 mod ticket;
 
-pub(crate) use actions::{add_note, change_assignee, change_status, take_call, Assignee};
+pub(crate) use actions::{
+    add_note, call_back, change_assignee, change_status, take_call, Assignee,
+};
 pub(crate) use call_log::call_log;
 pub(crate) use home::{home, set_presence};
 pub(crate) use language::set_language;

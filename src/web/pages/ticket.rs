@@ -99,6 +99,14 @@ pub(crate) async fn ticket_page(
         opt(t.assignee.as_deref()).replace('—', ""),
         lang.t("Assign")
     );
+    // Click-to-call: rings my phone, then the caller. Once the call has ended.
+    if t.disposition != crate::tickets::Disposition::InProgress {
+        let _ = write!(
+            body,
+            r#"<form method="post" action="/tickets/{r}/callback"><input type="hidden" name="csrf" value="{csrf}"><button>{}</button></form>"#,
+            lang.t("Call back")
+        );
+    }
     if let Some(answers) = t.collected.as_ref().and_then(|c| c.as_object()) {
         let _ = write!(body, "<h2>{}</h2><table>", lang.t("Answers"));
         for (k, v) in answers {

@@ -1,0 +1,206 @@
+//! "Call back" from the web log (click-to-call): Hotline rings the technician's own phones
+//! first; once they answer and hear ringback, it dials the caller through the configured
+//! outbound gateway (`sip:NUMBER@gateway`) and joins the two when the caller answers. The
+//! ticket records each leg and ends `callback_done` after a conversation.
+
+use super::ring::Router;
+use crate::call::answer as call_answer;
+use crate::call::outbound::{self, Presentation, Progress, Target};
+use crate::call::{CallEvent, EndCause};
+use crate::helpdesk::Helpdesk;
+use crate::sip::transport::Flow;
+use crate::tickets::{CallEventKind, Disposition, TicketRef};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How long the technician's phones ring.
+const TECHNICIAN_RING_FOR: Duration = Duration::from_secs(30);
+/// How long the caller's phone rings before the technician is told nobody answered.
+const CALLER_RING_FOR: Duration = Duration::from_secs(45);
+
+/// Why a call-back cannot start; each says what to do about it.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CallBackError {
+    #[error("no outbound gateway is configured (sip.outbound_gateway): Hotline cannot reach callers' numbers")]
+    NoGateway,
+    #[error("this call is still in progress")]
+    InProgress,
+    #[error("the caller's number is unknown")]
+    NoNumber,
+    #[error("none of your phones can be rung now: register a phone first")]
+    NoPhone,
+    #[error("no such ticket")]
+    NoTicket,
+    #[error("the ticket store failed: {0}")]
+    Store(String),
+}
+
+impl Helpdesk {
+    /// Rings `technician`'s phones, then the caller of `reference`, and joins them. Returns
+    /// once the technician's phones ring; the rest happens in its own task.
+    pub async fn call_back(
+        self: &Arc<Self>,
+        technician: &str,
+        reference: TicketRef,
+    ) -> Result<(), CallBackError> {
+        let gateway = self.gateway.ok_or(CallBackError::NoGateway)?;
+        let ticket = self
+            .store
+            .ticket_by_ref(&reference)
+            .await
+            .map_err(|e| CallBackError::Store(e.to_string()))?
+            .ok_or(CallBackError::NoTicket)?;
+        if ticket.disposition == Disposition::InProgress {
+            return Err(CallBackError::InProgress);
+        }
+        let number = ticket.caller_number.clone();
+        // The number goes into a SIP URI's user part: nothing that could change the URI.
+        let dialable = !number.is_empty()
+            && number
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+.-_".contains(&b));
+        if !dialable || number == "unknown" {
+            return Err(CallBackError::NoNumber);
+        }
+        if !self.phones_ring(technician).await {
+            return Err(CallBackError::NoPhone);
+        }
+        let helpdesk = self.clone();
+        let technician = technician.to_string();
+        tokio::spawn(async move {
+            let router = Router {
+                answer: &helpdesk.answer,
+                prompts: &helpdesk.prompts,
+                store: &helpdesk.store,
+                roster: &helpdesk.roster,
+                queues: &helpdesk.queues,
+                language: helpdesk.dialplan().default_language,
+            };
+            let detail = format!("call-back by {technician}: ringing their phone first");
+            router
+                .event(&ticket, CallEventKind::RoutingAttempt, &detail)
+                .await;
+            let Ok(Some((attempt, answer))) = router
+                .ring_devices(None, &ticket, &technician, TECHNICIAN_RING_FOR)
+                .await
+            else {
+                return;
+            };
+            let Ok(mut tech) = attempt.connect(&helpdesk.answer, answer).await else {
+                return;
+            };
+            let language = router.language;
+            // The technician hears ringback while the caller's phone rings.
+            let ringback = router.prompt(language, "ringback");
+            let mut ringing = ringback.clone().map(|p| tech.start_playing(vec![p]));
+            let uri = format!("sip:{number}@{gateway}");
+            let target = Target {
+                uri: uri.clone(),
+                to: uri.clone(),
+                flow: Flow::Udp,
+                dest: gateway,
+            };
+            let from = Presentation {
+                display_name: "Helpdesk".into(),
+                user: "helpdesk".into(),
+            };
+            let mut dialled = match outbound::dial(&helpdesk.answer, &target, &from).await {
+                Ok(a) => a,
+                Err(e) => {
+                    let detail = format!("caller: {uri}: cannot ring ({e})");
+                    router
+                        .event(&ticket, CallEventKind::RingResult, &detail)
+                        .await;
+                    tech.stop_playing();
+                    let _ = tech
+                        .play(router.prompts_for(language, &["callback_no_answer"]), false)
+                        .await;
+                    call_answer::finish(tech, EndCause::Completed).await;
+                    return;
+                }
+            };
+            router
+                .event(&ticket, CallEventKind::Ringing, &format!("caller: {uri}"))
+                .await;
+            let deadline = Instant::now() + CALLER_RING_FOR;
+            let ctx = &helpdesk.answer;
+            let outcome = loop {
+                tokio::select! {
+                    progress = dialled.next(ctx) => match progress {
+                        Some(Progress::Ringing) => {}
+                        Some(Progress::Answered(a)) => break Ok(a),
+                        Some(Progress::Failed(code)) => break Err(format!("answered {code}")),
+                        None => break Err("no answer".to_string()),
+                    },
+                    event = tech.next_event(Some(deadline)) => match event {
+                        Ok(CallEvent::PlaybackFinished(id)) if Some(id) == ringing => {
+                            ringing = ringback.clone().map(|p| tech.start_playing(vec![p]));
+                        }
+                        Ok(CallEvent::Timeout) => {
+                            dialled.cancel().await;
+                            break Err("no answer".to_string());
+                        }
+                        Ok(_) => {}
+                        Err(_) => {
+                            // The technician gave up: stop ringing the caller.
+                            dialled.cancel().await;
+                            break Err("cancelled by the technician".to_string());
+                        }
+                    },
+                }
+            };
+            tech.stop_playing();
+            let answer = match outcome {
+                Ok(answer) => answer,
+                Err(reason) => {
+                    let detail = format!("caller: {uri}: {reason}");
+                    router
+                        .event(&ticket, CallEventKind::RingResult, &detail)
+                        .await;
+                    // A 2xx racing our CANCEL is still ACKed and hung up (§13.2.2.4).
+                    let ctx = helpdesk.answer.clone();
+                    tokio::spawn(async move {
+                        while let Some(progress) = dialled.next(&ctx).await {
+                            if let Progress::Answered(a) = progress {
+                                dialled.refuse_answer(&ctx, a).await;
+                            }
+                        }
+                    });
+                    if tech.ended().is_none() {
+                        let _ = tech
+                            .play(router.prompts_for(language, &["callback_no_answer"]), false)
+                            .await;
+                    }
+                    let cause = tech.ended().unwrap_or(EndCause::Completed);
+                    call_answer::finish(tech, cause).await;
+                    return;
+                }
+            };
+            let mut caller = match dialled.connect(ctx, answer).await {
+                Ok(leg) => leg,
+                Err(e) => {
+                    tracing::info!(error = %e, "the caller's answer could not be connected");
+                    call_answer::finish(tech, EndCause::Completed).await;
+                    return;
+                }
+            };
+            // The technician's hang-up ends the talk; the caller's leg is ours to end then.
+            let talked = router
+                .talk(&mut caller, tech, &ticket, &technician, "call-back")
+                .await;
+            let cause = match talked {
+                Ok(_) => EndCause::Completed,
+                Err(_) => caller.ended().unwrap_or(EndCause::CallerHangup),
+            };
+            call_answer::finish(caller, cause).await;
+            crate::helpdesk::log_store(
+                helpdesk
+                    .store
+                    .set_disposition(ticket.id, Disposition::CallbackDone, Some(&technician))
+                    .await,
+            );
+        });
+        Ok(())
+    }
+}
