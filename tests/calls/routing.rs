@@ -366,3 +366,152 @@ async fn a_p3_caller_waits_in_the_queue_and_can_ask_to_be_called_back() {
         .collect();
     assert_eq!(queued, ["network, position 1", "call-back requested"]);
 }
+
+/// tess with two phones.
+async fn second_phone(store: &Store, name: &str, phone: SocketAddr) {
+    let now = Utc::now();
+    let binding = Binding {
+        contact: format!("sip:{name}-desk@{phone}"),
+        expires_at: now + chrono::Duration::hours(1),
+        call_id: format!("{name}-desk-registration"),
+        cseq: 1,
+        source: phone,
+        transport: Transport::Udp,
+        user_agent: Some("SIPp desk".into()),
+    };
+    store
+        .apply_binding_changes(name, &[BindingChange::Save(binding)], now)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn two_phones_answering_at_once_one_takes_the_call_and_the_other_is_hung_up() {
+    let server = routing_server().await;
+    let store = server.server.as_ref().unwrap().store().clone();
+    let (mobile, desk) = (free_port(), free_port());
+    on_call_technician(&store, "tess", at(mobile)).await;
+    second_phone(&store, "tess", at(desk)).await;
+    let marks = tempfile::tempdir().unwrap();
+    let mark = marks.path().join("race");
+    let racing = |port: u16| {
+        phone_scenario(
+            port,
+            "uas_answers_racing.xml",
+            &[
+                ("@KEY@", format!("{PCAPS}/dtmf_2833_1.pcap")),
+                ("@CODEC@", "0".into()),
+                ("@ANSWER_MS@", "300".into()),
+                ("@LOSER_MS@", "1500".into()),
+                ("@TALK_MS@", "2000".into()),
+                ("@MARK@", mark.display().to_string()),
+            ],
+        )
+    };
+    let (a, b) = (racing(mobile), racing(desk));
+    let mut caller = p1_network_call(&server).await;
+    caller.send_silence(14_000).await;
+    phone_succeeded(&a.await.unwrap());
+    phone_succeeded(&b.await.unwrap());
+    caller.expect_bye(Duration::from_secs(10)).await;
+    let ticket = settled(&store, &caller.call_id).await;
+    assert_eq!(ticket.disposition, Disposition::Answered);
+    assert_eq!(ticket.assignee.as_deref(), Some("tess"));
+    let events = store.events(ticket.id).await.unwrap();
+    let answered: Vec<&str> = events
+        .iter()
+        .filter(|e| e.kind == CallEventKind::TechnicianAnswered)
+        .map(|e| e.detail.as_str())
+        .collect();
+    assert_eq!(answered.len(), 1, "one phone takes the call: {events:?}");
+    let mut outcomes: Vec<String> = std::fs::read_to_string(&mark)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    outcomes.sort();
+    assert_eq!(
+        outcomes,
+        ["lost", "won"],
+        "one phone is hung up at once, the other talks"
+    );
+    let rung = events
+        .iter()
+        .filter(|e| e.kind == CallEventKind::Ringing)
+        .count();
+    assert_eq!(rung, 2, "both phones rang at once: {events:?}");
+}
+
+#[tokio::test]
+async fn a_phone_answering_503_escalates_at_once_without_waiting_for_the_ring_time() {
+    let server = routing_server().await;
+    let store = server.server.as_ref().unwrap().store().clone();
+    let (primary, lead) = (free_port(), free_port());
+    network_team(&store, &[("tess", at(primary))], Some(("lea", at(lead)))).await;
+    let unavailable = phone_scenario(
+        primary,
+        "uas_decline.xml",
+        &[("603 Decline", "503 Service Unavailable".into())],
+    );
+    let takes = technician_phone(lead, "1", 0, 200, 1000);
+    let mut caller = p1_network_call(&server).await;
+    caller.send_silence(12_000).await;
+    phone_succeeded(&unavailable.await.unwrap());
+    phone_succeeded(&takes.await.unwrap());
+    caller.expect_bye(Duration::from_secs(10)).await;
+    let ticket = settled(&store, &caller.call_id).await;
+    assert_eq!(ticket.assignee.as_deref(), Some("lea"));
+    let events = store.events(ticket.id).await.unwrap();
+    let first_ring = events
+        .iter()
+        .find(|e| e.kind == CallEventKind::Ringing)
+        .unwrap();
+    let unreachable = events
+        .iter()
+        .find(|e| e.kind == CallEventKind::RingResult && e.detail.starts_with("tess: "))
+        .unwrap_or_else(|| panic!("tess's phone's end in the timeline: {events:?}"));
+    assert!(
+        unreachable.detail.ends_with(": unreachable"),
+        "{}",
+        unreachable.detail
+    );
+    let waited = unreachable.at - first_ring.at;
+    assert!(
+        waited < chrono::Duration::seconds(3),
+        "escalated after {waited} (the step rings 30 s)"
+    );
+}
+
+#[tokio::test]
+async fn a_caller_who_hangs_up_as_the_technician_answers_ends_the_technicians_call_too() {
+    let server = routing_server().await;
+    let store = server.server.as_ref().unwrap().store().clone();
+    let port = free_port();
+    on_call_technician(&store, "tess", at(port)).await;
+    // Answers at once and waits for Hotline's BYE.
+    let phone = phone_scenario(port, "uas_answers.xml", &[]);
+    let mut caller = p1_network_call(&server).await;
+    // Hang up as soon as the phone is rung (it answers within milliseconds).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        caller.send_silence(20).await;
+        let rung = match store.ticket_by_call_id(&caller.call_id).await.unwrap() {
+            Some(t) => store
+                .events(t.id)
+                .await
+                .unwrap()
+                .iter()
+                .any(|e| e.kind == CallEventKind::Ringing),
+            None => false,
+        };
+        if rung {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never rang");
+    }
+    assert_eq!(caller.bye().await.status_code.code(), 200);
+    phone_succeeded(&phone.await.unwrap());
+    let ticket = settled(&store, &caller.call_id).await;
+    assert_eq!(ticket.disposition, Disposition::Abandoned);
+    assert_eq!(ticket.assignee, None, "nobody took the call");
+}
