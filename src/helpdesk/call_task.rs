@@ -29,16 +29,17 @@ pub async fn handle_call(call: NewCall, helpdesk: Arc<Helpdesk>) {
     // A technician's feature code is not a helpdesk call: no ticket. Only INVITEs for a code,
     // or from a technician's registered phone, are challenged; callers are let straight in.
     let feature = FeatureCode::parse(&call.dialled());
-    match helpdesk.phones.identify(&call, feature.is_some()).await {
+    let technician = match helpdesk.phones.identify(&call, feature.is_some()).await {
         CallerIs::Answered => return,
         CallerIs::Technician(technician) => match feature {
             Some(code) => return features::run(call, technician, code, helpdesk).await,
             None => {
-                tracing::info!(parent: &span, %technician, "a technician calls the helpdesk")
+                tracing::info!(parent: &span, %technician, "a technician calls the helpdesk");
+                Some(technician)
             }
         },
-        CallerIs::Caller => {}
-    }
+        CallerIs::Caller => None,
+    };
 
     let new_ticket = NewTicket {
         call_id,
@@ -97,6 +98,7 @@ pub async fn handle_call(call: NewCall, helpdesk: Arc<Helpdesk>) {
         language_chosen: false,
         voicemail: false,
         abandoned_in_queue: false,
+        technician,
     };
     let result = ivr::run(&plan, &mut host).await;
     let mut outcome = disposition::answered(&result, host.voicemail);

@@ -23,6 +23,8 @@ pub(super) struct HelpdeskHost<'a> {
     pub voicemail: bool,
     /// Whether the caller hung up while waiting in a team's queue.
     pub abandoned_in_queue: bool,
+    /// The technician calling from their own phone (authenticated), if it is one.
+    pub technician: Option<String>,
 }
 
 impl CallHost for HelpdeskHost<'_> {
@@ -124,6 +126,10 @@ impl CallHost for HelpdeskHost<'_> {
                 .set_disposition(self.ticket.id, Disposition::InProgress, Some(node))
                 .await,
         );
+    }
+
+    fn caller_is_technician(&self) -> bool {
+        self.technician.is_some()
     }
 
     async fn route(&mut self, spec: &crate::ivr::RouteSpec) -> Result<RouteOutcome, CallEnded> {

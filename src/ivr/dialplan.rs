@@ -29,6 +29,8 @@ pub enum BranchField {
     Urgency,
     Priority,
     Language,
+    /// `technician` when a technician calls from their authenticated phone, else `caller`.
+    Caller,
 }
 
 /// How a `route` node offers the call to technicians.
@@ -231,5 +233,13 @@ pub fn branch_value(field: BranchField, state: &crate::ivr::host::CallFacts) -> 
         BranchField::Urgency => state.urgency.map(|v| v.as_str().to_string()),
         BranchField::Priority => state.priority.map(|p: Priority| p.to_string()),
         BranchField::Language => Some(state.language.as_str().to_string()),
+        BranchField::Caller => Some(
+            if state.technician {
+                "technician"
+            } else {
+                "caller"
+            }
+            .into(),
+        ),
     }
 }

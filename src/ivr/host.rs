@@ -67,6 +67,8 @@ pub struct CallFacts {
     pub impact: Option<Impact>,
     pub urgency: Option<Urgency>,
     pub priority: Option<Priority>,
+    /// Whether the caller is a technician, authenticated on their own phone.
+    pub technician: bool,
 }
 
 /// The call, as the interpreter drives it. Every method fails with [`CallEnded`] once the call
@@ -107,5 +109,10 @@ pub trait CallHost: Send {
     fn entered(&mut self, node: &str) -> impl Future<Output = ()> + Send {
         let _ = node;
         async {}
+    }
+    /// Whether the caller is a technician calling from their own, authenticated phone (a
+    /// `branch` on `caller` tells them apart). By default: an ordinary caller.
+    fn caller_is_technician(&self) -> bool {
+        false
     }
 }

@@ -54,6 +54,7 @@ struct Run<'a, H: CallHost> {
 
 /// Runs `host`'s call through `plan` until it hangs up or the call ends.
 pub async fn run<H: CallHost>(plan: &Dialplan, host: &mut H) -> IvrResult {
+    let technician = host.caller_is_technician();
     let mut run = Run {
         host,
         plan,
@@ -64,6 +65,7 @@ pub async fn run<H: CallHost>(plan: &Dialplan, host: &mut H) -> IvrResult {
             impact: None,
             urgency: None,
             priority: None,
+            technician,
         },
         recorded: false,
         routed: None,

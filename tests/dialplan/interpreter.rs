@@ -37,6 +37,8 @@ struct Script {
     recorded: bool,
     impact: Option<Impact>,
     urgency: Option<Urgency>,
+    /// The caller is a technician on their own phone.
+    technician: bool,
 }
 
 impl Script {
@@ -131,6 +133,10 @@ impl CallHost for Script {
 
     async fn route(&mut self, _spec: &hotline::ivr::RouteSpec) -> Result<RouteOutcome, CallEnded> {
         Ok(RouteOutcome::NobodyAvailable)
+    }
+
+    fn caller_is_technician(&self) -> bool {
+        self.technician
     }
 }
 
@@ -417,4 +423,40 @@ kind = "hangup"
         .events
         .iter()
         .any(|(k, d)| *k == CallEventKind::Collected && d == "asset=4567"));
+}
+
+#[tokio::test]
+async fn a_branch_on_caller_tells_a_technician_from_a_caller() {
+    let text = r##"
+[dialplan]
+start = "who"
+languages = ["en"]
+[nodes.who]
+kind = "branch"
+on = "caller"
+cases = { technician = "staff", caller = "public" }
+default = "public"
+[nodes.staff]
+kind = "hangup"
+prompts = ["goodbye"]
+[nodes.public]
+kind = "hangup"
+prompts = ["welcome"]
+"##;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let plan = ivr::check_str(text, Path::new("t.toml"), &root.join("prompts")).unwrap();
+    let mut caller = Script::new(&[]);
+    let result = ivr::run(&plan, &mut caller).await;
+    assert_eq!(result.path, ["who", "public"]);
+    let mut technician = Script {
+        technician: true,
+        ..Script::new(&[])
+    };
+    let result = ivr::run(&plan, &mut technician).await;
+    assert_eq!(result.path, ["who", "staff"]);
+
+    // A value the field cannot take is refused by the checker, located.
+    let wrong = text.replace("technician = \"staff\"", "tech = \"staff\"");
+    let report = ivr::check_str(&wrong, Path::new("t.toml"), &root.join("prompts")).unwrap_err();
+    assert!(report.to_string().contains("tech"), "{report}");
 }

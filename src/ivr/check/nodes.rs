@@ -643,6 +643,7 @@ fn branch_field_name(field: BranchField) -> &'static str {
         BranchField::Urgency => "urgency",
         BranchField::Priority => "priority",
         BranchField::Language => "language",
+        BranchField::Caller => "caller",
     }
 }
 
@@ -653,5 +654,6 @@ fn valid_branch_value(field: BranchField, value: &str) -> bool {
         BranchField::Urgency => value.parse::<Urgency>().is_ok(),
         BranchField::Priority => value.parse::<Priority>().is_ok(),
         BranchField::Language => value.parse::<Language>().is_ok(),
+        BranchField::Caller => matches!(value, "technician" | "caller"),
     }
 }
