@@ -34,6 +34,8 @@ struct Hotline {
     http: u16,
     rtp: &'static str,
     token: String,
+    /// A configuration file passed to `serve` (limits), if any.
+    config: Option<PathBuf>,
     process: Option<Child>,
 }
 
@@ -70,6 +72,7 @@ impl Hotline {
             http: free_port(),
             rtp,
             token,
+            config: None,
             process: None,
         }
     }
@@ -86,6 +89,11 @@ impl Hotline {
             .arg("--data-dir")
             .arg(&self.data)
             .args(["--rtp-ports", self.rtp])
+            .args(
+                self.config
+                    .iter()
+                    .flat_map(|c| [std::ffi::OsStr::new("--config"), c.as_os_str()]),
+            )
             .current_dir(repo())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -270,5 +278,140 @@ async fn calls_in_the_menus_when_the_server_dies_are_closed_at_the_next_start() 
             (CallEventKind::Hangup, "server restarted")
         );
     }
+    hotline.kill();
+}
+
+/// SIPp places `calls` calls from one address (`-sn uac`: INVITE, ACK, then silence for a
+/// minute), or with `keys` through the menu by RFC 4733 (uac_welcome_digits.xml), staying on.
+fn sipp_callers(
+    target: std::net::SocketAddr,
+    calls: usize,
+    keys: Option<[&str; 5]>,
+    first_number: u32,
+) -> std::process::Child {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let inf = dir.join("numbers.csv");
+    let numbers: String = (0..calls)
+        .map(|i| format!("{}\n", first_number + i as u32))
+        .collect();
+    std::fs::write(&inf, format!("SEQUENTIAL\n{numbers}")).unwrap();
+    let mut command = Command::new("sipp");
+    match keys {
+        Some(keys) => {
+            let mut xml =
+                std::fs::read_to_string(repo().join("tests/sipp/uac_welcome_digits.xml")).unwrap();
+            for (i, key) in keys.iter().enumerate() {
+                let pcap = format!("/usr/share/sip-tester/dtmf_2833_{key}.pcap");
+                xml = xml.replace(&format!("@KEY{i}@"), &pcap);
+            }
+            xml = xml.replace("@HOLD_MS@", "60000");
+            std::fs::write(dir.join("caller.xml"), xml).unwrap();
+            command.args(["-sf", "caller.xml", "-inf", "numbers.csv"]);
+        }
+        None => {
+            command.args(["-sn", "uac", "-d", "60000", "-inf", "numbers.csv"]);
+        }
+    }
+    command
+        .args(["-s", "helpdesk", &target.to_string()])
+        .args(["-i", "127.0.0.1", "-p", "0", "-mi", "127.0.0.1", "-mp", "0"])
+        .args([
+            "-m",
+            &calls.to_string(),
+            "-l",
+            &calls.to_string(),
+            "-r",
+            "25",
+        ])
+        .args(["-timeout", "120s", "-nostdin"])
+        .current_dir(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sipp runs (scripts/install-deps.sh --test installs it)")
+}
+
+#[tokio::test]
+async fn a_hundred_calls_cut_by_kill_9_all_get_a_final_disposition_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut hotline = Hotline::new(dir.path().join("data"), "43000-43999");
+    // One address places all the calls: lift the per-source limits for it.
+    let config = dir.path().join("hotline.toml");
+    std::fs::write(
+        &config,
+        "[limits]\nmax_calls_per_source = 200\nnew_calls_per_source_per_minute = 500\n\
+         [media]\nrtp_timeout_secs = 300\n",
+    )
+    .unwrap();
+    hotline.config = Some(config);
+    hotline.start().await;
+    let store = hotline.store().await;
+    let all = hotline::store::TicketFilter {
+        limit: 1000,
+        ..Default::default()
+    };
+
+    // 60 callers in the menus (no key pressed), 40 through the menu to the voicemail:
+    // skip the welcome, English, software, only me, degraded (P4: voicemail). No key twice in
+    // a row: the pcaps replay the same RTP timestamps, so a repeat is the same event.
+    let mut menus = sipp_callers(hotline.sip_addr(), 60, None, 5_550_000);
+    let mut voicemail = sipp_callers(
+        hotline.sip_addr(),
+        40,
+        Some(["pound", "1", "2", "3", "2"]),
+        5_560_000,
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let tickets = store.list_tickets(&all).await.unwrap();
+        let recording = tickets
+            .iter()
+            .filter(|t| t.disposition_detail.as_deref() == Some("voicemail"))
+            .count();
+        if tickets.len() == 100 && recording == 40 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} tickets, {recording} recording a voicemail ({:?}); server log:\n{}",
+            tickets.len(),
+            tickets
+                .iter()
+                .map(|t| t.disposition_detail.clone().unwrap_or_default())
+                .collect::<std::collections::BTreeSet<_>>(),
+            std::fs::read_to_string(hotline.log()).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    hotline.kill();
+    let cut = store.list_tickets(&all).await.unwrap();
+    assert_eq!(cut.len(), 100);
+    assert!(cut.iter().all(|t| t.disposition == Disposition::InProgress));
+
+    hotline.start().await;
+    let after = store.list_tickets(&all).await.unwrap();
+    assert_eq!(after.len(), 100, "no ticket lost, none added");
+    let still_open: Vec<_> = after
+        .iter()
+        .filter(|t| t.disposition == Disposition::InProgress)
+        .map(|t| t.reference.to_string())
+        .collect();
+    assert!(still_open.is_empty(), "left in progress: {still_open:?}");
+    let cut_at_voicemail = after
+        .iter()
+        .filter(|t| {
+            t.disposition_detail
+                .as_deref()
+                .is_some_and(|d| d.contains("voicemail"))
+        })
+        .count();
+    assert_eq!(
+        cut_at_voicemail, 40,
+        "the voicemail callers say where they were cut"
+    );
+    let _ = menus.kill();
+    let _ = voicemail.kill();
+    let _ = menus.wait();
+    let _ = voicemail.wait();
     hotline.kill();
 }
