@@ -1,0 +1,527 @@
+//! baresip (Debian `baresip-core` 1.0), a real softphone, as a technician's phone: it registers
+//! with digest authentication, auto-answers a P1 call routed to it, takes the call with an
+//! RFC 4733 `1` and talks both ways through the bridge, and dials the presence feature codes.
+//! Each baresip runs headless from its own configuration directory, driven through its
+//! `ctrl_tcp` module, bounded in time (`-t`) and killed when the test ends.
+//!
+//! Debian's baresip 1.0 (libre 1.1.0) gives up on a 401/407 that carries any challenge other
+//! than MD5 ("Register: Function not implemented"), even when an MD5 one comes first: the
+//! server under test offers MD5 only (`[registrar] algorithms = ["MD5"]`), as docs/phones.md
+//! tells an operator with such phones to do. The last test pins that down.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use chrono::{NaiveDate, NaiveTime, Utc};
+use hotline::accounts::Role;
+use hotline::oncall::{BusinessHours, Coverage, Handover, Presence, Rotation};
+use hotline::sip::digest::{Algorithm, Ha1Set};
+use hotline::store::{Phone, Store, TeamSettings};
+use hotline::tickets::{Category, Disposition};
+use serde_json::{json, Value};
+use std::f64::consts::PI;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use support::server::TestServer;
+use support::tickets::settled_ticket;
+use support::ua::{decode, Ua};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+const PASSWORD: &str = "correct-horse-battery";
+
+/// The longest any baresip here lives (`-t`), whatever happens to the test.
+const LIFETIME_SECS: u32 = 90;
+
+/// The server with the challenge Debian's baresip can answer.
+async fn md5_server() -> TestServer {
+    TestServer::start_with(|c| c.registrar.algorithms = vec![Algorithm::Md5]).await
+}
+
+/// A technician account with a SIP password in the server's realm.
+async fn technician(server: &TestServer, name: &str) {
+    let store = server.server.as_ref().unwrap().store();
+    store
+        .upsert_user(name, "not used here", Role::Technician)
+        .await
+        .unwrap();
+    let realm = &server.config.registrar.realm;
+    let ha1 = Ha1Set::from_password(name, realm, PASSWORD);
+    assert!(store.set_sip_password(name, realm, &ha1).await.unwrap());
+}
+
+/// The network team with `name` on call around the clock (no lead, one step).
+async fn on_call_for_network(store: &Store, name: &str) {
+    store
+        .save_team(&TeamSettings {
+            name: "network".into(),
+            time_zone: "Europe/Paris".parse().unwrap(),
+            lead: None,
+            business_hours: BusinessHours::default(),
+        })
+        .await
+        .unwrap();
+    store
+        .assign_category(Category::Network, "network")
+        .await
+        .unwrap();
+    store
+        .save_rotation(&Rotation {
+            team: "network".into(),
+            name: "always".into(),
+            coverage: Coverage::Always,
+            handover: Handover::Daily {
+                at: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+            },
+            starts_on: NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
+            members: vec![name.into()],
+        })
+        .await
+        .unwrap();
+}
+
+/// Waits until `user` has `n` live bindings (baresip registers in the background).
+async fn until_bindings(server: &TestServer, user: &str, n: usize, limit: Duration) -> Vec<Phone> {
+    let store = server.server.as_ref().unwrap().store();
+    let deadline = Instant::now() + limit;
+    loop {
+        let phones = store.bindings(user, Utc::now()).await.unwrap();
+        if phones.len() == n || Instant::now() > deadline {
+            return phones;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `secs` of a sine at `hz`, 8 kHz.
+fn tone(hz: f64, secs: f64) -> Vec<i16> {
+    (0..(secs * 8000.0) as usize)
+        .map(|n| (6000.0 * (2.0 * PI * hz * n as f64 / 8000.0).sin()) as i16)
+        .collect()
+}
+
+/// The strongest 100 ms window's share of energy at `hz` (Goertzel), 0 to 1.
+fn best_share_at(pcm: &[i16], hz: f64) -> f64 {
+    pcm.chunks(800)
+        .filter(|w| w.len() == 800)
+        .map(|w| {
+            let k = 2.0 * (2.0 * PI * hz / 8000.0).cos();
+            let (mut s1, mut s2) = (0.0, 0.0);
+            for &x in w {
+                let s = f64::from(x) + k * s1 - s2;
+                s2 = s1;
+                s1 = s;
+            }
+            let power = s1 * s1 + s2 * s2 - k * s1 * s2;
+            let energy: f64 = w.iter().map(|&x| f64::from(x).powi(2)).sum();
+            if energy < 1e6 {
+                0.0
+            } else {
+                power / (energy * w.len() as f64 / 2.0)
+            }
+        })
+        .fold(0.0, f64::max)
+}
+
+/// A port free on loopback for both UDP and TCP (baresip's `sip_listen` takes both).
+fn free_port() -> u16 {
+    loop {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// One baresip process with its configuration directory and its `ctrl_tcp` connection.
+struct Softphone {
+    child: Child,
+    dir: tempfile::TempDir,
+    /// Where baresip listens for SIP (UDP and TCP).
+    sip: SocketAddr,
+    ctrl: TcpStream,
+    /// Bytes read from `ctrl` not yet parsed into a netstring.
+    pending: Vec<u8>,
+    /// Events read while waiting for something else, oldest first.
+    events: Vec<Value>,
+}
+
+impl Softphone {
+    /// Starts baresip as `user` of `server` (`regint=60`, auto-answer), its microphone playing
+    /// `microphone` (8 kHz mono), everything it hears and sends dumped to WAV files (sndfile).
+    async fn start(server: &TestServer, user: &str, microphone: &[i16]) -> Softphone {
+        let dir = tempfile::tempdir().unwrap();
+        let (sip_port, ctrl_port) = (free_port(), free_port());
+        let speak = dir.path().join("speak.wav");
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 8000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut wav = hound::WavWriter::create(&speak, spec).unwrap();
+        for &s in microphone {
+            wav.write_sample(s).unwrap();
+        }
+        wav.finalize().unwrap();
+        // No sound card: aufile is the microphone, sndfile records both directions, and no
+        // player is needed. `net_interface` keeps the SDP on loopback (not the first interface's address).
+        let config = format!(
+            "poll_method epoll\n\
+             sip_listen 127.0.0.1:{sip_port}\n\
+             net_interface 127.0.0.1\n\
+             module_path /usr/lib/baresip/modules\n\
+             module g711.so\n\
+             module aufile.so\n\
+             module sndfile.so\n\
+             snd_path {dir}\n\
+             module_tmp account.so\n\
+             module_app menu.so\n\
+             module_app ctrl_tcp.so\n\
+             ctrl_tcp_listen 127.0.0.1:{ctrl_port}\n\
+             audio_source aufile,{speak}\n",
+            dir = dir.path().display(),
+            speak = speak.display(),
+        );
+        std::fs::write(dir.path().join("config"), config).unwrap();
+        std::fs::write(
+            dir.path().join("accounts"),
+            format!(
+                "<sip:{user}@{}>;auth_pass={PASSWORD};regint=60;answermode=auto\n",
+                server.sip
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.path().join("log")).unwrap();
+        let mut child = Command::new("baresip")
+            .arg("-f")
+            .arg(dir.path())
+            // -s: the SIP trace goes to the log too, for the assertions and for a failure.
+            .args(["-v", "-s", "-t", &LIFETIME_SECS.to_string()])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("baresip runs (scripts/install-deps.sh --test installs baresip-core)");
+        let ctrl_addr: SocketAddr = format!("127.0.0.1:{ctrl_port}").parse().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let ctrl = loop {
+            match TcpStream::connect(ctrl_addr).await {
+                Ok(stream) => break stream,
+                Err(e) if Instant::now() > deadline || child.try_wait().unwrap().is_some() => {
+                    panic!("baresip's ctrl_tcp never listened ({e}):\n{}", log_of(&dir))
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        };
+        Softphone {
+            child,
+            sip: format!("127.0.0.1:{sip_port}").parse().unwrap(),
+            dir,
+            ctrl,
+            pending: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// baresip's verbose log so far.
+    fn log(&self) -> String {
+        log_of(&self.dir)
+    }
+
+    /// The next netstring from `ctrl_tcp` (`LEN:JSON,`), parsed; None after `deadline`.
+    async fn next_message(&mut self, deadline: Instant) -> Option<Value> {
+        loop {
+            if let Some(colon) = self.pending.iter().position(|&b| b == b':') {
+                let len: usize = std::str::from_utf8(&self.pending[..colon])
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                if self.pending.len() > colon + len + 1 {
+                    let body = self.pending[colon + 1..colon + 1 + len].to_vec();
+                    self.pending.drain(..colon + len + 2);
+                    return Some(serde_json::from_slice(&body).unwrap());
+                }
+            }
+            let mut buf = [0u8; 4096];
+            match tokio::time::timeout_at(deadline, self.ctrl.read(&mut buf)).await {
+                Ok(Ok(n)) if n > 0 => self.pending.extend_from_slice(&buf[..n]),
+                _ => return None,
+            }
+        }
+    }
+
+    /// Sends a `ctrl_tcp` command and waits for its response; events read meanwhile are kept.
+    async fn command(&mut self, command: &str, params: &str) -> Value {
+        let token = format!("t{}", rand::random::<u32>());
+        let body = json!({"command": command, "params": params, "token": token}).to_string();
+        let netstring = format!("{}:{body},", body.len());
+        self.ctrl.write_all(netstring.as_bytes()).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            match self.next_message(deadline).await {
+                Some(m) if m["response"] == true && m["token"] == token.as_str() => return m,
+                Some(m) => self.events.push(m),
+                None => panic!("no response to {command} {params}:\n{}", self.log()),
+            }
+        }
+    }
+
+    /// Waits for the event of `kind` (e.g. `CALL_ESTABLISHED`), at most `limit`.
+    async fn event(&mut self, kind: &str, limit: Duration) -> Value {
+        if let Some(pos) = self.events.iter().position(|e| e["type"] == kind) {
+            return self.events.remove(pos);
+        }
+        let deadline = Instant::now() + limit;
+        loop {
+            match self.next_message(deadline).await {
+                Some(m) if m["event"] == true && m["type"] == kind => return m,
+                Some(m) => self.events.push(m),
+                None => panic!(
+                    "baresip reported no {kind} within {limit:?}; events: {:?}\n{}",
+                    self.events,
+                    self.log()
+                ),
+            }
+        }
+    }
+
+    /// Asks baresip to quit (it unregisters first) and waits for it to exit.
+    async fn quit(&mut self) {
+        self.command("quit", "").await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "baresip did not quit:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// What baresip heard on its last call (sndfile's `dump-…-dec.wav`), 8 kHz PCM.
+    fn heard(&self) -> Vec<i16> {
+        let mut dumps: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().ends_with("-dec.wav"))
+            .collect();
+        dumps.sort();
+        let last = dumps
+            .last()
+            .unwrap_or_else(|| panic!("baresip recorded no call:\n{}", self.log()));
+        wav_samples(last)
+    }
+}
+
+impl Drop for Softphone {
+    fn drop(&mut self) {
+        // Only this test's process, by its handle; already gone after `quit`.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn log_of(dir: &tempfile::TempDir) -> String {
+    std::fs::read_to_string(dir.path().join("log")).unwrap_or_default()
+}
+
+/// The samples of a 16-bit mono WAV: everything after the `data` chunk's header, so a file
+/// whose sizes were not finalised still reads.
+fn wav_samples(path: &Path) -> Vec<i16> {
+    let bytes = std::fs::read(path).unwrap();
+    let data = bytes
+        .windows(4)
+        .position(|w| w == b"data")
+        .unwrap_or_else(|| panic!("{} has no data chunk", path.display()));
+    bytes[data + 8..]
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect()
+}
+
+#[tokio::test]
+async fn baresip_registers_with_md5_digest_and_unregisters_when_it_quits() {
+    let server = md5_server().await;
+    technician(&server, "bob").await;
+    let mut phone = Softphone::start(&server, "bob", &tone(600.0, 1.0)).await;
+    let phones = until_bindings(&server, "bob", 1, Duration::from_secs(10)).await;
+    assert_eq!(phones.len(), 1, "baresip registered:\n{}", phone.log());
+    let binding = &phones[0].binding;
+    assert!(
+        binding
+            .user_agent
+            .as_deref()
+            .is_some_and(|ua| ua.starts_with("baresip v1.")),
+        "{binding:?}"
+    );
+    assert_eq!(
+        binding.source, phone.sip,
+        "reached where it registered from"
+    );
+    assert!(
+        binding.contact.contains(&phone.sip.to_string()),
+        "{}",
+        binding.contact
+    );
+    assert_eq!(binding.remaining(Utc::now()) / 10, 5, "regint=60 granted");
+    let log = phone.log();
+    for line in [
+        "SIP/2.0 401 Unauthorized",
+        "algorithm=MD5, qop=\"auth\"",
+        "Authorization: Digest username=\"bob\", realm=\"hotline\"",
+        "200 OK (Hotline) [1 binding]",
+    ] {
+        assert!(log.contains(line), "{line} in baresip's log:\n{log}");
+    }
+
+    phone.quit().await;
+    let phones = until_bindings(&server, "bob", 0, Duration::from_secs(5)).await;
+    assert!(
+        phones.is_empty(),
+        "baresip's REGISTER with Expires: 0 removed the binding:\n{}",
+        phone.log()
+    );
+}
+
+#[tokio::test]
+async fn a_p1_call_reaches_baresip_which_takes_it_with_1_and_both_hear_each_other() {
+    let server = md5_server().await;
+    let store = server.server.as_ref().unwrap().store().clone();
+    technician(&server, "bob").await;
+    on_call_for_network(&store, "bob").await;
+    // The technician's microphone: 600 Hz for longer than the call (aufile ends the call when
+    // its file ends).
+    let mut phone = Softphone::start(&server, "bob", &tone(600.0, 40.0)).await;
+    let phones = until_bindings(&server, "bob", 1, Duration::from_secs(10)).await;
+    assert_eq!(phones.len(), 1, "baresip registered:\n{}", phone.log());
+
+    // The technician: auto-answers, hears the announcement start, presses 1 (RFC 4733),
+    // talks for 4 s and hangs up.
+    let technician = tokio::spawn(async move {
+        phone
+            .event("CALL_ESTABLISHED", Duration::from_secs(30))
+            .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let sent = phone.command("sndcode", "1").await;
+        assert_eq!(sent["ok"], true, "{sent}");
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        phone.command("hangup", "").await;
+        phone.event("CALL_CLOSED", Duration::from_secs(5)).await;
+        phone
+    });
+
+    // The caller keys a P1 network call, then talks (1000 Hz) until the technician hangs up,
+    // reading what it hears as it goes.
+    let mut caller = Ua::udp(server.sip).await;
+    caller.connect().await;
+    caller.send_silence(200).await;
+    for key in ['#', '1', '3', '1', '1'] {
+        caller.press_rfc4733(key).await;
+    }
+    let chunk = tone(1000.0, 0.2);
+    let mut heard = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while !technician.is_finished() && Instant::now() < deadline {
+        caller.send_audio(&chunk).await;
+        heard.extend(caller.collect_rtp(Duration::from_millis(1)).await);
+    }
+    let mut phone = technician.await.unwrap();
+    let bye = caller.expect_bye(Duration::from_secs(10)).await;
+    assert_eq!(
+        bye.method,
+        rsip::Method::Bye,
+        "the technician's hang-up ends the caller's leg"
+    );
+
+    let caller_heard = best_share_at(&decode(&heard, caller.codec), 600.0);
+    assert!(
+        caller_heard > 0.6,
+        "the caller hears the technician's 600 Hz (share {caller_heard:.2})"
+    );
+    phone.quit().await;
+    let technician_heard = best_share_at(&phone.heard(), 1000.0);
+    assert!(
+        technician_heard > 0.6,
+        "baresip hears the caller's 1000 Hz (share {technician_heard:.2})"
+    );
+
+    let ticket = settled_ticket(&store, &caller.call_id).await;
+    assert_eq!(ticket.disposition, Disposition::Answered);
+    assert_eq!(ticket.assignee.as_deref(), Some("bob"));
+}
+
+async fn presence(store: &Store) -> Presence {
+    store.presence("bob", Utc::now()).await.unwrap()
+}
+
+#[tokio::test]
+async fn baresip_dials_star_0_then_star_1_and_presence_follows() {
+    let server = md5_server().await;
+    let store = server.server.as_ref().unwrap().store().clone();
+    technician(&server, "bob").await;
+    let mut phone = Softphone::start(&server, "bob", &tone(600.0, 20.0)).await;
+    let phones = until_bindings(&server, "bob", 1, Duration::from_secs(10)).await;
+    assert_eq!(phones.len(), 1, "baresip registered:\n{}", phone.log());
+    assert_eq!(presence(&store).await, Presence::Available);
+
+    for (code, expected) in [("*0", Presence::Away), ("*1", Presence::Available)] {
+        // Challenged with 407; baresip answers with its account's password. Hotline answers,
+        // confirms and hangs up.
+        let dialled = phone
+            .command("dial", &format!("sip:{code}@{}", server.sip))
+            .await;
+        assert_eq!(dialled["ok"], true, "{dialled}");
+        phone
+            .event("CALL_ESTABLISHED", Duration::from_secs(10))
+            .await;
+        phone.event("CALL_CLOSED", Duration::from_secs(15)).await;
+        assert_eq!(
+            presence(&store).await,
+            expected,
+            "after {code}:\n{}",
+            phone.log()
+        );
+    }
+    let log = phone.log();
+    for line in [
+        "SIP/2.0 407 Proxy Authentication Required",
+        "Proxy-Authorization: Digest username=\"bob\"",
+    ] {
+        assert!(log.contains(line), "{line} in baresip's log:\n{log}");
+    }
+    // Feature codes make no tickets.
+    assert!(store
+        .list_tickets(&Default::default())
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn baresip_1_0_gives_up_when_sha_256_is_offered_beside_md5() {
+    // The default offer: MD5, then SHA-256 on the same nonce.
+    let server = TestServer::start().await;
+    technician(&server, "bob").await;
+    let phone = Softphone::start(&server, "bob", &tone(600.0, 1.0)).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !phone.log().contains("Register: Function not implemented") {
+        assert!(
+            Instant::now() < deadline,
+            "baresip registered despite the SHA-256 challenge: docs/phones.md and this file's \
+             header should change\n{}",
+            phone.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        until_bindings(&server, "bob", 1, Duration::from_millis(500))
+            .await
+            .is_empty()
+    );
+}
