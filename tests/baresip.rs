@@ -1,6 +1,7 @@
 //! baresip (Debian `baresip-core` 1.0), a real softphone, as a technician's phone: it registers
-//! with digest authentication, auto-answers a P1 call routed to it, takes the call with an
-//! RFC 4733 `1` and talks both ways through the bridge, and dials the presence feature codes.
+//! with digest authentication (over UDP or TCP), auto-answers a P1 call routed to it over the
+//! transport it registered with, takes the call with an RFC 4733 `1` and talks both ways through
+//! the bridge, and dials the presence feature codes.
 //! Each baresip runs headless from its own configuration directory, driven through its
 //! `ctrl_tcp` module, bounded in time (`-t`) and killed when the test ends.
 //!
@@ -16,6 +17,7 @@ use chrono::{NaiveDate, NaiveTime, Utc};
 use hotline::accounts::Role;
 use hotline::oncall::{BusinessHours, Coverage, Handover, Presence, Rotation};
 use hotline::sip::digest::{Algorithm, Ha1Set};
+use hotline::sip::registrar::Transport;
 use hotline::store::{Phone, Store, TeamSettings};
 use hotline::tickets::{Category, Disposition};
 use serde_json::{json, Value};
@@ -151,9 +153,15 @@ struct Softphone {
 }
 
 impl Softphone {
-    /// Starts baresip as `user` of `server` (`regint=60`, auto-answer), its microphone playing
-    /// `microphone` (8 kHz mono), everything it hears and sends dumped to WAV files (sndfile).
-    async fn start(server: &TestServer, user: &str, microphone: &[i16]) -> Softphone {
+    /// Starts baresip as `user` of `server` (`regint=60`, auto-answer) over `transport`, its
+    /// microphone playing `microphone` (8 kHz mono), everything it hears and sends dumped to
+    /// WAV files (sndfile).
+    async fn start(
+        server: &TestServer,
+        user: &str,
+        transport: Transport,
+        microphone: &[i16],
+    ) -> Softphone {
         let dir = tempfile::tempdir().unwrap();
         let (sip_port, ctrl_port) = (free_port(), free_port());
         let speak = dir.path().join("speak.wav");
@@ -191,8 +199,12 @@ impl Softphone {
         std::fs::write(
             dir.path().join("accounts"),
             format!(
-                "<sip:{user}@{}>;auth_pass={PASSWORD};regint=60;answermode=auto\n",
-                server.sip
+                "<sip:{user}@{};transport={}>;auth_pass={PASSWORD};regint=60;answermode=auto\n",
+                server.sip,
+                match transport {
+                    Transport::Udp => "udp",
+                    Transport::Tcp => "tcp",
+                }
             ),
         )
         .unwrap();
@@ -349,7 +361,7 @@ fn wav_samples(path: &Path) -> Vec<i16> {
 async fn baresip_registers_with_md5_digest_and_unregisters_when_it_quits() {
     let server = md5_server().await;
     technician(&server, "bob").await;
-    let mut phone = Softphone::start(&server, "bob", &tone(600.0, 1.0)).await;
+    let mut phone = Softphone::start(&server, "bob", Transport::Udp, &tone(600.0, 1.0)).await;
     let phones = until_bindings(&server, "bob", 1, Duration::from_secs(10)).await;
     assert_eq!(phones.len(), 1, "baresip registered:\n{}", phone.log());
     let binding = &phones[0].binding;
@@ -390,16 +402,28 @@ async fn baresip_registers_with_md5_digest_and_unregisters_when_it_quits() {
 }
 
 #[tokio::test]
-async fn a_p1_call_reaches_baresip_which_takes_it_with_1_and_both_hear_each_other() {
+async fn a_p1_call_reaches_baresip_over_udp_which_takes_it_with_1_and_both_hear_each_other() {
+    p1_call_taken_by_baresip(Transport::Udp).await;
+}
+
+#[tokio::test]
+async fn a_p1_call_reaches_baresip_over_its_tcp_connection_and_both_hear_each_other() {
+    p1_call_taken_by_baresip(Transport::Tcp).await;
+}
+
+/// A P1 network call from the test UA reaches bob's baresip, registered over `transport`:
+/// baresip auto-answers, presses 1 (RFC 4733), and each side hears the other's tone.
+async fn p1_call_taken_by_baresip(transport: Transport) {
     let server = md5_server().await;
     let store = server.server.as_ref().unwrap().store().clone();
     technician(&server, "bob").await;
     on_call_for_network(&store, "bob").await;
     // The technician's microphone: 600 Hz for longer than the call (aufile ends the call when
     // its file ends).
-    let mut phone = Softphone::start(&server, "bob", &tone(600.0, 40.0)).await;
+    let mut phone = Softphone::start(&server, "bob", transport, &tone(600.0, 40.0)).await;
     let phones = until_bindings(&server, "bob", 1, Duration::from_secs(10)).await;
     assert_eq!(phones.len(), 1, "baresip registered:\n{}", phone.log());
+    assert_eq!(phones[0].binding.transport, transport);
 
     // The technician: auto-answers, hears the announcement start, presses 1 (RFC 4733),
     // talks for 4 s and hangs up.
@@ -444,6 +468,24 @@ async fn a_p1_call_reaches_baresip_which_takes_it_with_1_and_both_hear_each_othe
         caller_heard > 0.6,
         "the caller hears the technician's 600 Hz (share {caller_heard:.2})"
     );
+    // The INVITE came over the transport baresip registered with (the trace names it on the
+    // line before each message).
+    let log = phone.log();
+    let lines: Vec<&str> = log.lines().collect();
+    let invite_via: Vec<&str> = lines
+        .windows(2)
+        .filter(|w| w[1].starts_with("INVITE sip:bob"))
+        .map(|w| w[0].split(' ').next().unwrap())
+        .collect();
+    let expected = match transport {
+        Transport::Udp => "UDP",
+        Transport::Tcp => "TCP",
+    };
+    assert_eq!(
+        invite_via,
+        [expected],
+        "Hotline's INVITE in baresip's trace:\n{log}"
+    );
     phone.quit().await;
     let technician_heard = best_share_at(&phone.heard(), 1000.0);
     assert!(
@@ -465,7 +507,7 @@ async fn baresip_dials_star_0_then_star_1_and_presence_follows() {
     let server = md5_server().await;
     let store = server.server.as_ref().unwrap().store().clone();
     technician(&server, "bob").await;
-    let mut phone = Softphone::start(&server, "bob", &tone(600.0, 20.0)).await;
+    let mut phone = Softphone::start(&server, "bob", Transport::Udp, &tone(600.0, 20.0)).await;
     let phones = until_bindings(&server, "bob", 1, Duration::from_secs(10)).await;
     assert_eq!(phones.len(), 1, "baresip registered:\n{}", phone.log());
     assert_eq!(presence(&store).await, Presence::Available);
@@ -508,7 +550,7 @@ async fn baresip_1_0_gives_up_when_sha_256_is_offered_beside_md5() {
     // The default offer: MD5, then SHA-256 on the same nonce.
     let server = TestServer::start().await;
     technician(&server, "bob").await;
-    let phone = Softphone::start(&server, "bob", &tone(600.0, 1.0)).await;
+    let phone = Softphone::start(&server, "bob", Transport::Udp, &tone(600.0, 1.0)).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     while !phone.log().contains("Register: Function not implemented") {
         assert!(
