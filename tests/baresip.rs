@@ -1,7 +1,8 @@
 //! baresip (Debian `baresip-core` 1.0), a real softphone, as a technician's phone: it registers
 //! with digest authentication (over UDP or TCP), auto-answers a P1 call routed to it over the
 //! transport it registered with, takes the call with an RFC 4733 `1` and talks both ways through
-//! the bridge, and dials the presence feature codes.
+//! the bridge (the caller is the test UA, or a second baresip keying the menu), and dials the
+//! presence feature codes.
 //! Each baresip runs headless from its own configuration directory, driven through its
 //! `ctrl_tcp` module, bounded in time (`-t`) and killed when the test ends.
 //!
@@ -139,6 +140,15 @@ fn free_port() -> u16 {
     }
 }
 
+/// Whose phone a baresip is.
+#[derive(Clone, Copy)]
+enum Line {
+    /// A technician's: registers over the transport with the SIP password, answers by itself.
+    Technician(Transport),
+    /// An employee calling the helpdesk: no registration, no password.
+    Caller,
+}
+
 /// One baresip process with its configuration directory and its `ctrl_tcp` connection.
 struct Softphone {
     child: Child,
@@ -153,15 +163,10 @@ struct Softphone {
 }
 
 impl Softphone {
-    /// Starts baresip as `user` of `server` (`regint=60`, auto-answer) over `transport`, its
-    /// microphone playing `microphone` (8 kHz mono), everything it hears and sends dumped to
-    /// WAV files (sndfile).
-    async fn start(
-        server: &TestServer,
-        user: &str,
-        transport: Transport,
-        microphone: &[i16],
-    ) -> Softphone {
+    /// Starts baresip as `user` on `line` (a technician's registers every 60 s and answers by
+    /// itself), its microphone playing `microphone` (8 kHz mono), everything it hears and sends
+    /// dumped to WAV files (sndfile).
+    async fn start(server: &TestServer, user: &str, line: Line, microphone: &[i16]) -> Softphone {
         let dir = tempfile::tempdir().unwrap();
         let (sip_port, ctrl_port) = (free_port(), free_port());
         let speak = dir.path().join("speak.wav");
@@ -196,9 +201,8 @@ impl Softphone {
             speak = speak.display(),
         );
         std::fs::write(dir.path().join("config"), config).unwrap();
-        std::fs::write(
-            dir.path().join("accounts"),
-            format!(
+        let account = match line {
+            Line::Technician(transport) => format!(
                 "<sip:{user}@{};transport={}>;auth_pass={PASSWORD};regint=60;answermode=auto\n",
                 server.sip,
                 match transport {
@@ -206,8 +210,9 @@ impl Softphone {
                     Transport::Tcp => "tcp",
                 }
             ),
-        )
-        .unwrap();
+            Line::Caller => format!("<sip:{user}@{}>;regint=0\n", server.sip),
+        };
+        std::fs::write(dir.path().join("accounts"), account).unwrap();
         let log = std::fs::File::create(dir.path().join("log")).unwrap();
         let mut child = Command::new("baresip")
             .arg("-f")
@@ -361,7 +366,13 @@ fn wav_samples(path: &Path) -> Vec<i16> {
 async fn baresip_registers_with_md5_digest_and_unregisters_when_it_quits() {
     let server = md5_server().await;
     technician(&server, "bob").await;
-    let mut phone = Softphone::start(&server, "bob", Transport::Udp, &tone(600.0, 1.0)).await;
+    let mut phone = Softphone::start(
+        &server,
+        "bob",
+        Line::Technician(Transport::Udp),
+        &tone(600.0, 1.0),
+    )
+    .await;
     let phones = until_bindings(&server, "bob", 1, Duration::from_secs(10)).await;
     assert_eq!(phones.len(), 1, "baresip registered:\n{}", phone.log());
     let binding = &phones[0].binding;
@@ -381,7 +392,11 @@ async fn baresip_registers_with_md5_digest_and_unregisters_when_it_quits() {
         "{}",
         binding.contact
     );
-    assert_eq!(binding.remaining(Utc::now()) / 10, 5, "regint=60 granted");
+    let remaining = binding.remaining(Utc::now());
+    assert!(
+        (50..60).contains(&remaining),
+        "regint=60 granted: {remaining} s left"
+    );
     let log = phone.log();
     for line in [
         "SIP/2.0 401 Unauthorized",
@@ -411,6 +426,23 @@ async fn a_p1_call_reaches_baresip_over_its_tcp_connection_and_both_hear_each_ot
     p1_call_taken_by_baresip(Transport::Tcp).await;
 }
 
+/// The technician on `phone`, in the background: auto-answers, hears the announcement start,
+/// presses 1 (RFC 4733), talks for 4 s and hangs up.
+fn takes_the_call(mut phone: Softphone) -> tokio::task::JoinHandle<Softphone> {
+    tokio::spawn(async move {
+        phone
+            .event("CALL_ESTABLISHED", Duration::from_secs(40))
+            .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let sent = phone.command("sndcode", "1").await;
+        assert_eq!(sent["ok"], true, "{sent}");
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        phone.command("hangup", "").await;
+        phone.event("CALL_CLOSED", Duration::from_secs(5)).await;
+        phone
+    })
+}
+
 /// A P1 network call from the test UA reaches bob's baresip, registered over `transport`:
 /// baresip auto-answers, presses 1 (RFC 4733), and each side hears the other's tone.
 async fn p1_call_taken_by_baresip(transport: Transport) {
@@ -420,25 +452,18 @@ async fn p1_call_taken_by_baresip(transport: Transport) {
     on_call_for_network(&store, "bob").await;
     // The technician's microphone: 600 Hz for longer than the call (aufile ends the call when
     // its file ends).
-    let mut phone = Softphone::start(&server, "bob", transport, &tone(600.0, 40.0)).await;
+    let phone = Softphone::start(
+        &server,
+        "bob",
+        Line::Technician(transport),
+        &tone(600.0, 40.0),
+    )
+    .await;
     let phones = until_bindings(&server, "bob", 1, Duration::from_secs(10)).await;
     assert_eq!(phones.len(), 1, "baresip registered:\n{}", phone.log());
     assert_eq!(phones[0].binding.transport, transport);
 
-    // The technician: auto-answers, hears the announcement start, presses 1 (RFC 4733),
-    // talks for 4 s and hangs up.
-    let technician = tokio::spawn(async move {
-        phone
-            .event("CALL_ESTABLISHED", Duration::from_secs(30))
-            .await;
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let sent = phone.command("sndcode", "1").await;
-        assert_eq!(sent["ok"], true, "{sent}");
-        tokio::time::sleep(Duration::from_secs(4)).await;
-        phone.command("hangup", "").await;
-        phone.event("CALL_CLOSED", Duration::from_secs(5)).await;
-        phone
-    });
+    let technician = takes_the_call(phone);
 
     // The caller keys a P1 network call, then talks (1000 Hz) until the technician hangs up,
     // reading what it hears as it goes.
@@ -498,6 +523,65 @@ async fn p1_call_taken_by_baresip(transport: Transport) {
     assert_eq!(ticket.assignee.as_deref(), Some("bob"));
 }
 
+#[tokio::test]
+async fn a_p1_call_from_baresip_reaches_the_technicians_baresip_and_both_talk() {
+    let server = md5_server().await;
+    let store = server.server.as_ref().unwrap().store().clone();
+    technician(&server, "bob").await;
+    on_call_for_network(&store, "bob").await;
+    let phone = Softphone::start(
+        &server,
+        "bob",
+        Line::Technician(Transport::Udp),
+        &tone(600.0, 40.0),
+    )
+    .await;
+    let phones = until_bindings(&server, "bob", 1, Duration::from_secs(10)).await;
+    assert_eq!(phones.len(), 1, "baresip registered:\n{}", phone.log());
+    let technician = takes_the_call(phone);
+
+    // The employee's baresip talks (1000 Hz) from the moment Hotline answers, keys a P1
+    // network call one RFC 4733 digit at a time, and stays until the technician hangs up.
+    let mut caller = Softphone::start(&server, "5550100", Line::Caller, &tone(1000.0, 60.0)).await;
+    let dialled = caller
+        .command("dial", &format!("sip:helpdesk@{}", server.sip))
+        .await;
+    assert_eq!(dialled["ok"], true, "{dialled}");
+    caller
+        .event("CALL_ESTABLISHED", Duration::from_secs(10))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for key in ["#", "1", "3", "1", "1"] {
+        let sent = caller.command("sndcode", key).await;
+        assert_eq!(sent["ok"], true, "{sent}");
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    caller.event("CALL_CLOSED", Duration::from_secs(40)).await;
+    let mut phone = technician.await.unwrap();
+    caller.quit().await;
+    phone.quit().await;
+
+    let caller_heard = best_share_at(&caller.heard(), 600.0);
+    assert!(
+        caller_heard > 0.6,
+        "the caller's baresip hears the technician's 600 Hz (share {caller_heard:.2})"
+    );
+    let technician_heard = best_share_at(&phone.heard(), 1000.0);
+    assert!(
+        technician_heard > 0.6,
+        "the technician's baresip hears the caller's 1000 Hz (share {technician_heard:.2})"
+    );
+    let tickets = store.list_tickets(&Default::default()).await.unwrap();
+    assert_eq!(tickets.len(), 1, "{tickets:#?}");
+    let ticket = settled_ticket(&store, &tickets[0].call_id).await;
+    assert_eq!(
+        ticket.priority.map(|p| p.to_string()).as_deref(),
+        Some("P1")
+    );
+    assert_eq!(ticket.disposition, Disposition::Answered);
+    assert_eq!(ticket.assignee.as_deref(), Some("bob"));
+}
+
 async fn presence(store: &Store) -> Presence {
     store.presence("bob", Utc::now()).await.unwrap()
 }
@@ -507,7 +591,13 @@ async fn baresip_dials_star_0_then_star_1_and_presence_follows() {
     let server = md5_server().await;
     let store = server.server.as_ref().unwrap().store().clone();
     technician(&server, "bob").await;
-    let mut phone = Softphone::start(&server, "bob", Transport::Udp, &tone(600.0, 20.0)).await;
+    let mut phone = Softphone::start(
+        &server,
+        "bob",
+        Line::Technician(Transport::Udp),
+        &tone(600.0, 20.0),
+    )
+    .await;
     let phones = until_bindings(&server, "bob", 1, Duration::from_secs(10)).await;
     assert_eq!(phones.len(), 1, "baresip registered:\n{}", phone.log());
     assert_eq!(presence(&store).await, Presence::Available);
@@ -550,7 +640,13 @@ async fn baresip_1_0_gives_up_when_sha_256_is_offered_beside_md5() {
     // The default offer: MD5, then SHA-256 on the same nonce.
     let server = TestServer::start().await;
     technician(&server, "bob").await;
-    let phone = Softphone::start(&server, "bob", Transport::Udp, &tone(600.0, 1.0)).await;
+    let phone = Softphone::start(
+        &server,
+        "bob",
+        Line::Technician(Transport::Udp),
+        &tone(600.0, 1.0),
+    )
+    .await;
     let deadline = Instant::now() + Duration::from_secs(10);
     while !phone.log().contains("Register: Function not implemented") {
         assert!(
