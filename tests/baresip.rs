@@ -1,0 +1,425 @@
+//! baresip (Debian `baresip-core` 1.0), a real softphone, as a technician's phone: it registers
+//! with digest authentication (over UDP or TCP), auto-answers a P1 call routed to it over the
+//! transport it registered with, takes the call with an RFC 4733 `1` and talks both ways through
+//! the bridge (the caller is the test UA, or a second baresip keying the menu), and dials the
+//! presence feature codes.
+//! Each baresip runs headless from its own configuration directory, driven through its
+//! `ctrl_tcp` module, bounded in time (`-t`) and killed when the test ends.
+//!
+//! Debian's baresip 1.0 (libre 1.1.0) gives up on a 401/407 that carries any challenge other
+//! than MD5 ("Register: Function not implemented"), even when an MD5 one comes first: the
+//! server under test offers MD5 only (`[registrar] algorithms = ["MD5"]`), as docs/phones.md
+//! tells an operator with such phones to do. The last test pins that down.
+
+#[path = "support/mod.rs"]
+mod support;
+
+#[path = "baresip/softphone.rs"]
+mod softphone;
+
+use chrono::{NaiveDate, NaiveTime, Utc};
+use hotline::accounts::Role;
+use hotline::oncall::{BusinessHours, Coverage, Handover, Presence, Rotation};
+use hotline::sip::digest::{Algorithm, Ha1Set};
+use hotline::sip::registrar::Transport;
+use hotline::store::{Phone, Store, TeamSettings};
+use hotline::tickets::{Category, Disposition};
+use softphone::{Line, Softphone, PASSWORD};
+use std::f64::consts::PI;
+use std::time::Duration;
+use support::server::TestServer;
+use support::tickets::settled_ticket;
+use support::ua::{decode, Ua};
+use tokio::time::Instant;
+
+/// The server with the challenge Debian's baresip can answer.
+async fn md5_server() -> TestServer {
+    TestServer::start_with(|c| c.registrar.algorithms = vec![Algorithm::Md5]).await
+}
+
+/// A technician account with a SIP password in the server's realm.
+async fn technician(server: &TestServer, name: &str) {
+    let store = server.server.as_ref().unwrap().store();
+    store
+        .upsert_user(name, "not used here", Role::Technician)
+        .await
+        .unwrap();
+    let realm = &server.config.registrar.realm;
+    let ha1 = Ha1Set::from_password(name, realm, PASSWORD);
+    assert!(store.set_sip_password(name, realm, &ha1).await.unwrap());
+}
+
+/// The network team with `name` on call around the clock (no lead, one step).
+async fn on_call_for_network(store: &Store, name: &str) {
+    store
+        .save_team(&TeamSettings {
+            name: "network".into(),
+            time_zone: "Europe/Paris".parse().unwrap(),
+            lead: None,
+            business_hours: BusinessHours::default(),
+        })
+        .await
+        .unwrap();
+    store
+        .assign_category(Category::Network, "network")
+        .await
+        .unwrap();
+    store
+        .save_rotation(&Rotation {
+            team: "network".into(),
+            name: "always".into(),
+            coverage: Coverage::Always,
+            handover: Handover::Daily {
+                at: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+            },
+            starts_on: NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
+            members: vec![name.into()],
+        })
+        .await
+        .unwrap();
+}
+
+/// Waits until `user` has `n` live bindings (baresip registers in the background).
+async fn until_bindings(server: &TestServer, user: &str, n: usize, limit: Duration) -> Vec<Phone> {
+    let store = server.server.as_ref().unwrap().store();
+    let deadline = Instant::now() + limit;
+    loop {
+        let phones = store.bindings(user, Utc::now()).await.unwrap();
+        if phones.len() == n || Instant::now() > deadline {
+            return phones;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `secs` of a sine at `hz`, 8 kHz.
+fn tone(hz: f64, secs: f64) -> Vec<i16> {
+    (0..(secs * 8000.0) as usize)
+        .map(|n| (6000.0 * (2.0 * PI * hz * n as f64 / 8000.0).sin()) as i16)
+        .collect()
+}
+
+/// The strongest 100 ms window's share of energy at `hz` (Goertzel), 0 to 1.
+fn best_share_at(pcm: &[i16], hz: f64) -> f64 {
+    pcm.chunks(800)
+        .filter(|w| w.len() == 800)
+        .map(|w| {
+            let k = 2.0 * (2.0 * PI * hz / 8000.0).cos();
+            let (mut s1, mut s2) = (0.0, 0.0);
+            for &x in w {
+                let s = f64::from(x) + k * s1 - s2;
+                s2 = s1;
+                s1 = s;
+            }
+            let power = s1 * s1 + s2 * s2 - k * s1 * s2;
+            let energy: f64 = w.iter().map(|&x| f64::from(x).powi(2)).sum();
+            if energy < 1e6 {
+                0.0
+            } else {
+                power / (energy * w.len() as f64 / 2.0)
+            }
+        })
+        .fold(0.0, f64::max)
+}
+
+#[tokio::test]
+async fn baresip_registers_with_md5_digest_and_unregisters_when_it_quits() {
+    let server = md5_server().await;
+    technician(&server, "bob").await;
+    let mut phone = Softphone::start(
+        &server,
+        "bob",
+        Line::Technician(Transport::Udp),
+        &tone(600.0, 1.0),
+    )
+    .await;
+    let phones = until_bindings(&server, "bob", 1, Duration::from_secs(10)).await;
+    assert_eq!(phones.len(), 1, "baresip registered:\n{}", phone.log());
+    let binding = &phones[0].binding;
+    assert!(
+        binding
+            .user_agent
+            .as_deref()
+            .is_some_and(|ua| ua.starts_with("baresip v1.")),
+        "{binding:?}"
+    );
+    assert_eq!(
+        binding.source, phone.sip,
+        "reached where it registered from"
+    );
+    assert!(
+        binding.contact.contains(&phone.sip.to_string()),
+        "{}",
+        binding.contact
+    );
+    let remaining = binding.remaining(Utc::now());
+    assert!(
+        (50..60).contains(&remaining),
+        "regint=60 granted: {remaining} s left"
+    );
+    let log = phone.log();
+    for line in [
+        "SIP/2.0 401 Unauthorized",
+        "algorithm=MD5, qop=\"auth\"",
+        "Authorization: Digest username=\"bob\", realm=\"hotline\"",
+        "200 OK (Hotline) [1 binding]",
+    ] {
+        assert!(log.contains(line), "{line} in baresip's log:\n{log}");
+    }
+
+    phone.quit().await;
+    let phones = until_bindings(&server, "bob", 0, Duration::from_secs(5)).await;
+    assert!(
+        phones.is_empty(),
+        "baresip's REGISTER with Expires: 0 removed the binding:\n{}",
+        phone.log()
+    );
+}
+
+#[tokio::test]
+async fn a_p1_call_reaches_baresip_over_udp_which_takes_it_with_1_and_both_hear_each_other() {
+    p1_call_taken_by_baresip(Transport::Udp).await;
+}
+
+#[tokio::test]
+async fn a_p1_call_reaches_baresip_over_its_tcp_connection_and_both_hear_each_other() {
+    p1_call_taken_by_baresip(Transport::Tcp).await;
+}
+
+/// The technician on `phone`, in the background: auto-answers, hears the announcement start,
+/// presses 1 (RFC 4733), talks for 4 s and hangs up.
+fn takes_the_call(mut phone: Softphone) -> tokio::task::JoinHandle<Softphone> {
+    tokio::spawn(async move {
+        phone
+            .event("CALL_ESTABLISHED", Duration::from_secs(40))
+            .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let sent = phone.command("sndcode", "1").await;
+        assert_eq!(sent["ok"], true, "{sent}");
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        phone.command("hangup", "").await;
+        phone.event("CALL_CLOSED", Duration::from_secs(5)).await;
+        phone
+    })
+}
+
+/// A P1 network call from the test UA reaches bob's baresip, registered over `transport`:
+/// baresip auto-answers, presses 1 (RFC 4733), and each side hears the other's tone.
+async fn p1_call_taken_by_baresip(transport: Transport) {
+    let server = md5_server().await;
+    let store = server.server.as_ref().unwrap().store().clone();
+    technician(&server, "bob").await;
+    on_call_for_network(&store, "bob").await;
+    // The technician's microphone: 600 Hz for longer than the call (aufile ends the call when
+    // its file ends).
+    let phone = Softphone::start(
+        &server,
+        "bob",
+        Line::Technician(transport),
+        &tone(600.0, 40.0),
+    )
+    .await;
+    let phones = until_bindings(&server, "bob", 1, Duration::from_secs(10)).await;
+    assert_eq!(phones.len(), 1, "baresip registered:\n{}", phone.log());
+    assert_eq!(phones[0].binding.transport, transport);
+
+    let technician = takes_the_call(phone);
+
+    // The caller keys a P1 network call, then talks (1000 Hz) until the technician hangs up,
+    // reading what it hears as it goes.
+    let mut caller = Ua::udp(server.sip).await;
+    caller.connect().await;
+    caller.send_silence(200).await;
+    for key in ['#', '1', '3', '1', '1'] {
+        caller.press_rfc4733(key).await;
+    }
+    let chunk = tone(1000.0, 0.2);
+    let mut heard = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while !technician.is_finished() && Instant::now() < deadline {
+        caller.send_audio(&chunk).await;
+        heard.extend(caller.collect_rtp(Duration::from_millis(1)).await);
+    }
+    let mut phone = technician.await.unwrap();
+    let bye = caller.expect_bye(Duration::from_secs(10)).await;
+    assert_eq!(
+        bye.method,
+        rsip::Method::Bye,
+        "the technician's hang-up ends the caller's leg"
+    );
+
+    let caller_heard = best_share_at(&decode(&heard, caller.codec), 600.0);
+    assert!(
+        caller_heard > 0.6,
+        "the caller hears the technician's 600 Hz (share {caller_heard:.2})"
+    );
+    // The INVITE came over the transport baresip registered with (the trace names it on the
+    // line before each message).
+    let log = phone.log();
+    let lines: Vec<&str> = log.lines().collect();
+    let invite_via: Vec<&str> = lines
+        .windows(2)
+        .filter(|w| w[1].starts_with("INVITE sip:bob"))
+        .map(|w| w[0].split(' ').next().unwrap())
+        .collect();
+    let expected = match transport {
+        Transport::Udp => "UDP",
+        Transport::Tcp => "TCP",
+    };
+    assert_eq!(
+        invite_via,
+        [expected],
+        "Hotline's INVITE in baresip's trace:\n{log}"
+    );
+    phone.quit().await;
+    let technician_heard = best_share_at(&phone.heard(), 1000.0);
+    assert!(
+        technician_heard > 0.6,
+        "baresip hears the caller's 1000 Hz (share {technician_heard:.2})"
+    );
+
+    let ticket = settled_ticket(&store, &caller.call_id).await;
+    assert_eq!(ticket.disposition, Disposition::Answered);
+    assert_eq!(ticket.assignee.as_deref(), Some("bob"));
+}
+
+#[tokio::test]
+async fn a_p1_call_from_baresip_reaches_the_technicians_baresip_and_both_talk() {
+    let server = md5_server().await;
+    let store = server.server.as_ref().unwrap().store().clone();
+    technician(&server, "bob").await;
+    on_call_for_network(&store, "bob").await;
+    let phone = Softphone::start(
+        &server,
+        "bob",
+        Line::Technician(Transport::Udp),
+        &tone(600.0, 40.0),
+    )
+    .await;
+    let phones = until_bindings(&server, "bob", 1, Duration::from_secs(10)).await;
+    assert_eq!(phones.len(), 1, "baresip registered:\n{}", phone.log());
+    let technician = takes_the_call(phone);
+
+    // The employee's baresip talks (1000 Hz) from the moment Hotline answers, keys a P1
+    // network call one RFC 4733 digit at a time, and stays until the technician hangs up.
+    let mut caller = Softphone::start(&server, "5550100", Line::Caller, &tone(1000.0, 60.0)).await;
+    let dialled = caller
+        .command("dial", &format!("sip:helpdesk@{}", server.sip))
+        .await;
+    assert_eq!(dialled["ok"], true, "{dialled}");
+    caller
+        .event("CALL_ESTABLISHED", Duration::from_secs(10))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for key in ["#", "1", "3", "1", "1"] {
+        let sent = caller.command("sndcode", key).await;
+        assert_eq!(sent["ok"], true, "{sent}");
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    caller.event("CALL_CLOSED", Duration::from_secs(40)).await;
+    let mut phone = technician.await.unwrap();
+    caller.quit().await;
+    phone.quit().await;
+
+    let caller_heard = best_share_at(&caller.heard(), 600.0);
+    assert!(
+        caller_heard > 0.6,
+        "the caller's baresip hears the technician's 600 Hz (share {caller_heard:.2})"
+    );
+    let technician_heard = best_share_at(&phone.heard(), 1000.0);
+    assert!(
+        technician_heard > 0.6,
+        "the technician's baresip hears the caller's 1000 Hz (share {technician_heard:.2})"
+    );
+    let tickets = store.list_tickets(&Default::default()).await.unwrap();
+    assert_eq!(tickets.len(), 1, "{tickets:#?}");
+    let ticket = settled_ticket(&store, &tickets[0].call_id).await;
+    assert_eq!(
+        ticket.priority.map(|p| p.to_string()).as_deref(),
+        Some("P1")
+    );
+    assert_eq!(ticket.disposition, Disposition::Answered);
+    assert_eq!(ticket.assignee.as_deref(), Some("bob"));
+}
+
+async fn presence(store: &Store) -> Presence {
+    store.presence("bob", Utc::now()).await.unwrap()
+}
+
+#[tokio::test]
+async fn baresip_dials_star_0_then_star_1_and_presence_follows() {
+    let server = md5_server().await;
+    let store = server.server.as_ref().unwrap().store().clone();
+    technician(&server, "bob").await;
+    let mut phone = Softphone::start(
+        &server,
+        "bob",
+        Line::Technician(Transport::Udp),
+        &tone(600.0, 20.0),
+    )
+    .await;
+    let phones = until_bindings(&server, "bob", 1, Duration::from_secs(10)).await;
+    assert_eq!(phones.len(), 1, "baresip registered:\n{}", phone.log());
+    assert_eq!(presence(&store).await, Presence::Available);
+
+    for (code, expected) in [("*0", Presence::Away), ("*1", Presence::Available)] {
+        // Challenged with 407; baresip answers with its account's password. Hotline answers,
+        // confirms and hangs up.
+        let dialled = phone
+            .command("dial", &format!("sip:{code}@{}", server.sip))
+            .await;
+        assert_eq!(dialled["ok"], true, "{dialled}");
+        phone
+            .event("CALL_ESTABLISHED", Duration::from_secs(10))
+            .await;
+        phone.event("CALL_CLOSED", Duration::from_secs(15)).await;
+        assert_eq!(
+            presence(&store).await,
+            expected,
+            "after {code}:\n{}",
+            phone.log()
+        );
+    }
+    let log = phone.log();
+    for line in [
+        "SIP/2.0 407 Proxy Authentication Required",
+        "Proxy-Authorization: Digest username=\"bob\"",
+    ] {
+        assert!(log.contains(line), "{line} in baresip's log:\n{log}");
+    }
+    // Feature codes make no tickets.
+    assert!(store
+        .list_tickets(&Default::default())
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn baresip_1_0_gives_up_when_sha_256_is_offered_beside_md5() {
+    // The default offer: MD5, then SHA-256 on the same nonce.
+    let server = TestServer::start().await;
+    technician(&server, "bob").await;
+    let phone = Softphone::start(
+        &server,
+        "bob",
+        Line::Technician(Transport::Udp),
+        &tone(600.0, 1.0),
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !phone.log().contains("Register: Function not implemented") {
+        assert!(
+            Instant::now() < deadline,
+            "baresip registered despite the SHA-256 challenge: docs/phones.md and this file's \
+             header should change\n{}",
+            phone.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        until_bindings(&server, "bob", 1, Duration::from_millis(500))
+            .await
+            .is_empty()
+    );
+}
