@@ -128,6 +128,18 @@ fn authorization(
     algorithm: Algorithm,
     nc: u32,
 ) -> String {
+    authorization_for("REGISTER", challenge, user, password, algorithm, nc)
+}
+
+/// The same for a request of `method`.
+fn authorization_for(
+    method: &str,
+    challenge: &str,
+    user: &str,
+    password: &str,
+    algorithm: Algorithm,
+    nc: u32,
+) -> String {
     let realm = param(challenge, "realm");
     let mut c = Credentials {
         username: user.into(),
@@ -141,7 +153,7 @@ fn authorization(
         nc,
     };
     let ha1 = Ha1Set::from_password(user, &realm, password);
-    c.response = c.expected_response(ha1.get(algorithm), "REGISTER");
+    c.response = c.expected_response(ha1.get(algorithm), method);
     format!(
         "Digest username=\"{user}\", realm=\"{realm}\", nonce=\"{}\", uri=\"{}\", response=\"{}\", \
          algorithm={algorithm}, cnonce=\"{}\", qop=auth, nc={}",
@@ -411,4 +423,116 @@ async fn the_keepalive_reaches_a_tcp_phone_on_its_connection_and_marks_a_dead_on
         hotline::oncall::Presence::Available,
         "one reachable phone is enough"
     );
+}
+
+/// An INVITE from `ua` to the helpdesk that names `user` as the caller (From and Contact).
+fn invite_as(ua: &mut Ua, user: &str, extra: Option<&str>) -> String {
+    let offer = ua.offer();
+    let text = ua.request("INVITE", Some(("application/sdp", &offer)), None);
+    let text = text.replace("<sip:5551234@", &format!("<sip:{user}@"));
+    match extra {
+        Some(header) => text.replacen(
+            "Max-Forwards: 70\r\n",
+            &format!("Max-Forwards: 70\r\n{header}\r\n"),
+            1,
+        ),
+        None => text,
+    }
+}
+
+#[tokio::test]
+async fn a_call_from_a_registered_phone_is_challenged_and_then_known_as_the_technician() {
+    let server = TestServer::start_with(|c| c.registrar.keepalive_secs = 0).await;
+    technician(&server, "bob", "correct horse").await;
+    let mut phone = Phone::udp(&server, "bob").await;
+    let contact = format!("Contact: <sip:bob@{}>", phone.ua.local());
+    let ok = phone
+        .register("correct horse", Algorithm::Sha256, &[contact])
+        .await;
+    assert_eq!(ok.status_code.code(), 200, "{ok}");
+
+    // Someone else writing "bob" in From from another address is just a caller: no challenge.
+    let mut other = Ua::udp(server.sip).await;
+    let invite = invite_as(&mut other, "bob", None);
+    other.send_raw(invite.as_bytes()).await;
+    let answered = other.final_response(WAIT).await.unwrap();
+    assert_eq!(answered.status_code.code(), 200, "{answered}");
+    other.learn(&answered);
+    other.ack().await;
+    other.bye().await;
+
+    // From the registered phone's own address, the call is challenged like a proxy would...
+    let ua = &mut phone.ua;
+    let invite = invite_as(ua, "bob", None);
+    ua.send_raw(invite.as_bytes()).await;
+    let challenge = ua.final_response(WAIT).await.unwrap();
+    assert_eq!(challenge.status_code.code(), 407, "{challenge}");
+    let offer = challenge
+        .headers
+        .iter()
+        .find_map(|h| match h {
+            Header::ProxyAuthenticate(v) if v.to_string().contains("SHA-256") => {
+                Some(v.to_string())
+            }
+            _ => None,
+        })
+        .expect("a SHA-256 challenge");
+    // (the ACK of a non-2xx reuses the INVITE's branch, RFC 3261 §17.1.1.3)
+    let branch = invite
+        .split("branch=")
+        .nth(1)
+        .and_then(|b| b.split(';').next())
+        .unwrap()
+        .to_string();
+    let ack = ua.request("ACK", None, Some(&branch));
+    ua.send_raw(ack.as_bytes()).await;
+    ua.to_tag = None;
+
+    // ...and answered with bob's password it is bob's call, answered.
+    let credentials = authorization_for(
+        "INVITE",
+        &offer,
+        "bob",
+        "correct horse",
+        Algorithm::Sha256,
+        1,
+    );
+    let invite = invite_as(
+        ua,
+        "bob",
+        Some(&format!("Proxy-Authorization: {credentials}")),
+    );
+    ua.send_raw(invite.as_bytes()).await;
+    let answered = ua.final_response(WAIT).await.unwrap();
+    assert_eq!(answered.status_code.code(), 200, "{answered}");
+    ua.learn(&answered);
+    ua.ack().await;
+    ua.bye().await;
+
+    // A wrong password from the phone's address is challenged again, never answered.
+    ua.to_tag = None;
+    ua.call_id = format!("{:016x}@phone", rand::random::<u64>());
+    let invite = invite_as(ua, "bob", None);
+    ua.send_raw(invite.as_bytes()).await;
+    let challenge = ua.final_response(WAIT).await.unwrap();
+    assert_eq!(challenge.status_code.code(), 407);
+    let offer = challenge
+        .headers
+        .iter()
+        .find_map(|h| match h {
+            Header::ProxyAuthenticate(v) => Some(v.to_string()),
+            _ => None,
+        })
+        .unwrap();
+    let algorithm = if offer.contains("SHA-256") {
+        Algorithm::Sha256
+    } else {
+        Algorithm::Md5
+    };
+    let wrong = authorization_for("INVITE", &offer, "bob", "guess", algorithm, 1);
+    ua.to_tag = None;
+    let invite = invite_as(ua, "bob", Some(&format!("Proxy-Authorization: {wrong}")));
+    ua.send_raw(invite.as_bytes()).await;
+    let again = ua.final_response(WAIT).await.unwrap();
+    assert_eq!(again.status_code.code(), 407, "{again}");
 }
