@@ -59,7 +59,7 @@ impl TicketEvents {
     }
 
     /// Waits for the next ticket change (any ticket); false at `deadline`.
-    async fn next_change(&mut self, deadline: Instant) -> bool {
+    pub async fn next_change(&mut self, deadline: Instant) -> bool {
         loop {
             if let Some(at) = self.pending.find("event: ") {
                 // Consumed whole, so the same event is not taken twice.
