@@ -7,8 +7,10 @@
 //! - [`call`]: one task per call, turning packets and timers into digits, hang-ups, timeouts.
 //! - [`ivr`]: dialplans, their checker, and the interpreter that runs a call through one.
 //! - [`helpdesk`]: the helpdesk's side of a call: its ticket, the IVR host, voicemail, its
-//!   disposition, what a restart repairs, routing to the on-call technician.
-//! - [`phones`]: the registrar task technicians' phones REGISTER with, and their keep-alive.
+//!   disposition, what a restart repairs, technicians' feature codes, routing to the on-call
+//!   technician (ring, queue, pick-up, take call, call back).
+//! - [`phones`]: the registrar task technicians' phones REGISTER with, their keep-alive, and
+//!   recognising a technician's own (authenticated) call.
 //! - Domain, used by the layers above: [`tickets`], [`accounts`], [`oncall`]; [`store`] is the
 //!   only place that writes SQL.
 //! - [`transcribe`]: voicemail transcription; [`web`]: the web log and API.
