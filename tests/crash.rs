@@ -332,7 +332,8 @@ fn sipp_callers(
 }
 
 #[tokio::test]
-async fn a_hundred_calls_cut_by_kill_9_all_get_a_final_disposition_after_restart() {
+async fn a_hundred_calls_cut_by_kill_9_get_a_final_disposition_and_queued_callers_keep_their_place()
+{
     let dir = tempfile::tempdir().unwrap();
     let mut hotline = Hotline::new(dir.path().join("data"), "43000-43999");
     // One address places all the calls: lift the per-source limits for it.
@@ -344,6 +345,14 @@ async fn a_hundred_calls_cut_by_kill_9_all_get_a_final_disposition_after_restart
     )
     .unwrap();
     hotline.config = Some(config);
+    // A network team with nobody on call: its callers wait in the queue.
+    let url = format!("sqlite://{}", hotline.data.join("hotline.db").display());
+    let team = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args(["teams", "set", "network", "--time-zone", "Europe/Paris"])
+        .args(["--categories", "network", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(team.status.success(), "{team:?}");
     hotline.start().await;
     let store = hotline.store().await;
     let mut events = hotline.events().await;
@@ -352,30 +361,31 @@ async fn a_hundred_calls_cut_by_kill_9_all_get_a_final_disposition_after_restart
         ..Default::default()
     };
 
-    // 60 callers in the menus (no key pressed), 40 through the menu to the voicemail:
-    // skip the welcome, English, software, only me, degraded (P4: voicemail). No key twice in
-    // a row: the pcaps replay the same RTP timestamps, so a repeat is the same event.
-    let mut menus = sipp_callers(hotline.sip_addr(), 60, None, 5_550_000);
-    let mut voicemail = sipp_callers(
-        hotline.sip_addr(),
-        40,
-        Some(["pound", "1", "2", "3", "2"]),
-        5_560_000,
-    );
+    // 50 callers in the menus (no key pressed); 30 through the menu to the voicemail: skip the
+    // welcome, English, software, only me, degraded (P4: voicemail); 20 to the network team's
+    // queue: English, network, the whole company, a request (P3). No key twice in a row: the
+    // pcaps replay the same RTP timestamps, so a repeat is the same event.
+    let target = hotline.sip_addr();
+    let mut menus = sipp_callers(target, 50, None, 5_550_000);
+    let mut voicemail = sipp_callers(target, 30, Some(["pound", "1", "2", "3", "2"]), 5_560_000);
+    let mut queue = sipp_callers(target, 20, Some(["pound", "1", "3", "1", "3"]), 5_570_000);
     // Each answer and each menu step is announced on /events: look again after each.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let tickets = store.list_tickets(&all).await.unwrap();
-        let recording = tickets
-            .iter()
-            .filter(|t| t.disposition_detail.as_deref() == Some("voicemail"))
-            .count();
-        if tickets.len() == 100 && recording == 40 {
+        let at = |node: &str| {
+            tickets
+                .iter()
+                .filter(|t| t.disposition_detail.as_deref() == Some(node))
+                .count()
+        };
+        let (recording, waiting) = (at("voicemail"), at("queue"));
+        if tickets.len() == 100 && recording == 30 && waiting == 20 {
             break;
         }
         assert!(
             events.next_change(deadline).await,
-            "{} tickets, {recording} recording a voicemail ({:?}); server log:\n{}",
+            "{} tickets, {recording} recording a voicemail, {waiting} queued ({:?}); server log:\n{}",
             tickets.len(),
             tickets
                 .iter()
@@ -398,21 +408,27 @@ async fn a_hundred_calls_cut_by_kill_9_all_get_a_final_disposition_after_restart
         .map(|t| t.reference.to_string())
         .collect();
     assert!(still_open.is_empty(), "left in progress: {still_open:?}");
+    let count = |disposition: Disposition| {
+        after
+            .iter()
+            .filter(|t| t.disposition == disposition)
+            .count()
+    };
+    // Recordings without speech (SIPp sends none) close as failed calls, like the menus; the
+    // callers who were waiting keep their place as call-back requests.
+    assert_eq!(count(Disposition::CallbackRequested), 20);
+    assert_eq!(count(Disposition::Failed), 80);
     let cut_at_voicemail = after
         .iter()
-        .filter(|t| {
-            t.disposition_detail
-                .as_deref()
-                .is_some_and(|d| d.contains("voicemail"))
-        })
+        .filter(|t| t.disposition_detail.as_deref() == Some("server restarted at voicemail"))
         .count();
     assert_eq!(
-        cut_at_voicemail, 40,
+        cut_at_voicemail, 30,
         "the voicemail callers say where they were cut"
     );
-    let _ = menus.kill();
-    let _ = voicemail.kill();
-    let _ = menus.wait();
-    let _ = voicemail.wait();
+    for mut sipp in [menus, voicemail, queue] {
+        let _ = sipp.kill();
+        let _ = sipp.wait();
+    }
     hotline.kill();
 }

@@ -5,7 +5,7 @@
 use crate::call::answer::AnswerError;
 use crate::call::EndCause;
 use crate::ivr::{IvrEnd, IvrResult, RouteOutcome};
-use crate::tickets::Disposition;
+use crate::tickets::{CallEvent, CallEventKind, Disposition};
 
 /// The ticket's final disposition and its detail (the step of an abandoned call, the reason of
 /// a failed one, the technician who answered).
@@ -61,20 +61,44 @@ pub fn answered(result: &IvrResult, voicemail: bool) -> Outcome {
     }
 }
 
+/// Where a call the server was running when it died had got to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CutAt {
+    /// In the menus, or anywhere not listed below.
+    Elsewhere,
+    /// Recording a voicemail with speech in it: kept and transcribed as for a caller who hung
+    /// up while speaking.
+    Voicemail,
+    /// Waiting in a team's queue: the caller keeps their place as a call-back request.
+    Queue,
+}
+
 /// A call the server was running when it died (found still `in_progress` at the next start).
-/// `step` is the last dialplan node the call was known to be in; `voicemail` says whether it
-/// left a recording, which is kept (and transcribed) as for a caller who hung up while speaking.
-pub fn cut_by_restart(step: Option<&str>, voicemail: bool) -> Outcome {
+/// `step` is the last dialplan node the call was known to be in.
+pub fn cut_by_restart(step: Option<&str>, at: CutAt) -> Outcome {
     let detail = match step {
         Some(step) => format!("server restarted at {step}"),
         None => "server restarted".to_string(),
     };
-    let disposition = if voicemail {
-        Disposition::Voicemail
-    } else {
-        Disposition::Failed
+    let disposition = match at {
+        CutAt::Voicemail => Disposition::Voicemail,
+        CutAt::Queue => Disposition::CallbackRequested,
+        CutAt::Elsewhere => Disposition::Failed,
     };
     Outcome::new(disposition, Some(detail))
+}
+
+/// Whether a call's timeline (oldest first) shows it waiting in a queue at its end: it joined
+/// one, and neither a technician took it nor did it leave the queue (given up after the
+/// queue's time; a call-back request is a place kept too).
+pub fn waiting_in_queue(events: &[CallEvent]) -> bool {
+    let Some(joined) = events.iter().rposition(|e| e.kind == CallEventKind::Queued) else {
+        return false;
+    };
+    !events[joined..].iter().any(|e| {
+        e.kind == CallEventKind::TechnicianAnswered
+            || (e.kind == CallEventKind::Escalated && e.detail.starts_with("left "))
+    })
 }
 
 /// Why the call ends, for the hang-up: the dialplan finishing is ours to end with BYE.
@@ -205,16 +229,47 @@ mod tests {
     }
 
     #[test]
-    fn a_call_cut_by_a_restart_fails_at_its_step_unless_it_left_a_voicemail() {
-        let o = cut_by_restart(Some("category"), false);
+    fn a_call_cut_by_a_restart_fails_at_its_step_unless_it_left_a_voicemail_or_waited() {
+        let o = cut_by_restart(Some("category"), CutAt::Elsewhere);
         assert_eq!(o.disposition, Disposition::Failed);
         assert_eq!(o.detail.as_deref(), Some("server restarted at category"));
-        let o = cut_by_restart(Some("voicemail"), true);
+        let o = cut_by_restart(Some("voicemail"), CutAt::Voicemail);
         assert_eq!(o.disposition, Disposition::Voicemail);
+        let o = cut_by_restart(Some("queue"), CutAt::Queue);
+        assert_eq!(o.disposition, Disposition::CallbackRequested);
         assert_eq!(
-            cut_by_restart(None, false).detail.as_deref(),
+            cut_by_restart(None, CutAt::Elsewhere).detail.as_deref(),
             Some("server restarted")
         );
+    }
+
+    #[test]
+    fn a_call_is_waiting_in_a_queue_from_joining_until_taken_or_given_up() {
+        let e = |kind: CallEventKind, detail: &str| CallEvent {
+            at: chrono::Utc::now(),
+            kind,
+            detail: detail.into(),
+        };
+        let joined = vec![
+            e(CallEventKind::Answered, ""),
+            e(CallEventKind::Queued, "network, position 1"),
+        ];
+        assert!(waiting_in_queue(&joined));
+        // Offered to a technician who did not take it: still waiting.
+        let mut offered = joined.clone();
+        offered.push(e(CallEventKind::Ringing, "tess: sip:tess@x"));
+        offered.push(e(CallEventKind::RingResult, "tess: sip:tess@x: no answer"));
+        assert!(waiting_in_queue(&offered));
+        let mut taken = offered.clone();
+        taken.push(e(CallEventKind::TechnicianAnswered, "tess on *8 pick-up"));
+        assert!(!waiting_in_queue(&taken));
+        let mut given_up = joined.clone();
+        given_up.push(e(
+            CallEventKind::Escalated,
+            "left network's queue after 600 s",
+        ));
+        assert!(!waiting_in_queue(&given_up));
+        assert!(!waiting_in_queue(&joined[..1]), "never queued");
     }
 
     #[test]

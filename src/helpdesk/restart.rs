@@ -1,8 +1,9 @@
 //! What the helpdesk repairs when it starts after a stop it did not choose (a crash, `kill -9`):
 //! transcriptions that were running, recordings that were cut, and the tickets of calls that
-//! were in progress.
+//! were in progress (a caller who was waiting in a queue keeps their place as a call-back
+//! request).
 
-use super::disposition;
+use super::disposition::{self, CutAt};
 use super::voicemail::Voicemail;
 use crate::store::{Dialect, Store, StoreError, TicketFilter};
 use crate::tickets::{CallEventKind, Disposition, RecordingState};
@@ -56,9 +57,16 @@ async fn close_cut_calls(store: &Store) -> Result<usize, StoreError> {
                 .as_deref()
                 .and_then(|c| c.parse::<RecordingState>().ok())
                 .is_some_and(RecordingState::has_speech);
+            let at = if voicemail {
+                CutAt::Voicemail
+            } else if disposition::waiting_in_queue(&store.events(ticket.id).await?) {
+                CutAt::Queue
+            } else {
+                CutAt::Elsewhere
+            };
             // While a call runs, the detail is the dialplan node it is at.
             let step = ticket.disposition_detail.as_deref();
-            let outcome = disposition::cut_by_restart(step, voicemail);
+            let outcome = disposition::cut_by_restart(step, at);
             store
                 .set_disposition(ticket.id, outcome.disposition, outcome.detail.as_deref())
                 .await?;
