@@ -366,9 +366,9 @@ async fn a_hundred_calls_cut_by_kill_9_get_a_final_disposition_and_queued_caller
     // queue: English, network, the whole company, a request (P3). No key twice in a row: the
     // pcaps replay the same RTP timestamps, so a repeat is the same event.
     let target = hotline.sip_addr();
-    let mut menus = sipp_callers(target, 50, None, 5_550_000);
-    let mut voicemail = sipp_callers(target, 30, Some(["pound", "1", "2", "3", "2"]), 5_560_000);
-    let mut queue = sipp_callers(target, 20, Some(["pound", "1", "3", "1", "3"]), 5_570_000);
+    let menus = sipp_callers(target, 50, None, 5_550_000);
+    let voicemail = sipp_callers(target, 30, Some(["pound", "1", "2", "3", "2"]), 5_560_000);
+    let queue = sipp_callers(target, 20, Some(["pound", "1", "3", "1", "3"]), 5_570_000);
     // Each answer and each menu step is announced on /events: look again after each.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
