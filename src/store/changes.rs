@@ -33,7 +33,43 @@ pub struct TicketChange {
     pub kind: ChangeKind,
 }
 
+/// A routed call as the technician it concerns sees it: their phones ring for it, they took
+/// it, or the ringing stopped without them. The web log pops the call up on their open pages
+/// (and opens its ticket when they take it). Not stored: a page opened later reads the board.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CallAlert {
+    /// Whose pages are told (not sent to the browser: it is the session's user).
+    #[serde(skip)]
+    pub technician: String,
+    pub reference: TicketRef,
+    pub kind: AlertKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    Ringing,
+    Answered,
+    Stopped,
+}
+
 impl Store {
+    /// Routed-call alerts from now on, until the receiver is dropped.
+    pub fn subscribe_alerts(&self) -> broadcast::Receiver<CallAlert> {
+        self.alerts.subscribe()
+    }
+
+    /// Tells `technician`'s open pages about a routed call (no listener is not an error).
+    pub fn alert(&self, technician: &str, reference: TicketRef, kind: AlertKind) {
+        if self.alerts.receiver_count() > 0 {
+            let _ = self.alerts.send(CallAlert {
+                technician: technician.to_string(),
+                reference,
+                kind,
+            });
+        }
+    }
+
     /// Changes from now on, until the receiver is dropped.
     pub fn subscribe(&self) -> broadcast::Receiver<TicketChange> {
         self.changes.subscribe()

@@ -18,7 +18,7 @@ mod web;
 
 pub use crate::tickets::{CallEvent, Ticket, TicketField};
 pub use board::LiveCall;
-pub use changes::{ChangeKind, TicketChange};
+pub use changes::{AlertKind, CallAlert, ChangeKind, TicketChange};
 pub use directory::DirectoryEntry;
 pub use jobs::{QueueCounts, TranscriptRecord, TranscriptionJob, MAX_ATTEMPTS};
 pub use oncall::{TeamSettings, TechnicianStatus};
@@ -86,6 +86,8 @@ pub struct Store {
     matrix: PriorityMatrix,
     /// Committed ticket changes, for live views (see `changes`).
     changes: tokio::sync::broadcast::Sender<TicketChange>,
+    /// Routed calls told to the technician they ring (see `changes`).
+    alerts: tokio::sync::broadcast::Sender<CallAlert>,
 }
 
 impl Store {
@@ -158,6 +160,7 @@ impl Store {
             dialect,
             matrix,
             changes: tokio::sync::broadcast::channel(changes::BACKLOG).0,
+            alerts: tokio::sync::broadcast::channel(changes::BACKLOG).0,
         };
         store.migrate().await?;
         Ok(store)

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::WebError;
 
-const FILES: [(&str, &str, &str); 4] = [
+const FILES: [(&str, &str, &str); 5] = [
     (
         "hotline.css",
         "text/css; charset=utf-8",
@@ -28,6 +28,11 @@ const FILES: [(&str, &str, &str); 4] = [
         "home.js",
         "text/javascript; charset=utf-8",
         include_str!("assets/home.js"),
+    ),
+    (
+        "phone.js",
+        "text/javascript; charset=utf-8",
+        include_str!("assets/phone.js"),
     ),
 ];
 

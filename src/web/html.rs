@@ -39,6 +39,12 @@ pub fn page(lang: Lang, title: &str, user: Option<(&str, &str)>, body: &str) -> 
         Lang::En => r#"<a href="/lang/fr" hreflang="fr" lang="fr">Français</a>"#,
         Lang::Fr => r#"<a href="/lang/en" hreflang="en" lang="en">English</a>"#,
     };
+    // Logged-in pages pop up the calls routed to their technician (`/assets/phone.js`).
+    let phone = if user.is_some() {
+        r#"<script src="/assets/phone.js" defer></script>"#
+    } else {
+        ""
+    };
     let nav = match user {
         Some((name, csrf)) => format!(
             r#"<nav><a href="/">{}</a> <a href="/tickets">{}</a> <a href="/stats">{}</a> <a href="/oncall">{}</a> <span class="who">{}</span>
@@ -57,7 +63,7 @@ pub fn page(lang: Lang, title: &str, user: Option<(&str, &str)>, body: &str) -> 
         r#"<!doctype html>
 <html lang="{code}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} · Hotline</title>
-<link rel="stylesheet" href="/assets/hotline.css"></head>
+<link rel="stylesheet" href="/assets/hotline.css">{phone}</head>
 <body>{nav}
 <h1>{title}</h1>
 {body}

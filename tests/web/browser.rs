@@ -508,3 +508,170 @@ async fn a_technician_sees_a_call_arrive_live_and_resolves_it() {
         .collect();
     assert_eq!(trail, ["alice acknowledged", "alice resolved"]);
 }
+
+/// Puts `name` on call for network problems, with one phone: SIPp at `phone`.
+async fn on_call_for_network(store: &hotline::store::Store, name: &str, phone: SocketAddr) {
+    use hotline::oncall::{Coverage, Handover, Rotation};
+    use hotline::sip::registrar::{Binding, BindingChange, Transport};
+    let now = chrono::Utc::now();
+    let binding = Binding {
+        contact: format!("sip:{name}@{phone}"),
+        expires_at: now + chrono::Duration::hours(1),
+        call_id: format!("{name}-registration"),
+        cseq: 1,
+        source: phone,
+        transport: Transport::Udp,
+        user_agent: Some("SIPp".into()),
+    };
+    store
+        .apply_binding_changes(name, &[BindingChange::Save(binding)], now)
+        .await
+        .unwrap();
+    store
+        .save_team(&hotline::store::TeamSettings {
+            name: "network".into(),
+            time_zone: "Europe/Paris".parse().unwrap(),
+            lead: None,
+            business_hours: Default::default(),
+        })
+        .await
+        .unwrap();
+    store
+        .assign_category(hotline::tickets::Category::Network, "network")
+        .await
+        .unwrap();
+    store
+        .save_rotation(&Rotation {
+            team: "network".into(),
+            name: "always".into(),
+            coverage: Coverage::Always,
+            handover: Handover::Daily {
+                at: chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+            },
+            starts_on: chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
+            members: vec![name.to_string()],
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_ringing_the_technicians_phone_pops_up_on_their_page_and_taking_it_opens_the_ticket()
+{
+    use super::support::ua::Ua;
+    let web = Web::start_with(|c| c.registrar.keepalive_secs = 0).await;
+    let store = web.store().clone();
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    on_call_for_network(&store, "tom", format!("127.0.0.1:{port}").parse().unwrap()).await;
+
+    // tom's phone (SIPp) rings for 4 s, answers, takes the call with 1 and talks for 2 s.
+    let dir = tempfile::tempdir().unwrap();
+    let xml = std::fs::read_to_string(
+        super::support::server::repo().join("tests/sipp/uas_technician.xml"),
+    )
+    .unwrap()
+    .replace("@KEY@", "/usr/share/sip-tester/dtmf_2833_1.pcap")
+    .replace("@CODEC@", "0")
+    .replace("@ANSWER_MS@", "4000")
+    .replace("@TALK_MS@", "2000");
+    std::fs::write(dir.path().join("phone.xml"), &xml).unwrap();
+    let media_port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let phone_dir = dir.path().to_path_buf();
+    let phone = tokio::task::spawn_blocking(move || {
+        Command::new("sipp")
+            .args([
+                "-sf",
+                "phone.xml",
+                "-i",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .args(["-mi", "127.0.0.1", "-mp", &media_port.to_string()])
+            .args([
+                "-rtp_echo",
+                "-m",
+                "1",
+                "-timeout",
+                "60s",
+                "-timeout_error",
+                "-nostdin",
+            ])
+            .current_dir(phone_dir)
+            .output()
+            .expect("sipp runs")
+    });
+
+    let driver = start_driver().await.expect("browser");
+    let base = format!("http://{}", web.server.http);
+    driver.go(&format!("{base}/login")).await;
+    driver.type_into("input[name=name]", "tom").await;
+    driver.type_into("input[name=password]", PASSWORD).await;
+    driver.click("form[action='/login'] button").await;
+    driver.wait_for_page("/", "Calls now").await;
+
+    // A P1 network call: skip the welcome, English, network, the whole company, cannot work.
+    let mut caller = Ua::udp(web.server.sip).await;
+    caller.connect().await;
+    caller.send_silence(200).await;
+    for key in ['#', '1', '3', '1', '1'] {
+        caller.press_rfc4733(key).await;
+    }
+    let reference = loop {
+        if let Some(t) = store.ticket_by_call_id(&caller.call_id).await.unwrap() {
+            break t.reference.to_string();
+        }
+        caller.send_silence(100).await;
+    };
+
+    // The card appears on tom's open home page while his phone rings, with the caller on it.
+    let mut card = Value::Null;
+    for _ in 0..100 {
+        card = driver
+            .script("var c = document.getElementById('ringing'); return c ? [c.dataset.reference, c.textContent] : null")
+            .await;
+        if card[1]
+            .as_str()
+            .is_some_and(|text| text.contains("5551234"))
+        {
+            break;
+        }
+        caller.send_silence(100).await;
+    }
+    assert_eq!(card[0], Value::String(reference.clone()), "{card}");
+    assert!(
+        card[1].as_str().unwrap().contains("P1"),
+        "priority on the card: {card}"
+    );
+    driver.screenshots("screen-pop").await;
+
+    // He takes the call on his phone: the page opens the ticket.
+    let ticket_path = format!("/tickets/{reference}");
+    let mut opened = false;
+    for _ in 0..150 {
+        if driver.path().await == ticket_path {
+            opened = true;
+            break;
+        }
+        caller.send_silence(100).await;
+    }
+    assert!(
+        opened,
+        "the ticket page did not open; at {}",
+        driver.path().await
+    );
+    let output = phone.await.unwrap();
+    assert!(
+        output.status.success(),
+        "tom's phone (SIPp) failed: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}

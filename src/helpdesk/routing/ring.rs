@@ -17,7 +17,7 @@ use crate::ivr::{RouteMode, RouteOutcome, RouteSpec};
 use crate::media::bridge;
 use crate::media::prompt::{Prompt, PromptLibrary};
 use crate::media::rtp_session::PlaybackId;
-use crate::store::Store;
+use crate::store::{AlertKind, Store};
 use crate::tickets::{CallEventKind, Language, Ticket};
 use futures_util::future::select_all;
 use std::sync::Arc;
@@ -150,8 +150,15 @@ impl<R: Roster> Router<'_, R> {
             .await?;
         match answered {
             Some((attempt, answer)) => {
-                self.take_or_pass(caller, ticket, spec, step, attempt, answer, waiting)
-                    .await
+                let result = self
+                    .take_or_pass(caller, ticket, spec, step, attempt, answer, waiting)
+                    .await;
+                if !matches!(result, Ok(StepResult::Talked)) {
+                    // Passed, or the caller left during the announcement: the card goes.
+                    self.store
+                        .alert(&step.technician, ticket.reference, AlertKind::Stopped);
+                }
+                result
             }
             None => Ok(StepResult::NotTaken),
         }
@@ -191,6 +198,41 @@ impl<R: Roster> Router<'_, R> {
         let mut fork = Fork::new(attempts.len());
         let deadline = Instant::now() + ring_for;
         let mut reported = vec![false; attempts.len()];
+        if !attempts.is_empty() {
+            self.store
+                .alert(technician, ticket.reference, AlertKind::Ringing);
+        }
+        let result = self
+            .fork_until_answered(
+                &mut caller,
+                ticket,
+                technician,
+                &mut attempts,
+                &mut fork,
+                &mut reported,
+                deadline,
+            )
+            .await;
+        if !matches!(result, Ok(Some(_))) && !reported.is_empty() {
+            self.store
+                .alert(technician, ticket.reference, AlertKind::Stopped);
+        }
+        result
+    }
+
+    /// The fork's loop: waits for the phones (and the caller) until one answers, all end, or
+    /// `deadline`.
+    #[allow(clippy::too_many_arguments)]
+    async fn fork_until_answered(
+        &self,
+        caller: &mut Option<(&mut CallControl, &mut Waiting)>,
+        ticket: &Ticket,
+        technician: &str,
+        attempts: &mut [Option<Attempt>],
+        fork: &mut Fork,
+        reported: &mut [bool],
+        deadline: Instant,
+    ) -> Result<Option<(Attempt, outbound::Answer)>, CallEnded> {
         loop {
             if let Some(outcome) = fork.outcome() {
                 match outcome {
@@ -224,7 +266,7 @@ impl<R: Roster> Router<'_, R> {
             match next {
                 Next::Caller(Ok(CallEvent::Timeout)) => {
                     let actions = fork.on_timeout();
-                    self.carry_out(&attempts, actions).await;
+                    self.carry_out(attempts, actions).await;
                 }
                 Next::Caller(Ok(e)) => {
                     if let Some((leg, waiting)) = caller.as_mut() {
@@ -233,8 +275,8 @@ impl<R: Roster> Router<'_, R> {
                 }
                 Next::Caller(Err(ended)) => {
                     let actions = fork.abandon();
-                    self.carry_out(&attempts, actions).await;
-                    self.drain(&mut attempts, &mut reported, &fork, technician, ticket)
+                    self.carry_out(attempts, actions).await;
+                    self.drain(attempts, reported, fork, technician, ticket)
                         .await;
                     return Err(ended);
                 }
@@ -242,9 +284,9 @@ impl<R: Roster> Router<'_, R> {
                 Next::Branch(i, Some(Progress::Answered(answer))) => {
                     let actions = fork.on_final(BranchId(i), 200);
                     if fork.outcome() == Some(StepOutcome::Answered(BranchId(i))) {
-                        self.carry_out(&attempts, actions).await;
+                        self.carry_out(attempts, actions).await;
                         let attempt = attempts[i].take().expect("a live attempt answered");
-                        self.drain(&mut attempts, &mut reported, &fork, technician, ticket)
+                        self.drain(attempts, reported, fork, technician, ticket)
                             .await;
                         return Ok(Some((attempt, answer)));
                     }
@@ -254,19 +296,19 @@ impl<R: Roster> Router<'_, R> {
                 }
                 Next::Branch(i, Some(Progress::Failed(code))) => {
                     let actions = fork.on_final(BranchId(i), code);
-                    self.carry_out(&attempts, actions).await;
+                    self.carry_out(attempts, actions).await;
                 }
                 Next::Branch(i, None) => {
                     // The transaction ended without a final response reaching us.
                     let actions = fork.on_final(BranchId(i), 408);
-                    self.carry_out(&attempts, actions).await;
+                    self.carry_out(attempts, actions).await;
                     attempts[i] = None;
                 }
             }
-            self.report_ends(&fork, &mut reported, technician, ticket, &attempts)
+            self.report_ends(fork, reported, technician, ticket, attempts)
                 .await;
         }
-        self.drain(&mut attempts, &mut reported, &fork, technician, ticket)
+        self.drain(attempts, reported, fork, technician, ticket)
             .await;
         Ok(None)
     }
@@ -342,6 +384,8 @@ impl<R: Roster> Router<'_, R> {
     ) -> Result<StepResult, CallEnded> {
         caller.stop_playing();
         tech.stop_playing();
+        self.store
+            .alert(technician, ticket.reference, AlertKind::Answered);
         let detail = format!("{technician} on {device}");
         self.event(ticket, CallEventKind::TechnicianAnswered, &detail)
             .await;

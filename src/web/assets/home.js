@@ -25,7 +25,7 @@ function refresh() {
     });
 }
 
-const events = new EventSource("/events");
+const events = (window.hotlineEvents = window.hotlineEvents || new EventSource("/events"));
 events.addEventListener("ticket", refresh);
 events.addEventListener("lagged", refresh);
 setInterval(refresh, 30000);

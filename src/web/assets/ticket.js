@@ -15,7 +15,7 @@ document.addEventListener("click", e => {
 const section = document.getElementById("transcript");
 if (section) {
   const reference = section.dataset.reference;
-  new EventSource("/events").addEventListener("ticket", e => {
+  (window.hotlineEvents = window.hotlineEvents || new EventSource("/events")).addEventListener("ticket", e => {
     const change = JSON.parse(e.data);
     if (change.reference !== reference || change.kind !== "transcript") return;
     fetch(location.pathname).then(r => r.text()).then(html => {
