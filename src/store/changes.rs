@@ -75,6 +75,28 @@ impl Store {
         self.changes.subscribe()
     }
 
+    /// Announces that ticket `id` changed (its timeline, its notes). The reference costs one
+    /// read, paid only while someone is watching.
+    pub(super) async fn announce_updated(&self, id: i64) -> Result<(), super::StoreError> {
+        if self.changes.receiver_count() == 0 {
+            return Ok(());
+        }
+        let reference: Option<String> =
+            sqlx::query_scalar("SELECT reference FROM tickets WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(super::query_error("reading a ticket reference"))?
+                .flatten();
+        if let Some(reference) = reference.and_then(|r| r.parse().ok()) {
+            self.publish(TicketChange {
+                reference,
+                kind: ChangeKind::Updated,
+            });
+        }
+        Ok(())
+    }
+
     /// Announces a change once it is committed (no listener is not an error).
     pub(super) fn publish(&self, change: TicketChange) {
         let _ = self.changes.send(change);

@@ -1,6 +1,5 @@
 //! A ticket's call timeline: what happened during the call, in order.
 
-use super::changes::{ChangeKind, TicketChange};
 use super::row::{parse, required, time};
 use super::{now_ms, query_error, Store, StoreError};
 use crate::tickets::{CallEvent, CallEventKind};
@@ -24,23 +23,8 @@ impl Store {
         .execute(self.pool())
         .await
         .map_err(query_error("adding a call event"))?;
-        // Live views (the board: ringing, talking) follow the timeline too. The reference costs
-        // one read, paid only while someone is watching.
-        if self.changes.receiver_count() > 0 {
-            let reference: Option<String> =
-                sqlx::query_scalar("SELECT reference FROM tickets WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(self.pool())
-                    .await
-                    .map_err(query_error("reading a ticket reference"))?
-                    .flatten();
-            if let Some(reference) = reference.and_then(|r| r.parse().ok()) {
-                self.publish(TicketChange {
-                    reference,
-                    kind: ChangeKind::Updated,
-                });
-            }
-        }
+        // Live views (the board: ringing, talking) follow the timeline too.
+        self.announce_updated(id).await?;
         Ok(())
     }
 

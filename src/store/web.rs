@@ -213,7 +213,8 @@ impl Store {
         .execute(self.pool())
         .await
         .map_err(query_error("recording ticket activity"))?;
-        Ok(())
+        // An open ticket page shows colleagues' notes and changes as they are made.
+        self.announce_updated(id).await
     }
 
     /// A ticket's audit trail, oldest first.

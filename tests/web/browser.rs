@@ -668,6 +668,34 @@ async fn a_call_ringing_the_technicians_phone_pops_up_on_their_page_and_taking_i
         "the ticket page did not open; at {}",
         driver.path().await
     );
+    // The open ticket page follows the call: a note typed meanwhile stays, and the timeline
+    // gains the end of the conversation without a reload.
+    driver
+        .type_into("textarea[name=body]", "VPN down in building B")
+        .await;
+    driver
+        .script("document.body.dataset.loaded = 'once'; return null")
+        .await;
+    let mut ended = false;
+    for _ in 0..150 {
+        let timeline = driver
+            .script("return document.getElementById('timeline').textContent")
+            .await;
+        if timeline.as_str().is_some_and(|t| t.contains("talk_ended")) {
+            ended = true;
+            break;
+        }
+        caller.send_silence(100).await;
+    }
+    assert!(ended, "the timeline never showed the end of the talk");
+    let kept = driver
+        .script("return [document.body.dataset.loaded, document.querySelector('textarea[name=body]').value]")
+        .await;
+    assert_eq!(
+        kept,
+        json!(["once", "VPN down in building B"]),
+        "no reload, the note kept"
+    );
     let output = phone.await.unwrap();
     assert!(
         output.status.success(),

@@ -9,18 +9,35 @@ document.addEventListener("click", e => {
   audio.play().catch(() => {});
 });
 
-// When /events says this ticket's transcript grew (a long voicemail is transcribed in parts),
-// fetch the page again and swap in its transcript section only, so a note being typed is not
-// lost.
+// While the call goes on (and after), /events announces every change to this ticket: its
+// timeline (ringing, who answered, hang-up), its transcript (a long voicemail is transcribed in
+// parts), notes and changes by colleagues. Fetch the page again and swap in those sections only,
+// so a note being typed and the voicemail player are not disturbed. Changes arriving during a
+// fetch are folded into one more fetch after it.
+const SECTIONS = ["transcript", "timeline", "activity"];
 const section = document.getElementById("transcript");
 if (section) {
   const reference = section.dataset.reference;
+  let busy = false, again = false;
+  const refresh = () => {
+    if (busy) { again = true; return; }
+    busy = true;
+    fetch(location.pathname)
+      .then(r => (r.ok ? r.text() : Promise.reject(r.status)))
+      .then(html => {
+        const fresh = new DOMParser().parseFromString(html, "text/html");
+        for (const id of SECTIONS) {
+          const part = fresh.getElementById(id), old = document.getElementById(id);
+          if (part && old) old.replaceWith(part);
+        }
+      })
+      .catch(() => {})
+      .finally(() => {
+        busy = false;
+        if (again) { again = false; refresh(); }
+      });
+  };
   (window.hotlineEvents = window.hotlineEvents || new EventSource("/events")).addEventListener("ticket", e => {
-    const change = JSON.parse(e.data);
-    if (change.reference !== reference || change.kind !== "transcript") return;
-    fetch(location.pathname).then(r => r.text()).then(html => {
-      const fresh = new DOMParser().parseFromString(html, "text/html").getElementById("transcript");
-      if (fresh) document.getElementById("transcript").replaceWith(fresh);
-    });
+    if (JSON.parse(e.data).reference === reference) refresh();
   });
 }

@@ -155,7 +155,11 @@ pub(crate) async fn ticket_page(
     }
     body += "</section>";
     body += r#"<script src="/assets/ticket.js" defer></script>"#;
-    let _ = write!(body, "<h2>{}</h2><table>", lang.t("Call timeline"));
+    let _ = write!(
+        body,
+        r#"<section id="timeline"><h2>{}</h2><table>"#,
+        lang.t("Call timeline")
+    );
     for e in &events {
         let _ = write!(
             body,
@@ -167,7 +171,7 @@ pub(crate) async fn ticket_page(
     }
     let _ = write!(
         body,
-        r#"</table><h2>{}</h2><table class="activity">"#,
+        r#"</table></section><section id="activity"><h2>{}</h2><table class="activity">"#,
         lang.t("Notes and changes")
     );
     for a in &activity {
@@ -187,7 +191,7 @@ pub(crate) async fn ticket_page(
     }
     let _ = write!(
         body,
-        r#"</table>
+        r#"</table></section>
 <form method="post" action="/tickets/{r}/notes"><input type="hidden" name="csrf" value="{csrf}">
 <p><textarea name="body" rows="3" cols="60" required></textarea></p><p><button>{}</button></p></form>"#,
         lang.t("Add note")
