@@ -248,6 +248,9 @@ async fn pages_carry_the_live_update_scripts() {
         r#"<section id="transcript" data-reference="{reference}">"#
     )));
     assert!(html.contains(r#"<script src="/assets/ticket.js" defer>"#));
+    assert!(
+        html.contains(r#"<section id="timeline">"#) && html.contains(r#"<section id="activity">"#)
+    );
     let script = web.get("/assets/ticket.js", &[]).await.text();
-    assert!(script.contains("change.reference !== reference"));
+    assert!(script.contains(r#"const SECTIONS = ["transcript", "timeline", "activity"];"#));
 }
