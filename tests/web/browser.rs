@@ -618,6 +618,17 @@ async fn a_call_ringing_the_technicians_phone_pops_up_on_their_page_and_taking_i
     driver.click("form[action='/login'] button").await;
     driver.wait_for_page("/", "Calls now").await;
 
+    // The same caller rang yesterday about something still open.
+    let earlier = store
+        .create_ticket(&hotline::store::NewTicket {
+            call_id: "yesterday".into(),
+            caller_number: "5551234".into(),
+            caller_name: None,
+        })
+        .await
+        .unwrap()
+        .reference
+        .to_string();
     // A P1 network call: skip the welcome, English, network, the whole company, cannot work.
     let mut caller = Ua::udp(web.server.sip).await;
     caller.connect().await;
@@ -640,16 +651,18 @@ async fn a_call_ringing_the_technicians_phone_pops_up_on_their_page_and_taking_i
             .await;
         if card[1]
             .as_str()
-            .is_some_and(|text| text.contains("5551234"))
+            .is_some_and(|text| text.contains("5551234") && text.contains(&earlier))
         {
             break;
         }
         caller.send_silence(100).await;
     }
     assert_eq!(card[0], Value::String(reference.clone()), "{card}");
+    let text = card[1].as_str().unwrap();
+    assert!(text.contains("P1"), "priority on the card: {card}");
     assert!(
-        card[1].as_str().unwrap().contains("P1"),
-        "priority on the card: {card}"
+        text.contains(&format!("Open tickets of this caller {earlier}")),
+        "the caller's other open ticket on the card: {card}"
     );
     driver.screenshots("screen-pop").await;
 

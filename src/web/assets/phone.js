@@ -43,9 +43,36 @@
         field(t("Category", "Catégorie"), ticket.category);
         field(t("Impact / urgency", "Impact / urgence"), [ticket.impact, ticket.urgency].filter(Boolean).join(" / "));
         field(t("Voicemail", "Message"), ticket.transcript);
+        otherOpenTickets(reference, ticket.caller_number);
         if (document.hidden && "Notification" in window && Notification.permission === "granted") {
           new Notification(t("Call for you: ", "Appel pour vous : ") + reference, { body: caller });
         }
+      })
+      .catch(() => {});
+  }
+
+  // The caller's other open tickets: often the same problem calling again.
+  function otherOpenTickets(reference, number) {
+    if (!number) return;
+    const open = new Set(["new", "acknowledged", "in_progress"]);
+    fetch("/api/tickets?per_page=20&q=" + encodeURIComponent(number), { headers: { Accept: "application/json" } })
+      .then(r => (r.ok ? r.json() : Promise.reject(r.status)))
+      .then(({ tickets }) => {
+        if (!card || card.dataset.reference !== reference) return;
+        const others = tickets.filter(o => o.caller_number === number && o.reference !== reference && open.has(o.status));
+        if (!others.length) return;
+        const row = document.createElement("div");
+        row.className = "others";
+        const b = document.createElement("b");
+        b.textContent = t("Open tickets of this caller", "Tickets ouverts de ce demandeur") + " ";
+        row.append(b);
+        for (const o of others) {
+          const a = document.createElement("a");
+          a.href = "/tickets/" + o.reference;
+          a.textContent = o.reference;
+          row.append(a, " ");
+        }
+        card.append(row);
       })
       .catch(() => {});
   }
