@@ -231,6 +231,17 @@ pub struct Config {
     pub priorities: crate::tickets::PriorityMatrix,
     /// Voicemail transcription.
     pub transcription: crate::transcribe::worker::TranscriptionConfig,
+    /// Routing calls to technicians.
+    pub routing: RoutingConfig,
+}
+
+/// Routing settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoutingConfig {
+    /// Teams whose conversations with callers are recorded (both directions, stereo), and
+    /// attached to the ticket; `"*"` records every team's. Empty: nothing is recorded.
+    pub record_teams: Vec<String>,
 }
 
 impl Default for Config {
@@ -248,6 +259,7 @@ impl Default for Config {
             directory_csv: None,
             priorities: crate::tickets::PriorityMatrix::default(),
             transcription: Default::default(),
+            routing: Default::default(),
         }
     }
 }

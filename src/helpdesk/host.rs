@@ -144,6 +144,7 @@ impl CallHost for HelpdeskHost<'_> {
             store: &self.helpdesk.store,
             roster: &self.helpdesk.roster,
             queues: &self.helpdesk.queues,
+            conversations: &self.helpdesk.conversations,
             language: self.language,
         };
         let outcome = router.offer(self.control, &ticket, spec).await;

@@ -23,6 +23,13 @@ use crate::store::Store;
 use std::sync::{Arc, RwLock};
 use voicemail::Voicemail;
 
+/// How routed calls reach out: the gateway call-backs go through, and which conversations are
+/// recorded.
+pub struct CallsOut {
+    pub gateway: Option<std::net::SocketAddr>,
+    pub conversations: routing::recorded::ConversationPolicy,
+}
+
 /// What every call task shares: how to answer, what to play, the running dialplan, the ticket
 /// store and the voicemail box.
 pub struct Helpdesk {
@@ -40,6 +47,8 @@ pub struct Helpdesk {
     pub(crate) phones: crate::phones::Phones,
     /// Where call-backs to callers are sent (`sip.outbound_gateway`).
     pub(crate) gateway: Option<std::net::SocketAddr>,
+    /// Which conversations with technicians are recorded, and where.
+    pub(crate) conversations: routing::recorded::ConversationPolicy,
 }
 
 impl Helpdesk {
@@ -50,8 +59,12 @@ impl Helpdesk {
         store: Store,
         voicemail: Voicemail,
         phones: crate::phones::Phones,
-        gateway: Option<std::net::SocketAddr>,
+        calls_out: CallsOut,
     ) -> Helpdesk {
+        let CallsOut {
+            gateway,
+            conversations,
+        } = calls_out;
         let roster = routing::StoreRoster {
             store: store.clone(),
             endpoint: answer.endpoint.clone(),
@@ -63,6 +76,7 @@ impl Helpdesk {
             queues: routing::CallQueues::default(),
             phones,
             gateway,
+            conversations,
             answer,
             prompts,
             dialplan: RwLock::new(Arc::new(dialplan)),

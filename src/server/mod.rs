@@ -147,7 +147,13 @@ impl Server {
             store,
             voicemail,
             phones.clone(),
-            config.sip.outbound_gateway,
+            helpdesk::CallsOut {
+                gateway: config.sip.outbound_gateway,
+                conversations: helpdesk::routing::recorded::ConversationPolicy {
+                    dir: config.data_dir.join("recordings"),
+                    teams: config.routing.record_teams.clone(),
+                },
+            },
         ));
         let web_store = helpdesk.store().clone();
         let web_helpdesk = Some(helpdesk.clone());

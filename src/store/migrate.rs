@@ -52,6 +52,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "presence",
         include_str!("../../migrations/sqlite/0009_presence.sql"),
     ),
+    (
+        10,
+        "conversation",
+        include_str!("../../migrations/sqlite/0010_conversation.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -98,6 +103,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         9,
         "presence",
         include_str!("../../migrations/postgres/0009_presence.sql"),
+    ),
+    (
+        10,
+        "conversation",
+        include_str!("../../migrations/postgres/0010_conversation.sql"),
     ),
 ];
 

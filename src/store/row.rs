@@ -12,7 +12,8 @@ use sqlx::Row;
 pub(super) const TICKET_COLUMNS: &str = "id, reference, created_at, updated_at, call_id, caller_number, \
     caller_name, caller_identity, language, category, impact, urgency, priority, status, disposition, \
     disposition_detail, assignee, estimated_response_secs, collected, recording_path, recording_duration_ms, \
-    recording_end_cause, transcript, transcript_language, transcript_segments, transcript_model, transcript_ms";
+    recording_end_cause, transcript, transcript_language, transcript_segments, transcript_model, transcript_ms, \
+    conversation_path, conversation_duration_ms";
 
 fn corrupt(column: &'static str, reason: impl ToString) -> StoreError {
     StoreError::Corrupt {
@@ -99,6 +100,8 @@ pub(super) fn ticket_from_row(row: &AnyRow) -> Result<Ticket, StoreError> {
         collected: json_opt(row, "collected")?,
         recording_path: get(row, "recording_path")?,
         recording_duration_ms: get(row, "recording_duration_ms")?,
+        conversation_path: get(row, "conversation_path")?,
+        conversation_duration_ms: get(row, "conversation_duration_ms")?,
         recording_end_cause: get(row, "recording_end_cause")?,
         transcript: get(row, "transcript")?,
         transcript_language: get(row, "transcript_language")?,

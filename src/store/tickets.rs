@@ -281,6 +281,26 @@ impl Store {
         self.updated(id, row)
     }
 
+    /// Where the recorded conversation with a technician is, and how long it is.
+    pub async fn set_conversation(
+        &self,
+        id: i64,
+        path: &str,
+        duration: Duration,
+    ) -> Result<(), StoreError> {
+        let row = sqlx::query(
+            "UPDATE tickets SET conversation_path = $1, conversation_duration_ms = $2, updated_at = $3 WHERE id = $4 RETURNING reference",
+        )
+        .bind(path)
+        .bind(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX))
+        .bind(now_ms())
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(query_error("storing the conversation recording"))?;
+        self.updated(id, row)
+    }
+
     /// The ticket with this row id.
     pub async fn ticket(&self, id: i64) -> Result<Option<Ticket>, StoreError> {
         let row = sqlx::query(&format!(

@@ -192,6 +192,8 @@ mod tests {
             collected: None,
             recording_path: None,
             recording_duration_ms: None,
+            conversation_path: None,
+            conversation_duration_ms: None,
             recording_end_cause: None,
             transcript: None,
             transcript_language: None,

@@ -45,6 +45,10 @@ pub struct Ticket {
     pub collected: Option<serde_json::Value>,
     pub recording_path: Option<String>,
     pub recording_duration_ms: Option<i64>,
+    /// The recorded conversation with a technician (stereo: caller left, technician right),
+    /// when the team's calls are recorded.
+    pub conversation_path: Option<String>,
+    pub conversation_duration_ms: Option<i64>,
     pub recording_end_cause: Option<String>,
     pub transcript: Option<String>,
     /// The language the transcript is in (ISO 639-1).

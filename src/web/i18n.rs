@@ -85,6 +85,7 @@ fn french(en: &str) -> Option<&'static str> {
         "Call log" => "Journal des appels",
         "Take call" => "Prendre l'appel",
         "Call back" => "Rappeler",
+        "Conversation" => "Conversation",
         "Statistics" => "Statistiques",
         "Log out" => "Se déconnecter",
         "Log in" => "Connexion",

@@ -197,6 +197,10 @@ pub fn router(state: AppState) -> Router {
         .route("/tickets/{reference}/take", post(pages::take_call))
         .route("/tickets/{reference}/callback", post(pages::call_back))
         .route("/tickets/{reference}/recording", get(pages::recording))
+        .route(
+            "/tickets/{reference}/conversation",
+            get(pages::conversation),
+        )
         .route("/oncall", get(pages::oncall_page))
         .route(
             "/oncall/teams",

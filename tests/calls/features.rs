@@ -216,7 +216,11 @@ async fn a_p3_caller_waiting_in_the_queue_is_picked_up_with_star_8_and_both_talk
 }
 
 /// Logs `name` in to the web log; returns the session cookie and the home page's CSRF token.
-async fn web_session(server: &TestServer, name: &str, password: &str) -> (String, String) {
+pub(super) async fn web_session(
+    server: &TestServer,
+    name: &str,
+    password: &str,
+) -> (String, String) {
     use crate::support::http::{form_escape, request};
     let field = |html: &str| -> String {
         let at = html.find(r#"name="csrf" value=""#).expect("a CSRF field") + 19;

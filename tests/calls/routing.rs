@@ -515,3 +515,87 @@ async fn a_caller_who_hangs_up_as_the_technician_answers_ends_the_technicians_ca
     assert_eq!(ticket.disposition, Disposition::Abandoned);
     assert_eq!(ticket.assignee, None, "nobody took the call");
 }
+
+#[tokio::test]
+async fn a_recorded_teams_conversation_is_attached_to_the_ticket_in_stereo() {
+    let server = TestServer::start_with(|c| {
+        c.registrar.keepalive_secs = 0;
+        c.routing.record_teams = vec!["network".into()];
+    })
+    .await;
+    let store = server.server.as_ref().unwrap().store().clone();
+    let port = free_port();
+    on_call_technician(&store, "tess", at(port)).await;
+    let phone = technician_phone(port, "1", 0, 300, 4000);
+    let mut caller = p1_network_call(&server).await;
+    let chunk = tone(1000.0, 200);
+    for _ in 0..80 {
+        caller.send_audio(&chunk).await;
+        let _ = caller.collect_rtp(Duration::from_millis(1)).await;
+    }
+    phone_succeeded(&phone.await.unwrap());
+    caller.expect_bye(Duration::from_secs(10)).await;
+    let ticket = settled(&store, &caller.call_id).await;
+    assert_eq!(ticket.disposition, Disposition::Answered);
+
+    // The conversation is on the ticket: stereo, as long as the talk, the caller's voice on the
+    // left, the technician's phone (echoing it) on the right.
+    let path = ticket
+        .conversation_path
+        .clone()
+        .unwrap_or_else(|| panic!("no conversation on the ticket: {ticket:?}"));
+    let ms = ticket.conversation_duration_ms.unwrap();
+    assert!(
+        (3000..=6000).contains(&ms),
+        "recorded {ms} ms of a ~4 s talk"
+    );
+    let mut wav = hound::WavReader::open(&path).unwrap();
+    assert_eq!(wav.spec().channels, 2);
+    assert_eq!(wav.spec().sample_rate, 8000);
+    let samples: Vec<i16> = wav.samples::<i16>().map(Result::unwrap).collect();
+    let left: Vec<i16> = samples.iter().step_by(2).copied().collect();
+    let right: Vec<i16> = samples.iter().skip(1).step_by(2).copied().collect();
+    assert!(best_share_at(&left, 1000.0) > 0.6, "the caller on the left");
+    assert!(
+        best_share_at(&right, 1000.0) > 0.6,
+        "the technician's phone on the right"
+    );
+    let events = store.events(ticket.id).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == CallEventKind::RecordingStopped
+                && e.detail.starts_with("conversation, ")),
+        "{events:?}"
+    );
+
+    // The web log serves it to a logged-in technician.
+    hotline::web::add_user(
+        &store,
+        "tess",
+        hotline::accounts::Role::Technician,
+        "a-long-password",
+    )
+    .await
+    .unwrap();
+    let (cookie, _) = super::features::web_session(&server, "tess", "a-long-password").await;
+    let reply = crate::support::http::request(
+        server.http,
+        "GET",
+        &format!("/tickets/{}/conversation", ticket.reference),
+        &[("Cookie", &cookie)],
+        b"",
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), Some("audio/wav"));
+    let page = crate::support::http::request(
+        server.http,
+        "GET",
+        &format!("/tickets/{}", ticket.reference),
+        &[("Cookie", &cookie)],
+        b"",
+    )
+    .await;
+    assert!(page.text().contains(r#"<audio id="conversation""#));
+}

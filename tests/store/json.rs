@@ -47,6 +47,10 @@ async fn full_ticket(db: &Db) -> Ticket {
         .await
         .unwrap();
     store
+        .set_conversation(t.id, "/data/v-conversation.wav", Duration::from_secs(95))
+        .await
+        .unwrap();
+    store
         .set_disposition(t.id, hotline::tickets::Disposition::Completed, Some("done"))
         .await
         .unwrap();

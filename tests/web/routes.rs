@@ -83,6 +83,12 @@ const ROUTES: &[Route] = &[
         Technician,
         LoginPage,
     ),
+    route(
+        "GET",
+        "/tickets/{reference}/conversation",
+        Technician,
+        LoginPage,
+    ),
     route("GET", "/api/openapi.json", Technician, Unauthorized),
     route("GET", "/api/tickets", Technician, Unauthorized),
     route("GET", "/api/tickets/{reference}", Technician, Unauthorized),

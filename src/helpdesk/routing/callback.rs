@@ -75,6 +75,7 @@ impl Helpdesk {
                 store: &helpdesk.store,
                 roster: &helpdesk.roster,
                 queues: &helpdesk.queues,
+                conversations: &helpdesk.conversations,
                 language: helpdesk.dialplan().default_language,
             };
             let detail = format!("call-back by {technician}: ringing their phone first");

@@ -4,6 +4,7 @@ pub mod announce;
 pub mod callback;
 pub mod fork;
 pub mod queue;
+pub mod recorded;
 pub mod ring;
 pub mod roster;
 pub mod store_roster;

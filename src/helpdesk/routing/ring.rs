@@ -14,9 +14,9 @@ use crate::call::answer::{self as call_answer, AnswerContext};
 use crate::call::outbound::{self, Attempt, Presentation, Progress};
 use crate::call::{CallControl, CallEnded, CallEvent, EndCause};
 use crate::ivr::{RouteMode, RouteOutcome, RouteSpec};
-use crate::media::bridge;
 use crate::media::prompt::{Prompt, PromptLibrary};
 use crate::media::rtp_session::PlaybackId;
+use crate::media::{bridge, conversation};
 use crate::store::{AlertKind, Store};
 use crate::tickets::{CallEventKind, Language, Ticket};
 use futures_util::future::select_all;
@@ -38,6 +38,8 @@ pub struct Router<'a, R: Roster> {
     pub roster: &'a R,
     /// The team queues of this node.
     pub queues: &'a CallQueues,
+    /// Which conversations are recorded.
+    pub conversations: &'a super::recorded::ConversationPolicy,
     /// The caller's language: ringback, music, what they are told.
     pub language: Language,
 }
@@ -393,7 +395,7 @@ impl<R: Roster> Router<'_, R> {
             tracing::error!(error = %e, "cannot assign the ticket");
         }
         self.roster.set_busy(technician, true).await;
-        bridge::join(caller.media(), tech.media());
+        let recording = self.start_bridge(caller, &tech, ticket).await;
         let started = Instant::now();
         let music = self.prompt(self.language, "music_on_hold");
         let mut caller_music: Option<PlaybackId> = None;
@@ -425,6 +427,9 @@ impl<R: Roster> Router<'_, R> {
             }
         };
         bridge::separate(caller.media(), tech.media());
+        if let Some(recording) = recording {
+            self.keep_recording(ticket, recording).await;
+        }
         let talk = started.elapsed().as_secs();
         self.roster.set_busy(technician, false).await;
         let by = if ended_by_caller.is_some() {
@@ -560,6 +565,62 @@ impl<R: Roster> Router<'_, R> {
                         }
                     };
                 }
+            }
+        }
+    }
+
+    /// Joins the legs, recording the conversation when the ticket's team records its calls.
+    /// A recording that cannot start is logged on the ticket and the call goes on unrecorded.
+    async fn start_bridge(
+        &self,
+        caller: &CallControl,
+        tech: &CallControl,
+        ticket: &Ticket,
+    ) -> Option<conversation::ConversationRecording> {
+        let team = self.roster.team_of(ticket, None).await;
+        if self.conversations.records(team.as_deref()) {
+            let path = self.conversations.path_for(ticket.reference);
+            match conversation::join_recorded(caller.media(), tech.media(), &path) {
+                Ok(recording) => {
+                    self.event(ticket, CallEventKind::RecordingStarted, "conversation")
+                        .await;
+                    return Some(recording);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot record the conversation");
+                    let detail = format!("conversation not recorded: {e}");
+                    self.event(ticket, CallEventKind::Error, &detail).await;
+                }
+            }
+        }
+        bridge::join(caller.media(), tech.media());
+        None
+    }
+
+    /// Waits for the conversation's file to be complete and attaches it to the ticket.
+    async fn keep_recording(
+        &self,
+        ticket: &Ticket,
+        recording: conversation::ConversationRecording,
+    ) {
+        let path = recording.path().to_string_lossy().into_owned();
+        match recording.finish().await {
+            Ok(duration) => {
+                let detail = format!("conversation, {} s", duration.as_secs());
+                self.event(ticket, CallEventKind::RecordingStopped, &detail)
+                    .await;
+                if let Err(e) = self
+                    .store
+                    .set_conversation(ticket.id, &path, duration)
+                    .await
+                {
+                    tracing::error!(error = %e, "cannot attach the conversation to the ticket");
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the conversation recording failed");
+                let detail = format!("conversation recording failed: {e}");
+                self.event(ticket, CallEventKind::Error, &detail).await;
             }
         }
     }

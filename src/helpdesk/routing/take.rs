@@ -59,6 +59,7 @@ impl Helpdesk {
                 store: &helpdesk.store,
                 roster: &helpdesk.roster,
                 queues: &helpdesk.queues,
+                conversations: &helpdesk.conversations,
                 language: helpdesk.dialplan().default_language,
             };
             let detail = format!("{technician} takes the call from the web log");

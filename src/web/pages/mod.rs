@@ -27,7 +27,7 @@ pub(crate) use home::{home, set_presence};
 pub(crate) use language::set_language;
 pub(crate) use login::{login, login_form, logout};
 pub(crate) use oncall::oncall_page;
-pub(crate) use recording::{recording, recording_response};
+pub(crate) use recording::{conversation, recording, recording_response};
 pub(crate) use rota_edit::{team_page, teams_page};
 pub(crate) use rota_save::{
     add_override, delete_rotation, delete_team, remove_override, save_rotation, save_team,

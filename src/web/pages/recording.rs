@@ -1,4 +1,5 @@
-//! The voicemail of a ticket as WAV, for the page's player and the API alike.
+//! The voicemail and the recorded conversation of a ticket as WAV, for the page's players and
+//! the API alike.
 
 use crate::store::Store;
 use crate::tickets::TicketRef;
@@ -19,18 +20,51 @@ pub(crate) async fn recording_response(
     headers: &HeaderMap,
 ) -> Result<Response, WebError> {
     let ticket = load_ticket(store, reference).await?;
-    let Some(path) = ticket.recording_path.as_deref() else {
+    wav_response(
+        ticket.recording_path.as_deref(),
+        "recording",
+        reference,
+        headers,
+    )
+    .await
+}
+
+/// The recorded conversation with a technician (stereo), honouring Range.
+pub(crate) async fn conversation(
+    State(state): State<AppState>,
+    auth: Result<Auth, WebError>,
+    reference: Result<Path<TicketRef>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    auth?;
+    let Path(reference) = reference?;
+    let ticket = load_ticket(&state.store, reference).await?;
+    Ok(wav_response(
+        ticket.conversation_path.as_deref(),
+        "recorded conversation",
+        reference,
+        &headers,
+    )
+    .await?)
+}
+
+/// The WAV at `path` (the ticket's `what`), whole or the requested range.
+async fn wav_response(
+    path: Option<&str>,
+    what: &str,
+    reference: TicketRef,
+    headers: &HeaderMap,
+) -> Result<Response, WebError> {
+    let Some(path) = path else {
         return Err(WebError::NotFound(format!(
-            "ticket {} has no recording",
-            ticket.reference
+            "ticket {reference} has no {what}"
         )));
     };
     let bytes = match tokio::fs::read(path).await {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(WebError::NotFound(format!(
-                "the recording of ticket {} is missing",
-                ticket.reference
+                "the {what} of ticket {reference} is missing"
             )))
         }
         Err(e) => return Err(e.into()),

@@ -126,6 +126,14 @@ pub(crate) async fn ticket_page(
             t.recording_duration_ms.map(mmss).unwrap_or_default()
         );
     }
+    if t.conversation_path.is_some() {
+        let _ = write!(
+            body,
+            r#"<h2>{}</h2><audio id="conversation" controls preload="metadata" src="/tickets/{r}/conversation"></audio> <span>{}</span>"#,
+            lang.t("Conversation"),
+            t.conversation_duration_ms.map(mmss).unwrap_or_default()
+        );
+    }
     // Always present (empty until the transcript arrives) so live updates can fill it in;
     // `/assets/ticket.js` swaps it when `/events` names this reference.
     let _ = write!(body, r#"<section id="transcript" data-reference="{r}">"#);
