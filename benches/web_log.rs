@@ -126,6 +126,7 @@ async fn bench(label: &str, url: &str, tickets: usize) -> Result<String> {
         listener,
         store.clone(),
         Default::default(),
+        None,
         stop_rx,
     ));
 

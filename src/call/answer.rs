@@ -177,6 +177,7 @@ pub async fn answer(call: NewCall, ctx: &AnswerContext) -> Result<CallControl, A
         body.into_bytes(),
     );
     ctx.endpoint.respond(&transaction, ok).await;
+    crate::metrics::CALLS_ANSWERED.inc();
 
     // Wait for the ACK; it may carry the answer to our offer.
     let negotiated: NegotiatedMedia = loop {
