@@ -81,6 +81,8 @@ pub static SIP_SCANNER_REQUESTS: Counter = Counter::new();
 pub static SIP_OVERSIZED_MESSAGES: Counter = Counter::new();
 /// TCP connections closed at accept (over the global or per-source connection limit).
 pub static SIP_TCP_CONNECTIONS_REFUSED: Counter = Counter::new();
+/// Digest authentications that failed (wrong password, unknown user, malformed credentials).
+pub static SIP_AUTH_FAILURES: Counter = Counter::new();
 
 /// New calls refused with 503: over the global limit of calls in progress.
 pub static CALLS_REFUSED_SERVER_FULL: Counter = Counter::new();
@@ -199,6 +201,13 @@ pub fn write_counters(out: &mut String) {
         "SIP TCP connections closed at accept (connection limits).",
         C,
         &[("", n(&SIP_TCP_CONNECTIONS_REFUSED))],
+    );
+    write_family(
+        out,
+        "hotline_sip_auth_failures_total",
+        "SIP digest authentications that failed (phones' REGISTER).",
+        C,
+        &[("", n(&SIP_AUTH_FAILURES))],
     );
     write_family(
         out,

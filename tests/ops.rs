@@ -1,6 +1,6 @@
 //! Operations endpoints against the real server on port 0: `/health`, `/ready` (and its 503
-//! when the store is gone), `/metrics` counting a real call from the test UA, and who may read
-//! the metrics.
+//! when the store is gone), `/metrics` counting a real call from the test UA and a phone's
+//! REGISTER, and who may read the metrics.
 //!
 //! The counters are process-wide (`hotline::metrics`), so this binary is its own: only the
 //! call test here places a call that is answered, and it compares before and after.
@@ -9,6 +9,8 @@
 mod support;
 
 use hotline::config::MetricsAccess;
+use hotline::sip::digest::{Algorithm, Credentials, Ha1Set};
+use rsip::{Header, Response};
 use std::time::{Duration, Instant};
 use support::http::{request, Reply};
 use support::server::TestServer;
@@ -173,4 +175,105 @@ async fn token_metrics_need_an_api_token() {
     let reply = get(&server, "/metrics", &[("Authorization", &bearer)]).await;
     assert_eq!(reply.status, 200);
     assert!(sample(&reply.text(), "hotline_calls_answered_total").is_some());
+}
+
+/// One REGISTER from `ua` for `user` with `authorization` (if any); the final response and the
+/// challenge it carries.
+async fn register(ua: &mut Ua, user: &str, cseq: u32, authorization: Option<&str>) -> Response {
+    let contact = format!("sip:{user}@{}", ua.local());
+    let authorization = authorization
+        .map(|a| format!("Authorization: {a}\r\n"))
+        .unwrap_or_default();
+    let text = format!(
+        "REGISTER sip:127.0.0.1 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP {local};branch=z9hG4bK{branch:016x};rport\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:{user}@127.0.0.1>;tag=f{cseq}\r\n\
+         To: <sip:{user}@127.0.0.1>\r\n\
+         Call-ID: ops-{user}@phone\r\n\
+         CSeq: {cseq} REGISTER\r\n\
+         Contact: <{contact}>\r\n\
+         Expires: 600\r\n\
+         {authorization}Content-Length: 0\r\n\r\n",
+        local = ua.local(),
+        branch = rand::random::<u64>(),
+    );
+    ua.send_raw(text.as_bytes()).await;
+    ua.final_response(Duration::from_secs(5))
+        .await
+        .expect("a response to REGISTER")
+}
+
+/// The Authorization a phone knowing `password` sends for the MD5 challenge of `challenge`.
+fn digest(challenge: &Response, user: &str, password: &str) -> String {
+    let offer = challenge
+        .headers
+        .iter()
+        .find_map(|h| match h {
+            Header::WwwAuthenticate(v) if v.to_string().contains("algorithm=MD5") => {
+                Some(v.to_string())
+            }
+            _ => None,
+        })
+        .expect("an MD5 challenge");
+    let param = |name: &str| {
+        offer
+            .split(&format!("{name}=\""))
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let realm = param("realm");
+    let mut c = Credentials {
+        username: user.into(),
+        realm: realm.clone(),
+        nonce: param("nonce"),
+        uri: "sip:127.0.0.1".into(),
+        response: String::new(),
+        algorithm: Algorithm::Md5,
+        cnonce: "0a4f113b".into(),
+        nc_text: "00000001".into(),
+        nc: 1,
+    };
+    let ha1 = Ha1Set::from_password(user, &realm, password);
+    c.response = c.expected_response(ha1.get(Algorithm::Md5), "REGISTER");
+    format!(
+        "Digest username=\"{user}\", realm=\"{realm}\", nonce=\"{}\", uri=\"{}\", response=\"{}\", \
+         algorithm=MD5, cnonce=\"{}\", qop=auth, nc={}",
+        c.nonce, c.uri, c.response, c.cnonce, c.nc_text
+    )
+}
+
+#[tokio::test]
+async fn metrics_count_a_registered_phone_and_a_failed_authentication() {
+    let server = TestServer::start().await;
+    let store = server.server.as_ref().unwrap().store();
+    let realm = &server.config.registrar.realm;
+    store
+        .upsert_user("tom", "x", hotline::accounts::Role::Technician)
+        .await
+        .unwrap();
+    let ha1 = Ha1Set::from_password("tom", realm, "phone secret");
+    assert!(store.set_sip_password("tom", realm, &ha1).await.unwrap());
+    let before = scrape(&server).await;
+    assert_eq!(sample(&before, "hotline_phone_bindings"), Some(0.0));
+    let failures = sample(&before, "hotline_sip_auth_failures_total").unwrap();
+
+    let mut phone = Ua::udp(server.sip).await;
+    let challenge = register(&mut phone, "tom", 1, None).await;
+    assert_eq!(challenge.status_code.code(), 401);
+    let wrong = digest(&challenge, "tom", "not the secret");
+    let refused = register(&mut phone, "tom", 2, Some(&wrong)).await;
+    assert_eq!(refused.status_code.code(), 401, "{refused}");
+    let right = digest(&refused, "tom", "phone secret");
+    let ok = register(&mut phone, "tom", 3, Some(&right)).await;
+    assert_eq!(ok.status_code.code(), 200, "{ok}");
+
+    let after = scrape(&server).await;
+    assert_eq!(sample(&after, "hotline_phone_bindings"), Some(1.0));
+    assert_eq!(
+        sample(&after, "hotline_sip_auth_failures_total"),
+        Some(failures + 1.0)
+    );
 }
