@@ -127,6 +127,7 @@ async fn bench(label: &str, url: &str, tickets: usize) -> Result<String> {
         store.clone(),
         None,
         Default::default(),
+        None,
         stop_rx,
     ));
 

@@ -125,6 +125,23 @@ pub struct HttpConfig {
     pub https: bool,
     /// A client has this long to send a request's headers (slowloris), in milliseconds.
     pub header_read_timeout_ms: u64,
+    /// Who may read `GET /metrics` (docs/operations.md).
+    pub metrics: MetricsAccess,
+}
+
+/// Who may read the Prometheus metrics. They name no caller, but they tell anyone how busy the
+/// helpdesk is and how a flood is being refused, so the default keeps them on the machine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricsAccess {
+    /// Clients on the loopback address only (after `trusted_proxies`: a request a proxy
+    /// forwards from elsewhere is refused).
+    #[default]
+    Local,
+    /// Any client with a web log API token (`Authorization: Bearer …`), or a logged-in session.
+    Token,
+    /// Anyone who reaches the port: firewall it.
+    Open,
 }
 
 impl Default for HttpConfig {
@@ -134,6 +151,7 @@ impl Default for HttpConfig {
             trusted_proxies: Vec::new(),
             https: false,
             header_read_timeout_ms: 10_000,
+            metrics: MetricsAccess::Local,
         }
     }
 }
@@ -334,6 +352,11 @@ mod tests {
         assert_eq!(c.http.trusted_proxies.len(), 2);
         assert!(c.http.https);
         assert_eq!(c.http.header_read_timeout_ms, 10_000);
+        assert_eq!(c.http.metrics, MetricsAccess::Local);
+        let c = Config::from_toml("[http]\nmetrics = \"token\"\n").unwrap();
+        assert_eq!(c.http.metrics, MetricsAccess::Token);
+        let err = Config::from_toml("[http]\nmetrics = \"public\"\n").unwrap_err();
+        assert!(err.starts_with("line 2") && err.contains("open"), "{err}");
         let err = Config::from_toml("[http]\ntrusted_proxies = [\"10.0.0.0/8\"]\n").unwrap_err();
         assert!(err.starts_with("line 2"), "{err}");
     }

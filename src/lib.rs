@@ -14,6 +14,7 @@
 //! - Domain, used by the layers above: [`tickets`], [`accounts`], [`oncall`]; [`store`] is the
 //!   only place that writes SQL.
 //! - [`transcribe`]: voicemail transcription; [`web`]: the web log and API.
+//! - [`metrics`]: process-wide counters every layer may bump, read by `/metrics`.
 //! - [`server`] wires everything from [`config`]; `main.rs` (with `cli/`) is the command line.
 //!
 //! Outside `src/`: `migrations/`, `dialplans/`, `prompts/`, `tests/` (the real server on port
@@ -25,6 +26,7 @@ pub mod config;
 pub mod helpdesk;
 pub mod ivr;
 pub mod media;
+pub mod metrics;
 pub mod oncall;
 pub mod phones;
 pub mod server;

@@ -176,6 +176,8 @@ pub async fn answer(call: NewCall, ctx: &AnswerContext) -> Result<CallControl, A
         "application/sdp",
         body.into_bytes(),
     );
+    // Counted before it is sent, so a caller who has the 200 always finds it counted.
+    crate::metrics::CALLS_ANSWERED.inc();
     ctx.endpoint.respond(&transaction, ok).await;
 
     // Wait for the ACK; it may carry the answer to our offer.

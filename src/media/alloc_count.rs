@@ -8,14 +8,21 @@ thread_local! {
     /// `Some(n)` while the thread is counting; a const initialiser, so reading it never
     /// allocates (which the allocator itself could not survive).
     static COUNT: Cell<Option<u64>> = const { Cell::new(None) };
+    /// `Some(bytes)`, the largest single request, while the thread is measuring.
+    static LARGEST: Cell<Option<usize>> = const { Cell::new(None) };
 }
 
 struct Counting;
 
-fn count() {
+fn count(size: usize) {
     let _ = COUNT.try_with(|c| {
         if let Some(n) = c.get() {
             c.set(Some(n + 1));
+        }
+    });
+    let _ = LARGEST.try_with(|c| {
+        if let Some(largest) = c.get() {
+            c.set(Some(largest.max(size)));
         }
     });
 }
@@ -24,7 +31,7 @@ fn count() {
 // thread-local `Cell`.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
+        count(layout.size());
         unsafe { System.alloc(layout) }
     }
 
@@ -33,12 +40,12 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count();
+        count(layout.size());
         unsafe { System.alloc_zeroed(layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
+        count(new_size);
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -51,4 +58,12 @@ pub fn counting(f: impl FnOnce()) -> u64 {
     COUNT.with(|c| c.set(Some(0)));
     f();
     COUNT.with(|c| c.replace(None)).unwrap_or(0)
+}
+
+/// Runs `f` and returns the largest single allocation (or reallocation) this thread asked for
+/// in it, in bytes: to prove that input cannot make us reserve memory it does not contain.
+pub fn largest(f: impl FnOnce()) -> usize {
+    LARGEST.with(|c| c.set(Some(0)));
+    f();
+    LARGEST.with(|c| c.replace(None)).unwrap_or(0)
 }

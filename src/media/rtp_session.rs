@@ -13,7 +13,9 @@
 //! its port, is freed when the last of them is gone.
 
 mod digits_out;
-mod inbound;
+/// Public for the fuzz target (`fuzz/fuzz_targets/rtp_telephone_event.rs`): every datagram
+/// that reaches a call's RTP port goes through it first.
+pub mod inbound;
 mod live;
 mod pacer;
 mod playout;

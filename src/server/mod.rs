@@ -160,8 +160,15 @@ impl Server {
         let web_shutdown = shutdown_rx.clone();
         let web_config = config.http.clone();
         let web = tokio::spawn(async move {
-            if let Err(e) =
-                crate::web::serve(http, web_store, web_helpdesk, web_config, web_shutdown).await
+            if let Err(e) = crate::web::serve(
+                http,
+                web_store,
+                web_helpdesk,
+                web_config,
+                Some(sip_addr),
+                web_shutdown,
+            )
+            .await
             {
                 tracing::error!(error = %e, "web log stopped");
             }

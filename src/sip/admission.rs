@@ -9,6 +9,7 @@
 //! [`Admission`] is sans-IO (the clock is an argument); [`AdmissionControl`] shares it between
 //! the endpoint and the permits that release a call's place when its dialog ends.
 
+use crate::metrics;
 use crate::sip::limits::Limits;
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -175,6 +176,7 @@ pub struct Permit {
 impl Drop for Permit {
     fn drop(&mut self) {
         self.state.lock().expect("poisoned").release(self.source);
+        metrics::CALLS_IN_PROGRESS.dec();
     }
 }
 
@@ -196,12 +198,20 @@ impl AdmissionControl {
     pub fn admit_at(&self, source: IpAddr, now: Instant) -> Result<Permit, Refused> {
         let admitted = self.state.lock().expect("poisoned").admit(source, now);
         match admitted {
-            Ok(()) => Ok(Permit {
-                state: self.state.clone(),
-                source,
-            }),
+            Ok(()) => {
+                metrics::CALLS_IN_PROGRESS.inc();
+                Ok(Permit {
+                    state: self.state.clone(),
+                    source,
+                })
+            }
             Err(refused) => {
                 RefusedCounts::add(&self.refused.calls_over_limits);
+                match refused {
+                    Refused::ServerFull { .. } => metrics::CALLS_REFUSED_SERVER_FULL.inc(),
+                    Refused::SourceBusy { .. } => metrics::CALLS_REFUSED_SOURCE_BUSY.inc(),
+                    Refused::SourceRate { .. } => metrics::CALLS_REFUSED_SOURCE_RATE.inc(),
+                }
                 tracing::debug!(%source, reason = %refused, "new call refused");
                 Err(refused)
             }

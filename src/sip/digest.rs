@@ -470,6 +470,7 @@ impl FailureLimiter {
 
     /// Records a failed attempt.
     pub fn failed(&mut self, source: IpAddr, user: Option<&str>, now: Instant) {
+        crate::metrics::SIP_AUTH_FAILURES.inc();
         // Keep the maps bounded: a flood of addresses or names must not grow them forever.
         if self.by_source.len() > 100_000 || self.by_user.len() > 100_000 {
             self.forget_idle(now);

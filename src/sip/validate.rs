@@ -71,7 +71,9 @@ pub fn check_raw(head: &str) -> Option<Refusal> {
     // leaves the rest unread), even when its other fields look odd to a 2.0 parser.
     if let Some(version) = parts
         .last()
-        .filter(|v| v.len() > 4 && v[..4].eq_ignore_ascii_case("SIP/"))
+        // Bytes, not a `str` slice: byte 4 may fall inside a non-ASCII character (cargo-fuzz
+        // found `SIP\xB72.0`, whose replacement character spans bytes 3..6).
+        .filter(|v| v.len() > 4 && v.as_bytes()[..4].eq_ignore_ascii_case(b"SIP/"))
     {
         if *version != "SIP/2.0" {
             return Some(Refusal::new(505, "Version Not Supported"));
@@ -505,6 +507,20 @@ mod tests {
             "v=0\r\n",
         );
         assert_eq!(check_request(&req).unwrap().status, 406);
+    }
+
+    #[test]
+    fn a_non_ascii_byte_in_the_version_is_left_to_the_parser_not_a_panic() {
+        // Found by cargo-fuzz (sip_message); tests/fuzz_regressions.rs replays the datagram.
+        // Not `SIP/` followed by a wrong version, so no 505: the parser refuses it (400).
+        let raw = b"OPTIONS sip:user@example.org SIP\xb72.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKx\r\n\r\n";
+        let head = crate::sip::message::normalised_head(raw);
+        assert_eq!(check_raw(&head).map(|r| r.status), None);
+        assert!(crate::sip::message::parse(raw).is_err());
+        assert_eq!(
+            check_raw("OPTIONS sip:a@b \u{e9}IP/2.0\r\n").map(|r| r.status),
+            None
+        );
     }
 
     #[test]

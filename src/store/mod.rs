@@ -205,6 +205,16 @@ impl Store {
             .map_err(query_error(operation))
     }
 
+    /// The cheapest round trip to the database (`SELECT 1`), for readiness checks: it takes a
+    /// pooled connection, so it fails when the database is down or the pool is closed.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(query_error("checking the database"))?;
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }

@@ -164,6 +164,17 @@ impl Store {
         rows.iter().map(phone_from_row).collect()
     }
 
+    /// How many bindings are live at `now` (for `/metrics`), without reading them.
+    pub async fn count_bindings(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM phone_bindings WHERE expires_at > $1")
+            .bind(now.timestamp_millis())
+            .fetch_one(self.pool())
+            .await
+            .map_err(query_error("counting bindings"))?;
+        let n: i64 = required(&row, "n")?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     /// Applies what the registrar decided for `user`'s REGISTER, in one transaction.
     pub async fn apply_binding_changes(
         &self,

@@ -130,6 +130,7 @@ impl Store {
         tx.commit()
             .await
             .map_err(query_error("committing a new ticket"))?;
+        crate::metrics::TICKETS_CREATED.inc();
         self.publish(TicketChange {
             reference,
             kind: ChangeKind::Created,

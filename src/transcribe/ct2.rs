@@ -169,7 +169,16 @@ impl Ct2Model {
                 let dtype = DType::from_code(code)
                     .ok_or_else(|| not_ct2(format!("variable {name} has unknown type {code}")))?;
                 let byte_count = c.u32(&format!("the size of {name}"))? as usize;
-                let expected = shape.iter().product::<usize>().max(1) * dtype.size();
+                // Checked: a corrupt shape (cargo-fuzz: three dimensions of 2^32 - 1) overflows
+                // the product, which panicked in debug builds and wrapped in release ones.
+                let expected = shape
+                    .iter()
+                    .try_fold(1usize, |n, &d| n.checked_mul(d))
+                    .and_then(|n| n.max(1).checked_mul(dtype.size()))
+                    .ok_or_else(|| Ct2Error::Invalid {
+                        path: path.to_path_buf(),
+                        reason: format!("variable {name} of shape {shape:?} is too large"),
+                    })?;
                 if byte_count != expected {
                     return Err(Ct2Error::Invalid {
                         path: path.to_path_buf(),
@@ -332,6 +341,45 @@ pub fn f32_to_f16(f: f32) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A model.bin header: format 6, WhisperSpec, one variable `x` of `shape` in f32.
+    fn header_with_shape(shape: &[u32]) -> Vec<u8> {
+        let string = |s: &str| {
+            let mut b = ((s.len() + 1) as u16).to_le_bytes().to_vec();
+            b.extend(s.as_bytes());
+            b.push(0);
+            b
+        };
+        let mut b = 6u32.to_le_bytes().to_vec();
+        b.extend(string("WhisperSpec"));
+        b.extend(3u32.to_le_bytes()); // revision
+        b.extend(1u32.to_le_bytes()); // one variable
+        b.extend(string("x"));
+        b.push(shape.len() as u8);
+        for d in shape {
+            b.extend(d.to_le_bytes());
+        }
+        b.push(DType::F32 as u8);
+        b.extend(4u32.to_le_bytes());
+        b
+    }
+
+    #[test]
+    fn a_shape_whose_size_overflows_is_invalid_not_a_panic() {
+        // Found by cargo-fuzz (ct2_header).
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.bin");
+        std::fs::write(&path, header_with_shape(&[u32::MAX, u32::MAX, u32::MAX])).unwrap();
+        match Ct2Model::open(&path) {
+            Err(Ct2Error::Invalid { reason, .. }) => assert!(
+                reason.contains(
+                    "variable x of shape [4294967295, 4294967295, 4294967295] is too large"
+                ),
+                "{reason}"
+            ),
+            other => panic!("{:?}", other.map(|m| m.spec)),
+        }
+    }
 
     #[test]
     fn half_precision_round_trips() {

@@ -21,6 +21,7 @@ pub mod html;
 pub mod i18n;
 pub mod limiter;
 pub mod oncall;
+pub mod ops;
 mod pages;
 pub mod range;
 mod server;
@@ -58,6 +59,8 @@ pub struct AppState {
     /// The phone line, for actions on calls in progress ("Take call"); `None` when the web log
     /// runs without it (benchmarks).
     pub helpdesk: Option<Arc<crate::helpdesk::Helpdesk>>,
+    /// What `/ready` checks and who may read `/metrics`.
+    pub ops: Arc<ops::Ops>,
 }
 
 /// Why a request failed. Bad input is a 4xx naming what was wrong; only the database failing is
@@ -226,6 +229,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/phones", get(api::phones))
         .route("/api/stats", get(stats::stats_json))
         .route("/assets/{name}", get(assets::asset))
+        .route("/health", get(ops::health))
+        .route("/ready", get(ops::ready))
+        .route("/metrics", get(ops::metrics))
         .fallback(|| async { WebError::NotFound("no such page".into()) })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -239,14 +245,17 @@ pub async fn bind(listen: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::bind(listen).await
 }
 
-/// Serves the web log on `listener` until `shutdown` turns true.
+/// Serves the web log on `listener` until `shutdown` turns true. `sip` is the SIP address
+/// `/ready` checks (None for a web log without SIP).
 pub async fn serve(
     listener: TcpListener,
     store: Store,
     helpdesk: Option<Arc<crate::helpdesk::Helpdesk>>,
     config: HttpConfig,
+    sip: Option<SocketAddr>,
     shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
+    crate::metrics::mark_start();
     let dummy_hash = tokio::task::spawn_blocking(|| {
         auth::hash_password("no such user, no such password").unwrap_or_default()
     })
@@ -262,6 +271,10 @@ pub async fn serve(
         dummy_hash: Arc::new(dummy_hash),
         shutdown: shutdown.clone(),
         helpdesk,
+        ops: Arc::new(ops::Ops {
+            metrics: config.metrics,
+            sip,
+        }),
     };
     server::run(
         listener,

@@ -57,6 +57,11 @@ const ROUTES: &[Route] = &[
     route("POST", "/login", Anonymous, Refusal::None),
     route("GET", "/lang/{code}", Anonymous, Refusal::None),
     route("GET", "/assets/{name}", Anonymous, Refusal::None),
+    // Operations (docs/operations.md): probes need no login; `/metrics` is open to loopback
+    // clients by default, which the test is (tests/ops.rs covers the other settings).
+    route("GET", "/health", Anonymous, Refusal::None),
+    route("GET", "/ready", Anonymous, Refusal::None),
+    route("GET", "/metrics", Anonymous, Refusal::None),
     route("GET", "/tickets", Technician, LoginPage),
     route("GET", "/tickets.csv", Lead, LoginPage),
     route("GET", "/stats", Technician, LoginPage),

@@ -171,6 +171,26 @@ fn every_integer_width_and_48khz_give_the_same_level() {
 }
 
 #[test]
+fn a_header_claiming_gigabytes_reserves_no_more_than_a_prompt_needs() {
+    // Found by cargo-fuzz (wav_prompt): 58 bytes whose data chunk claims 1.2 GB at 2,048,000 Hz
+    // (287 s, under MAX_SECONDS). Decoding reserved the claimed length up front: 2.4 GB.
+    let file: &[u8] = b"RIFFp\x1f\x00+WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x00@\x1f\x00\
+        \x00\x80>\x00\x02\x00\x10\x00dataRIFFp\x1f\x00\x00WAVEf\x00\x00\x00\x00\x00";
+    assert_eq!(file.len(), 58);
+    let mut result = None;
+    let largest = crate::media::alloc_count::largest(|| {
+        result = Some(decode_wav(std::io::Cursor::new(file)));
+    });
+    assert_eq!(
+        result.unwrap(),
+        Err(PromptFault::Truncated(
+            "the audio data ends before the length its header states"
+        ))
+    );
+    assert!(largest <= 16 << 20, "{largest} bytes reserved");
+}
+
+#[test]
 fn truncated_file_is_refused_with_its_path() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fr/cut.wav");

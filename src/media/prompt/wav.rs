@@ -9,6 +9,9 @@ use std::path::Path;
 /// Longest prompt we accept: anything longer is a mistake (a recording, not a prompt).
 pub const MAX_SECONDS: u32 = 600;
 
+/// Samples reserved before decoding: a minute at 48 kHz (11 MB of f32); longer files grow.
+const MAX_RESERVED_SAMPLES: usize = 60 * 48_000;
+
 /// Peak below which a file counts as silent: -54 dBFS, inaudible on a phone line.
 const SILENCE_PEAK: u16 = 64;
 
@@ -126,8 +129,11 @@ fn mix_down(
     samples: impl Iterator<Item = Result<f32, hound::Error>>,
     channels: usize,
 ) -> Result<Vec<f32>, PromptFault> {
+    // The size hint is the header's data length, which a truncated or forged file overstates:
+    // cargo-fuzz found a 58-byte file that asked for 2.4 GB here. Reserve what a real prompt
+    // needs at most up front and let the vector grow with the samples that actually arrive.
     let (lower, _) = samples.size_hint();
-    let mut mono = Vec::with_capacity(lower / channels);
+    let mut mono = Vec::with_capacity((lower / channels).min(MAX_RESERVED_SAMPLES));
     let mut sum = 0.0f32;
     let mut in_frame = 0;
     for sample in samples {

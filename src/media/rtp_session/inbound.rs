@@ -361,6 +361,11 @@ mod tests {
             (8, true, 160, &[0x11, 0x22, 0x33][..])
         );
         assert_eq!(RtpView::parse(&bytes[..18]), None, "extension cut short");
+        // An extension announcing more words than the packet holds: the `rtp` crate's
+        // unmarshal panics on this shape (cargo-fuzz); ours drops it.
+        let mut long_extension = bytes.clone();
+        long_extension[19] = 0x1F;
+        assert_eq!(RtpView::parse(&long_extension), None, "extension too long");
         let mut too_much_padding = bytes.clone();
         *too_much_padding.last_mut().unwrap() = 40;
         assert_eq!(RtpView::parse(&too_much_padding), None);

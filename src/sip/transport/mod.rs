@@ -8,6 +8,7 @@ pub mod framing;
 mod tcp;
 mod udp;
 
+use crate::metrics;
 use crate::sip::admission::{AdmissionControl, RefusedCounts};
 use crate::sip::limits::Limits;
 use crate::sip::message::{self, MessageError};
@@ -175,17 +176,20 @@ impl Transports {
 
     /// Checks, parses and passes up a received message; answers or drops what must not go on.
     async fn deliver(&self, raw: &[u8], source: SocketAddr, flow: Flow) {
+        metrics::SIP_MESSAGES_RECEIVED.inc();
         let head = message::normalised_head(raw);
         if let Some(user_agent) = header_of(&head, "User-Agent") {
             if self.limits().is_scanner(user_agent) {
                 // Silence tells a scanner nothing, not even that a SIP server is here.
                 RefusedCounts::add(&self.admission.refused.scanner_requests);
+                metrics::SIP_SCANNER_REQUESTS.inc();
                 tracing::debug!(%source, user_agent, "scanner request dropped");
                 return;
             }
         }
         if raw.len() > self.limits().max_message_bytes {
             RefusedCounts::add(&self.admission.refused.oversized_messages);
+            metrics::SIP_OVERSIZED_MESSAGES.inc();
             let refusal = Refusal {
                 status: 513,
                 reason: "Message Too Large".into(),
@@ -194,12 +198,14 @@ impl Transports {
             return self.refuse(raw, &refusal, source, flow).await;
         }
         if let Some(refusal) = validate::check_raw(&head) {
+            metrics::SIP_REQUESTS_INVALID.inc();
             return self.refuse(raw, &refusal, source, flow).await;
         }
         match message::parse(raw) {
             Ok(message) => {
                 if let SipMessage::Request(request) = &message {
                     if let Some(refusal) = validate::check_request(request) {
+                        metrics::SIP_REQUESTS_INVALID.inc();
                         return self.refuse(raw, &refusal, source, flow).await;
                     }
                 }
@@ -212,7 +218,10 @@ impl Transports {
                     })
                     .await;
             }
-            Err(error) => self.reject(raw, &error, source, flow).await,
+            Err(error) => {
+                metrics::SIP_PARSE_ERRORS.inc();
+                self.reject(raw, &error, source, flow).await
+            }
         }
     }
 

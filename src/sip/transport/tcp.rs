@@ -31,6 +31,7 @@ pub(super) async fn accept_loop(transports: Transports, listener: TcpListener) {
                     // Closed at once: holding refused connections would spend the descriptors
                     // the limit is there to keep.
                     RefusedCounts::add(&transports.admission.refused.tcp_connections);
+                    crate::metrics::SIP_TCP_CONNECTIONS_REFUSED.inc();
                     tracing::debug!(%peer, "TCP connection over the limits closed");
                     drop(stream);
                 }
@@ -162,6 +163,7 @@ fn start(
                         // The stream is desynchronised: nothing after this can be framed.
                         if !matches!(e, super::framing::FramingError::ContentLength) {
                             RefusedCounts::add(&transports.admission.refused.oversized_messages);
+                            crate::metrics::SIP_OVERSIZED_MESSAGES.inc();
                         }
                         tracing::warn!(%peer, error = %e, "closing TCP connection");
                         // Messages framed before the fault are still being answered: leave the

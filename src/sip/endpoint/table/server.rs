@@ -173,6 +173,7 @@ impl TransactionTable {
             return;
         }
         if !self.accepting {
+            crate::metrics::CALLS_REFUSED_SHUTTING_DOWN.inc();
             let mut r = reply(StatusCode::ServiceUnavailable);
             r.headers.push(Header::RetryAfter("30".into()));
             out.extend(self.respond(&key, r, now));
