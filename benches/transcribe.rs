@@ -5,8 +5,9 @@
 //! and the MBROLA voices (scripts/install-deps.sh --test).
 //!
 //! `cargo bench --bench transcribe -- [accuracy|delay] [--decoding greedy|beam5]
-//! [--prompt on|off] [--audio-window full|fitted] [--model base|tiny.en]…`: only one half, and
-//! the decoding to measure (default: the server's defaults; accuracy with base and tiny.en).
+//! [--prompt on|off] [--audio-window full|fitted] [--model base|tiny.en]… [--voices mbrola|all]`:
+//! only one half, the decoding to measure (default: the server's defaults; accuracy with base
+//! and tiny.en, all voices).
 
 use hotline::transcribe::clean::clean_segments;
 use hotline::transcribe::decoding::{AudioWindow, DecodeOptions, Search};
@@ -106,6 +107,9 @@ struct Args {
     prompt: bool,
     window: AudioWindow,
     models: Vec<ModelKind>,
+    /// Only the MBROLA voices (the goals are set on them; espeak-ng's own voices are the
+    /// slow stress case).
+    mbrola_only: bool,
 }
 
 fn args() -> Args {
@@ -117,6 +121,7 @@ fn args() -> Args {
         prompt: defaults.prompt,
         window: defaults.audio_window,
         models: Vec::new(),
+        mbrola_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -136,7 +141,14 @@ fn args() -> Args {
             }
             "--audio-window" => a.window = value().parse().unwrap(),
             "--model" => a.models.push(value().parse().unwrap()),
-            other => panic!("unknown argument {other}: [accuracy|delay] [--decoding greedy|beam5] [--prompt on|off] [--audio-window full|fitted] [--model base|tiny.en]"),
+            "--voices" => {
+                a.mbrola_only = match value().as_str() {
+                    "mbrola" => true,
+                    "all" => false,
+                    v => panic!("--voices mbrola|all, not {v}"),
+                }
+            }
+            other => panic!("unknown argument {other}: [accuracy|delay] [--decoding greedy|beam5] [--prompt on|off] [--audio-window full|fitted] [--model base|tiny.en] [--voices mbrola|all]"),
         }
     }
     if !a.accuracy && !a.delay {
@@ -221,6 +233,9 @@ fn accuracy(args: &Args, all: &[Sentence]) {
             };
             let (mut mbrola, mut every) = (Tally::default(), Tally::default());
             for voice in voice_list {
+                if args.mbrola_only && !voice.starts_with("mb-") {
+                    continue;
+                }
                 let mut t = Tally::default();
                 for s in all.iter().filter(|s| &s.language == language) {
                     let audio = phone(voice, &s.text);
@@ -262,10 +277,12 @@ fn accuracy(args: &Args, all: &[Sentence]) {
                 .filter(|v| v.starts_with("mb-"))
                 .collect();
             println!("{}", mbrola.row(kind.name(), language, &mb.join(", ")));
-            println!(
-                "{}",
-                every.row(kind.name(), language, &voice_list.join(", "))
-            );
+            if !args.mbrola_only {
+                println!(
+                    "{}",
+                    every.row(kind.name(), language, &voice_list.join(", "))
+                );
+            }
         }
     }
     println!();
