@@ -83,6 +83,18 @@ fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The words a key word is looked for in: `words`, plus each hyphenated word joined, so the key
+/// word `email` is found in "e-mail" and `wifi` in "Wi-Fi" (the references spell them so).
+fn heard_words(text: &str) -> Vec<String> {
+    let mut heard = words(text);
+    heard.extend(
+        text.split_whitespace()
+            .filter(|w| w.contains('-'))
+            .flat_map(|w| words(&w.replace('-', ""))),
+    );
+    heard
+}
+
 /// Word-level Levenshtein distance over the reference length.
 fn wer(reference: &str, hypothesis: &str) -> (usize, usize) {
     let (r, h) = (words(reference), words(hypothesis));
@@ -103,6 +115,7 @@ fn wer(reference: &str, hypothesis: &str) -> (usize, usize) {
 struct Args {
     accuracy: bool,
     delay: bool,
+    timing: bool,
     search: Search,
     prompt: bool,
     window: AudioWindow,
@@ -117,6 +130,7 @@ fn args() -> Args {
     let mut a = Args {
         accuracy: false,
         delay: false,
+        timing: false,
         search: defaults.decoding,
         prompt: defaults.prompt,
         window: defaults.audio_window,
@@ -131,6 +145,7 @@ fn args() -> Args {
             "--bench" => {}
             "accuracy" => a.accuracy = true,
             "delay" => a.delay = true,
+            "timing" => a.timing = true,
             "--decoding" => a.search = value().parse().unwrap(),
             "--prompt" => {
                 a.prompt = match value().as_str() {
@@ -148,10 +163,10 @@ fn args() -> Args {
                     v => panic!("--voices mbrola|all, not {v}"),
                 }
             }
-            other => panic!("unknown argument {other}: [accuracy|delay] [--decoding greedy|beam5] [--prompt on|off] [--audio-window full|fitted] [--model base|tiny.en] [--voices mbrola|all]"),
+            other => panic!("unknown argument {other}: [accuracy|delay|timing] [--decoding greedy|beam5] [--prompt on|off] [--audio-window full|fitted] [--model base|tiny.en] [--voices mbrola|all]"),
         }
     }
-    if !a.accuracy && !a.delay {
+    if !a.accuracy && !a.delay && !a.timing {
         (a.accuracy, a.delay) = (true, true);
     }
     if a.models.is_empty() {
@@ -251,7 +266,7 @@ fn accuracy(args: &Args, all: &[Sentence]) {
                     let (e, len) = wer(&s.text, &text);
                     t.errors += e;
                     t.words += len;
-                    let heard = words(&text);
+                    let heard = heard_words(&text);
                     for k in &s.keywords {
                         t.keys += 1;
                         if words(k).iter().all(|w| heard.contains(w)) {
@@ -299,6 +314,61 @@ fn main() {
     }
     if args.delay {
         delay(&args, &all);
+    }
+    if args.timing {
+        timing(&all);
+    }
+}
+
+/// Time per clip of each decoding, the variants taking turns on the same clip, so a machine
+/// whose load changes during the run (others' builds) weighs on all of them alike.
+fn timing(all: &[Sentence]) {
+    let model = WhisperModel::load(&ModelKind::Base.file_in(&default_cache_dir())).unwrap();
+    let variants = [
+        ("greedy", false, AudioWindow::Full),
+        ("greedy", true, AudioWindow::Full),
+        ("beam5", false, AudioWindow::Full),
+        ("beam5", true, AudioWindow::Full),
+        ("beam5", true, AudioWindow::Fitted),
+    ];
+    let mut seconds = [0.0f64; 5];
+    let mut clips = 0;
+    let mut audio_s = 0.0;
+    for (language, voices) in [("en", ["mb-us1", "mb-us2"]), ("fr", ["mb-fr1", "mb-fr4"])] {
+        let prompt = initial_prompt(Some(language), None, &Vocabulary::default());
+        for s in all.iter().filter(|s| s.language == language).take(3) {
+            for voice in voices {
+                let audio = phone(voice, &s.text);
+                for (i, (search, prompted, window)) in variants.iter().enumerate() {
+                    let options = DecodeOptions {
+                        language: Some(language),
+                        threads: 2,
+                        search: search.parse().unwrap(),
+                        prompt: prompt.as_deref().filter(|_| *prompted),
+                        window: *window,
+                    };
+                    let t0 = Instant::now();
+                    model.transcribe_with(&audio, &options).unwrap();
+                    seconds[i] += t0.elapsed().as_secs_f64();
+                }
+                clips += 1;
+                audio_s += audio.len() as f64 / 16000.0;
+            }
+        }
+    }
+    println!(
+        "{clips} clips ({:.1} s of audio each on average), each decoding in turn, 2 whisper threads",
+        audio_s / clips as f64
+    );
+    println!();
+    println!("| decoding | prompt | audio window | time per clip |");
+    println!("|---|---|---|---|");
+    for ((search, prompted, window), s) in variants.iter().zip(seconds) {
+        println!(
+            "| {search} | {} | {window} | {:.2} s |",
+            if *prompted { "on" } else { "off" },
+            s / clips as f64
+        );
     }
 }
 
