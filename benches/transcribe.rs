@@ -3,10 +3,19 @@
 //! path, and the delay from hang-up to stored transcript for 10, 30 and 120 s voicemails, alone
 //! and four at once. Needs the models (`hotline model fetch base` / `tiny.en`), espeak-ng, sox
 //! and the MBROLA voices (scripts/install-deps.sh --test).
+//!
+//! `cargo bench --bench transcribe -- [accuracy|delay] [--decoding greedy|beam5]
+//! [--prompt on|off] [--audio-window full|fitted] [--model base|tiny.en]… [--voices mbrola|all]`:
+//! only one half, the decoding to measure (default: the server's defaults; accuracy with base
+//! and tiny.en, all voices).
 
 use hotline::transcribe::clean::clean_segments;
+use hotline::transcribe::decoding::{AudioWindow, DecodeOptions, Search};
 use hotline::transcribe::fetch::{default_cache_dir, ModelKind};
+use hotline::transcribe::prompt::{initial_prompt, Vocabulary};
+use hotline::transcribe::worker::TranscriptionConfig;
 use hotline::transcribe::{audio, WhisperModel};
+use std::collections::BTreeMap;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
@@ -74,6 +83,18 @@ fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The words a key word is looked for in: `words`, plus each hyphenated word joined, so the key
+/// word `email` is found in "e-mail" and `wifi` in "Wi-Fi" (the references spell them so).
+fn heard_words(text: &str) -> Vec<String> {
+    let mut heard = words(text);
+    heard.extend(
+        text.split_whitespace()
+            .filter(|w| w.contains('-'))
+            .flat_map(|w| words(&w.replace('-', ""))),
+    );
+    heard
+}
+
 /// Word-level Levenshtein distance over the reference length.
 fn wer(reference: &str, hypothesis: &str) -> (usize, usize) {
     let (r, h) = (words(reference), words(hypothesis));
@@ -90,71 +111,284 @@ fn wer(reference: &str, hypothesis: &str) -> (usize, usize) {
     (prev[h.len()], r.len())
 }
 
-fn main() {
+/// What to measure, from the command line.
+struct Args {
+    accuracy: bool,
+    delay: bool,
+    timing: bool,
+    search: Search,
+    prompt: bool,
+    window: AudioWindow,
+    models: Vec<ModelKind>,
+    /// Only the MBROLA voices (the goals are set on them; espeak-ng's own voices are the
+    /// slow stress case).
+    mbrola_only: bool,
+}
+
+fn args() -> Args {
+    let defaults = TranscriptionConfig::default();
+    let mut a = Args {
+        accuracy: false,
+        delay: false,
+        timing: false,
+        search: defaults.decoding,
+        prompt: defaults.prompt,
+        window: defaults.audio_window,
+        models: Vec::new(),
+        mbrola_only: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| panic!("{arg} needs a value"));
+        match arg.as_str() {
+            // cargo bench passes `--bench` to every harness.
+            "--bench" => {}
+            "accuracy" => a.accuracy = true,
+            "delay" => a.delay = true,
+            "timing" => a.timing = true,
+            "--decoding" => a.search = value().parse().unwrap(),
+            "--prompt" => {
+                a.prompt = match value().as_str() {
+                    "on" => true,
+                    "off" => false,
+                    v => panic!("--prompt on|off, not {v}"),
+                }
+            }
+            "--audio-window" => a.window = value().parse().unwrap(),
+            "--model" => a.models.push(value().parse().unwrap()),
+            "--voices" => {
+                a.mbrola_only = match value().as_str() {
+                    "mbrola" => true,
+                    "all" => false,
+                    v => panic!("--voices mbrola|all, not {v}"),
+                }
+            }
+            other => panic!("unknown argument {other}: [accuracy|delay|timing] [--decoding greedy|beam5] [--prompt on|off] [--audio-window full|fitted] [--model base|tiny.en] [--voices mbrola|all]"),
+        }
+    }
+    if !a.accuracy && !a.delay && !a.timing {
+        (a.accuracy, a.delay) = (true, true);
+    }
+    if a.models.is_empty() {
+        a.models = vec![ModelKind::Base, ModelKind::TinyEn];
+    }
+    a
+}
+
+/// Sums over a set of clips.
+#[derive(Default)]
+struct Tally {
+    clips: usize,
+    errors: usize,
+    words: usize,
+    keys: usize,
+    found: usize,
+    audio_s: f64,
+    compute_s: f64,
+}
+
+impl Tally {
+    fn add(&mut self, other: &Tally) {
+        self.clips += other.clips;
+        self.errors += other.errors;
+        self.words += other.words;
+        self.keys += other.keys;
+        self.found += other.found;
+        self.audio_s += other.audio_s;
+        self.compute_s += other.compute_s;
+    }
+
+    fn row(&self, model: &str, language: &str, voices: &str) -> String {
+        format!(
+            "| {model} | {language} | {voices} | {} | {:.1} % | {:.1} % | {:.2} s | {:.2} |",
+            self.clips,
+            100.0 * self.errors as f64 / self.words as f64,
+            100.0 * self.found as f64 / self.keys as f64,
+            self.compute_s / self.clips as f64,
+            self.compute_s / self.audio_s
+        )
+    }
+}
+
+fn accuracy(args: &Args, all: &[Sentence]) {
     let cache = default_cache_dir();
     let threads = 2;
-    let all = sentences();
     let voices = [
-        ("en", vec!["mb-us1", "mb-us2", "en-us"]),
-        ("fr", vec!["mb-fr1", "mb-fr4", "fr"]),
+        ("en", ["mb-us1", "mb-us2", "en-us"]),
+        ("fr", ["mb-fr1", "mb-fr4", "fr"]),
     ];
+    let vocabulary = Vocabulary::default();
     println!(
-        "| model | language | voices | sentences | WER | key-word recall | real-time factor |"
+        "decoding {}, prompt {}, audio window {}, {threads} whisper threads",
+        args.search,
+        if args.prompt { "on" } else { "off" },
+        args.window
     );
-    println!("|---|---|---|---|---|---|---|");
-    for kind in [ModelKind::Base, ModelKind::TinyEn] {
+    println!();
+    println!("| model | language | voices | clips | WER | key-word recall | time per clip | real-time factor |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let mut missed: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for kind in &args.models {
         let model =
             WhisperModel::load(&kind.file_in(&cache)).expect("model: run `hotline model fetch`");
         for (language, voice_list) in &voices {
             if !kind.supports(language) {
                 continue;
             }
-            let (mut errors, mut total, mut found, mut keys, mut audio_s, mut compute_s) =
-                (0, 0, 0, 0, 0.0, 0.0);
-            let mut n = 0;
-            for s in all.iter().filter(|s| &s.language == language) {
-                for voice in voice_list {
+            let prompt = args
+                .prompt
+                .then(|| initial_prompt(Some(language), None, &vocabulary))
+                .flatten();
+            let options = DecodeOptions {
+                language: Some(language),
+                threads,
+                search: args.search,
+                prompt: prompt.as_deref(),
+                window: args.window,
+            };
+            let (mut mbrola, mut every) = (Tally::default(), Tally::default());
+            for voice in voice_list {
+                if args.mbrola_only && !voice.starts_with("mb-") {
+                    continue;
+                }
+                let mut t = Tally::default();
+                for s in all.iter().filter(|s| &s.language == language) {
                     let audio = phone(voice, &s.text);
                     let t0 = Instant::now();
-                    let t = model.transcribe(&audio, Some(language), threads).unwrap();
-                    compute_s += t0.elapsed().as_secs_f64();
-                    audio_s += audio.len() as f64 / 16000.0;
-                    let text = clean_segments(t.segments)
+                    let heard = model.transcribe_with(&audio, &options).unwrap();
+                    t.compute_s += t0.elapsed().as_secs_f64();
+                    t.audio_s += audio.len() as f64 / 16000.0;
+                    let text = clean_segments(heard.segments, prompt.as_deref())
                         .iter()
                         .map(|s| s.text.clone())
                         .collect::<Vec<_>>()
                         .join(" ");
                     let (e, len) = wer(&s.text, &text);
-                    errors += e;
-                    total += len;
-                    let heard = words(&text);
+                    t.errors += e;
+                    t.words += len;
+                    let heard = heard_words(&text);
                     for k in &s.keywords {
-                        keys += 1;
-                        let kw = words(k);
-                        if kw.iter().all(|w| heard.contains(w)) {
-                            found += 1;
+                        t.keys += 1;
+                        if words(k).iter().all(|w| heard.contains(w)) {
+                            t.found += 1;
+                        } else {
+                            missed
+                                .entry((kind.name().to_string(), voice.to_string()))
+                                .or_default()
+                                .push(k.clone());
                         }
                     }
-                    n += 1;
+                    t.clips += 1;
                 }
+                println!("{}", t.row(kind.name(), language, voice));
+                if voice.starts_with("mb-") {
+                    mbrola.add(&t);
+                }
+                every.add(&t);
             }
-            println!(
-                "| {} | {} | {} | {} | {:.1} % | {:.1} % | {:.2} |",
-                kind.name(),
-                language,
-                voice_list.join(", "),
-                n,
-                100.0 * errors as f64 / total as f64,
-                100.0 * found as f64 / keys as f64,
-                compute_s / audio_s
-            );
+            let mb: Vec<&str> = voice_list
+                .iter()
+                .copied()
+                .filter(|v| v.starts_with("mb-"))
+                .collect();
+            println!("{}", mbrola.row(kind.name(), language, &mb.join(", ")));
+            if !args.mbrola_only {
+                println!(
+                    "{}",
+                    every.row(kind.name(), language, &voice_list.join(", "))
+                );
+            }
         }
     }
+    println!();
+    for ((model, voice), keys) in &missed {
+        println!("key words missed, {model}, {voice}: {}", keys.join(", "));
+    }
+}
 
-    // Hang-up to transcript, with the server's defaults on this machine (one worker, one
-    // whisper thread, 30 s parts). In parts, the windows before the last one are transcribed
-    // while the caller still speaks, so only the last part is left at hang-up. Four voicemails
-    // finishing at once wait for each other on one worker, or share two with `workers = 2`.
+fn main() {
+    let args = args();
+    let all = sentences();
+    if args.accuracy {
+        accuracy(&args, &all);
+    }
+    if args.delay {
+        delay(&args, &all);
+    }
+    if args.timing {
+        timing(&all);
+    }
+}
+
+/// Time per clip of each decoding, the variants taking turns on the same clip, so a machine
+/// whose load changes during the run (others' builds) weighs on all of them alike.
+fn timing(all: &[Sentence]) {
+    let model = WhisperModel::load(&ModelKind::Base.file_in(&default_cache_dir())).unwrap();
+    let variants = [
+        ("greedy", false, AudioWindow::Full),
+        ("greedy", true, AudioWindow::Full),
+        ("beam5", false, AudioWindow::Full),
+        ("beam5", true, AudioWindow::Full),
+        ("beam5", true, AudioWindow::Fitted),
+    ];
+    let mut seconds = [0.0f64; 5];
+    let mut clips = 0;
+    let mut audio_s = 0.0;
+    for (language, voices) in [("en", ["mb-us1", "mb-us2"]), ("fr", ["mb-fr1", "mb-fr4"])] {
+        let prompt = initial_prompt(Some(language), None, &Vocabulary::default());
+        for s in all.iter().filter(|s| s.language == language).take(3) {
+            for voice in voices {
+                let audio = phone(voice, &s.text);
+                for (i, (search, prompted, window)) in variants.iter().enumerate() {
+                    let options = DecodeOptions {
+                        language: Some(language),
+                        threads: 2,
+                        search: search.parse().unwrap(),
+                        prompt: prompt.as_deref().filter(|_| *prompted),
+                        window: *window,
+                    };
+                    let t0 = Instant::now();
+                    model.transcribe_with(&audio, &options).unwrap();
+                    seconds[i] += t0.elapsed().as_secs_f64();
+                }
+                clips += 1;
+                audio_s += audio.len() as f64 / 16000.0;
+            }
+        }
+    }
+    println!(
+        "{clips} clips ({:.1} s of audio each on average), each decoding in turn, 2 whisper threads",
+        audio_s / clips as f64
+    );
+    println!();
+    println!("| decoding | prompt | audio window | time per clip |");
+    println!("|---|---|---|---|");
+    for ((search, prompted, window), s) in variants.iter().zip(seconds) {
+        println!(
+            "| {search} | {} | {window} | {:.2} s |",
+            if *prompted { "on" } else { "off" },
+            s / clips as f64
+        );
+    }
+}
+
+/// Hang-up to transcript, with the server's defaults on this machine (one worker, one whisper
+/// thread, 30 s parts). In parts, the windows before the last one are transcribed while the
+/// caller still speaks, so only the last part is left at hang-up. Four voicemails finishing at
+/// once wait for each other on one worker, or share two with `workers = 2`.
+fn delay(args: &Args, all: &[Sentence]) {
+    let cache = default_cache_dir();
+    let prompt = args
+        .prompt
+        .then(|| initial_prompt(Some("en"), None, &Vocabulary::default()))
+        .flatten();
+    let options = DecodeOptions {
+        language: Some("en"),
+        threads: 1,
+        search: args.search,
+        prompt: prompt.as_deref(),
+        window: args.window,
+    };
     let model = Arc::new(WhisperModel::load(&ModelKind::Base.file_in(&cache)).unwrap());
     let english: Vec<Vec<f32>> = all
         .iter()
@@ -164,9 +398,16 @@ fn main() {
         .collect();
     let timed = |clip: &[f32]| {
         let t0 = Instant::now();
-        model.transcribe(clip, Some("en"), 1).unwrap();
+        model.transcribe_with(clip, &options).unwrap();
         t0.elapsed().as_secs_f64()
     };
+    println!();
+    println!(
+        "decoding {}, prompt {}, audio window {}, 1 whisper thread",
+        args.search,
+        if args.prompt { "on" } else { "off" },
+        args.window
+    );
     println!();
     println!("| voicemail | whole file, alone | in 30 s parts, alone | 4 at once, parts, 1 worker (slowest) | 4 at once, parts, 2 workers (slowest) |");
     println!("|---|---|---|---|---|");
@@ -187,10 +428,18 @@ fn main() {
         let t0 = Instant::now();
         let handles: Vec<_> = (0..2)
             .map(|_| {
-                let (m, c) = (model.clone(), last.to_vec());
+                let (m, c, p) = (model.clone(), last.to_vec(), prompt.clone());
+                let (search, window) = (args.search, args.window);
                 std::thread::spawn(move || {
+                    let options = DecodeOptions {
+                        language: Some("en"),
+                        threads: 1,
+                        search,
+                        prompt: p.as_deref(),
+                        window,
+                    };
                     for _ in 0..2 {
-                        m.transcribe(&c, Some("en"), 1).unwrap();
+                        m.transcribe_with(&c, &options).unwrap();
                     }
                 })
             })

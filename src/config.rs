@@ -392,6 +392,63 @@ mod tests {
     }
 
     #[test]
+    fn transcription_decoding_prompt_and_vocabulary_are_read() {
+        use crate::transcribe::decoding::{AudioWindow, Search};
+        let c = Config::from_toml(
+            "[transcription]\ndecoding = \"greedy\"\nprompt = false\n\
+             vocabulary = [\"Contoso\", \"Northwind Payroll\"]\naudio_window = \"fitted\"\n",
+        )
+        .unwrap()
+        .transcription;
+        assert_eq!(c.decoding, Search::Greedy);
+        assert_eq!(c.audio_window, AudioWindow::Fitted);
+        let settings = c.decode_settings().unwrap();
+        assert!(!settings.prompt);
+        assert_eq!(
+            settings.vocabulary.words(),
+            ["Contoso", "Northwind Payroll"]
+        );
+        let c = Config::from_toml("[transcription]\ndecoding = \"beam8\"\n").unwrap();
+        assert_eq!(c.transcription.decoding, Search::Beam { beam_size: 8 });
+    }
+
+    #[test]
+    fn transcription_defaults_are_the_measured_best() {
+        use crate::transcribe::decoding::{AudioWindow, Search};
+        let c = Config::from_toml("").unwrap().transcription;
+        assert_eq!(c.decoding, Search::BEAM5);
+        assert!(c.prompt);
+        assert_eq!(c.audio_window, AudioWindow::Full);
+        assert!(c.decode_settings().unwrap().vocabulary.words().is_empty());
+    }
+
+    #[test]
+    fn a_wrong_decoding_or_window_names_its_line_and_the_choices() {
+        let err = Config::from_toml("[transcription]\nenabled = true\ndecoding = \"beam1\"\n")
+            .unwrap_err();
+        assert!(err.starts_with("line 3") && err.contains("beam5"), "{err}");
+        let err = Config::from_toml("[transcription]\naudio_window = \"half\"\n").unwrap_err();
+        assert!(err.starts_with("line 2") && err.contains("fitted"), "{err}");
+    }
+
+    #[test]
+    fn a_vocabulary_file_is_read_at_start_and_a_missing_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("names.txt");
+        std::fs::write(&file, "# products\nFabrikam Portal\n").unwrap();
+        let toml = format!(
+            "[transcription]\nvocabulary = [\"Contoso\"]\nvocabulary_file = \"{}\"\n",
+            file.display()
+        );
+        let c = Config::from_toml(&toml).unwrap().transcription;
+        let words = c.decode_settings().unwrap().vocabulary;
+        assert_eq!(words.words(), ["Contoso", "Fabrikam Portal"]);
+        std::fs::remove_file(&file).unwrap();
+        let err = c.decode_settings().unwrap_err().to_string();
+        assert!(err.contains("names.txt"), "{err}");
+    }
+
+    #[test]
     fn bad_port_range_is_explained() {
         let err = Config::from_toml("[media]\nrtp_ports = \"20000-10000\"\n").unwrap_err();
         assert!(err.contains("low-high"), "{err}");

@@ -59,6 +59,12 @@ enum Command {
         /// ggml model file [default: the fetched base model]
         #[arg(long, env = "HOTLINE_MODEL")]
         model: Option<PathBuf>,
+        /// `greedy` or `beam5` [default: the server's]
+        #[arg(long)]
+        decoding: Option<hotline::transcribe::decoding::Search>,
+        /// Without the helpdesk's words as whisper's prompt (used when the language is given)
+        #[arg(long)]
+        no_prompt: bool,
     },
 }
 
@@ -415,18 +421,29 @@ fn run() -> anyhow::Result<()> {
             file,
             language,
             model,
+            decoding,
+            no_prompt,
         } => {
+            use hotline::transcribe::{decoding::DecodeOptions, prompt, worker};
             let model_path = model.unwrap_or_else(|| {
                 hotline::transcribe::fetch::default_cache_dir().join("ggml-base.bin")
             });
             let model = hotline::transcribe::WhisperModel::load(&model_path)?;
             let audio = hotline::transcribe::audio::load_wav_16k(&file)?;
+            let defaults = worker::TranscriptionConfig::default();
+            let prompt = (!no_prompt)
+                .then(|| prompt::initial_prompt(language.as_deref(), None, &Default::default()))
+                .flatten();
+            let options = DecodeOptions {
+                language: language.as_deref(),
+                threads: hotline::transcribe::default_threads(),
+                search: decoding.unwrap_or(defaults.decoding),
+                prompt: prompt.as_deref(),
+                window: defaults.audio_window,
+            };
             let started = std::time::Instant::now();
-            let t = model.transcribe(
-                &audio,
-                language.as_deref(),
-                hotline::transcribe::default_threads(),
-            )?;
+            let mut t = model.transcribe_with(&audio, &options)?;
+            t.segments = hotline::transcribe::clean::clean_segments(t.segments, prompt.as_deref());
             eprintln!(
                 "language {}, {:.1} s of audio in {:.1} s",
                 t.language,

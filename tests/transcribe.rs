@@ -1,7 +1,11 @@
 //! Speech models: both PyPI models import, load in whisper.cpp and transcribe phone audio; bad
 //! model files give clear errors. The models come from `hotline model fetch` (run by `make test`).
 
+use hotline::tickets::Category;
+use hotline::transcribe::clean::{clean_segments, is_prompt_echo};
+use hotline::transcribe::decoding::{AudioWindow, DecodeOptions, Search};
 use hotline::transcribe::fetch::{default_cache_dir, ModelKind};
+use hotline::transcribe::prompt::{initial_prompt, Vocabulary};
 use hotline::transcribe::{audio, import_ct2, WhisperModel};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -82,6 +86,79 @@ fn base_detects_french() {
     let t = model(ModelKind::Base).transcribe(&audio, None, 2).unwrap();
     assert_eq!(t.language, "fr", "{}", t.text);
     assert!(t.text.to_lowercase().contains("connecter"), "{}", t.text);
+}
+
+fn helpdesk_prompt(language: &str) -> String {
+    let names = Vocabulary::load(&["Contoso".into(), "Northwind Payroll".into()], None).unwrap();
+    initial_prompt(Some(language), Some(Category::Network), &names).unwrap()
+}
+
+fn options<'a>(language: &'a str, search: Search, prompt: &'a str) -> DecodeOptions<'a> {
+    DecodeOptions {
+        language: Some(language),
+        threads: 2,
+        search,
+        prompt: Some(prompt),
+        window: AudioWindow::Full,
+    }
+}
+
+#[test]
+fn the_prompt_never_comes_out_as_the_transcript_of_silence_or_hiss() {
+    let m = model(ModelKind::Base);
+    let silence = vec![0.0f32; 16000 * 5];
+    // Line hiss: a quiet pseudo-random signal, as an open line without speech.
+    let mut x = 1u32;
+    let hiss: Vec<f32> = (0..16000 * 5)
+        .map(|_| {
+            x = x.wrapping_mul(1664525).wrapping_add(1013904223);
+            (x >> 8) as f32 / (1u32 << 24) as f32 * 0.004 - 0.002
+        })
+        .collect();
+    for language in ["en", "fr"] {
+        let prompt = helpdesk_prompt(language);
+        for search in [Search::Greedy, Search::BEAM5] {
+            for audio in [&silence, &hiss] {
+                let heard = m
+                    .transcribe_with(audio, &options(language, search, &prompt))
+                    .unwrap();
+                let kept = clean_segments(heard.segments.clone(), Some(&prompt));
+                let text = kept.iter().map(|s| s.text.as_str()).collect::<Vec<_>>();
+                assert!(
+                    !is_prompt_echo(&text.join(" "), &prompt)
+                        && text.iter().all(|t| !is_prompt_echo(t, &prompt)),
+                    "{language} {search}: whisper heard {:?}, kept {text:?}",
+                    heard.text
+                );
+                assert!(
+                    text.join(" ").split_whitespace().count() < 3,
+                    "{language} {search}: {text:?} from no speech"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn with_the_prompt_the_callers_words_still_come_through() {
+    let m = model(ModelKind::Base);
+    let prompt = helpdesk_prompt("en");
+    let heard = m
+        .transcribe_with(
+            &phone_speech("mb-us1", SENTENCE),
+            &options("en", Search::BEAM5, &prompt),
+        )
+        .unwrap();
+    let text = clean_segments(heard.segments, Some(&prompt))
+        .iter()
+        .map(|s| s.text.to_lowercase())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        text.contains("printer") && text.contains("floor") && text.contains("invoices"),
+        "{text}"
+    );
+    assert!(!text.contains("company names"), "{text}");
 }
 
 /// A tiny CTranslate2 file: header, one variable, no aliases.

@@ -255,11 +255,17 @@ fn start_transcription(
     if !config.transcription.enabled {
         return Ok(None);
     }
+    // A word list that cannot be read is a configuration mistake: it stops the server.
+    let settings = config
+        .transcription
+        .decode_settings()
+        .map_err(TranscriberError::from)?;
     match Models::load(&config.transcription) {
         Ok(models) => Ok(Some(Transcriber::start(
             store.clone(),
             Arc::new(models),
             &config.transcription,
+            settings,
             tokio::runtime::Handle::current(),
         ))),
         Err(

@@ -1,5 +1,6 @@
 //! Whisper's known failure modes, removed before a transcript is stored: repetition loops
-//! ("non, non, non, …"), repeated segments, and the stock phrases it invents on silence.
+//! ("non, non, non, …"), repeated segments, the stock phrases it invents on silence, and its
+//! initial prompt recited back (on silence it may "continue" the prompt with the prompt).
 
 use super::model::Segment;
 
@@ -80,13 +81,38 @@ pub fn collapse_repetitions(text: &str) -> String {
     out.join(" ")
 }
 
-/// Cleans segments: repetitions collapsed, repeated and hallucinated segments dropped. Returns
-/// the kept segments; an empty result means nothing usable was said.
-pub fn clean_segments(segments: Vec<Segment>) -> Vec<Segment> {
-    let mut kept: Vec<Segment> = Vec::new();
-    for mut s in segments {
+/// Whether `text` is the prompt recited back rather than speech: three or more words in the
+/// prompt's order, or four or more words nearly all of which are the prompt's. A caller naming
+/// one or two helpdesk terms in a sentence of their own is not an echo.
+pub fn is_prompt_echo(text: &str, prompt: &str) -> bool {
+    let heard: Vec<String> = normalise(text).split(' ').map(str::to_string).collect();
+    let prompt: Vec<String> = normalise(prompt).split(' ').map(str::to_string).collect();
+    if heard.len() < 3 || heard.iter().any(String::is_empty) {
+        return false;
+    }
+    if prompt.windows(heard.len()).any(|w| w == heard.as_slice()) {
+        return true;
+    }
+    let from_prompt = heard.iter().filter(|w| prompt.contains(w)).count();
+    heard.len() >= 4 && from_prompt * 10 >= heard.len() * 9
+}
+
+/// Cleans segments: repetitions collapsed, repeated and hallucinated segments and the prompt's
+/// echo dropped. Returns the kept segments; an empty result means nothing usable was said.
+pub fn clean_segments(segments: Vec<Segment>, prompt: Option<&str>) -> Vec<Segment> {
+    let echo = |text: &str| prompt.is_some_and(|p| is_prompt_echo(text, p));
+    let mut segments = segments;
+    for s in &mut segments {
         s.text = collapse_repetitions(&s.text);
-        if is_hallucination(&s.text) {
+    }
+    // An echo cut into short segments would pass the test below one segment at a time.
+    let whole = segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>();
+    if segments.len() > 1 && echo(&whole.join(" ")) {
+        return Vec::new();
+    }
+    let mut kept: Vec<Segment> = Vec::new();
+    for s in segments {
+        if is_hallucination(&s.text) || echo(&s.text) {
             continue;
         }
         if kept
@@ -136,12 +162,70 @@ mod tests {
             "Sous-titres réalisés par la communauté d'Amara.org"
         ));
         assert!(!is_hallucination("Thank you, my printer is broken"));
-        let kept = clean_segments(vec![
-            seg("My VPN is down."),
-            seg("My VPN is down."),
-            seg("Thank you."),
-        ]);
+        let kept = clean_segments(
+            vec![
+                seg("My VPN is down."),
+                seg("My VPN is down."),
+                seg("Thank you."),
+            ],
+            None,
+        );
         assert_eq!(kept, vec![seg("My VPN is down.")]);
-        assert!(clean_segments(vec![seg("Merci."), seg(" you")]).is_empty());
+        assert!(clean_segments(vec![seg("Merci."), seg(" you")], None).is_empty());
+    }
+
+    fn prompt(language: &str) -> String {
+        use super::super::prompt::{initial_prompt, Vocabulary};
+        let names =
+            Vocabulary::load(&["Contoso".into(), "Northwind Payroll".into()], None).unwrap();
+        initial_prompt(
+            Some(language),
+            Some(crate::tickets::Category::Account),
+            &names,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_prompt_recited_back_is_never_a_transcript() {
+        for language in ["en", "fr"] {
+            let p = prompt(language);
+            // The whole prompt, as one segment or as whisper cuts it.
+            assert!(clean_segments(vec![seg(&p)], Some(&p)).is_empty(), "{p}");
+            let pieces: Vec<Segment> = p.split_inclusive(['.', ':']).map(seg).collect();
+            assert!(pieces.len() > 2);
+            assert!(clean_segments(pieces, Some(&p)).is_empty(), "{p}");
+            // A run from the middle of the list, with whisper's own capitals and commas.
+            let words: Vec<&str> = p.split(' ').collect();
+            let middle = words[6..12].join(" ").to_uppercase();
+            assert!(
+                clean_segments(vec![seg(&middle)], Some(&p)).is_empty(),
+                "{middle}"
+            );
+        }
+        let en = prompt("en");
+        assert!(is_prompt_echo("Printer, keyboard, headset, Outlook.", &en));
+        assert!(is_prompt_echo("Contoso, Northwind Payroll.", &en));
+    }
+
+    #[test]
+    fn speech_that_uses_the_prompts_words_is_kept() {
+        let en = prompt("en");
+        let said = vec![
+            seg("Hello, my password for Outlook expired this morning."),
+            seg("The VPN."),
+            seg("Please call me back on 4 4 1 2."),
+        ];
+        assert_eq!(clean_segments(said.clone(), Some(&en)), said);
+        let fr = prompt("fr");
+        let dit = vec![seg(
+            "Mon compte est bloqué et le mot de passe ne marche plus.",
+        )];
+        assert_eq!(clean_segments(dit.clone(), Some(&fr)), dit);
+        // Without a prompt, nothing is taken for an echo.
+        assert_eq!(
+            clean_segments(vec![seg("printer, keyboard, headset")], None).len(),
+            1
+        );
     }
 }

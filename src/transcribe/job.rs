@@ -3,10 +3,13 @@
 
 use super::audio::{load_wav_16k, AudioError};
 use super::clean::clean_segments;
+use super::decoding::{AudioWindow, DecodeOptions, Search};
 use super::model::ModelError;
+use super::prompt::{initial_prompt, Vocabulary};
 use super::worker::Models;
 use crate::media::recording::{repair, RecordingError};
 use crate::store::{Store, StoreError, TranscriptRecord, TranscriptionJob, MAX_ATTEMPTS};
+use crate::tickets::Category;
 use chrono::{DateTime, Utc};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -97,18 +100,54 @@ pub fn read_recording(path: &Path) -> Result<Vec<f32>, JobError> {
     Ok(load_wav_16k(path)?)
 }
 
-/// Runs one job: audio from the recording, whisper, clean-up.
+/// How every job is decoded (from `[transcription]`, checked at start-up).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodeSettings {
+    /// whisper.cpp threads per job.
+    pub threads: usize,
+    pub search: Search,
+    /// Whether whisper gets the helpdesk's words as its initial prompt.
+    pub prompt: bool,
+    pub vocabulary: Vocabulary,
+    pub window: AudioWindow,
+}
+
+/// The category the caller chose in the menu, if the ticket has one: the prompt adds its words.
+pub async fn ticket_category(
+    store: &Store,
+    job: &TranscriptionJob,
+) -> Result<Option<Category>, JobError> {
+    Ok(store
+        .ticket(job.ticket_id)
+        .await?
+        .and_then(|ticket| ticket.category))
+}
+
+/// Runs one job: audio from the recording, whisper (prompted with the helpdesk's words in the
+/// caller's language and `category`'s), clean-up.
 pub fn transcribe_job(
     job: &TranscriptionJob,
+    category: Option<Category>,
     models: &Models,
-    threads: usize,
+    settings: &DecodeSettings,
     part_length: Duration,
 ) -> Result<TranscriptRecord, JobError> {
     let audio = read_recording(Path::new(&job.recording_path))?;
     let (name, model, language) = models.for_language(job.language.as_deref());
+    let prompt = settings
+        .prompt
+        .then(|| initial_prompt(language.as_deref(), category, &settings.vocabulary))
+        .flatten();
+    let options = DecodeOptions {
+        language: language.as_deref(),
+        threads: settings.threads,
+        search: settings.search,
+        prompt: prompt.as_deref(),
+        window: settings.window,
+    };
     let started = Instant::now();
-    let transcript = model.transcribe(&audio, language.as_deref(), threads)?;
-    let mut segments = clean_segments(transcript.segments);
+    let transcript = model.transcribe_with(&audio, &options)?;
+    let mut segments = clean_segments(transcript.segments, prompt.as_deref());
     let offset = job.part.unwrap_or(0).max(0) as u64 * part_length.as_millis() as u64;
     for s in &mut segments {
         s.start_ms += offset;

@@ -4,11 +4,13 @@
 pub mod audio;
 pub mod clean;
 pub mod ct2;
+pub mod decoding;
 pub mod fetch;
 pub mod import;
 pub mod job;
 pub mod mel;
 pub mod model;
+pub mod prompt;
 pub mod worker;
 
 pub use import::{import_ct2, ImportError, ImportSummary};

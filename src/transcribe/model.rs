@@ -1,5 +1,6 @@
 //! A Whisper model loaded in whisper.cpp (through whisper-rs), transcribing 16 kHz audio.
 
+use super::decoding::{DecodeOptions, Search};
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
@@ -72,17 +73,38 @@ impl WhisperModel {
         self.multilingual
     }
 
-    /// Transcribes 16 kHz mono audio; `language` None means detect it.
+    /// Transcribes 16 kHz mono audio the plain way (greedy, no prompt, full window);
+    /// `language` None means detect it.
     pub fn transcribe(
         &self,
         audio_16k: &[f32],
         language: Option<&str>,
         threads: usize,
     ) -> Result<Transcript, ModelError> {
+        self.transcribe_with(audio_16k, &DecodeOptions::plain(language, threads))
+    }
+
+    /// Transcribes 16 kHz mono audio with the given search, prompt and window.
+    pub fn transcribe_with(
+        &self,
+        audio_16k: &[f32],
+        options: &DecodeOptions,
+    ) -> Result<Transcript, ModelError> {
         let err = |e: whisper_rs::WhisperError| ModelError::Transcribe(e.to_string());
         let mut state = self.context.create_state().map_err(err)?;
-        let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
-        params.set_n_threads(threads.max(1) as i32);
+        // Tokens rather than `set_initial_prompt`, which leaks its C string: one per job.
+        let prompt_tokens = match options.prompt {
+            Some(prompt) => self.context.tokenize(prompt, 1024).map_err(err)?,
+            None => Vec::new(),
+        };
+        let mut params = FullParams::new(match options.search {
+            Search::Greedy => SamplingStrategy::Greedy { best_of: 1 },
+            Search::Beam { beam_size } => SamplingStrategy::BeamSearch {
+                beam_size: beam_size.into(),
+                patience: -1.0,
+            },
+        });
+        params.set_n_threads(options.threads.max(1) as i32);
         params.set_print_progress(false);
         params.set_print_realtime(false);
         params.set_print_special(false);
@@ -90,6 +112,11 @@ impl WhisperModel {
         params.set_suppress_blank(true);
         // Each voicemail is independent; carrying context between windows feeds repetition loops.
         params.set_no_context(true);
+        if !prompt_tokens.is_empty() {
+            params.set_tokens(&prompt_tokens);
+        }
+        params.set_audio_ctx(options.window.audio_ctx(audio_16k.len()));
+        let language = options.language;
         let lang = if self.multilingual {
             language
         } else {

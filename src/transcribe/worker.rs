@@ -1,9 +1,11 @@
 //! The transcription workers: threads that claim jobs from the durable queue, run whisper.cpp
 //! off the async runtime, and store the cleaned transcript on the ticket.
 
+use super::decoding::{AudioWindow, Search};
 use super::fetch::{default_cache_dir, ModelKind};
-use super::job::{self, transcribe_job, JobError, NextStep};
+use super::job::{self, transcribe_job, DecodeSettings, JobError, NextStep};
 use super::model::{ModelError, WhisperModel};
+use super::prompt::{Vocabulary, VocabularyError};
 use crate::store::{Store, TranscriptionJob};
 use chrono::Utc;
 use serde::Deserialize;
@@ -30,6 +32,18 @@ pub struct TranscriptionConfig {
     /// Voicemails are cut into parts of this many seconds, each transcribed as soon as it is
     /// recorded, so a long message is text seconds after the caller hangs up.
     pub part_secs: u64,
+    /// `greedy` or `beam5` (`beamN`, N from 2 to 16): beam search corrects more words for
+    /// about 1.5× the time (docs/performance.md).
+    pub decoding: Search,
+    /// Give whisper the helpdesk's words as its initial prompt (`transcribe::prompt`): the
+    /// terms of the caller's language, the category chosen in the menu, `vocabulary`.
+    pub prompt: bool,
+    /// The company's own names (products, applications, sites) for the prompt.
+    pub vocabulary: Vec<String>,
+    /// More names, one per line (`#` comments), added to `vocabulary`.
+    pub vocabulary_file: Option<PathBuf>,
+    /// `full` (whisper's 30 s window) or `fitted` (the part's length plus a second).
+    pub audio_window: AudioWindow,
 }
 
 impl Default for TranscriptionConfig {
@@ -42,7 +56,25 @@ impl Default for TranscriptionConfig {
             models: BTreeMap::new(),
             default_model: "base".into(),
             part_secs: 30,
+            decoding: Search::BEAM5,
+            prompt: true,
+            vocabulary: Vec::new(),
+            vocabulary_file: None,
+            audio_window: AudioWindow::Full,
         }
+    }
+}
+
+impl TranscriptionConfig {
+    /// What every job is decoded with; the word list is read and checked here, at start-up.
+    pub fn decode_settings(&self) -> Result<DecodeSettings, VocabularyError> {
+        Ok(DecodeSettings {
+            threads: self.threads.max(1),
+            search: self.decoding,
+            prompt: self.prompt,
+            vocabulary: Vocabulary::load(&self.vocabulary, self.vocabulary_file.as_deref())?,
+            window: self.audio_window,
+        })
     }
 }
 
@@ -55,6 +87,8 @@ pub enum TranscriberError {
     EnglishOnlyDefault { model: String },
     #[error(transparent)]
     Model(#[from] ModelError),
+    #[error(transparent)]
+    Vocabulary(#[from] VocabularyError),
 }
 
 /// How long a claimed job stays ours before another worker may take it over (a crash).
@@ -180,29 +214,32 @@ pub struct Transcriber {
 }
 
 impl Transcriber {
-    /// Starts `config.workers` threads; `runtime` runs their database calls.
+    /// Starts `config.workers` threads decoding with `settings`; `runtime` runs their database
+    /// calls.
     pub fn start(
         store: Store,
         models: Arc<Models>,
         config: &TranscriptionConfig,
+        settings: DecodeSettings,
         runtime: tokio::runtime::Handle,
     ) -> Transcriber {
+        let settings = Arc::new(settings);
         let part = Duration::from_secs(config.part_secs.max(1));
         let wakeup = Wakeup::default();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let threads = (0..config.workers.max(1))
             .map(|i| {
-                let (store, models, wakeup, stop, runtime) = (
+                let (store, models, wakeup, stop, runtime, settings) = (
                     store.clone(),
                     models.clone(),
                     wakeup.clone(),
                     stop.clone(),
                     runtime.clone(),
+                    settings.clone(),
                 );
-                let threads = config.threads.max(1);
                 std::thread::Builder::new()
                     .name(format!("transcriber-{i}"))
-                    .spawn(move || work(store, models, wakeup, stop, runtime, threads, part))
+                    .spawn(move || work(store, models, wakeup, stop, runtime, &settings, part))
                     .expect("spawn transcription worker")
             })
             .collect();
@@ -229,17 +266,20 @@ fn work(
     wakeup: Wakeup,
     stop: Arc<std::sync::atomic::AtomicBool>,
     runtime: tokio::runtime::Handle,
-    threads: usize,
+    settings: &DecodeSettings,
     part: Duration,
 ) {
     let mut seen = 0;
     while !stop.load(std::sync::atomic::Ordering::SeqCst) {
         match runtime.block_on(store.claim_transcription(LEASE, Utc::now())) {
             Ok(Some(job)) => {
-                let outcome = transcribe_job(&job, &models, threads, part).and_then(|record| {
-                    runtime.block_on(job::complete(&store, &job, &record, Utc::now()))?;
-                    Ok(record)
-                });
+                let outcome = runtime
+                    .block_on(job::ticket_category(&store, &job))
+                    .and_then(|category| transcribe_job(&job, category, &models, settings, part))
+                    .and_then(|record| {
+                        runtime.block_on(job::complete(&store, &job, &record, Utc::now()))?;
+                        Ok(record)
+                    });
                 match outcome {
                     Ok(record) => {
                         tracing::info!(ticket_id = job.ticket_id, ms = record.processing.as_millis() as u64, language = %record.language, "transcript stored")

@@ -1,0 +1,182 @@
+//! How whisper decodes a part: the search (greedy or beam), the initial prompt, and how much
+//! audio the encoder looks at. The defaults are the measured best (docs/performance.md).
+
+use serde::Deserialize;
+use std::fmt;
+use std::str::FromStr;
+
+/// The token search: greedy takes the likeliest token at each step; a beam search keeps the
+/// `beam_size` likeliest sequences, which costs more time and corrects more words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Search {
+    Greedy,
+    Beam { beam_size: u8 },
+}
+
+impl Search {
+    /// The beam search measured in docs/performance.md.
+    pub const BEAM5: Search = Search::Beam { beam_size: 5 };
+}
+
+impl FromStr for Search {
+    type Err = String;
+    /// `greedy`, `beam` (5 beams) or `beamN` with N from 2 to 16.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            format!("`{s}` is not a decoding: use `greedy`, `beam5` or `beamN` (N from 2 to 16)")
+        };
+        match s {
+            "greedy" => Ok(Search::Greedy),
+            "beam" => Ok(Search::BEAM5),
+            _ => {
+                let n: u8 = s
+                    .strip_prefix("beam")
+                    .and_then(|n| n.parse().ok())
+                    .ok_or_else(bad)?;
+                if (2..=16).contains(&n) {
+                    Ok(Search::Beam { beam_size: n })
+                } else {
+                    Err(bad())
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for Search {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Search::Greedy => f.write_str("greedy"),
+            Search::Beam { beam_size } => write!(f, "beam{beam_size}"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Search {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// How much audio whisper.cpp's encoder processes. Whisper was trained on 30 s windows, so the
+/// encoder always runs over 30 s (1,500 positions) however short the part; `Fitted` sets
+/// `audio_ctx` to the part's length plus a margin, which is faster on short parts and can cost
+/// accuracy (the model never saw shorter windows in training).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AudioWindow {
+    Full,
+    Fitted,
+}
+
+/// Encoder positions per second of audio: 1,500 for 30 s.
+const POSITIONS_PER_SECOND: usize = 50;
+/// Room after the last sample, so a word at the very end is still inside the window.
+const FITTED_MARGIN_POSITIONS: usize = POSITIONS_PER_SECOND;
+/// whisper.cpp's full window.
+const FULL_POSITIONS: usize = 1500;
+
+impl AudioWindow {
+    /// whisper.cpp's `audio_ctx` for this many 16 kHz samples: 0 means the full 30 s window.
+    pub fn audio_ctx(self, samples_16k: usize) -> i32 {
+        match self {
+            AudioWindow::Full => 0,
+            AudioWindow::Fitted => {
+                // 16,000 samples a second, 50 positions a second: one position per 320 samples.
+                let positions = samples_16k.div_ceil(320) + FITTED_MARGIN_POSITIONS;
+                // A multiple of 64 keeps the encoder's matrix sizes friendly to ggml.
+                let rounded = positions.div_ceil(64) * 64;
+                if rounded >= FULL_POSITIONS {
+                    0
+                } else {
+                    rounded as i32
+                }
+            }
+        }
+    }
+}
+
+impl FromStr for AudioWindow {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "full" => Ok(AudioWindow::Full),
+            "fitted" => Ok(AudioWindow::Fitted),
+            _ => Err(format!(
+                "`{s}` is not an audio window: use `full` or `fitted`"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for AudioWindow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AudioWindow::Full => "full",
+            AudioWindow::Fitted => "fitted",
+        })
+    }
+}
+
+/// Everything one whisper run needs besides the audio.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DecodeOptions<'a> {
+    /// The language to transcribe in; None means detect it.
+    pub language: Option<&'a str>,
+    /// whisper.cpp threads.
+    pub threads: usize,
+    pub search: Search,
+    /// Text whisper takes as what was said before the audio: the helpdesk's words
+    /// (`transcribe::prompt`).
+    pub prompt: Option<&'a str>,
+    pub window: AudioWindow,
+}
+
+impl<'a> DecodeOptions<'a> {
+    /// Greedy, no prompt, full window: whisper.cpp's plain behaviour.
+    pub fn plain(language: Option<&'a str>, threads: usize) -> DecodeOptions<'a> {
+        DecodeOptions {
+            language,
+            threads,
+            search: Search::Greedy,
+            prompt: None,
+            window: AudioWindow::Full,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodings_are_named_greedy_or_beam_with_a_size() {
+        assert_eq!("greedy".parse::<Search>().unwrap(), Search::Greedy);
+        assert_eq!("beam".parse::<Search>().unwrap(), Search::BEAM5);
+        assert_eq!(
+            "beam8".parse::<Search>().unwrap(),
+            Search::Beam { beam_size: 8 }
+        );
+        for s in [Search::Greedy, Search::BEAM5] {
+            assert_eq!(s.to_string().parse::<Search>().unwrap(), s);
+        }
+        for bad in ["beam1", "beam17", "beamy", "sampling", ""] {
+            let err = bad.parse::<Search>().unwrap_err();
+            assert!(err.contains("greedy") && err.contains("beam5"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_fitted_window_covers_the_part_with_a_margin_and_never_passes_30_s() {
+        assert_eq!(AudioWindow::Full.audio_ctx(16000 * 5), 0);
+        // 5 s = 250 positions, + 50 margin = 300, rounded up to 320.
+        assert_eq!(AudioWindow::Fitted.audio_ctx(16000 * 5), 320);
+        assert_eq!(AudioWindow::Fitted.audio_ctx(1), 64);
+        let ten = AudioWindow::Fitted.audio_ctx(16000 * 10);
+        assert!(ten >= 550 && ten % 64 == 0, "{ten}");
+        assert_eq!(AudioWindow::Fitted.audio_ctx(16000 * 29), 0);
+        assert_eq!(AudioWindow::Fitted.audio_ctx(16000 * 45), 0);
+    }
+}
