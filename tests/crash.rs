@@ -379,7 +379,16 @@ async fn a_hundred_calls_cut_by_kill_9_get_a_final_disposition_and_queued_caller
                 .filter(|t| t.disposition_detail.as_deref() == Some(node))
                 .count()
         };
-        let (recording, waiting) = (at("voicemail"), at("queue"));
+        // Waiting means joined: the queue's own event is written just after the node is entered.
+        let mut waiting = 0;
+        for t in tickets
+            .iter()
+            .filter(|t| t.disposition_detail.as_deref() == Some("queue"))
+        {
+            let events = store.events(t.id).await.unwrap();
+            waiting += usize::from(events.iter().any(|e| e.kind == CallEventKind::Queued));
+        }
+        let recording = at("voicemail");
         if tickets.len() == 100 && recording == 30 && waiting == 20 {
             break;
         }
