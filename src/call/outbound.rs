@@ -146,6 +146,19 @@ impl Attempt {
         &self.target
     }
 
+    /// Lets an attempt we no longer want end on its own, in the background: a 487 ends it,
+    /// and a 2xx that raced our CANCEL is ACKed and hung up (§13.2.2.4).
+    pub fn finish_unwanted(mut self, ctx: &AnswerContext) {
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            while let Some(progress) = self.next(&ctx).await {
+                if let Progress::Answered(answer) = progress {
+                    self.refuse_answer(&ctx, answer).await;
+                }
+            }
+        });
+    }
+
     /// The answered attempt becomes a live call: ACK, dialog, media from the SDP answer.
     pub async fn connect(
         self,

@@ -9,9 +9,8 @@
 use super::routing::Pickup;
 use super::Helpdesk;
 use crate::call::answer;
-use crate::call::{EndCause, NewCall};
+use crate::call::NewCall;
 use crate::oncall::PresenceChoice;
-use crate::tickets::Language;
 use chrono::Utc;
 use std::sync::Arc;
 use tokio::sync::oneshot;
@@ -121,27 +120,9 @@ pub async fn run(call: NewCall, technician: String, code: FeatureCode, helpdesk:
             }
         }
     };
-    confirm(&mut control, &helpdesk, language, confirmation).await;
-    let cause = control.ended().unwrap_or(EndCause::Completed);
-    answer::finish(control, cause).await;
-}
-
-/// Plays one confirmation prompt; a technician who hangs up meanwhile just ends the call.
-async fn confirm(
-    control: &mut crate::call::CallControl,
-    helpdesk: &Helpdesk,
-    language: Language,
-    name: &str,
-) {
-    let prompts: Vec<_> = helpdesk
-        .prompts
-        .get(language.as_str(), name)
-        .into_iter()
-        .collect();
-    if prompts.is_empty() {
-        tracing::warn!(%language, %name, "prompt missing");
-    }
-    let _ = control.play(prompts, false).await;
+    helpdesk
+        .tell_and_hang_up(control, language, confirmation)
+        .await;
 }
 
 /// The teams a technician answers for: as a member, the lead, or in one of its rotations.

@@ -1,7 +1,6 @@
 //! The dialplan's view of a live helpdesk call: what `ivr::run` asks of the call, done with the
 //! call's control, its ticket and the helpdesk's services.
 
-use super::routing::Router;
 use super::{log_store, Helpdesk};
 use crate::call::{CallControl, CallEnded};
 use crate::ivr::{CallHost, IvrEffect, PromptRef, RecordSpec, RecordingOutcome, RouteOutcome};
@@ -138,15 +137,7 @@ impl CallHost for HelpdeskHost<'_> {
             Ok(Some(t)) => t,
             _ => self.ticket.clone(),
         };
-        let router = Router {
-            answer: &self.helpdesk.answer,
-            prompts: &self.helpdesk.prompts,
-            store: &self.helpdesk.store,
-            roster: &self.helpdesk.roster,
-            queues: &self.helpdesk.queues,
-            conversations: &self.helpdesk.conversations,
-            language: self.language,
-        };
+        let router = self.helpdesk.router(self.language);
         let outcome = router.offer(self.control, &ticket, spec).await;
         if outcome.is_err() && spec.mode == crate::ivr::RouteMode::Queue {
             self.abandoned_in_queue = true;

@@ -95,6 +95,40 @@ impl Helpdesk {
         self.dialplan.read().expect("poisoned").clone()
     }
 
+    /// Routing for one call, heard in `language`.
+    pub(crate) fn router(
+        &self,
+        language: crate::tickets::Language,
+    ) -> routing::Router<'_, routing::StoreRoster> {
+        routing::Router {
+            answer: &self.answer,
+            prompts: &self.prompts,
+            store: &self.store,
+            roster: &self.roster,
+            queues: &self.queues,
+            conversations: &self.conversations,
+            language,
+        }
+    }
+
+    /// Plays the prompt `name` to `leg`, then hangs up (a leg that hangs up first just ends).
+    pub(crate) async fn tell_and_hang_up(
+        &self,
+        mut leg: crate::call::CallControl,
+        language: crate::tickets::Language,
+        name: &str,
+    ) {
+        if leg.ended().is_none() {
+            let prompt = self.prompts.get(language.as_str(), name);
+            if prompt.is_none() {
+                tracing::warn!(%language, %name, "prompt missing");
+            }
+            let _ = leg.play(prompt.into_iter().collect(), false).await;
+        }
+        let cause = leg.ended().unwrap_or(crate::call::EndCause::Completed);
+        crate::call::answer::finish(leg, cause).await;
+    }
+
     /// Replaces the dialplan for new calls; calls in progress keep theirs.
     pub fn set_dialplan(&self, plan: Dialplan) {
         *self.dialplan.write().expect("poisoned") = Arc::new(plan);

@@ -3,7 +3,6 @@
 //! outbound gateway (`sip:NUMBER@gateway`) and joins the two when the caller answers. The
 //! ticket records each leg and ends `callback_done` after a conversation.
 
-use super::ring::Router;
 use crate::call::answer as call_answer;
 use crate::call::outbound::{self, Presentation, Progress, Target};
 use crate::call::{CallEvent, EndCause};
@@ -63,27 +62,21 @@ impl Helpdesk {
         if !dialable || number == "unknown" {
             return Err(CallBackError::NoNumber);
         }
-        if !self.phones_ring(technician).await {
+        let devices = self.phones_to_ring(technician).await;
+        if devices.is_empty() {
             return Err(CallBackError::NoPhone);
         }
         let helpdesk = self.clone();
         let technician = technician.to_string();
         tokio::spawn(async move {
-            let router = Router {
-                answer: &helpdesk.answer,
-                prompts: &helpdesk.prompts,
-                store: &helpdesk.store,
-                roster: &helpdesk.roster,
-                queues: &helpdesk.queues,
-                conversations: &helpdesk.conversations,
-                language: helpdesk.dialplan().default_language,
-            };
+            let language = helpdesk.dialplan().default_language;
+            let router = helpdesk.router(language);
             let detail = format!("call-back by {technician}: ringing their phone first");
             router
                 .event(&ticket, CallEventKind::RoutingAttempt, &detail)
                 .await;
             let Ok(Some((attempt, answer))) = router
-                .ring_devices(None, &ticket, &technician, TECHNICIAN_RING_FOR)
+                .ring_devices(None, &ticket, &technician, &devices, TECHNICIAN_RING_FOR)
                 .await
             else {
                 return;
@@ -91,7 +84,6 @@ impl Helpdesk {
             let Ok(mut tech) = attempt.connect(&helpdesk.answer, answer).await else {
                 return;
             };
-            let language = router.language;
             // The technician hears ringback while the caller's phone rings.
             let ringback = router.prompt(language, "ringback");
             let mut ringing = ringback.clone().map(|p| tech.start_playing(vec![p]));
@@ -114,10 +106,9 @@ impl Helpdesk {
                         .event(&ticket, CallEventKind::RingResult, &detail)
                         .await;
                     tech.stop_playing();
-                    let _ = tech
-                        .play(router.prompts_for(language, &["callback_no_answer"]), false)
+                    helpdesk
+                        .tell_and_hang_up(tech, language, "callback_no_answer")
                         .await;
-                    call_answer::finish(tech, EndCause::Completed).await;
                     return;
                 }
             };
@@ -159,22 +150,10 @@ impl Helpdesk {
                     router
                         .event(&ticket, CallEventKind::RingResult, &detail)
                         .await;
-                    // A 2xx racing our CANCEL is still ACKed and hung up (§13.2.2.4).
-                    let ctx = helpdesk.answer.clone();
-                    tokio::spawn(async move {
-                        while let Some(progress) = dialled.next(&ctx).await {
-                            if let Progress::Answered(a) = progress {
-                                dialled.refuse_answer(&ctx, a).await;
-                            }
-                        }
-                    });
-                    if tech.ended().is_none() {
-                        let _ = tech
-                            .play(router.prompts_for(language, &["callback_no_answer"]), false)
-                            .await;
-                    }
-                    let cause = tech.ended().unwrap_or(EndCause::Completed);
-                    call_answer::finish(tech, cause).await;
+                    dialled.finish_unwanted(ctx);
+                    helpdesk
+                        .tell_and_hang_up(tech, language, "callback_no_answer")
+                        .await;
                     return;
                 }
             };

@@ -11,7 +11,7 @@ use super::fork::{BranchEnd, BranchId, Fork, ForkAction, StepOutcome};
 use super::queue::{CallQueues, Pickup};
 use super::roster::{EscalationStep, Roster};
 use crate::call::answer::{self as call_answer, AnswerContext};
-use crate::call::outbound::{self, Attempt, Presentation, Progress};
+use crate::call::outbound::{self, Attempt, Presentation, Progress, Target};
 use crate::call::{CallControl, CallEnded, CallEvent, EndCause};
 use crate::ivr::{RouteMode, RouteOutcome, RouteSpec};
 use crate::media::prompt::{Prompt, PromptLibrary};
@@ -142,11 +142,13 @@ impl<R: Roster> Router<'_, R> {
         waiting: &mut Waiting,
     ) -> Result<StepResult, CallEnded> {
         let ring_for = spec.ring.unwrap_or(step.ring);
+        let devices = self.roster.devices(&step.technician).await;
         let answered = self
             .ring_devices(
                 Some((&mut *caller, &mut *waiting)),
                 ticket,
                 &step.technician,
+                &devices,
                 ring_for,
             )
             .await?;
@@ -166,7 +168,7 @@ impl<R: Roster> Router<'_, R> {
         }
     }
 
-    /// Rings every reachable phone of `technician` at once for `ring_for`; the first to answer
+    /// Rings `devices` (the reachable phones of `technician`) at once for `ring_for`; the first to answer
     /// wins and the others are cancelled. With a caller leg, the caller keeps hearing `Waiting`
     /// and their hang-up cancels everything (`Err`); without one (a "Take call" from the web
     /// log), only the phones and the clock count. Every phone rung and how it ended goes to
@@ -176,15 +178,15 @@ impl<R: Roster> Router<'_, R> {
         mut caller: Option<(&mut CallControl, &mut Waiting)>,
         ticket: &Ticket,
         technician: &str,
+        devices: &[Target],
         ring_for: Duration,
     ) -> Result<Option<(Attempt, outbound::Answer)>, CallEnded> {
-        let devices = self.roster.devices(technician).await;
         let from = Presentation {
             display_name: presentation(ticket),
             user: ticket.caller_number.clone(),
         };
         let mut attempts: Vec<Option<Attempt>> = Vec::new();
-        for device in &devices {
+        for device in devices {
             match outbound::dial(self.answer, device, &from).await {
                 Ok(a) => {
                     let detail = format!("{technician}: {}", device.uri);
@@ -652,17 +654,8 @@ impl<R: Roster> Router<'_, R> {
     ) {
         self.report_ends(fork, reported, technician, ticket, attempts)
             .await;
-        for slot in attempts.iter_mut() {
-            if let Some(mut attempt) = slot.take() {
-                let ctx = self.answer.clone();
-                tokio::spawn(async move {
-                    while let Some(progress) = attempt.next(&ctx).await {
-                        if let Progress::Answered(answer) = progress {
-                            attempt.refuse_answer(&ctx, answer).await;
-                        }
-                    }
-                });
-            }
+        for attempt in attempts.iter_mut().filter_map(Option::take) {
+            attempt.finish_unwanted(self.answer);
         }
     }
 
@@ -701,7 +694,7 @@ impl<R: Roster> Router<'_, R> {
         self.prompts.get(language.as_str(), name)
     }
 
-    pub(super) fn prompts_for(&self, language: Language, names: &[&str]) -> Vec<Arc<Prompt>> {
+    fn prompts_for(&self, language: Language, names: &[&str]) -> Vec<Arc<Prompt>> {
         names
             .iter()
             .filter_map(|n| self.prompt(language, n))

@@ -3,9 +3,7 @@
 //! as a pick-up (bridged at once, no announcement: the technician chose this call).
 
 use super::queue::Pickup;
-use super::ring::Router;
-use crate::call::answer as call_answer;
-use crate::call::EndCause;
+use crate::call::outbound::Target;
 use crate::helpdesk::Helpdesk;
 use crate::tickets::{CallEventKind, TicketRef};
 use std::sync::Arc;
@@ -41,7 +39,8 @@ impl Helpdesk {
             .into_iter()
             .find(|e| e.reference == reference)
             .ok_or(TakeError::NotWaiting)?;
-        if !self.phones_ring(technician).await {
+        let devices = self.phones_to_ring(technician).await;
+        if devices.is_empty() {
             return Err(TakeError::NoPhone);
         }
         let ticket = self
@@ -53,15 +52,8 @@ impl Helpdesk {
         let helpdesk = self.clone();
         let technician = technician.to_string();
         tokio::spawn(async move {
-            let router = Router {
-                answer: &helpdesk.answer,
-                prompts: &helpdesk.prompts,
-                store: &helpdesk.store,
-                roster: &helpdesk.roster,
-                queues: &helpdesk.queues,
-                conversations: &helpdesk.conversations,
-                language: helpdesk.dialplan().default_language,
-            };
+            let language = helpdesk.dialplan().default_language;
+            let router = helpdesk.router(language);
             let detail = format!("{technician} takes the call from the web log");
             crate::helpdesk::log_store(
                 helpdesk
@@ -70,7 +62,7 @@ impl Helpdesk {
                     .await,
             );
             let Ok(Some((attempt, answer))) = router
-                .ring_devices(None, &ticket, &technician, RING_FOR)
+                .ring_devices(None, &ticket, &technician, &devices, RING_FOR)
                 .await
             else {
                 return;
@@ -97,25 +89,18 @@ impl Helpdesk {
                 }
                 Err(pickup) => {
                     // The caller left while the phone rang: say so and hang up.
-                    let mut leg = pickup.leg;
-                    let language = helpdesk.dialplan().default_language;
-                    let prompts: Vec<_> = helpdesk
-                        .prompts
-                        .get(language.as_str(), "pickup_none")
-                        .into_iter()
-                        .collect();
-                    let _ = leg.play(prompts, false).await;
-                    let cause = leg.ended().unwrap_or(EndCause::Completed);
-                    call_answer::finish(leg, cause).await;
+                    helpdesk
+                        .tell_and_hang_up(pickup.leg, language, "pickup_none")
+                        .await;
                 }
             }
         });
         Ok(())
     }
 
-    /// Whether the technician has a phone that can be rung now.
-    pub(super) async fn phones_ring(&self, technician: &str) -> bool {
+    /// The technician's phones that can be rung now: read once, checked, then rung.
+    pub(super) async fn phones_to_ring(&self, technician: &str) -> Vec<Target> {
         use super::Roster;
-        !self.roster.devices(technician).await.is_empty()
+        self.roster.devices(technician).await
     }
 }

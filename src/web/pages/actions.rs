@@ -2,6 +2,8 @@
 //! CSRF token and is recorded in the ticket's audit trail.
 
 use crate::accounts::ActivityKind;
+use crate::helpdesk::routing::CallBackError;
+use crate::helpdesk::Helpdesk;
 use crate::tickets::{TicketRef, TicketStatus};
 use crate::web::auth::Auth;
 use crate::web::{AppState, PageError, WebError};
@@ -10,6 +12,7 @@ use axum::extract::{Path, State};
 use axum::response::Redirect;
 use axum::Form;
 use serde::Deserialize;
+use std::sync::Arc;
 
 use super::load_ticket;
 
@@ -153,6 +156,24 @@ pub(crate) struct CsrfForm {
     csrf: Option<String>,
 }
 
+/// What a call action (a button on a waiting or past call) checks first: the session, the
+/// reference, the CSRF token, and a web log that runs beside the phone line.
+fn call_action(
+    state: &AppState,
+    auth: Result<Auth, WebError>,
+    reference: Result<Path<TicketRef>, PathRejection>,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Result<(Auth, TicketRef, Arc<Helpdesk>), PageError> {
+    let auth = auth?;
+    let Path(reference) = reference?;
+    let Form(form) = form?;
+    auth.check_csrf(form.csrf.as_deref())?;
+    let helpdesk = state.helpdesk.clone().ok_or_else(|| {
+        WebError::Conflict("this web log is not connected to the phone line".into())
+    })?;
+    Ok((auth, reference, helpdesk))
+}
+
 /// "Take call": rings the technician's own phones for a caller waiting in a queue; the first
 /// phone to answer is bridged to the caller. 409 when the caller is not waiting (any more) or
 /// the technician has no phone to ring.
@@ -162,13 +183,7 @@ pub(crate) async fn take_call(
     reference: Result<Path<TicketRef>, PathRejection>,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Result<Redirect, PageError> {
-    let auth = auth?;
-    let Path(reference) = reference?;
-    let Form(form) = form?;
-    auth.check_csrf(form.csrf.as_deref())?;
-    let helpdesk = state.helpdesk.as_ref().ok_or_else(|| {
-        WebError::Conflict("this web log is not connected to the phone line".into())
-    })?;
+    let (auth, reference, helpdesk) = call_action(&state, auth, reference, form)?;
     helpdesk
         .take_call(&auth.user.name, reference)
         .await
@@ -185,16 +200,10 @@ pub(crate) async fn call_back(
     reference: Result<Path<TicketRef>, PathRejection>,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Result<Redirect, PageError> {
-    let auth = auth?;
-    let Path(reference) = reference?;
-    let Form(form) = form?;
-    auth.check_csrf(form.csrf.as_deref())?;
-    let helpdesk = state.helpdesk.as_ref().ok_or_else(|| {
-        WebError::Conflict("this web log is not connected to the phone line".into())
-    })?;
+    let (auth, reference, helpdesk) = call_action(&state, auth, reference, form)?;
     match helpdesk.call_back(&auth.user.name, reference).await {
         Ok(()) => Ok(Redirect::to(&format!("/tickets/{reference}"))),
-        Err(crate::helpdesk::routing::CallBackError::NoTicket) => {
+        Err(CallBackError::NoTicket) => {
             Err(WebError::NotFound(format!("no ticket {reference}")).into())
         }
         Err(e) => Err(WebError::Conflict(e.to_string()).into()),
