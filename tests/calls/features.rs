@@ -12,7 +12,7 @@ use chrono::Utc;
 use hotline::media::g711::G711;
 use hotline::oncall::Presence;
 use hotline::sip::digest::Ha1Set;
-use hotline::store::Store;
+use hotline::store::{Store, Ticket};
 use hotline::tickets::{CallEventKind, Disposition};
 use std::process::Command;
 use std::time::Duration;
@@ -98,6 +98,52 @@ async fn presence(store: &Store) -> Presence {
     store.presence("tess", Utc::now()).await.unwrap()
 }
 
+/// A caller keyed to the network team's queue (English, network, a team affected, working with
+/// difficulty: P3), and their ticket once they have joined it.
+async fn p3_caller_in_the_queue(server: &TestServer, store: &Store) -> (Ua, Ticket) {
+    let mut caller = Ua::udp(server.sip).await;
+    caller.connect().await;
+    caller.send_silence(200).await;
+    for key in ['#', '1', '3', '2', '2'] {
+        caller.press_rfc4733(key).await;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        caller.send_silence(200).await;
+        if let Some(t) = store.ticket_by_call_id(&caller.call_id).await.unwrap() {
+            let events = store.events(t.id).await.unwrap();
+            if events.iter().any(|e| e.kind == CallEventKind::Queued) {
+                return (caller, t);
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the caller never joined the queue"
+        );
+    }
+}
+
+/// The caller talks (1000 Hz) until the technician's phone, which echoes what it hears, hangs
+/// up; the caller must have heard itself back through the bridge.
+async fn talk_to_the_echoing_phone(
+    caller: &mut Ua,
+    phone: tokio::task::JoinHandle<std::process::Output>,
+) {
+    let chunk = tone(1000.0, 200);
+    let mut heard = Vec::new();
+    for _ in 0..40 {
+        caller.send_audio(&chunk).await;
+        heard.extend(caller.collect_rtp(Duration::from_millis(1)).await);
+    }
+    phone_succeeded(&phone.await.unwrap());
+    caller.expect_bye(Duration::from_secs(15)).await;
+    let share = best_share_at(&decode(&heard, G711::Ulaw), 1000.0);
+    assert!(
+        share > 0.6,
+        "the caller should hear itself back through the technician's phone (share at 1000 Hz: {share:.2})"
+    );
+}
+
 #[tokio::test]
 async fn star_0_and_star_1_set_presence_once_the_phone_answers_the_challenge() {
     let server = routing_server().await;
@@ -165,44 +211,10 @@ async fn a_p3_caller_waiting_in_the_queue_is_picked_up_with_star_8_and_both_talk
     store.add_team_member("network", "tess").await.unwrap();
     sip_password(&server, "tess").await;
 
-    let mut caller = Ua::udp(server.sip).await;
-    caller.connect().await;
-    caller.send_silence(200).await;
-    // English, network, a team affected, working with difficulty: P3, the queue.
-    for key in ['#', '1', '3', '2', '2'] {
-        caller.press_rfc4733(key).await;
-    }
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let ticket = loop {
-        caller.send_silence(200).await;
-        if let Some(t) = store.ticket_by_call_id(&caller.call_id).await.unwrap() {
-            let events = store.events(t.id).await.unwrap();
-            if events.iter().any(|e| e.kind == CallEventKind::Queued) {
-                break t;
-            }
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the caller never joined the queue"
-        );
-    };
+    let (mut caller, ticket) = p3_caller_in_the_queue(&server, &store).await;
 
     let phone = dial(&server, "*8", PASSWORD, phone_hangs_up(4000));
-    // The caller talks (1000 Hz); the technician's phone echoes what it hears.
-    let chunk = tone(1000.0, 200);
-    let mut heard = Vec::new();
-    for _ in 0..40 {
-        caller.send_audio(&chunk).await;
-        heard.extend(caller.collect_rtp(Duration::from_millis(1)).await);
-    }
-    phone_succeeded(&phone.await.unwrap());
-    caller.expect_bye(Duration::from_secs(15)).await;
-
-    let share = best_share_at(&decode(&heard, G711::Ulaw), 1000.0);
-    assert!(
-        share > 0.6,
-        "the caller should hear itself back through the technician's phone (share at 1000 Hz: {share:.2})"
-    );
+    talk_to_the_echoing_phone(&mut caller, phone).await;
     let ticket = settled(&store, &ticket.call_id).await;
     assert_eq!(ticket.disposition, Disposition::Answered);
     assert_eq!(ticket.assignee.as_deref(), Some("tess"));
@@ -293,46 +305,14 @@ async fn take_call_on_the_web_log_rings_the_technicians_phone_and_bridges_the_wa
     .unwrap();
     let session = web_session(&server, "tess", PASSWORD).await;
 
-    let mut caller = Ua::udp(server.sip).await;
-    caller.connect().await;
-    caller.send_silence(200).await;
-    for key in ['#', '1', '3', '2', '2'] {
-        caller.press_rfc4733(key).await;
-    }
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let ticket = loop {
-        caller.send_silence(200).await;
-        if let Some(t) = store.ticket_by_call_id(&caller.call_id).await.unwrap() {
-            let events = store.events(t.id).await.unwrap();
-            if events.iter().any(|e| e.kind == CallEventKind::Queued) {
-                break t;
-            }
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the caller never joined the queue"
-        );
-    };
+    let (mut caller, ticket) = p3_caller_in_the_queue(&server, &store).await;
 
     let phone = super::routing::technician_phone(port, "1", 0, 300, 4000);
     assert_eq!(
         take_call(&server, &session, &ticket.reference.to_string()).await,
         303
     );
-    let chunk = tone(1000.0, 200);
-    let mut heard = Vec::new();
-    for _ in 0..40 {
-        caller.send_audio(&chunk).await;
-        heard.extend(caller.collect_rtp(Duration::from_millis(1)).await);
-    }
-    phone_succeeded(&phone.await.unwrap());
-    caller.expect_bye(Duration::from_secs(15)).await;
-
-    let share = best_share_at(&decode(&heard, G711::Ulaw), 1000.0);
-    assert!(
-        share > 0.6,
-        "the caller should hear itself back through the technician's phone (share at 1000 Hz: {share:.2})"
-    );
+    talk_to_the_echoing_phone(&mut caller, phone).await;
     let ticket = settled(&store, &ticket.call_id).await;
     assert_eq!(ticket.disposition, Disposition::Answered);
     assert_eq!(ticket.assignee.as_deref(), Some("tess"));
