@@ -17,16 +17,16 @@ mod support;
 #[path = "baresip/softphone.rs"]
 mod softphone;
 
-use chrono::{NaiveDate, NaiveTime, Utc};
+use chrono::Utc;
 use hotline::accounts::Role;
-use hotline::oncall::{BusinessHours, Coverage, Handover, Presence, Rotation};
+use hotline::oncall::Presence;
 use hotline::sip::digest::{Algorithm, Ha1Set};
 use hotline::sip::registrar::Transport;
-use hotline::store::{Phone, Store, TeamSettings};
-use hotline::tickets::{Category, Disposition};
+use hotline::store::{Phone, Store};
+use hotline::tickets::Disposition;
 use softphone::{Line, Softphone, PASSWORD};
-use std::f64::consts::PI;
 use std::time::Duration;
+use support::audio::{best_share_at, tone};
 use support::server::TestServer;
 use support::tickets::settled_ticket;
 use support::ua::{decode, Ua};
@@ -51,32 +51,7 @@ async fn technician(server: &TestServer, name: &str) {
 
 /// The network team with `name` on call around the clock (no lead, one step).
 async fn on_call_for_network(store: &Store, name: &str) {
-    store
-        .save_team(&TeamSettings {
-            name: "network".into(),
-            time_zone: "Europe/Paris".parse().unwrap(),
-            lead: None,
-            business_hours: BusinessHours::default(),
-        })
-        .await
-        .unwrap();
-    store
-        .assign_category(Category::Network, "network")
-        .await
-        .unwrap();
-    store
-        .save_rotation(&Rotation {
-            team: "network".into(),
-            name: "always".into(),
-            coverage: Coverage::Always,
-            handover: Handover::Daily {
-                at: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
-            },
-            starts_on: NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
-            members: vec![name.into()],
-        })
-        .await
-        .unwrap();
+    support::oncall::network_team(store, &[name], None).await;
 }
 
 /// Waits until `user` has `n` live bindings (baresip registers in the background).
@@ -92,36 +67,6 @@ async fn until_bindings(server: &TestServer, user: &str, n: usize, limit: Durati
     }
 }
 
-/// `secs` of a sine at `hz`, 8 kHz.
-fn tone(hz: f64, secs: f64) -> Vec<i16> {
-    (0..(secs * 8000.0) as usize)
-        .map(|n| (6000.0 * (2.0 * PI * hz * n as f64 / 8000.0).sin()) as i16)
-        .collect()
-}
-
-/// The strongest 100 ms window's share of energy at `hz` (Goertzel), 0 to 1.
-fn best_share_at(pcm: &[i16], hz: f64) -> f64 {
-    pcm.chunks(800)
-        .filter(|w| w.len() == 800)
-        .map(|w| {
-            let k = 2.0 * (2.0 * PI * hz / 8000.0).cos();
-            let (mut s1, mut s2) = (0.0, 0.0);
-            for &x in w {
-                let s = f64::from(x) + k * s1 - s2;
-                s2 = s1;
-                s1 = s;
-            }
-            let power = s1 * s1 + s2 * s2 - k * s1 * s2;
-            let energy: f64 = w.iter().map(|&x| f64::from(x).powi(2)).sum();
-            if energy < 1e6 {
-                0.0
-            } else {
-                power / (energy * w.len() as f64 / 2.0)
-            }
-        })
-        .fold(0.0, f64::max)
-}
-
 #[tokio::test]
 async fn baresip_registers_with_md5_digest_and_unregisters_when_it_quits() {
     let server = md5_server().await;
@@ -130,7 +75,7 @@ async fn baresip_registers_with_md5_digest_and_unregisters_when_it_quits() {
         &server,
         "bob",
         Line::Technician(Transport::Udp),
-        &tone(600.0, 1.0),
+        &tone(600.0, 1000),
     )
     .await;
     let phones = until_bindings(&server, "bob", 1, Duration::from_secs(10)).await;
@@ -216,7 +161,7 @@ async fn p1_call_taken_by_baresip(transport: Transport) {
         &server,
         "bob",
         Line::Technician(transport),
-        &tone(600.0, 40.0),
+        &tone(600.0, 40000),
     )
     .await;
     let phones = until_bindings(&server, "bob", 1, Duration::from_secs(10)).await;
@@ -233,7 +178,7 @@ async fn p1_call_taken_by_baresip(transport: Transport) {
     for key in ['#', '1', '3', '1', '1'] {
         caller.press_rfc4733(key).await;
     }
-    let chunk = tone(1000.0, 0.2);
+    let chunk = tone(1000.0, 200);
     let mut heard = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(40);
     while !technician.is_finished() && Instant::now() < deadline {
@@ -293,7 +238,7 @@ async fn a_p1_call_from_baresip_reaches_the_technicians_baresip_and_both_talk() 
         &server,
         "bob",
         Line::Technician(Transport::Udp),
-        &tone(600.0, 40.0),
+        &tone(600.0, 40000),
     )
     .await;
     let phones = until_bindings(&server, "bob", 1, Duration::from_secs(10)).await;
@@ -302,7 +247,7 @@ async fn a_p1_call_from_baresip_reaches_the_technicians_baresip_and_both_talk() 
 
     // The employee's baresip talks (1000 Hz) from the moment Hotline answers, keys a P1
     // network call one RFC 4733 digit at a time, and stays until the technician hangs up.
-    let mut caller = Softphone::start(&server, "5550100", Line::Caller, &tone(1000.0, 60.0)).await;
+    let mut caller = Softphone::start(&server, "5550100", Line::Caller, &tone(1000.0, 60000)).await;
     let dialled = caller
         .command("dial", &format!("sip:helpdesk@{}", server.sip))
         .await;
@@ -355,7 +300,7 @@ async fn baresip_dials_star_0_then_star_1_and_presence_follows() {
         &server,
         "bob",
         Line::Technician(Transport::Udp),
-        &tone(600.0, 20.0),
+        &tone(600.0, 20000),
     )
     .await;
     let phones = until_bindings(&server, "bob", 1, Duration::from_secs(10)).await;
@@ -404,7 +349,7 @@ async fn baresip_1_0_gives_up_when_sha_256_is_offered_beside_md5() {
         &server,
         "bob",
         Line::Technician(Transport::Udp),
-        &tone(600.0, 1.0),
+        &tone(600.0, 1000),
     )
     .await;
     let deadline = Instant::now() + Duration::from_secs(10);

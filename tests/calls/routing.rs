@@ -1,16 +1,14 @@
 //! An urgent caller reaches the on-call technician: the technician's phone (SIPp as a UAS
 //! with RTP echo) is rung, hears the announcement, presses 1, and both are bridged.
 
+pub(super) use crate::support::audio::{best_share_at, tone};
+use crate::support::oncall;
 use crate::support::server::{repo, TestServer};
 use crate::support::ua::{decode, Ua};
-use chrono::{NaiveDate, Utc};
 use hotline::accounts::Role;
 use hotline::media::g711::G711;
-use hotline::oncall::{BusinessHours, Coverage, Handover, Rotation};
-use hotline::sip::registrar::{Binding, BindingChange, Transport};
-use hotline::store::{Store, TeamSettings};
-use hotline::tickets::{CallEventKind, Category, Disposition};
-use std::f64::consts::PI;
+use hotline::store::Store;
+use hotline::tickets::{CallEventKind, Disposition};
 use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
@@ -28,24 +26,11 @@ pub(super) async fn technician(store: &Store, name: &str, phone: SocketAddr) {
         .upsert_user(name, "not used here", Role::Technician)
         .await
         .unwrap();
-    let now = Utc::now();
-    let binding = Binding {
-        contact: format!("sip:{name}@{phone}"),
-        expires_at: now + chrono::Duration::hours(1),
-        call_id: format!("{name}-registration"),
-        cseq: 1,
-        source: phone,
-        transport: Transport::Udp,
-        user_agent: Some("SIPp".into()),
-    };
-    store
-        .apply_binding_changes(name, &[BindingChange::Save(binding)], now)
-        .await
-        .unwrap();
+    oncall::phone_at(store, name, name, phone).await;
 }
 
 /// The network team: `members` take turns on call (the first is on call now, the only one in
-/// these tests), `lead` is the last step of the escalation.
+/// these tests), `lead` is the last step of the escalation; each with one phone.
 pub(super) async fn network_team(
     store: &Store,
     members: &[(&str, SocketAddr)],
@@ -54,32 +39,8 @@ pub(super) async fn network_team(
     for (name, phone) in members.iter().chain(lead.iter()) {
         technician(store, name, *phone).await;
     }
-    store
-        .save_team(&TeamSettings {
-            name: "network".into(),
-            time_zone: "Europe/Paris".parse().unwrap(),
-            lead: lead.map(|(name, _)| name.to_string()),
-            business_hours: BusinessHours::default(),
-        })
-        .await
-        .unwrap();
-    store
-        .assign_category(Category::Network, "network")
-        .await
-        .unwrap();
-    store
-        .save_rotation(&Rotation {
-            team: "network".into(),
-            name: "always".into(),
-            coverage: Coverage::Always,
-            handover: Handover::Daily {
-                at: chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
-            },
-            starts_on: NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
-            members: members.iter().map(|(n, _)| n.to_string()).collect(),
-        })
-        .await
-        .unwrap();
+    let names: Vec<&str> = members.iter().map(|(n, _)| *n).collect();
+    oncall::network_team(store, &names, lead.map(|(n, _)| n)).await;
 }
 
 /// The ticket of `call_id` once its call has ended, woken by the store's change broadcast.
@@ -160,36 +121,6 @@ pub(super) fn phone_scenario(
         drop(dir);
         out
     })
-}
-
-/// `ms` of a sine at `hz`.
-pub(super) fn tone(hz: f64, ms: usize) -> Vec<i16> {
-    (0..ms * 8)
-        .map(|n| (6000.0 * (2.0 * PI * hz * n as f64 / 8000.0).sin()) as i16)
-        .collect()
-}
-
-/// The strongest 100 ms window's share of energy at `hz` (Goertzel), 0 to 1.
-pub(super) fn best_share_at(pcm: &[i16], hz: f64) -> f64 {
-    pcm.chunks(800)
-        .filter(|w| w.len() == 800)
-        .map(|w| {
-            let k = 2.0 * (2.0 * PI * hz / 8000.0).cos();
-            let (mut s1, mut s2) = (0.0, 0.0);
-            for &x in w {
-                let s = f64::from(x) + k * s1 - s2;
-                s2 = s1;
-                s1 = s;
-            }
-            let power = s1 * s1 + s2 * s2 - k * s1 * s2;
-            let energy: f64 = w.iter().map(|&x| f64::from(x).powi(2)).sum();
-            if energy < 1e6 {
-                0.0
-            } else {
-                power / (energy * w.len() as f64 / 2.0)
-            }
-        })
-        .fold(0.0, f64::max)
 }
 
 #[tokio::test]
@@ -367,24 +298,6 @@ async fn a_p3_caller_waits_in_the_queue_and_can_ask_to_be_called_back() {
     assert_eq!(queued, ["network, position 1", "call-back requested"]);
 }
 
-/// tess with two phones.
-async fn second_phone(store: &Store, name: &str, phone: SocketAddr) {
-    let now = Utc::now();
-    let binding = Binding {
-        contact: format!("sip:{name}-desk@{phone}"),
-        expires_at: now + chrono::Duration::hours(1),
-        call_id: format!("{name}-desk-registration"),
-        cseq: 1,
-        source: phone,
-        transport: Transport::Udp,
-        user_agent: Some("SIPp desk".into()),
-    };
-    store
-        .apply_binding_changes(name, &[BindingChange::Save(binding)], now)
-        .await
-        .unwrap();
-}
-
 /// Two phones ring at once; the desk phone answers, the mobile keeps ringing and is cancelled.
 /// (Both answering within the same milliseconds — the second 200 ACKed and hung up — is decided
 /// by the sans-IO fork and unit-tested there: SIPp cannot script a phone that may see a CANCEL
@@ -395,7 +308,7 @@ async fn two_phones_ring_at_once_the_first_to_answer_takes_it_and_the_other_is_c
     let store = server.server.as_ref().unwrap().store().clone();
     let (mobile, desk) = (free_port(), free_port());
     on_call_technician(&store, "tess", at(mobile)).await;
-    second_phone(&store, "tess", at(desk)).await;
+    oncall::phone_at(&store, "tess", "tess-desk", at(desk)).await;
     let rings = phone_scenario(mobile, "uas_ring_forever.xml", &[]);
     let answers = technician_phone(desk, "1", 0, 300, 2000);
     let mut caller = p1_network_call(&server).await;

@@ -1,8 +1,10 @@
 //! Shared by the integration tests: the real server on ephemeral ports, and a test user agent.
 #![allow(dead_code)]
 
+pub mod audio;
 pub mod events;
 pub mod http;
+pub mod oncall;
 pub mod server;
 pub mod tickets;
 pub mod ua;

@@ -511,48 +511,8 @@ async fn a_technician_sees_a_call_arrive_live_and_resolves_it() {
 
 /// Puts `name` on call for network problems, with one phone: SIPp at `phone`.
 async fn on_call_for_network(store: &hotline::store::Store, name: &str, phone: SocketAddr) {
-    use hotline::oncall::{Coverage, Handover, Rotation};
-    use hotline::sip::registrar::{Binding, BindingChange, Transport};
-    let now = chrono::Utc::now();
-    let binding = Binding {
-        contact: format!("sip:{name}@{phone}"),
-        expires_at: now + chrono::Duration::hours(1),
-        call_id: format!("{name}-registration"),
-        cseq: 1,
-        source: phone,
-        transport: Transport::Udp,
-        user_agent: Some("SIPp".into()),
-    };
-    store
-        .apply_binding_changes(name, &[BindingChange::Save(binding)], now)
-        .await
-        .unwrap();
-    store
-        .save_team(&hotline::store::TeamSettings {
-            name: "network".into(),
-            time_zone: "Europe/Paris".parse().unwrap(),
-            lead: None,
-            business_hours: Default::default(),
-        })
-        .await
-        .unwrap();
-    store
-        .assign_category(hotline::tickets::Category::Network, "network")
-        .await
-        .unwrap();
-    store
-        .save_rotation(&Rotation {
-            team: "network".into(),
-            name: "always".into(),
-            coverage: Coverage::Always,
-            handover: Handover::Daily {
-                at: chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
-            },
-            starts_on: chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
-            members: vec![name.to_string()],
-        })
-        .await
-        .unwrap();
+    super::support::oncall::phone_at(store, name, name, phone).await;
+    super::support::oncall::network_team(store, &[name], None).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
