@@ -1,6 +1,7 @@
 //! The forms of a ticket page: change the status, assign, add a note. Each needs the session's
 //! CSRF token and is recorded in the ticket's audit trail.
 
+use super::CsrfForm;
 use crate::accounts::ActivityKind;
 use crate::helpdesk::routing::CallBackError;
 use crate::helpdesk::Helpdesk;
@@ -135,27 +136,6 @@ pub(crate) async fn add_note(
     Ok(Redirect::to(&format!("/tickets/{}", t.reference)))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn assignee_is_trimmed_empty_is_nobody_and_long_names_are_refused() {
-        assert_eq!(
-            Assignee::try_from(" bob ".to_string()).unwrap().name(),
-            Some("bob")
-        );
-        assert_eq!(Assignee::try_from("  ".to_string()).unwrap().name(), None);
-        assert!(Assignee::try_from("x".repeat(101)).is_err());
-    }
-}
-
-/// A form with nothing but the session's CSRF token.
-#[derive(Deserialize)]
-pub(crate) struct CsrfForm {
-    csrf: Option<String>,
-}
-
 /// What a call action (a button on a waiting or past call) checks first: the session, the
 /// reference, the CSRF token, and a web log that runs beside the phone line.
 fn call_action(
@@ -207,5 +187,20 @@ pub(crate) async fn call_back(
             Err(WebError::NotFound(format!("no ticket {reference}")).into())
         }
         Err(e) => Err(WebError::Conflict(e.to_string()).into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assignee_is_trimmed_empty_is_nobody_and_long_names_are_refused() {
+        assert_eq!(
+            Assignee::try_from(" bob ".to_string()).unwrap().name(),
+            Some("bob")
+        );
+        assert_eq!(Assignee::try_from("  ".to_string()).unwrap().name(), None);
+        assert!(Assignee::try_from("x".repeat(101)).is_err());
     }
 }

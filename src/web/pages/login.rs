@@ -1,6 +1,7 @@
 //! The login page, logging in (CSRF double-submit, growing delays after failures, Argon2
 //! check) and logging out.
 
+use super::CsrfForm;
 use crate::web::auth::{self, Auth, LOGIN_COOKIE, SESSION_COOKIE, SESSION_LIFETIME};
 use crate::web::client::Client;
 use crate::web::html::{esc, page};
@@ -140,11 +141,6 @@ pub(crate) async fn login(
         Redirect::to("/"),
     )
         .into_response())
-}
-
-#[derive(Deserialize)]
-pub(crate) struct CsrfForm {
-    csrf: Option<String>,
 }
 
 pub(crate) async fn logout(

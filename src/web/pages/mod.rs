@@ -39,6 +39,13 @@ use crate::store::{Store, Ticket};
 use crate::tickets::TicketRef;
 
 /// Finds a ticket by its (already well-formed) reference: 404 if unknown.
+/// A form with nothing but the session's CSRF token: logging out, the delete buttons of the
+/// rota pages, the call buttons (take call, call back).
+#[derive(serde::Deserialize)]
+pub(crate) struct CsrfForm {
+    pub(crate) csrf: Option<String>,
+}
+
 pub(crate) async fn load_ticket(store: &Store, reference: TicketRef) -> Result<Ticket, WebError> {
     store
         .ticket_by_ref(&reference)

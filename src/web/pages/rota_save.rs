@@ -7,6 +7,7 @@
 use super::rota_fields::{
     CategoryList, Day, Field, LocalDateTime, Name, OptionalUser, TimeZoneName, UserList,
 };
+use super::CsrfForm;
 use crate::oncall::{local_instant, BusinessHours, Coverage, Handover, Rotation, Team};
 use crate::store::{Store, TeamSettings};
 use crate::web::auth::Auth;
@@ -178,12 +179,6 @@ pub(crate) async fn save_team(
     }
     .await
     .map_err(|error| FormError { error, back })
-}
-
-/// A form with nothing but its CSRF token (the delete buttons).
-#[derive(Deserialize)]
-pub(crate) struct CsrfForm {
-    csrf: Option<String>,
 }
 
 pub(crate) async fn delete_team(
