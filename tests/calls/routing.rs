@@ -388,7 +388,10 @@ async fn a_caller_who_hangs_up_as_the_technician_answers_ends_the_technicians_ca
     // Answers at once and waits for Hotline's BYE.
     let phone = phone_scenario(port, "uas_answers.xml", &[]);
     let mut caller = p1_network_call(&server).await;
-    // Hang up as soon as the phone is rung (it answers within milliseconds).
+    // Hang up just after the phone is rung: it answers within microseconds of the INVITE, so
+    // 200 ms later the technician is hearing the announcement. (Hanging up at the very instant
+    // of the Ringing event could cancel the INVITE between SIPp's 180 and 200, which SIPp treats
+    // as an unexpected CANCEL and fails on.)
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         caller.send_silence(20).await;
@@ -406,6 +409,7 @@ async fn a_caller_who_hangs_up_as_the_technician_answers_ends_the_technicians_ca
         }
         assert!(tokio::time::Instant::now() < deadline, "never rang");
     }
+    caller.send_silence(200).await;
     assert_eq!(caller.bye().await.status_code.code(), 200);
     phone_succeeded(&phone.await.unwrap());
     let ticket = settled(&store, &caller.call_id).await;
