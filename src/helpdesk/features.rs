@@ -108,9 +108,16 @@ pub async fn run(call: NewCall, technician: String, code: FeatureCode, helpdesk:
             {
                 Ok(picked) => {
                     tracing::info!(parent: &span, ticket = %picked, "call picked up");
-                    // The caller's task bridges the leg and hangs it up at the end.
-                    let _ = finished.await;
-                    return;
+                    // The caller's task bridges the leg and hangs it up at the end, or hands
+                    // it back when the caller left at the moment of the hand-over.
+                    match finished.await {
+                        Ok(Some(leg)) => {
+                            tracing::info!(parent: &span, ticket = %picked, "the caller left before the pick-up");
+                            control = leg;
+                            "pickup_none"
+                        }
+                        _ => return,
+                    }
                 }
                 Err(pickup) => {
                     tracing::info!(parent: &span, ?teams, "nothing to pick up");

@@ -70,11 +70,22 @@ fn dial(
     password: &str,
     tail: String,
 ) -> tokio::task::JoinHandle<std::process::Output> {
+    dial_as(server, "tess", code, password, tail)
+}
+
+/// Runs SIPp as `user`'s phone dialling `code`.
+fn dial_as(
+    server: &TestServer,
+    user: &str,
+    code: &str,
+    password: &str,
+    tail: String,
+) -> tokio::task::JoinHandle<std::process::Output> {
     let dir = tempfile::tempdir().unwrap();
     let xml = std::fs::read_to_string(repo().join("tests/sipp/uac_feature_code.xml"))
         .unwrap()
         .replace("@CODE@", code)
-        .replace("@USER@", "tess")
+        .replace("@USER@", user)
         .replace("@PASSWORD@", password)
         .replace("<!-- @TAIL@ -->", &tail);
     std::fs::write(dir.path().join("dial.xml"), xml).unwrap();
@@ -225,6 +236,79 @@ async fn a_p3_caller_waiting_in_the_queue_is_picked_up_with_star_8_and_both_talk
         ),
         "{events:?}"
     );
+}
+
+/// CPU time this thread has used (the test's runtime is single-threaded: the server runs here).
+fn thread_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and
+    // 13th, in clock ticks (100 per second on Linux).
+    let fields: Vec<u64> = stat[stat.rfind(')').unwrap() + 2..]
+        .split(' ')
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    Duration::from_millis((fields[11] + fields[12]) * 10)
+}
+
+/// Waits until `name` took the call of `ticket` (the timeline says so).
+async fn answered_by(store: &Store, ticket: i64, name: &str) {
+    let mut changes = store.subscribe();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let expected = format!("{name} on *8 pick-up");
+    loop {
+        let events = store.events(ticket).await.unwrap();
+        if events
+            .iter()
+            .any(|e| e.kind == CallEventKind::TechnicianAnswered && e.detail == expected)
+        {
+            return;
+        }
+        let _ = tokio::time::timeout_at(deadline, changes.recv())
+            .await
+            .unwrap_or_else(|_| panic!("{name} never took ticket {ticket}: {events:?}"));
+    }
+}
+
+#[tokio::test]
+async fn the_next_caller_moves_up_when_the_head_is_taken_and_a_second_star_8_takes_it() {
+    let server = routing_server().await;
+    let store = server.server.as_ref().unwrap().store().clone();
+    network_team(&store, &[], None).await;
+    for name in ["tess", "ursula"] {
+        store
+            .upsert_user(name, "not used here", hotline::accounts::Role::Technician)
+            .await
+            .unwrap();
+        store.add_team_member("network", name).await.unwrap();
+        sip_password(&server, name).await;
+    }
+    let (mut first, first_ticket) = p3_caller_in_the_queue(&server, &store).await;
+    let (mut second, second_ticket) = p3_caller_in_the_queue(&server, &store).await;
+
+    // Waiting behind the head costs next to nothing (it used to spin on an expired timer).
+    let before = thread_cpu();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let spent = thread_cpu() - before;
+    assert!(
+        spent < Duration::from_millis(500),
+        "two queued callers used {spent:?} of CPU in 2 s"
+    );
+
+    // tess takes the head and talks; the second caller is now first, and ursula's *8 reaches
+    // them during tess's conversation, not after it.
+    let tess = dial_as(&server, "tess", "*8", PASSWORD, phone_hangs_up(8000));
+    answered_by(&store, first_ticket.id, "tess").await;
+    let ursula = dial_as(&server, "ursula", "*8", PASSWORD, phone_hangs_up(1000));
+    answered_by(&store, second_ticket.id, "ursula").await;
+    phone_succeeded(&ursula.await.unwrap());
+    second.expect_bye(Duration::from_secs(15)).await;
+    phone_succeeded(&tess.await.unwrap());
+    first.expect_bye(Duration::from_secs(15)).await;
+    for (ticket, name) in [(first_ticket, "tess"), (second_ticket, "ursula")] {
+        let ticket = settled(&store, &ticket.call_id).await;
+        assert_eq!(ticket.disposition, Disposition::Answered);
+        assert_eq!(ticket.assignee.as_deref(), Some(name));
+    }
 }
 
 /// Logs `name` in to the web log; returns the session cookie and the home page's CSRF token.

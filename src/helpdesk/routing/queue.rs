@@ -9,28 +9,31 @@ use crate::tickets::Priority;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
-/// A technician's answered leg, handed to the waiting caller to bridge. `done` is told when
-/// the conversation is over, so the technician's own call task can finish.
-pub struct Pickup {
+/// A technician's answered leg, handed to the waiting caller to bridge.
+/// Generic over the leg only so the hand-over can be tested without a live call.
+pub struct Pickup<L = CallControl> {
     pub technician: String,
-    pub leg: CallControl,
+    pub leg: L,
     /// How the call was taken, for the timeline: `*8 pick-up`, or the phone rung from the web.
     pub how: String,
-    pub done: oneshot::Sender<()>,
+    /// Told `None` when the conversation is over, so the technician's own call task can
+    /// finish; or given the leg back when the caller left before taking it, so the technician
+    /// hears why and gets a BYE instead of a silent, dropped call.
+    pub done: oneshot::Sender<Option<L>>,
 }
 
 /// One waiting caller.
-struct Waiting {
+struct Waiting<L> {
     ticket: i64,
     reference: String,
     priority: Option<Priority>,
     arrived: Instant,
-    pickup: mpsc::Sender<Pickup>,
+    pickup: mpsc::Sender<Pickup<L>>,
 }
 
-impl Waiting {
+impl<L> Waiting<L> {
     /// Sort key: priority first (no priority waits behind every known one), then arrival.
     fn key(&self) -> (u8, Instant) {
         (self.priority.map_or(9, Priority::level), self.arrived)
@@ -49,20 +52,32 @@ pub struct QueueEntry {
 }
 
 /// Every team's queue on this node.
-#[derive(Default)]
-pub struct CallQueues {
-    teams: Mutex<HashMap<String, Vec<Waiting>>>,
+pub struct CallQueues<L = CallControl> {
+    teams: Mutex<HashMap<String, Vec<Waiting<L>>>>,
+    /// Told whenever a caller leaves a queue: those behind move up, and the new head must be
+    /// offered without waiting for a timer.
+    moved: Notify,
+}
+
+impl<L> Default for CallQueues<L> {
+    fn default() -> Self {
+        CallQueues {
+            teams: Mutex::default(),
+            moved: Notify::new(),
+        }
+    }
 }
 
 /// A caller's place; leaving the queue (hang-up, call-back, answered) drops it.
-pub struct Place<'q> {
-    queues: &'q CallQueues,
+pub struct Place<'q, L = CallControl> {
+    queues: &'q CallQueues<L>,
     team: String,
     ticket: i64,
-    pub pickups: mpsc::Receiver<Pickup>,
+    pub pickups: mpsc::Receiver<Pickup<L>>,
+    left: bool,
 }
 
-impl CallQueues {
+impl<L> CallQueues<L> {
     /// Puts a caller in `team`'s queue.
     pub fn join(
         &self,
@@ -70,7 +85,7 @@ impl CallQueues {
         ticket: i64,
         reference: String,
         priority: Option<Priority>,
-    ) -> Place<'_> {
+    ) -> Place<'_, L> {
         let (pickup, pickups) = mpsc::channel(1);
         let entry = Waiting {
             ticket,
@@ -88,7 +103,14 @@ impl CallQueues {
             team: team.to_string(),
             ticket,
             pickups,
+            left: false,
         }
+    }
+
+    /// Resolves when someone leaves a queue. Create it *before* reading a position: it then
+    /// catches a departure that happens between the read and the wait.
+    pub fn moved(&self) -> tokio::sync::futures::Notified<'_> {
+        self.moved.notified()
     }
 
     /// 1 for the head of the queue.
@@ -108,6 +130,8 @@ impl CallQueues {
                 teams.remove(team);
             }
         }
+        drop(teams);
+        self.moved.notify_waiters();
     }
 
     /// Hands `pickup` to the first caller waiting in one of `teams` (or to the caller of
@@ -119,11 +143,11 @@ impl CallQueues {
         &self,
         teams: &[String],
         reference: Option<&str>,
-        pickup: Pickup,
-    ) -> Result<String, Pickup> {
+        pickup: Pickup<L>,
+    ) -> Result<String, Pickup<L>> {
         let target = {
             let queues = self.lock();
-            let mut candidates: Vec<&Waiting> = teams
+            let mut candidates: Vec<&Waiting<L>> = teams
                 .iter()
                 .filter_map(|t| queues.get(t))
                 .flatten()
@@ -162,7 +186,7 @@ impl CallQueues {
         out
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Waiting>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Waiting<L>>>> {
         // Only plain data inside: a panic elsewhere cannot leave it half-written.
         self.teams
             .lock()
@@ -170,16 +194,32 @@ impl CallQueues {
     }
 }
 
-impl Place<'_> {
+impl<L> Place<'_, L> {
     /// 1 for the head of the queue.
     pub fn position(&self) -> usize {
         self.queues.position(&self.team, self.ticket).unwrap_or(1)
     }
+
+    /// Leaves the queue (taken by a technician, hung up, call-back): everyone behind moves
+    /// up at once, not when this caller's conversation ends. Safe to call twice.
+    pub fn leave(&mut self) {
+        if std::mem::replace(&mut self.left, true) {
+            return;
+        }
+        self.queues.leave(&self.team, self.ticket);
+        // A pick-up may already sit in the channel (sent after the caller hung up, or while
+        // the caller was being offered to someone else): its leg goes back to its owner.
+        // Closing first means a pick-up sent after this point is refused at `try_send`.
+        self.pickups.close();
+        while let Ok(pickup) = self.pickups.try_recv() {
+            let _ = pickup.done.send(Some(pickup.leg));
+        }
+    }
 }
 
-impl Drop for Place<'_> {
+impl<L> Drop for Place<'_, L> {
     fn drop(&mut self) {
-        self.queues.leave(&self.team, self.ticket);
+        self.leave();
     }
 }
 
@@ -193,7 +233,7 @@ mod tests {
 
     #[test]
     fn priority_comes_before_arrival_and_leaving_moves_everyone_up() {
-        let q = CallQueues::default();
+        let q: CallQueues<()> = CallQueues::default();
         let a = q.join("net", 1, "A".into(), p(3));
         let b = q.join("net", 2, "B".into(), p(3));
         let c = q.join("net", 3, "C".into(), p(2));
@@ -203,5 +243,72 @@ mod tests {
         let other = q.join("accounts", 4, "D".into(), p(1));
         assert_eq!(other.position(), 1, "queues are per team");
         assert_eq!(q.snapshot().len(), 3);
+    }
+
+    /// A stand-in for a technician's live leg.
+    #[derive(Debug, PartialEq)]
+    struct Leg(&'static str);
+
+    fn pickup(leg: &'static str) -> (Pickup<Leg>, oneshot::Receiver<Option<Leg>>) {
+        let (done, finished) = oneshot::channel();
+        let pickup = Pickup {
+            technician: "alice".into(),
+            leg: Leg(leg),
+            how: "*8 pick-up".into(),
+            done,
+        };
+        (pickup, finished)
+    }
+
+    #[test]
+    fn a_pickup_handed_over_as_the_caller_leaves_goes_back_to_the_technician() {
+        let q = CallQueues::default();
+        let teams = ["net".to_string()];
+        let place = q.join("net", 1, "2026-000001".into(), p(3));
+        let (first, mut finished) = pickup("desk phone");
+        assert_eq!(
+            q.pick_up(&teams, None, first).ok().as_deref(),
+            Some("2026-000001")
+        );
+        // The caller hangs up before its task reads the channel.
+        drop(place);
+        assert_eq!(finished.try_recv(), Ok(Some(Leg("desk phone"))));
+        // Nobody is waiting any more: the next pick-up is refused at once, leg in hand.
+        let (second, _) = pickup("softphone");
+        assert_eq!(
+            q.pick_up(&teams, None, second).err().map(|p| p.leg),
+            Some(Leg("softphone"))
+        );
+    }
+
+    #[test]
+    fn a_sender_cloned_before_the_caller_left_cannot_strand_a_pickup() {
+        let q = CallQueues::default();
+        let place = q.join("net", 1, "2026-000001".into(), p(1));
+        let sender = q.lock()["net"][0].pickup.clone();
+        drop(place);
+        let (late, _) = pickup("desk phone");
+        let refused = sender
+            .try_send(late)
+            .expect_err("closed when the caller left");
+        assert_eq!(refused.into_inner().leg, Leg("desk phone"));
+    }
+
+    #[tokio::test]
+    async fn the_next_caller_moves_up_as_soon_as_the_head_is_taken() {
+        let q: CallQueues<()> = CallQueues::default();
+        let mut head = q.join("net", 1, "A".into(), p(2));
+        let next = q.join("net", 2, "B".into(), p(3));
+        let moved = q.moved();
+        assert_eq!(next.position(), 2);
+        // The head is bridged: it leaves while its conversation goes on.
+        head.leave();
+        tokio::time::timeout(std::time::Duration::from_secs(1), moved)
+            .await
+            .expect("waiters are told at once");
+        assert_eq!(next.position(), 1);
+        head.leave();
+        drop(head);
+        assert_eq!(next.position(), 1, "leaving twice moves nobody");
     }
 }

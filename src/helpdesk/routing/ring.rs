@@ -8,7 +8,7 @@
 
 use super::announce::{self, PASS_KEY, TAKE_KEY};
 use super::fork::{BranchEnd, BranchId, Fork, ForkAction, StepOutcome};
-use super::queue::{CallQueues, Pickup};
+use super::queue::{CallQueues, Pickup, Place};
 use super::roster::{EscalationStep, Roster};
 use crate::call::answer::{self as call_answer, AnswerContext};
 use crate::call::outbound::{self, Attempt, Presentation, Progress, Target};
@@ -113,7 +113,7 @@ impl<R: Roster> Router<'_, R> {
             }
             let mut waiting = Waiting::start(caller, ringback.clone());
             let result = self
-                .ring_step(caller, ticket, spec, step, &mut waiting)
+                .ring_step(caller, ticket, spec, step, &mut waiting, None)
                 .await;
             caller.stop_playing();
             match result? {
@@ -132,7 +132,8 @@ impl<R: Roster> Router<'_, R> {
     }
 
     /// Rings every phone of the step's technician until one answers, all refuse, or time runs
-    /// out; announces and bridges the one that answered.
+    /// out; announces and bridges the one that answered. A queued caller leaves its queue
+    /// (`place`) once the technician takes the call.
     async fn ring_step(
         &self,
         caller: &mut CallControl,
@@ -140,6 +141,7 @@ impl<R: Roster> Router<'_, R> {
         spec: &RouteSpec,
         step: &EscalationStep,
         waiting: &mut Waiting,
+        place: Option<&mut Place<'_>>,
     ) -> Result<StepResult, CallEnded> {
         let ring_for = spec.ring.unwrap_or(step.ring);
         let devices = self.roster.devices(&step.technician).await;
@@ -155,7 +157,7 @@ impl<R: Roster> Router<'_, R> {
         match answered {
             Some((attempt, answer)) => {
                 let result = self
-                    .take_or_pass(caller, ticket, spec, step, attempt, answer, waiting)
+                    .take_or_pass(caller, ticket, spec, step, attempt, answer, waiting, place)
                     .await;
                 if !matches!(result, Ok(StepResult::Talked)) {
                     // Passed, or the caller left during the announcement: the card goes.
@@ -329,6 +331,7 @@ impl<R: Roster> Router<'_, R> {
         attempt: Attempt,
         answer: outbound::Answer,
         waiting: &mut Waiting,
+        place: Option<&mut Place<'_>>,
     ) -> Result<StepResult, CallEnded> {
         let device = attempt.target().uri.clone();
         let mut tech = match attempt.connect(self.answer, answer).await {
@@ -372,6 +375,9 @@ impl<R: Roster> Router<'_, R> {
                 call_answer::finish(tech, cause).await;
                 return Ok(StepResult::NotTaken);
             }
+        }
+        if let Some(place) = place {
+            place.leave();
         }
         self.talk(caller, tech, ticket, &step.technician, &device)
             .await
@@ -490,6 +496,8 @@ impl<R: Roster> Router<'_, R> {
         let mut next_offer = Instant::now();
         let mut playing: Option<PlaybackId> = None;
         loop {
+            // Before reading our position, so a departure in between is not missed.
+            let moved = self.queues.moved();
             let now = Instant::now();
             if now >= give_up {
                 caller.stop_playing();
@@ -525,7 +533,7 @@ impl<R: Roster> Router<'_, R> {
                         playing,
                     };
                     match self
-                        .ring_step(caller, ticket, spec, step, &mut waiting)
+                        .ring_step(caller, ticket, spec, step, &mut waiting, Some(&mut place))
                         .await?
                     {
                         StepResult::Talked => {
@@ -538,11 +546,16 @@ impl<R: Roster> Router<'_, R> {
                 }
                 next_offer = Instant::now() + QUEUE_RETRY;
             }
-            let wake = [give_up, next_position, next_offer]
+            // Behind the head, only a departure (or an announcement) can change anything: no
+            // offer timer, so a long queue does not spin.
+            let head = place.position() == 1;
+            let wake = [give_up, next_position]
                 .into_iter()
+                .chain(head.then_some(next_offer))
                 .min()
-                .expect("three deadlines");
+                .expect("two deadlines");
             tokio::select! {
+                _ = moved, if !head => {}
                 event = caller.next_event(Some(wake)) => match event? {
                     CallEvent::Digit(d) if Some(d) == spec.callback_key => {
                         caller.stop_playing();
@@ -559,8 +572,9 @@ impl<R: Roster> Router<'_, R> {
                 },
                 Some(pickup) = place.pickups.recv() => {
                     let Pickup { technician, leg, how, done } = pickup;
+                    place.leave();
                     let result = self.talk(caller, leg, ticket, &technician, &how).await;
-                    let _ = done.send(());
+                    let _ = done.send(None);
                     return match result? {
                         StepResult::Talked | StepResult::NotTaken => {
                             Ok(RouteOutcome::Answered { technician })

@@ -83,17 +83,18 @@ impl Helpdesk {
                 done,
             };
             let teams = [waiting.team.clone()];
-            match helpdesk.queues.pick_up(&teams, Some(&reference), pickup) {
-                Ok(_) => {
-                    let _ = finished.await;
-                }
-                Err(pickup) => {
-                    // The caller left while the phone rang: say so and hang up.
-                    helpdesk
-                        .tell_and_hang_up(pickup.leg, language, "pickup_none")
-                        .await;
-                }
-            }
+            // The caller may leave while the phone rings (no longer queued) or at the very
+            // moment of the hand-over (the leg comes back): either way, say so and hang up.
+            let leg = match helpdesk.queues.pick_up(&teams, Some(&reference), pickup) {
+                Ok(_) => match finished.await {
+                    Ok(Some(leg)) => leg,
+                    _ => return,
+                },
+                Err(pickup) => pickup.leg,
+            };
+            helpdesk
+                .tell_and_hang_up(leg, language, "pickup_none")
+                .await;
         });
         Ok(())
     }
