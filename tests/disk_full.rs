@@ -2,7 +2,7 @@
 //! goodbye), the ticket keeps a readable partial recording and says why it stopped, the next
 //! call is not recorded at all, and recording resumes once space returns.
 //!
-//! The recordings directory is a real 256 KiB tmpfs, so the writer gets the kernel's ENOSPC.
+//! The recordings directory is a real 512 KiB tmpfs, so the writer gets the kernel's ENOSPC.
 //! Mounting needs root: the test says SKIPPED loudly without it. Its own binary, as it reads
 //! the process-wide metrics.
 
@@ -123,7 +123,7 @@ async fn a_full_recordings_disk_costs_the_recording_not_the_call_and_recording_r
     }
     let data = tempfile::tempdir().unwrap();
     let recordings = data.path().join("recordings");
-    let _disk = Tmpfs::mount(&recordings, "256k");
+    let _disk = Tmpfs::mount(&recordings, "512k");
     // 80 KiB left: the recording starts (32 KiB floor) and fills it after about 5 s of audio.
     let filler = recordings.join("filler");
     let fill = free_bytes(&recordings) - 80 * 1024;

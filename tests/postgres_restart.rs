@@ -154,7 +154,9 @@ impl Drop for PrivatePostgres {
 }
 
 async fn metric(server: &TestServer, series: &str) -> f64 {
-    let text = request(server.http, "GET", "/metrics", &[], b"").await.text();
+    let text = request(server.http, "GET", "/metrics", &[], b"")
+        .await
+        .text();
     text.lines()
         .find_map(|l| {
             let (name, value) = l.rsplit_once(' ')?;
@@ -164,8 +166,8 @@ async fn metric(server: &TestServer, series: &str) -> f64 {
 }
 
 #[tokio::test]
-async fn a_postgres_restart_loses_nothing_of_the_call_in_progress_and_refuses_new_calls_meanwhile(
-) {
+async fn a_postgres_restart_loses_nothing_of_the_call_in_progress_and_refuses_new_calls_meanwhile()
+{
     let Some(pg) = PrivatePostgres::init() else {
         eprintln!("SKIPPED: no PostgreSQL binaries under /usr/lib/postgresql/*/bin");
         return;
@@ -198,10 +200,7 @@ async fn a_postgres_restart_loses_nothing_of_the_call_in_progress_and_refuses_ne
     let refused = b.invite().await;
     let refusal_took = asked.elapsed();
     assert_eq!(refused.status_code.code(), 503, "{refused}");
-    assert!(
-        refused.to_string().contains("Retry-After: 10"),
-        "{refused}"
-    );
+    assert!(refused.to_string().contains("Retry-After: 10"), "{refused}");
     assert!(refusal_took < Duration::from_secs(2), "{refusal_took:?}");
 
     pg.start();
@@ -230,7 +229,11 @@ async fn a_postgres_restart_loses_nothing_of_the_call_in_progress_and_refuses_ne
         .filter(|e| e.kind == CallEventKind::Digit)
         .map(|e| e.detail.as_str())
         .collect();
-    assert_eq!(digits, ["# (skipped prompt)", "1", "2", "3", "2"], "{events:#?}");
+    assert_eq!(
+        digits,
+        ["# (skipped prompt)", "1", "2", "3", "2"],
+        "{events:#?}"
+    );
     assert_eq!(events.last().unwrap().kind, CallEventKind::Hangup);
     assert!(
         events.windows(2).all(|w| w[0].at <= w[1].at),

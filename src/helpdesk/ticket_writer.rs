@@ -174,7 +174,10 @@ impl TicketWriter {
                     self.reachability.mark_down(&self.store);
                 }
                 Err(_) => {
-                    tracing::warn!(ticket_id = self.id, "database too slow or unreachable: the ticket's writes wait for it");
+                    tracing::warn!(
+                        ticket_id = self.id,
+                        "database too slow or unreachable: the ticket's writes wait for it"
+                    );
                     self.reachability.mark_down(&self.store);
                 }
                 Ok(Err(e)) => {

@@ -194,10 +194,37 @@ impl Voicemail {
             } else {
                 end
             };
-            return self.cut_short(recorder, path, writer, end, ended).await;
+            let failure = recorder.failure().map(ToString::to_string);
+            let heard_speech = recorder.voice.heard_speech();
+            if let Some(e) = recorder.failure() {
+                self.disk.write_failed(e, true);
+            }
+            // Dropping the writer cannot finish a file on a full disk; `cut_short` sets the
+            // header from what reached it.
+            drop(recorder);
+            let failure = failure.unwrap_or_default();
+            return self
+                .cut_short(path, writer, end, heard_speech, &failure, ended)
+                .await;
         }
+        let heard_speech = recorder.voice.heard_speech();
         let info = match recorder.finish() {
             Ok(info) => info,
+            Err(e) if e.is_disk_full() => {
+                // The last part (or the header) found the disk full as the caller finished.
+                self.disk.write_failed(&e, true);
+                let failure = e.to_string();
+                return self
+                    .cut_short(
+                        path,
+                        writer,
+                        RecordingEnd::DiskFull,
+                        heard_speech,
+                        &failure,
+                        ended,
+                    )
+                    .await;
+            }
             Err(e) => {
                 tracing::error!(error = %e, "cannot finish the voicemail");
                 writer.event(CallEventKind::Error, &e.to_string()).await;
@@ -250,23 +277,14 @@ impl Voicemail {
     /// while it ran are transcribed; the rest of what the caller said is not on disk.
     async fn cut_short(
         &self,
-        recorder: Recorder,
         path: PathBuf,
         writer: &TicketWriter,
         end: RecordingEnd,
+        heard_speech: bool,
+        failure: &str,
         ended: Option<CallEnded>,
     ) -> Recorded {
-        let failure = recorder
-            .failure()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        let heard_speech = recorder.voice.heard_speech();
-        if let Some(e) = recorder.failure() {
-            self.disk.write_failed(e, true);
-        }
-        // Dropping the writer cannot finish a file on a full disk; the header is then set
-        // from what reached the disk (no new blocks needed).
-        drop(recorder);
+        // The header is set from what reached the disk (no new blocks needed).
         let duration = match recording::repair(&path) {
             Ok(_) => hound::WavReader::open(&path)
                 .map(|r| Duration::from_millis(u64::from(r.duration()) / 8))
