@@ -128,16 +128,22 @@ impl Reachability {
         tracing::error!("database unreachable: calls in progress keep their ticket writes in memory, new calls get 503 until it returns");
         let (me, store) = (self.clone(), store.clone());
         tokio::spawn(async move {
-            loop {
+            // Until the database answers, or a kept write got through first.
+            while me.is_down() {
                 tokio::time::sleep(PROBE_EVERY).await;
                 if store.ping().await.is_ok() {
-                    me.down.store(false, Ordering::Relaxed);
-                    crate::metrics::DATABASE_DOWN.set(0);
-                    tracing::info!("database reachable again");
-                    return;
+                    me.mark_up();
                 }
             }
         });
+    }
+
+    /// Records that the database answered again.
+    fn mark_up(&self) {
+        if self.down.swap(false, Ordering::Relaxed) {
+            crate::metrics::DATABASE_DOWN.set(0);
+            tracing::info!("database reachable again");
+        }
     }
 }
 
@@ -215,7 +221,10 @@ impl TicketWriter {
             let mut delay = FIRST_RETRY_DELAY;
             loop {
                 match write.apply(&self.store, self.id).await {
-                    Ok(()) => break,
+                    Ok(()) => {
+                        self.reachability.mark_up();
+                        break;
+                    }
                     Err(e) if e.is_unavailable() => {
                         crate::metrics::TICKET_WRITE_RETRIES.inc();
                         tracing::debug!(ticket_id = self.id, error = %e, "ticket write still waiting");
