@@ -19,7 +19,7 @@
 //! start then closes the ticket as a crash would (`restart`).
 
 use crate::store::{Store, StoreError};
-use crate::tickets::{CallEventKind, Disposition, RecordingState, TicketField};
+use crate::tickets::{CallEventKind, Disposition, Language, RecordingState, TicketField};
 use chrono::{DateTime, Utc};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -62,6 +62,13 @@ pub enum TicketWrite {
         duration: Duration,
         state: RecordingState,
     },
+    /// Part `part` of the ticket's voicemail, queued for transcription (workers poll the
+    /// queue, so one queued late by the drain task is still found).
+    TranscriptionPart {
+        part: usize,
+        path: String,
+        language: Option<Language>,
+    },
 }
 
 impl TicketWrite {
@@ -95,6 +102,17 @@ impl TicketWrite {
                 duration,
                 state,
             } => store.set_recording(id, path, *duration, *state).await,
+            TicketWrite::TranscriptionPart {
+                part,
+                path,
+                language,
+            } => {
+                let part = i64::try_from(*part).unwrap_or(i64::MAX);
+                let language = language.map(Language::as_str);
+                store
+                    .enqueue_transcription_part(id, path, language, part)
+                    .await
+            }
         }
     }
 }

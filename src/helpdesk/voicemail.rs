@@ -3,14 +3,15 @@
 //!
 //! A recording is a WAV file under `<data>/recordings/<year>/<reference>.wav`, cut into parts
 //! (`media::recording`) that are queued one by one, so the transcript is nearly ready when the
-//! caller hangs up. Every part — live, the last one, or cut from a repaired file at start-up —
-//! goes through [`TranscriptionQueue::enqueue_part`].
+//! caller hangs up. A call's parts (live and the last one) are queued through the call's ticket
+//! writer, so a database outage delays them instead of losing them
+//! ([`TranscriptionQueue::enqueue_call_part`]); parts cut from a repaired file at start-up go
+//! through [`TranscriptionQueue::enqueue_part`].
 //!
 //! A full recordings disk costs the recording, never the call: a recording is not started
 //! without room ([`RecordingsDisk`]), one cut short by the disk filling up keeps what was
 //! written (its header repaired), and the timeline says which.
 
-use super::log_store;
 use super::recordings_disk::RecordingsDisk;
 use super::ticket_writer::{TicketWrite, TicketWriter};
 use crate::call::{CallControl, CallEnded};
@@ -33,6 +34,27 @@ pub struct TranscriptionQueue {
 impl TranscriptionQueue {
     pub fn new(store: Store, wakeup: Option<Wakeup>) -> TranscriptionQueue {
         TranscriptionQueue { store, wakeup }
+    }
+
+    /// Queues part `n` of a call's voicemail through the call's ticket writer (kept through a
+    /// database outage, like the rest of the call's writes) and wakes a worker.
+    pub async fn enqueue_call_part(
+        &self,
+        writer: &TicketWriter,
+        n: usize,
+        part: &Path,
+        language: Option<Language>,
+    ) {
+        writer
+            .write(TicketWrite::TranscriptionPart {
+                part: n,
+                path: part.display().to_string(),
+                language,
+            })
+            .await;
+        if let Some(w) = &self.wakeup {
+            w.notify();
+        }
     }
 
     /// Queues part `n` of a ticket's voicemail (once per part file) and wakes a worker.
@@ -115,7 +137,6 @@ impl Voicemail {
         language: Option<Language>,
     ) -> Recorded {
         let path = self.path_for(ticket.reference);
-        let id = ticket.id;
         let not_recorded = |path, end| Recorded {
             outcome: RecordingOutcome {
                 path,
@@ -164,10 +185,10 @@ impl Voicemail {
         // Parts are queued as the recorder closes them, while the caller is still speaking.
         let (parts_tx, mut parts_rx) = tokio::sync::mpsc::unbounded_channel::<(usize, PathBuf)>();
         let live_parts = {
-            let queue = self.queue.clone();
+            let (queue, writer) = (self.queue.clone(), writer.clone());
             tokio::spawn(async move {
                 while let Some((n, part)) = parts_rx.recv().await {
-                    log_store(queue.enqueue_part(id, n, &part, language).await);
+                    queue.enqueue_call_part(&writer, n, &part, language).await;
                 }
             })
         };
@@ -258,7 +279,9 @@ impl Voicemail {
             .await;
         if info.has_speech {
             if let Some((n, part)) = &info.last_part {
-                log_store(self.queue.enqueue_part(id, *n, part, language).await);
+                self.queue
+                    .enqueue_call_part(writer, *n, part, language)
+                    .await;
             }
         }
         Recorded {
