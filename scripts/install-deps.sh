@@ -88,7 +88,7 @@ fi
 
 packages=(cmake clang libclang-dev pkg-config espeak-ng sox python3-pip)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(sip-tester sipvicious baresip-core tcpdump nftables linux-perf chromium chromium-driver mbrola mbrola-fr1 mbrola-fr4 mbrola-us1 mbrola-us2)
+  packages+=(sip-tester sipvicious baresip-core tcpdump nftables linux-perf chromium chromium-driver mbrola mbrola-fr1 mbrola-fr4 mbrola-us1 mbrola-us2 postgresql)
 fi
 
 missing=()

@@ -251,6 +251,26 @@ pub struct Config {
     pub transcription: crate::transcribe::worker::TranscriptionConfig,
     /// Routing calls to technicians.
     pub routing: RoutingConfig,
+    /// The recordings disk (`<data_dir>/recordings`).
+    pub recordings: RecordingsConfig,
+}
+
+/// Recordings settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecordingsConfig {
+    /// A recording is only started while the recordings disk has at least this much free
+    /// (KiB); under it calls go on without recording. Default 65536 (64 MiB): a few minutes of
+    /// voicemail is a few MB, and the rest of the disk may hold the database.
+    pub min_free_kib: u64,
+}
+
+impl Default for RecordingsConfig {
+    fn default() -> Self {
+        RecordingsConfig {
+            min_free_kib: 64 * 1024,
+        }
+    }
 }
 
 /// Routing settings.
@@ -278,6 +298,7 @@ impl Default for Config {
             priorities: crate::tickets::PriorityMatrix::default(),
             transcription: Default::default(),
             routing: Default::default(),
+            recordings: Default::default(),
         }
     }
 }

@@ -12,10 +12,11 @@
 //! counted here: `/metrics` reads them from the store at scrape time, so they survive restarts
 //! and cannot drift.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::LazyLock;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A monotonic count (a Prometheus `counter`).
 #[derive(Debug)]
@@ -28,6 +29,10 @@ impl Counter {
 
     pub fn inc(&self) {
         self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
     }
 
     pub fn get(&self) -> u64 {
@@ -56,6 +61,10 @@ impl Gauge {
 
     pub fn dec(&self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub fn set(&self, value: i64) {
+        self.0.store(value, Ordering::Relaxed);
     }
 
     pub fn get(&self) -> i64 {
@@ -100,6 +109,132 @@ pub static CALLS_ANSWERED: Counter = Counter::new();
 /// Tickets written to the store.
 pub static TICKETS_CREATED: Counter = Counter::new();
 
+/// A distribution of durations (a Prometheus `histogram`): one atomic count per bucket, the
+/// sum in microseconds and the count, so observing is a few relaxed `fetch_add`s and no lock.
+#[derive(Debug)]
+pub struct Histogram<const N: usize> {
+    /// Upper bounds of the buckets, in seconds, increasing; `+Inf` is implied.
+    bounds: [f64; N],
+    /// Observations per bucket (not cumulative; the exposition sums them), the last for +Inf.
+    buckets: [AtomicU64; N],
+    over: AtomicU64,
+    sum_micros: AtomicU64,
+    count: AtomicU64,
+}
+
+impl<const N: usize> Histogram<N> {
+    pub const fn new(bounds: [f64; N]) -> Self {
+        Histogram {
+            bounds,
+            buckets: [const { AtomicU64::new(0) }; N],
+            over: AtomicU64::new(0),
+            sum_micros: AtomicU64::new(0),
+            count: AtomicU64::new(0),
+        }
+    }
+
+    pub fn observe(&self, value: Duration) {
+        let secs = value.as_secs_f64();
+        match self.bounds.iter().position(|&b| secs <= b) {
+            Some(i) => self.buckets[i].fetch_add(1, Ordering::Relaxed),
+            None => self.over.fetch_add(1, Ordering::Relaxed),
+        };
+        let micros = u64::try_from(value.as_micros()).unwrap_or(u64::MAX);
+        self.sum_micros.fetch_add(micros, Ordering::Relaxed);
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// Writes `# HELP`, `# TYPE histogram`, the cumulative `_bucket` lines, `_sum` and `_count`.
+    pub fn write(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {}", escape_help(help));
+        let _ = writeln!(out, "# TYPE {name} histogram");
+        let mut cumulative = 0;
+        for (bound, bucket) in self.bounds.iter().zip(&self.buckets) {
+            cumulative += bucket.load(Ordering::Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
+        }
+        cumulative += self.over.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {cumulative}");
+        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "{name}_sum {sum}");
+        // The count written is the +Inf bucket's, so a scrape racing an observation is
+        // still self-consistent (`_count` equals the last bucket).
+        let _ = writeln!(out, "{name}_count {cumulative}");
+    }
+}
+
+/// From the INVITE's arrival to the 200 OK being sent: ticket creation, media set-up and the
+/// configured ring time (`sip.ring_ms`), i.e. how long a caller waits for the helpdesk.
+pub static INVITE_TO_ANSWER: Histogram<10> =
+    Histogram::new([0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]);
+
+/// An RTP packet counts as late when it leaves more than this after its 20 ms slot: a phone's
+/// jitter buffer (40–100 ms) still plays it, but lateness this size, often, means the sender
+/// task is starved (too many calls for the CPU, or a blocking call on the runtime).
+pub const RTP_LATE_AFTER: Duration = Duration::from_millis(10);
+/// RTP packets sent more than [`RTP_LATE_AFTER`] after their slot.
+pub static RTP_PACKETS_LATE: Counter = Counter::new();
+/// RTP frames never sent because the sender woke more than 100 ms late (the stream skipped
+/// forward; see `media::rtp_session::pacer`).
+pub static RTP_FRAMES_SKIPPED: Counter = Counter::new();
+
+/// From a transcription job's queueing to its transcript being stored (waiting + work).
+pub static TRANSCRIPTION_JOB_LATENCY: Histogram<10> =
+    Histogram::new([0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0]);
+
+/// Recordings not started because the recordings disk had less free space than is kept free.
+pub static RECORDINGS_NOT_STARTED_DISK_FULL: Counter = Counter::new();
+/// Recordings cut short by the disk filling up (the writer's ENOSPC).
+pub static RECORDINGS_CUT_DISK_FULL: Counter = Counter::new();
+/// 1 while the recordings disk is known full (from the first refused or cut recording until
+/// one starts with room again).
+pub static RECORDINGS_DISK_FULL: Gauge = Gauge::new();
+
+/// Ticket writes of calls kept in memory while the database is unreachable, not yet stored.
+pub static TICKET_WRITES_WAITING: Gauge = Gauge::new();
+/// Attempts to store a kept ticket write that found the database still unreachable.
+pub static TICKET_WRITE_RETRIES: Counter = Counter::new();
+/// Kept ticket writes the database refused when it came back (not retried; logged).
+pub static TICKET_WRITES_FAILED: Counter = Counter::new();
+/// 1 while the helpdesk knows its database to be unreachable (new calls get 503).
+pub static DATABASE_DOWN: Gauge = Gauge::new();
+
+/// Failed database operations, by the store's name for the operation ("adding a call event").
+/// Behind a lock: errors are rare, and the names are a fixed set of literals.
+static STORE_ERRORS: Mutex<BTreeMap<&'static str, u64>> = Mutex::new(BTreeMap::new());
+
+/// Counts one failed store operation.
+pub fn count_store_error(operation: &'static str) {
+    *STORE_ERRORS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(operation)
+        .or_insert(0) += 1;
+}
+
+/// Failed store operations so far, by operation.
+pub fn store_errors() -> Vec<(&'static str, u64)> {
+    let errors = STORE_ERRORS.lock().unwrap_or_else(|p| p.into_inner());
+    errors.iter().map(|(k, v)| (*k, *v)).collect()
+}
+
+/// HELP text escapes only backslash and newline (the format's rule).
+fn escape_help(help: &str) -> String {
+    help.replace('\\', "\\\\").replace('\n', "\\n")
+}
+
+/// A label value escapes backslash, double quote and newline (the format's rule).
+fn escape_label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
 /// When the process started counting (the first use of this module, or [`mark_start`]).
 static STARTED: LazyLock<(Instant, SystemTime)> =
     LazyLock::new(|| (Instant::now(), SystemTime::now()));
@@ -139,9 +274,7 @@ pub fn write_family(out: &mut String, name: &str, help: &str, kind: Kind, sample
         Kind::Counter => "counter",
         Kind::Gauge => "gauge",
     };
-    // HELP text escapes only backslash and newline (the format's rule).
-    let help = help.replace('\\', "\\\\").replace('\n', "\\n");
-    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# HELP {name} {}", escape_help(help));
     let _ = writeln!(out, "# TYPE {name} {kind}");
     for (labels, value) in samples {
         if labels.is_empty() {
@@ -242,6 +375,90 @@ pub fn write_counters(out: &mut String) {
         C,
         &[("", n(&TICKETS_CREATED))],
     );
+    INVITE_TO_ANSWER.write(
+        out,
+        "hotline_invite_to_answer_seconds",
+        "From a caller's INVITE to the 200 OK (ticket, media set-up, ring time).",
+    );
+    write_family(
+        out,
+        "hotline_rtp_packets_late_total",
+        "RTP packets sent more than 10 ms after their 20 ms slot.",
+        C,
+        &[("", n(&RTP_PACKETS_LATE))],
+    );
+    write_family(
+        out,
+        "hotline_rtp_frames_skipped_total",
+        "RTP frames not sent because the sender woke more than 100 ms late.",
+        C,
+        &[("", n(&RTP_FRAMES_SKIPPED))],
+    );
+    TRANSCRIPTION_JOB_LATENCY.write(
+        out,
+        "hotline_transcription_job_seconds",
+        "From a transcription job's queueing to its stored transcript.",
+    );
+    write_family(
+        out,
+        "hotline_recordings_disk_full_total",
+        "Recordings not started, or cut short, because the recordings disk was full.",
+        C,
+        &[
+            (
+                r#"stage="not_started""#,
+                n(&RECORDINGS_NOT_STARTED_DISK_FULL),
+            ),
+            (r#"stage="cut_short""#, n(&RECORDINGS_CUT_DISK_FULL)),
+        ],
+    );
+    write_family(
+        out,
+        "hotline_recordings_disk_full",
+        "1 while the recordings disk is full (calls go on without recording).",
+        G,
+        &[("", RECORDINGS_DISK_FULL.get() as f64)],
+    );
+    write_family(
+        out,
+        "hotline_database_down",
+        "1 while the database is known unreachable (new calls are refused with 503).",
+        G,
+        &[("", DATABASE_DOWN.get() as f64)],
+    );
+    write_family(
+        out,
+        "hotline_ticket_writes_waiting",
+        "Ticket writes of calls kept in memory until the database returns.",
+        G,
+        &[("", TICKET_WRITES_WAITING.get() as f64)],
+    );
+    write_family(
+        out,
+        "hotline_ticket_write_retries_total",
+        "Retries of kept ticket writes that found the database still unreachable.",
+        C,
+        &[("", n(&TICKET_WRITE_RETRIES))],
+    );
+    write_family(
+        out,
+        "hotline_ticket_writes_failed_total",
+        "Kept ticket writes the database refused once back (logged, not retried).",
+        C,
+        &[("", n(&TICKET_WRITES_FAILED))],
+    );
+    let errors: Vec<(String, f64)> = store_errors()
+        .into_iter()
+        .map(|(op, n)| (format!("operation=\"{}\"", escape_label(op)), n as f64))
+        .collect();
+    let errors: Vec<(&str, f64)> = errors.iter().map(|(l, n)| (l.as_str(), *n)).collect();
+    write_family(
+        out,
+        "hotline_store_errors_total",
+        "Failed database operations, by operation.",
+        C,
+        &errors,
+    );
 }
 
 #[cfg(test)]
@@ -261,6 +478,35 @@ mod tests {
         assert_eq!(
             out,
             "# HELP x_total Things.\\nMore \\\\ text.\n# TYPE x_total counter\nx_total 3\nx_total{state=\"a\"} 0.5\n"
+        );
+    }
+
+    #[test]
+    fn a_histogram_writes_cumulative_buckets_sum_and_count() {
+        let h = Histogram::new([0.1, 1.0]);
+        h.observe(Duration::from_millis(50));
+        h.observe(Duration::from_millis(100)); // on a bound: counted in it (`le`)
+        h.observe(Duration::from_millis(500));
+        h.observe(Duration::from_secs(3));
+        let mut out = String::new();
+        h.write(&mut out, "x_seconds", "X.");
+        assert_eq!(
+            out,
+            "# HELP x_seconds X.\n# TYPE x_seconds histogram\n\
+             x_seconds_bucket{le=\"0.1\"} 2\nx_seconds_bucket{le=\"1\"} 3\n\
+             x_seconds_bucket{le=\"+Inf\"} 4\nx_seconds_sum 3.65\nx_seconds_count 4\n"
+        );
+    }
+
+    #[test]
+    fn store_errors_are_counted_by_operation_with_escaped_labels() {
+        count_store_error("reading \"x\"");
+        count_store_error("reading \"x\"");
+        let mut out = String::new();
+        write_counters(&mut out);
+        assert!(
+            out.contains("hotline_store_errors_total{operation=\"reading \\\"x\\\"\"} 2\n"),
+            "{out}"
         );
     }
 

@@ -77,6 +77,16 @@ async fn ready_checks_the_store_and_the_sip_port_and_turns_503_when_the_store_is
     assert_eq!(sample(&metrics, "hotline_store_up"), Some(0.0));
     assert_eq!(sample(&metrics, "hotline_phone_bindings"), None);
     assert!(sample(&metrics, "hotline_calls_answered_total").is_some());
+    // The failed readiness checks are counted as store errors, by operation.
+    assert!(
+        sample(
+            &metrics,
+            r#"hotline_store_errors_total{operation="checking the database"}"#
+        )
+        .unwrap()
+            >= 1.0,
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -87,6 +97,8 @@ async fn metrics_count_a_call_answered_from_a_real_sip_client() {
     let tickets = sample(&before, "hotline_tickets_created_total").unwrap();
     let received = sample(&before, "hotline_sip_messages_received_total").unwrap();
     let in_progress = sample(&before, "hotline_calls_in_progress").unwrap();
+    let answers = sample(&before, "hotline_invite_to_answer_seconds_count").unwrap();
+    let late = sample(&before, "hotline_rtp_packets_late_total").unwrap();
     assert_eq!(sample(&before, "hotline_store_up"), Some(1.0));
     assert_eq!(sample(&before, "hotline_phone_bindings"), Some(0.0));
     assert_eq!(
@@ -107,6 +119,30 @@ async fn metrics_count_a_call_answered_from_a_real_sip_client() {
     );
     // INVITE and ACK at least.
     assert!(sample(&during, "hotline_sip_messages_received_total").unwrap() >= received + 2.0);
+    // The answer's latency is in the histogram: one more observation, in the +Inf bucket too.
+    assert_eq!(
+        sample(&during, "hotline_invite_to_answer_seconds_count"),
+        Some(answers + 1.0)
+    );
+    assert_eq!(
+        sample(
+            &during,
+            r#"hotline_invite_to_answer_seconds_bucket{le="+Inf"}"#
+        ),
+        Some(answers + 1.0)
+    );
+    assert!(sample(&during, "hotline_invite_to_answer_seconds_sum").unwrap() > 0.0);
+
+    // The server runs on this test's single-threaded runtime: blocking it for 70 ms holds the
+    // call's RTP sender past several 20 ms slots, and the frames it then owes leave late.
+    ua.send_silence(100).await;
+    std::thread::sleep(Duration::from_millis(70));
+    ua.send_silence(100).await;
+    let late_now = sample(&scrape(&server).await, "hotline_rtp_packets_late_total").unwrap();
+    assert!(
+        late_now >= late + 2.0,
+        "packets sent more than 10 ms after their slot: {late} before, {late_now} after"
+    );
     assert_eq!(
         until(&server, "hotline_tickets_created_total", |n| n > tickets).await,
         tickets + 1.0,

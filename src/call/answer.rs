@@ -97,6 +97,7 @@ pub async fn answer(call: NewCall, ctx: &AnswerContext) -> Result<CallControl, A
         source,
         flow,
         mut signals,
+        received,
     } = call;
     let local_tag = dialog::random_token();
     let reject = |status: StatusCode| message::response(&invite, status, Some(&local_tag));
@@ -178,6 +179,7 @@ pub async fn answer(call: NewCall, ctx: &AnswerContext) -> Result<CallControl, A
     );
     // Counted before it is sent, so a caller who has the 200 always finds it counted.
     crate::metrics::CALLS_ANSWERED.inc();
+    crate::metrics::INVITE_TO_ANSWER.observe(received.elapsed());
     ctx.endpoint.respond(&transaction, ok).await;
 
     // Wait for the ACK; it may carry the answer to our offer.

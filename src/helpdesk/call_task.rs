@@ -2,11 +2,14 @@
 //! dialplan, its end.
 //!
 //! The ticket is written before the call is answered, so every call — abandoned, failed or
-//! complete — leaves one. Store errors after that are logged, never allowed to drop the caller.
+//! complete — leaves one; a call the database cannot take is refused with 503. Writes after
+//! that go through the call's `TicketWriter`: kept through a database outage, never allowed
+//! to drop the caller.
 
 use super::features::{self, FeatureCode};
 use super::host::HelpdeskHost;
-use super::{disposition, log_store, Helpdesk};
+use super::ticket_writer::{self, TicketWrite, TicketWriter};
+use super::{disposition, Helpdesk};
 use crate::call::answer;
 use crate::call::{IncomingCall, NewCall, Refusal};
 use crate::ivr;
@@ -16,8 +19,9 @@ use crate::tickets::{CallEventKind, Disposition};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How long a caller refused for want of a ticket is asked to wait before retrying.
-const RETRY_AFTER_STORE_FAILURE: Duration = Duration::from_secs(30);
+/// How long a caller refused for want of a ticket is asked to wait before retrying: a
+/// PostgreSQL restart takes seconds.
+const RETRY_AFTER_STORE_FAILURE: Duration = Duration::from_secs(10);
 
 /// Handles one call from INVITE to hang-up.
 pub async fn handle_call(call: NewCall, helpdesk: Arc<Helpdesk>) {
@@ -47,11 +51,26 @@ pub async fn handle_call(call: NewCall, helpdesk: Arc<Helpdesk>) {
         caller_name: caller.display_name,
     };
     let store = &helpdesk.store;
-    let ticket = match store.create_ticket(&new_ticket).await {
+    // Known down, or too much already waiting for it: refused at once, not after the pool's
+    // connect timeout.
+    let refuse_now = helpdesk.reachability.is_down() || ticket_writer::backlog_full();
+    let created = if refuse_now {
+        Err(None)
+    } else {
+        store.create_ticket(&new_ticket).await.map_err(Some)
+    };
+    let ticket = match created {
         Ok(t) => t,
         Err(e) => {
+            match &e {
+                Some(e) if e.is_unavailable() => helpdesk.reachability.mark_down(store),
+                _ => {}
+            }
             // Without a ticket the call would leave no trace: refuse it so the caller retries.
-            tracing::error!(parent: &span, error = %e, "cannot create the ticket; refusing the call");
+            let error = e.map_or("database unreachable or write backlog full".into(), |e| {
+                e.to_string()
+            });
+            tracing::error!(parent: &span, %error, "cannot create the ticket; refusing the call");
             crate::call::refuse(
                 call,
                 &helpdesk.answer.endpoint,
@@ -63,30 +82,24 @@ pub async fn handle_call(call: NewCall, helpdesk: Arc<Helpdesk>) {
         }
     };
     tracing::info!(parent: &span, ticket = %ticket.reference, "ticket created");
+    let writer = TicketWriter::new(store.clone(), helpdesk.reachability.clone(), ticket.id);
 
     let mut control = match answer::answer(call, &helpdesk.answer).await {
         Ok(c) => c,
         Err(e) => {
             tracing::info!(parent: &span, error = %e, "call not answered");
             let outcome = disposition::unanswered(&e);
-            log_store(
-                store
-                    .set_disposition(ticket.id, outcome.disposition, outcome.detail.as_deref())
-                    .await,
-            );
-            log_store(
-                store
-                    .add_event(ticket.id, CallEventKind::Hangup, &e.to_string())
-                    .await,
-            );
+            writer
+                .write(TicketWrite::Disposition {
+                    disposition: outcome.disposition,
+                    detail: outcome.detail,
+                })
+                .await;
+            writer.event(CallEventKind::Hangup, e.to_string()).await;
             return;
         }
     };
-    log_store(
-        store
-            .add_event(ticket.id, CallEventKind::Answered, "")
-            .await,
-    );
+    writer.event(CallEventKind::Answered, "").await;
     tracing::info!(parent: &span, "answered");
 
     let plan = helpdesk.dialplan();
@@ -94,6 +107,7 @@ pub async fn handle_call(call: NewCall, helpdesk: Arc<Helpdesk>) {
         control: &mut control,
         helpdesk: &helpdesk,
         ticket: &ticket,
+        writer: &writer,
         language: plan.default_language,
         language_chosen: false,
         voicemail: false,
@@ -106,20 +120,15 @@ pub async fn handle_call(call: NewCall, helpdesk: Arc<Helpdesk>) {
         outcome.disposition = Disposition::AbandonedInQueue;
     }
     let cause = disposition::end_cause(&result.end);
-    log_store(
-        store
-            .set_disposition(ticket.id, outcome.disposition, outcome.detail.as_deref())
-            .await,
-    );
-    log_store(
-        store
-            .add_event(
-                ticket.id,
-                CallEventKind::Hangup,
-                &disposition::hangup_detail(cause),
-            )
-            .await,
-    );
+    writer
+        .write(TicketWrite::Disposition {
+            disposition: outcome.disposition,
+            detail: outcome.detail.clone(),
+        })
+        .await;
+    writer
+        .event(CallEventKind::Hangup, disposition::hangup_detail(cause))
+        .await;
     let stats = answer::finish(control, cause).await;
     tracing::info!(
         parent: &span,

@@ -1,12 +1,13 @@
 //! The dialplan's view of a live helpdesk call: what `ivr::run` asks of the call, done with the
 //! call's control, its ticket and the helpdesk's services.
 
-use super::{log_store, Helpdesk};
+use super::ticket_writer::{TicketWrite, TicketWriter};
+use super::Helpdesk;
 use crate::call::{CallControl, CallEnded};
 use crate::ivr::{CallHost, IvrEffect, PromptRef, RecordSpec, RecordingOutcome, RouteOutcome};
 use crate::media::dtmf::Digit;
 use crate::media::prompt;
-use crate::store::{Store, Ticket};
+use crate::store::{StoreError, Ticket};
 use crate::tickets::{CallEventKind, Disposition, Language, Priority, TicketField};
 use std::time::Duration;
 
@@ -15,6 +16,8 @@ pub(super) struct HelpdeskHost<'a> {
     pub control: &'a mut CallControl,
     pub helpdesk: &'a Helpdesk,
     pub ticket: &'a Ticket,
+    /// Every write to the ticket, in order, kept through a database outage.
+    pub writer: &'a TicketWriter,
     pub language: Language,
     /// Whether the caller picked the language (otherwise the transcriber detects it).
     pub language_chosen: bool,
@@ -24,6 +27,38 @@ pub(super) struct HelpdeskHost<'a> {
     pub abandoned_in_queue: bool,
     /// The technician calling from their own phone (authenticated), if it is one.
     pub technician: Option<String>,
+}
+
+impl HelpdeskHost<'_> {
+    /// Reads from the store for the dialplan; `None` (the dialplan's fallback) when it fails,
+    /// or at once when the database is known down, so the caller is not held in silence for
+    /// the pool's connect timeout.
+    async fn read<T, F, Fut>(&self, query: F) -> Option<T>
+    where
+        F: FnOnce(crate::store::Store, i64) -> Fut,
+        Fut: std::future::Future<Output = Result<T, StoreError>>,
+    {
+        let helpdesk = self.helpdesk;
+        if helpdesk.reachability.is_down() {
+            return None;
+        }
+        let read = query(helpdesk.store.clone(), self.ticket.id);
+        match tokio::time::timeout(super::ticket_writer::INLINE_WAIT, read).await {
+            Ok(Ok(value)) => Some(value),
+            Ok(Err(e)) => {
+                if e.is_unavailable() {
+                    helpdesk.reachability.mark_down(&helpdesk.store);
+                }
+                tracing::error!(error = %e, "reading the ticket failed");
+                None
+            }
+            Err(_) => {
+                helpdesk.reachability.mark_down(&helpdesk.store);
+                tracing::error!("reading the ticket timed out");
+                None
+            }
+        }
+    }
 }
 
 impl CallHost for HelpdeskHost<'_> {
@@ -58,7 +93,7 @@ impl CallHost for HelpdeskHost<'_> {
         let recorded = self
             .helpdesk
             .voicemail
-            .record(self.control, self.ticket, spec, language)
+            .record(self.control, self.ticket, self.writer, spec, language)
             .await;
         self.voicemail = recorded.outcome.has_speech;
         match recorded.ended {
@@ -68,26 +103,26 @@ impl CallHost for HelpdeskHost<'_> {
     }
 
     async fn effect(&mut self, effect: IvrEffect) {
-        let store: &Store = &self.helpdesk.store;
-        let id = self.ticket.id;
-        match effect {
+        let write = match effect {
             IvrEffect::Field(field) => {
                 if let TicketField::Language(l) = field {
                     self.language = l;
                     self.language_chosen = true;
                 }
-                log_store(store.set_field(id, field).await);
+                TicketWrite::Field(field)
             }
-            IvrEffect::Collected { variable, digits } => {
-                log_store(store.set_collected(id, &variable, &digits).await)
-            }
+            IvrEffect::Collected { variable, digits } => TicketWrite::Collected {
+                name: variable,
+                digits,
+            },
             IvrEffect::Event { kind, detail } => {
                 if kind == CallEventKind::Digit {
                     tracing::info!(ticket = %self.ticket.reference, digit = %detail, "digit");
                 }
-                log_store(store.add_event(id, kind, &detail).await)
+                TicketWrite::event(kind, detail)
             }
-        }
+        };
+        self.writer.write(write).await;
     }
 
     async fn ticket_number(&mut self) -> u32 {
@@ -95,36 +130,31 @@ impl CallHost for HelpdeskHost<'_> {
     }
 
     async fn response_estimate(&mut self) -> Duration {
-        let store = &self.helpdesk.store;
-        let estimate = match store.estimate_for(self.ticket.id).await {
-            Ok(Some(d)) => d,
-            other => {
-                if let Err(e) = other {
-                    tracing::error!(error = %e, "estimate failed");
-                }
-                crate::tickets::estimate::NO_STAFF_WAIT
-            }
+        let estimate = match self
+            .read(|s, id| async move { s.estimate_for(id).await })
+            .await
+        {
+            Some(Some(d)) => d,
+            _ => crate::tickets::estimate::NO_STAFF_WAIT,
         };
         // What is spoken is what is stored.
-        log_store(store.set_estimate(self.ticket.id, estimate).await);
+        self.writer.write(TicketWrite::Estimate(estimate)).await;
         estimate
     }
 
     async fn priority(&mut self) -> Option<Priority> {
-        match self.helpdesk.store.ticket(self.ticket.id).await {
-            Ok(Some(t)) => t.priority,
-            _ => None,
-        }
+        let ticket = self.read(|s, id| async move { s.ticket(id).await }).await;
+        ticket.flatten().and_then(|t| t.priority)
     }
 
     async fn entered(&mut self, node: &str) {
         // Kept while the call runs, so a restart after a crash can say where it was cut.
-        log_store(
-            self.helpdesk
-                .store
-                .set_disposition(self.ticket.id, Disposition::InProgress, Some(node))
-                .await,
-        );
+        self.writer
+            .write(TicketWrite::Disposition {
+                disposition: Disposition::InProgress,
+                detail: Some(node.to_string()),
+            })
+            .await;
     }
 
     fn caller_is_technician(&self) -> bool {
@@ -133,10 +163,8 @@ impl CallHost for HelpdeskHost<'_> {
 
     async fn route(&mut self, spec: &crate::ivr::RouteSpec) -> Result<RouteOutcome, CallEnded> {
         // The ticket as it is now: the menu filled in category, impact and priority.
-        let ticket = match self.helpdesk.store.ticket(self.ticket.id).await {
-            Ok(Some(t)) => t,
-            _ => self.ticket.clone(),
-        };
+        let ticket = self.read(|s, id| async move { s.ticket(id).await }).await;
+        let ticket = ticket.flatten().unwrap_or_else(|| self.ticket.clone());
         let router = self.helpdesk.router(self.language);
         let outcome = router.offer(self.control, &ticket, spec).await;
         if outcome.is_err() && spec.mode == crate::ivr::RouteMode::Queue {

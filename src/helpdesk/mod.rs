@@ -10,8 +10,10 @@ mod call_task;
 pub mod disposition;
 pub mod features;
 mod host;
+pub mod recordings_disk;
 pub mod restart;
 pub mod routing;
+pub mod ticket_writer;
 pub mod voicemail;
 
 pub use call_task::handle_call;
@@ -49,6 +51,9 @@ pub struct Helpdesk {
     pub(crate) gateway: Option<std::net::SocketAddr>,
     /// Which conversations with technicians are recorded, and where.
     pub(crate) conversations: routing::recorded::ConversationPolicy,
+    /// Whether the database is known down: new calls are refused, calls in progress keep
+    /// their ticket writes (`ticket_writer`).
+    pub(crate) reachability: Arc<ticket_writer::Reachability>,
 }
 
 impl Helpdesk {
@@ -82,6 +87,7 @@ impl Helpdesk {
             dialplan: RwLock::new(Arc::new(dialplan)),
             store,
             voicemail,
+            reachability: Arc::default(),
         }
     }
 

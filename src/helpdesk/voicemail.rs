@@ -3,10 +3,17 @@
 //!
 //! A recording is a WAV file under `<data>/recordings/<year>/<reference>.wav`, cut into parts
 //! (`media::recording`) that are queued one by one, so the transcript is nearly ready when the
-//! caller hangs up. Every part — live, the last one, or cut from a repaired file at start-up —
-//! goes through [`TranscriptionQueue::enqueue_part`].
+//! caller hangs up. A call's parts (live and the last one) are queued through the call's ticket
+//! writer, so a database outage delays them instead of losing them
+//! ([`TranscriptionQueue::enqueue_call_part`]); parts cut from a repaired file at start-up go
+//! through [`TranscriptionQueue::enqueue_part`].
+//!
+//! A full recordings disk costs the recording, never the call: a recording is not started
+//! without room ([`RecordingsDisk`]), one cut short by the disk filling up keeps what was
+//! written (its header repaired), and the timeline says which.
 
-use super::log_store;
+use super::recordings_disk::RecordingsDisk;
+use super::ticket_writer::{TicketWrite, TicketWriter};
 use crate::call::{CallControl, CallEnded};
 use crate::ivr::{RecordSpec, RecordingOutcome};
 use crate::media::recording::{self, RecordStop, Recorder};
@@ -27,6 +34,27 @@ pub struct TranscriptionQueue {
 impl TranscriptionQueue {
     pub fn new(store: Store, wakeup: Option<Wakeup>) -> TranscriptionQueue {
         TranscriptionQueue { store, wakeup }
+    }
+
+    /// Queues part `n` of a call's voicemail through the call's ticket writer (kept through a
+    /// database outage, like the rest of the call's writes) and wakes a worker.
+    pub async fn enqueue_call_part(
+        &self,
+        writer: &TicketWriter,
+        n: usize,
+        part: &Path,
+        language: Option<Language>,
+    ) {
+        writer
+            .write(TicketWrite::TranscriptionPart {
+                part: n,
+                path: part.display().to_string(),
+                language,
+            })
+            .await;
+        if let Some(w) = &self.wakeup {
+            w.notify();
+        }
     }
 
     /// Queues part `n` of a ticket's voicemail (once per part file) and wakes a worker.
@@ -68,16 +96,26 @@ pub struct Voicemail {
     part: Duration,
     store: Store,
     queue: TranscriptionQueue,
+    /// Room on the recordings disk, and the one error log per full-disk condition.
+    disk: RecordingsDisk,
 }
 
 impl Voicemail {
     pub fn new(data_dir: &Path, part: Duration, store: Store, queue: TranscriptionQueue) -> Self {
+        let dir = data_dir.join("recordings");
         Voicemail {
-            dir: data_dir.join("recordings"),
+            disk: RecordingsDisk::new(&dir, 0),
+            dir,
             part: part.max(Duration::from_secs(1)),
             store,
             queue,
         }
+    }
+
+    /// Starts recordings only while the recordings disk has `bytes` free.
+    pub fn keep_free(mut self, bytes: u64) -> Self {
+        self.disk = RecordingsDisk::new(&self.dir, bytes);
+        self
     }
 
     /// Where a ticket's voicemail is kept: one folder per year, the reference as the name.
@@ -94,50 +132,63 @@ impl Voicemail {
         &self,
         control: &mut CallControl,
         ticket: &Ticket,
+        writer: &TicketWriter,
         spec: RecordSpec,
         language: Option<Language>,
     ) -> Recorded {
         let path = self.path_for(ticket.reference);
-        let id = ticket.id;
+        let not_recorded = |path, end| Recorded {
+            outcome: RecordingOutcome {
+                path,
+                duration: Duration::ZERO,
+                end,
+                has_speech: false,
+            },
+            ended: None,
+        };
+        if let Err(no_room) = self.disk.room_to_record() {
+            writer
+                .event(
+                    CallEventKind::Error,
+                    &format!("recording not started: disk full ({no_room})"),
+                )
+                .await;
+            return not_recorded(path, RecordingEnd::DiskFull);
+        }
         let mut recorder = match Recorder::create(&path) {
             Ok(r) => r.with_parts(self.part),
             Err(e) => {
-                tracing::error!(error = %e, "cannot record the voicemail");
-                self.event(id, CallEventKind::Error, &e.to_string()).await;
-                return Recorded {
-                    outcome: RecordingOutcome {
-                        path,
-                        duration: Duration::ZERO,
-                        end: RecordingEnd::Silence,
-                        has_speech: false,
-                    },
-                    ended: None,
+                let (detail, end) = if e.is_disk_full() {
+                    self.disk.write_failed(&e, false);
+                    (
+                        format!("recording not started: disk full ({e})"),
+                        RecordingEnd::DiskFull,
+                    )
+                } else {
+                    tracing::error!(error = %e, "cannot record the voicemail");
+                    (e.to_string(), RecordingEnd::Silence)
                 };
+                writer.event(CallEventKind::Error, &detail).await;
+                return not_recorded(path, end);
             }
         };
-        log_store(
-            self.store
-                .set_recording(
-                    id,
-                    &path.display().to_string(),
-                    Duration::ZERO,
-                    RecordingState::Recording,
-                )
-                .await,
-        );
-        self.event(
-            id,
-            CallEventKind::RecordingStarted,
-            &path.display().to_string(),
-        )
-        .await;
+        writer
+            .write(TicketWrite::Recording {
+                path: path.display().to_string(),
+                duration: Duration::ZERO,
+                state: RecordingState::Recording,
+            })
+            .await;
+        writer
+            .event(CallEventKind::RecordingStarted, &path.display().to_string())
+            .await;
         // Parts are queued as the recorder closes them, while the caller is still speaking.
         let (parts_tx, mut parts_rx) = tokio::sync::mpsc::unbounded_channel::<(usize, PathBuf)>();
         let live_parts = {
-            let queue = self.queue.clone();
+            let (queue, writer) = (self.queue.clone(), writer.clone());
             tokio::spawn(async move {
                 while let Some((n, part)) = parts_rx.recv().await {
-                    log_store(queue.enqueue_part(id, n, &part, language).await);
+                    queue.enqueue_call_part(&writer, n, &part, language).await;
                 }
             })
         };
@@ -158,11 +209,46 @@ impl Voicemail {
             Ok(RecordStop::MaxLength) => (RecordingEnd::MaxLength, None),
             Err(e) => (RecordingEnd::Hangup, Some(e)),
         };
+        if let Some(disk_full) = recorder.failure().map(|e| e.is_disk_full()) {
+            let end = if disk_full {
+                RecordingEnd::DiskFull
+            } else {
+                end
+            };
+            let failure = recorder.failure().map(ToString::to_string);
+            let heard_speech = recorder.voice.heard_speech();
+            if let Some(e) = recorder.failure() {
+                self.disk.write_failed(e, true);
+            }
+            // Dropping the writer cannot finish a file on a full disk; `cut_short` sets the
+            // header from what reached it.
+            drop(recorder);
+            let failure = failure.unwrap_or_default();
+            return self
+                .cut_short(path, writer, end, heard_speech, &failure, ended)
+                .await;
+        }
+        let heard_speech = recorder.voice.heard_speech();
         let info = match recorder.finish() {
             Ok(info) => info,
+            Err(e) if e.is_disk_full() => {
+                // The last part (or the header) found the disk full as the caller finished.
+                self.disk.write_failed(&e, true);
+                let failure = e.to_string();
+                return self
+                    .cut_short(
+                        path,
+                        writer,
+                        RecordingEnd::DiskFull,
+                        heard_speech,
+                        &failure,
+                        ended,
+                    )
+                    .await;
+            }
             Err(e) => {
                 tracing::error!(error = %e, "cannot finish the voicemail");
-                self.event(id, CallEventKind::Error, &e.to_string()).await;
+                writer.event(CallEventKind::Error, &e.to_string()).await;
                 return Recorded {
                     outcome: RecordingOutcome {
                         path,
@@ -178,20 +264,24 @@ impl Voicemail {
             end,
             speech: info.has_speech,
         };
-        log_store(
-            self.store
-                .set_recording(id, &info.path.display().to_string(), info.duration, state)
-                .await,
-        );
-        self.event(
-            id,
-            CallEventKind::RecordingStopped,
-            &format!("{} ms, {state}", info.duration.as_millis()),
-        )
-        .await;
+        writer
+            .write(TicketWrite::Recording {
+                path: info.path.display().to_string(),
+                duration: info.duration,
+                state,
+            })
+            .await;
+        writer
+            .event(
+                CallEventKind::RecordingStopped,
+                &format!("{} ms, {state}", info.duration.as_millis()),
+            )
+            .await;
         if info.has_speech {
             if let Some((n, part)) = &info.last_part {
-                log_store(self.queue.enqueue_part(id, *n, part, language).await);
+                self.queue
+                    .enqueue_call_part(writer, *n, part, language)
+                    .await;
             }
         }
         Recorded {
@@ -205,8 +295,67 @@ impl Voicemail {
         }
     }
 
-    async fn event(&self, id: i64, kind: CallEventKind, detail: &str) {
-        log_store(self.store.add_event(id, kind, detail).await);
+    /// A recording whose writer failed (the disk filled up): keeps what reached the disk,
+    /// readable, on the ticket, and says in the timeline why it stopped. The parts queued
+    /// while it ran are transcribed; the rest of what the caller said is not on disk.
+    async fn cut_short(
+        &self,
+        path: PathBuf,
+        writer: &TicketWriter,
+        end: RecordingEnd,
+        heard_speech: bool,
+        failure: &str,
+        ended: Option<CallEnded>,
+    ) -> Recorded {
+        // The header is set from what reached the disk (no new blocks needed).
+        let duration = match recording::repair(&path) {
+            Ok(_) => hound::WavReader::open(&path)
+                .map(|r| Duration::from_millis(u64::from(r.duration()) / 8))
+                .unwrap_or(Duration::ZERO),
+            Err(e) => {
+                tracing::error!(error = %e, "recording cut short cannot be repaired");
+                Duration::ZERO
+            }
+        };
+        let reason = match end {
+            RecordingEnd::DiskFull => "disk full",
+            _ => "write error",
+        };
+        writer
+            .event(
+                CallEventKind::Error,
+                &format!(
+                    "recording stopped: {reason} after {} ms ({failure})",
+                    duration.as_millis()
+                ),
+            )
+            .await;
+        let state = RecordingState::Ended {
+            end,
+            speech: heard_speech && !duration.is_zero(),
+        };
+        writer
+            .write(TicketWrite::Recording {
+                path: path.display().to_string(),
+                duration,
+                state,
+            })
+            .await;
+        writer
+            .event(
+                CallEventKind::RecordingStopped,
+                &format!("{} ms, {state}", duration.as_millis()),
+            )
+            .await;
+        Recorded {
+            outcome: RecordingOutcome {
+                path,
+                duration,
+                end,
+                has_speech: state.has_speech(),
+            },
+            ended,
+        }
     }
 
     /// At start-up: makes recordings a crash cut (their ticket still says `recording`)

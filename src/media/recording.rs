@@ -20,6 +20,25 @@ pub enum RecordingError {
     Repair { path: PathBuf, reason: String },
 }
 
+impl RecordingError {
+    /// Whether the filesystem ran out of space (or of the user's quota): the condition that
+    /// stops recordings while calls go on, as opposed to a fault of this one file.
+    pub fn is_disk_full(&self) -> bool {
+        let io = match self {
+            RecordingError::Create { source, .. } => source,
+            RecordingError::Write {
+                source: hound::Error::IoError(io),
+                ..
+            } => io,
+            _ => return false,
+        };
+        matches!(
+            io.kind(),
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+        )
+    }
+}
+
 /// Why recording stopped (besides the caller hanging up).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordStop {
@@ -87,6 +106,9 @@ pub struct Recorder {
     part_buffer: Vec<i16>,
     next_part: usize,
     finished_parts: Vec<(usize, PathBuf)>,
+    /// The first write that failed: nothing more is written after it (the disk is full, or
+    /// the file is broken), but the caller's voice is still followed so the call goes on.
+    failure: Option<RecordingError>,
 }
 
 /// A finished recording.
@@ -178,6 +200,7 @@ impl Recorder {
             part_buffer: Vec::new(),
             next_part: 0,
             finished_parts: Vec::new(),
+            failure: None,
         })
     }
 
@@ -207,8 +230,26 @@ impl Recorder {
         Ok(())
     }
 
-    /// Appends caller audio; flushes samples and header every half second.
-    pub fn write(&mut self, pcm: &[i16]) -> Result<(), RecordingError> {
+    /// Appends caller audio; flushes samples and header every half second. After the first
+    /// error (returned once), audio only feeds the voice activity: one error per recording,
+    /// not one per packet, and the file keeps what was written before it.
+    pub fn write(&mut self, pcm: &[i16]) -> Result<(), &RecordingError> {
+        if self.failure.is_none() {
+            if let Err(e) = self.write_audio(pcm) {
+                return Err(self.failure.insert(e));
+            }
+        } else {
+            self.voice.push(pcm);
+        }
+        Ok(())
+    }
+
+    /// Why writing stopped, if it did.
+    pub fn failure(&self) -> Option<&RecordingError> {
+        self.failure.as_ref()
+    }
+
+    fn write_audio(&mut self, pcm: &[i16]) -> Result<(), RecordingError> {
         let path = self.path.clone();
         let err = |source| RecordingError::Write {
             path: path.clone(),
@@ -316,6 +357,26 @@ mod tests {
         let reader = hound::WavReader::open(&path).unwrap();
         assert!(reader.duration() >= 4000, "{}", reader.duration());
         drop(r);
+    }
+
+    #[test]
+    fn a_full_disk_stops_the_writing_once_and_the_voice_is_still_followed() {
+        // /dev/full answers every write with ENOSPC, as a full filesystem does.
+        let mut r = Recorder::create(Path::new("/dev/full")).unwrap();
+        let err = (0..50)
+            .find_map(|_| r.write(&tone(160, 5000.0)).err().map(|e| e.to_string()))
+            .expect("the buffered samples reach the disk within a second");
+        assert!(r.failure().unwrap().is_disk_full(), "{err}");
+        // Later audio is not written (no error per packet) but still tells speech from silence.
+        for _ in 0..60 {
+            assert!(r.write(&[0; 160]).is_ok());
+        }
+        assert!(r.voice.silence() >= Duration::from_secs(1));
+        let other = RecordingError::Repair {
+            path: "x".into(),
+            reason: "not a WAV".into(),
+        };
+        assert!(!other.is_disk_full());
     }
 
     #[test]

@@ -128,7 +128,8 @@ impl Server {
                 store.clone(),
                 transcriber.as_ref().map(|t| t.wakeup.clone()),
             ),
-        );
+        )
+        .keep_free(config.recordings.min_free_kib.saturating_mul(1024));
         let answer = AnswerContext {
             endpoint: endpoint.clone(),
             ports,

@@ -143,18 +143,22 @@ impl Store {
         let mut tx = self.begin_write("starting a transaction").await?;
         let done = sqlx::query(
             "UPDATE transcription_jobs SET status = 'done', finished_at = $1, lease_until = NULL, last_error = NULL \
-             WHERE id = $2 AND status = 'running' AND attempts = $3",
+             WHERE id = $2 AND status = 'running' AND attempts = $3 RETURNING created_at",
         )
         .bind(now)
         .bind(job.id)
         .bind(job.attempt)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(query_error("completing a transcription"))?;
-        if done.rows_affected() != 1 {
+        let Some(done) = done else {
             tx.rollback().await.map_err(query_error("rolling back"))?;
             return Ok(false);
-        }
+        };
+        let queued_at: i64 = required(&done, "created_at")?;
+        crate::metrics::TRANSCRIPTION_JOB_LATENCY.observe(Duration::from_millis(
+            u64::try_from(now - queued_at).unwrap_or(0),
+        ));
         if let Some(part) = job.part {
             let row = Self::store_part(&mut tx, job.ticket_id, part, record, now).await?;
             tx.commit()

@@ -71,6 +71,29 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Whether the database could not be reached (down, restarting, the network), as opposed
+    /// to refusing this statement: the same write may succeed later, so it is worth keeping.
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Query { source, .. } = self else {
+            return false;
+        };
+        match source {
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => true,
+            // SQLSTATE class 08 (connection exception) and 57P (operator intervention: the
+            // server shutting down or starting up) are PostgreSQL restarting under us.
+            sqlx::Error::Database(e) => e
+                .code()
+                .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+            _ => false,
+        }
+    }
+}
+
 /// Which SQL dialect the pool speaks (for the few statements that differ).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -267,8 +290,12 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// Every failed query passes here, so `/metrics` counts store errors by operation.
 fn query_error(operation: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
-    move |source| StoreError::Query { operation, source }
+    move |source| {
+        crate::metrics::count_store_error(operation);
+        StoreError::Query { operation, source }
+    }
 }
 
 fn now_ms() -> i64 {
@@ -277,6 +304,21 @@ fn now_ms() -> i64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_database_that_cannot_be_reached_is_told_from_one_that_refuses_the_statement() {
+        let query = |source| super::StoreError::Query {
+            operation: "adding a call event",
+            source,
+        };
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(query(sqlx::Error::Io(refused)).is_unavailable());
+        assert!(query(sqlx::Error::PoolTimedOut).is_unavailable());
+        // Closed on purpose (shutting down), or a statement that can never succeed: not kept.
+        assert!(!query(sqlx::Error::PoolClosed).is_unavailable());
+        assert!(!query(sqlx::Error::RowNotFound).is_unavailable());
+        assert!(!super::StoreError::NoTicket { id: 1 }.is_unavailable());
+    }
+
     #[test]
     fn passwords_are_hidden_in_errors() {
         assert_eq!(

@@ -1,7 +1,7 @@
 //! A ticket's call timeline: what happened during the call, in order.
 
 use super::row::{parse, required, time};
-use super::{now_ms, query_error, Store, StoreError};
+use super::{query_error, Store, StoreError};
 use crate::tickets::{CallEvent, CallEventKind};
 
 impl Store {
@@ -13,18 +13,35 @@ impl Store {
         kind: CallEventKind,
         detail: &str,
     ) -> Result<(), StoreError> {
+        self.add_event_at(id, kind, detail, chrono::Utc::now())
+            .await
+    }
+
+    /// Appends an event that happened at `at` (a write kept through a database outage keeps
+    /// the time it happened, not the time it was written). Once the row is in, the event is
+    /// stored: a failure to announce it to live views is logged, not returned, so a retry
+    /// cannot write it twice.
+    pub async fn add_event_at(
+        &self,
+        id: i64,
+        kind: CallEventKind,
+        detail: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO ticket_events (ticket_id, at, kind, detail) VALUES ($1, $2, $3, $4)",
         )
         .bind(id)
-        .bind(now_ms())
+        .bind(at.timestamp_millis())
         .bind(kind.as_str())
         .bind(detail)
         .execute(self.pool())
         .await
         .map_err(query_error("adding a call event"))?;
         // Live views (the board: ringing, talking) follow the timeline too.
-        self.announce_updated(id).await?;
+        if let Err(e) = self.announce_updated(id).await {
+            tracing::warn!(error = %e, "call event stored but not announced to live views");
+        }
         Ok(())
     }
 

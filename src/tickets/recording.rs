@@ -17,6 +17,9 @@ pub enum RecordingEnd {
     MaxLength,
     /// The caller hung up while speaking (what was said is kept).
     Hangup,
+    /// The recordings disk filled up: what was written before is kept, the call went on
+    /// without recording.
+    DiskFull,
 }
 
 impl RecordingEnd {
@@ -26,6 +29,7 @@ impl RecordingEnd {
             RecordingEnd::Silence => "silence",
             RecordingEnd::MaxLength => "max_length",
             RecordingEnd::Hangup => "hangup",
+            RecordingEnd::DiskFull => "disk_full",
         }
     }
 }
@@ -92,11 +96,13 @@ impl std::str::FromStr for RecordingState {
             "silence" => RecordingEnd::Silence,
             "max_length" => RecordingEnd::MaxLength,
             "hangup" => RecordingEnd::Hangup,
+            "disk_full" => RecordingEnd::DiskFull,
             _ => {
                 return Err(super::UnknownValue {
                     field: "recording state",
                     value: s.to_string(),
-                    expected: "recording interrupted lost digit silence max_length hangup",
+                    expected:
+                        "recording interrupted lost digit silence max_length hangup disk_full",
                 })
             }
         };
@@ -131,6 +137,7 @@ mod tests {
             RecordingEnd::Silence,
             RecordingEnd::MaxLength,
             RecordingEnd::Hangup,
+            RecordingEnd::DiskFull,
         ] {
             all.push(RecordingState::Ended { end, speech: true });
             all.push(RecordingState::Ended { end, speech: false });

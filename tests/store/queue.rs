@@ -49,10 +49,13 @@ async fn a_job_is_claimed_once_and_completed_once(Db { store, .. }: Db) {
             .is_none(),
         "one job, leased"
     );
+    let latencies = hotline::metrics::TRANSCRIPTION_JOB_LATENCY.count();
     assert!(store
         .complete_transcription(&job, &record("printer broken"), now)
         .await
         .unwrap());
+    // The job's latency (queued → transcript stored) is observed for /metrics.
+    assert!(hotline::metrics::TRANSCRIPTION_JOB_LATENCY.count() > latencies);
     assert!(
         !store
             .complete_transcription(&job, &record("again"), now)

@@ -158,10 +158,15 @@ impl Sender {
                     None => return,
                 },
                 () = tokio::time::sleep_until(pacer.deadline()) => {
-                    let tick = pacer.tick(Instant::now());
+                    let (due, now) = (pacer.deadline(), Instant::now());
+                    let tick = pacer.tick(now);
+                    if now.saturating_duration_since(due) > crate::metrics::RTP_LATE_AFTER {
+                        crate::metrics::RTP_PACKETS_LATE.inc();
+                    }
                     if tick.skipped > 0 {
                         tracing::debug!(skipped = tick.skipped, "RTP sender woke late; skipping frames");
                         Counters::add(&self.counters.frames_skipped, tick.skipped);
+                        crate::metrics::RTP_FRAMES_SKIPPED.add(tick.skipped);
                         self.stream.advance(tick.skipped);
                     }
                     self.send_frame(&mut frame, &mut packet).await;

@@ -40,6 +40,8 @@ pub struct NewCall {
     pub source: SocketAddr,
     pub flow: Flow,
     pub signals: mpsc::Receiver<CallSignal>,
+    /// When the INVITE arrived, for the INVITE→answer latency.
+    pub received: std::time::Instant,
 }
 
 /// Something that happened in a call's dialog after its INVITE.

@@ -209,6 +209,7 @@ impl Shell {
                     source,
                     flow,
                     signals: rx,
+                    received: std::time::Instant::now(),
                 };
                 match self.new_calls.send(call).await {
                     Ok(()) => Vec::new(),

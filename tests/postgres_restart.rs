@@ -1,0 +1,282 @@
+//! PostgreSQL stopped and started again while calls arrive: the call in progress keeps going
+//! and everything it did reaches its ticket, in order, once the database is back; a new call
+//! arriving meanwhile is refused with 503 and Retry-After at once (never answered without a
+//! ticket); calls after the restart are answered as before.
+//!
+//! The database is a private PostgreSQL (initdb and pg_ctl on a temporary directory and a free
+//! port): the shared one on 5432 serves other tests and is never touched. Without Debian's
+//! PostgreSQL binaries the test says SKIPPED loudly. Its own binary: it reads process-wide
+//! metrics.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use hotline::tickets::{CallEventKind, Category, Disposition, Impact, Language, Urgency};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use support::http::request;
+use support::server::TestServer;
+use support::ua::Ua;
+
+/// A PostgreSQL cluster of our own, run as the `postgres` user when we are root (initdb
+/// refuses root).
+struct PrivatePostgres {
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|uids| uids.split_whitespace().nth(1).map(|euid| euid == "0"))
+        .unwrap_or(false)
+}
+
+impl PrivatePostgres {
+    fn binaries() -> Option<PathBuf> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .filter_map(|e| Some(e.ok()?.path().join("bin")))
+            .filter(|bin| bin.join("initdb").exists() && bin.join("pg_ctl").exists())
+            .collect();
+        found.sort();
+        found.pop()
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let path = self.bin.join(program);
+        if is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(path);
+            c
+        } else {
+            Command::new(path)
+        }
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("pgdata")
+    }
+
+    fn init() -> Option<PrivatePostgres> {
+        let bin = Self::binaries()?;
+        let dir = tempfile::tempdir().unwrap();
+        if is_root() {
+            let ok = Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "chown the cluster's directory to postgres");
+        }
+        let pg = PrivatePostgres {
+            bin,
+            dir,
+            port: free_port(),
+        };
+        let out = pg
+            .command("initdb")
+            .args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"])
+            .arg(pg.data())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        pg.start();
+        Some(pg)
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn pg_ctl(&self, args: &[&str]) {
+        let out = self
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(self.data())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pg_ctl {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn start(&self) {
+        let log = self.dir.path().join("postgres.log");
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        self.pg_ctl(&["-w", "-l", path_str(&log), "-o", &options, "start"]);
+    }
+
+    /// A fast shutdown: open connections are cut, as in a restart.
+    fn stop(&self) {
+        self.pg_ctl(&["-w", "-m", "fast", "stop"]);
+    }
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let _ = self
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(self.data())
+            .args(["-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+/// Scrapes until `series` equals `value` (up to 15 s); returns what it last was.
+async fn metric_becomes(server: &TestServer, series: &str, value: f64) -> f64 {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let now = metric(server, series).await;
+        if now == value || Instant::now() > deadline {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn metric(server: &TestServer, series: &str) -> f64 {
+    let text = request(server.http, "GET", "/metrics", &[], b"")
+        .await
+        .text();
+    text.lines()
+        .find_map(|l| {
+            let (name, value) = l.rsplit_once(' ')?;
+            (name == series).then(|| value.parse().unwrap())
+        })
+        .unwrap_or_else(|| panic!("{series} in\n{text}"))
+}
+
+#[tokio::test]
+async fn a_postgres_restart_loses_nothing_of_the_call_in_progress_and_refuses_new_calls_meanwhile()
+{
+    let Some(pg) = PrivatePostgres::init() else {
+        eprintln!("SKIPPED: no PostgreSQL binaries under /usr/lib/postgresql/*/bin");
+        return;
+    };
+    let url = pg.url();
+    let server = TestServer::start_with(|c| c.database_url = Some(url)).await;
+    let store = server.server.as_ref().unwrap().store().clone();
+
+    // A caller in the menu: welcome skipped, English chosen, with the database up.
+    let mut a = Ua::udp(server.sip).await;
+    a.connect().await;
+    a.send_silence(200).await;
+    a.press_rfc4733('#').await;
+    a.press_rfc4733('1').await;
+    a.send_silence(300).await;
+
+    pg.stop();
+    let stopped = Instant::now();
+    // Software, only me, degraded: answered while the database is down. The menu goes on.
+    for key in ['2', '3', '2'] {
+        a.press_rfc4733(key).await;
+        a.send_silence(300).await;
+    }
+    // The first write after the stop gives up waiting after 2 s; from then on the database is
+    // known down and nothing is tried inline.
+    assert_eq!(
+        metric_becomes(&server, "hotline_database_down", 1.0).await,
+        1.0
+    );
+    a.send_silence(300).await;
+    let kept = metric(&server, "hotline_ticket_writes_waiting").await;
+    assert!(kept >= 3.0, "{kept} writes kept");
+
+    // A new caller meanwhile: refused at once with 503 and Retry-After, and no ticket.
+    let mut b = Ua::udp(server.sip).await;
+    let asked = Instant::now();
+    let refused = b.invite().await;
+    let refusal_took = asked.elapsed();
+    assert_eq!(refused.status_code.code(), 503, "{refused}");
+    assert!(refused.to_string().contains("Retry-After: 10"), "{refused}");
+    assert!(refusal_took < Duration::from_secs(2), "{refusal_took:?}");
+
+    pg.start();
+    let down_for = stopped.elapsed();
+    // The caller hangs up in the recording instructions; what they did is written once the
+    // database is back, in order, and the call ends with its disposition.
+    a.send_silence(500).await;
+    assert_eq!(a.bye().await.status_code.code(), 200);
+    let t = support::tickets::ticket_when(
+        &store,
+        &a.call_id,
+        Duration::from_secs(30),
+        "the final disposition after the restart",
+        |t| t.disposition != Disposition::InProgress,
+    )
+    .await;
+    assert_eq!(t.language, Some(Language::English));
+    assert_eq!(t.category, Some(Category::Software));
+    assert_eq!(t.impact, Some(Impact::Individual));
+    assert_eq!(t.urgency, Some(Urgency::Degraded));
+    assert_eq!(t.priority.unwrap().to_string(), "P4");
+    assert_eq!(t.disposition, Disposition::Abandoned);
+    let events = store.events(t.id).await.unwrap();
+    let digits: Vec<&str> = events
+        .iter()
+        .filter(|e| e.kind == CallEventKind::Digit)
+        .map(|e| e.detail.as_str())
+        .collect();
+    assert_eq!(
+        digits,
+        ["# (skipped prompt)", "1", "2", "3", "2"],
+        "{events:#?}"
+    );
+    assert_eq!(events.last().unwrap().kind, CallEventKind::Hangup);
+    assert!(
+        events.windows(2).all(|w| w[0].at <= w[1].at),
+        "kept events keep their times, in order: {events:#?}"
+    );
+    assert!(store.ticket_by_call_id(&b.call_id).await.unwrap().is_none());
+
+    // After the restart, calls are answered as before.
+    assert_eq!(
+        metric_becomes(&server, "hotline_ticket_writes_waiting", 0.0).await,
+        0.0
+    );
+    assert_eq!(
+        metric_becomes(&server, "hotline_database_down", 0.0).await,
+        0.0
+    );
+    let mut c = Ua::udp(server.sip).await;
+    c.connect().await;
+    assert_eq!(c.bye().await.status_code.code(), 200);
+    support::tickets::settled_ticket(&store, &c.call_id).await;
+    eprintln!(
+        "postgres down {down_for:?}: 3 calls placed, 2 answered, 1 refused with 503 in {refusal_took:?}; \
+         {kept} writes kept, {} events on the call in progress, {} retries",
+        events.len(),
+        metric(&server, "hotline_ticket_write_retries_total").await
+    );
+}
