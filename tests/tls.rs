@@ -246,6 +246,7 @@ async fn stalled_or_failed_handshakes_do_not_wedge_the_listener() {
     let pki = TestPki::new(dir.path());
     let server = tls_server(&pki, |c| c.limits.tcp_message_secs = 1).await;
     let tls = server.sip_tls.unwrap();
+    let failed_before = hotline::metrics::SIP_TLS_HANDSHAKES_FAILED.get();
 
     let mut silent: Vec<TcpStream> = Vec::new();
     for _ in 0..5 {
@@ -286,6 +287,10 @@ async fn stalled_or_failed_handshakes_do_not_wedge_the_listener() {
         again.final_response(WAIT).await.unwrap().status_code.code(),
         200
     );
+    // Five silent, one plain-text, one distrustful: each counted for the operator's metrics
+    // (other tests in this process only add to the counter).
+    let failed = hotline::metrics::SIP_TLS_HANDSHAKES_FAILED.get() - failed_before;
+    assert!(failed >= 7, "{failed} failed handshakes counted");
 }
 
 #[tokio::test]

@@ -66,13 +66,14 @@ async fn handshake(
         Ok(Ok(tls)) => {
             stream::start(transports, tls, peer, Some(slot), Flow::Tls);
         }
+        // Debug, not info: a scan makes thousands of these; the metric counts them.
         Ok(Err(e)) => {
             crate::metrics::SIP_TLS_HANDSHAKES_FAILED.inc();
-            tracing::info!(%peer, error = %e, "TLS handshake failed");
+            tracing::debug!(%peer, error = %e, "TLS handshake failed");
         }
         Err(_) => {
             crate::metrics::SIP_TLS_HANDSHAKES_FAILED.inc();
-            tracing::info!(%peer, ?deadline, "TLS handshake not complete in time");
+            tracing::debug!(%peer, ?deadline, "TLS handshake not complete in time");
         }
     }
 }
