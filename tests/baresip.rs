@@ -5,7 +5,7 @@
 //! presence feature codes.
 //! Each baresip runs headless from its own configuration directory, driven through its
 //! `ctrl_tcp` module, bounded in time (`-t`) and killed when the test ends. Over TLS, baresip
-//! trusts the CA made for the test (`sip_cafile`).
+//! is given the CA made for the test (`sip_cafile`), though baresip 1.0 does not enforce it.
 //!
 //! Debian's baresip 1.0 (libre 1.1.0) gives up on a 401/407 that carries any challenge other
 //! than MD5 ("Register: Function not implemented"), even when an MD5 one comes first: the
