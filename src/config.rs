@@ -75,6 +75,66 @@ pub struct SipConfig {
     /// Where call-backs to callers go (UDP): a PBX or SIP trunk that reaches the callers'
     /// numbers as `sip:NUMBER@gateway`. Unset: "Call back" is refused.
     pub outbound_gateway: Option<SocketAddr>,
+    /// Where SIP over TLS listens (usually port 5061); unset: no TLS. Needs `tls_cert` and
+    /// `tls_key`.
+    pub tls_listen: Option<SocketAddr>,
+    /// PEM file: the server certificate, then any intermediate certificates.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM file: the certificate's private key (PKCS#8, PKCS#1 or SEC1).
+    pub tls_key: Option<PathBuf>,
+}
+
+/// A certificate chain and its key, as files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl TlsFiles {
+    /// Both files or neither; one without the other is a mistake worth stopping for.
+    fn pair(
+        section: &'static str,
+        cert: &Option<PathBuf>,
+        key: &Option<PathBuf>,
+    ) -> Result<Option<TlsFiles>, ConfigError> {
+        match (cert, key) {
+            (Some(cert), Some(key)) => Ok(Some(TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            })),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(ConfigError::Invalid {
+                field: section,
+                message: "tls_cert is set but tls_key is not".into(),
+            }),
+            (None, Some(_)) => Err(ConfigError::Invalid {
+                field: section,
+                message: "tls_key is set but tls_cert is not".into(),
+            }),
+        }
+    }
+}
+
+impl SipConfig {
+    /// Where SIP over TLS listens and with which files, if it is on.
+    pub fn tls(&self) -> Result<Option<(SocketAddr, TlsFiles)>, ConfigError> {
+        let files = TlsFiles::pair("[sip]", &self.tls_cert, &self.tls_key)?;
+        match (self.tls_listen, files) {
+            (Some(addr), Some(files)) => Ok(Some((addr, files))),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(ConfigError::Invalid {
+                field: "[sip]",
+                message: "tls_listen is set but tls_cert and tls_key are not".into(),
+            }),
+            (None, Some(_)) => Err(ConfigError::Invalid {
+                field: "[sip]",
+                message: "tls_cert and tls_key are set but tls_listen is not \
+                          (e.g. tls_listen = \"0.0.0.0:5061\")"
+                    .into(),
+            }),
+        }
+    }
 }
 
 impl Default for SipConfig {
@@ -85,6 +145,9 @@ impl Default for SipConfig {
             t1_ms: 500,
             ring_ms: 0,
             outbound_gateway: None,
+            tls_listen: None,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -127,6 +190,17 @@ pub struct HttpConfig {
     pub header_read_timeout_ms: u64,
     /// Who may read `GET /metrics` (docs/operations.md).
     pub metrics: MetricsAccess,
+    /// Serve HTTPS with this certificate chain (PEM; may be the SIP one) instead of HTTP.
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    pub tls_key: Option<PathBuf>,
+}
+
+impl HttpConfig {
+    /// The certificate and key the web log serves HTTPS with, if set.
+    pub fn tls(&self) -> Result<Option<TlsFiles>, ConfigError> {
+        TlsFiles::pair("[http]", &self.tls_cert, &self.tls_key)
+    }
 }
 
 /// Who may read the Prometheus metrics. They name no caller, but they tell anyone how busy the
@@ -152,6 +226,8 @@ impl Default for HttpConfig {
             https: false,
             header_read_timeout_ms: 10_000,
             metrics: MetricsAccess::Local,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -467,6 +543,34 @@ mod tests {
         std::fs::remove_file(&file).unwrap();
         let err = c.decode_settings().unwrap_err().to_string();
         assert!(err.contains("names.txt"), "{err}");
+    }
+
+    #[test]
+    fn tls_is_off_by_default_and_needs_all_its_keys() {
+        let c = Config::from_toml("").unwrap();
+        assert_eq!(c.sip.tls().unwrap(), None);
+        assert_eq!(c.http.tls().unwrap(), None);
+        let c = Config::from_toml(
+            "[sip]\ntls_listen = \"0.0.0.0:5061\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n\
+             [http]\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n",
+        )
+        .unwrap();
+        let (addr, files) = c.sip.tls().unwrap().unwrap();
+        assert_eq!(addr.port(), 5061);
+        assert_eq!(files.key, PathBuf::from("k.pem"));
+        assert_eq!(c.http.tls().unwrap().unwrap().cert, PathBuf::from("c.pem"));
+        let no_key =
+            Config::from_toml("[sip]\ntls_listen = \"0.0.0.0:5061\"\ntls_cert = \"c.pem\"\n")
+                .unwrap();
+        let err = no_key.sip.tls().unwrap_err().to_string();
+        assert!(err.contains("[sip]") && err.contains("tls_key"), "{err}");
+        let no_listen =
+            Config::from_toml("[sip]\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n").unwrap();
+        let err = no_listen.sip.tls().unwrap_err().to_string();
+        assert!(err.contains("tls_listen"), "{err}");
+        let http_half = Config::from_toml("[http]\ntls_key = \"k.pem\"\n").unwrap();
+        let err = http_half.http.tls().unwrap_err().to_string();
+        assert!(err.contains("[http]") && err.contains("tls_cert"), "{err}");
     }
 
     #[test]

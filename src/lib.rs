@@ -33,5 +33,6 @@ pub mod server;
 pub mod sip;
 pub mod store;
 pub mod tickets;
+pub mod tls;
 pub mod transcribe;
 pub mod web;

@@ -18,7 +18,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Answer calls: SIP on UDP and TCP, the IVR, tickets, the web log.
+    /// Answer calls: SIP on UDP and TCP (and TLS if configured), the IVR, tickets, the web log.
     Serve(ServeArgs),
     /// Apply the database migrations (also done at start-up).
     Migrate(StoreArgs),

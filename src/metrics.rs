@@ -90,6 +90,8 @@ pub static SIP_SCANNER_REQUESTS: Counter = Counter::new();
 pub static SIP_OVERSIZED_MESSAGES: Counter = Counter::new();
 /// TCP connections closed at accept (over the global or per-source connection limit).
 pub static SIP_TCP_CONNECTIONS_REFUSED: Counter = Counter::new();
+/// SIP over TLS connections whose handshake failed or did not finish in time.
+pub static SIP_TLS_HANDSHAKES_FAILED: Counter = Counter::new();
 /// Digest authentications that failed (wrong password, unknown user, malformed credentials).
 pub static SIP_AUTH_FAILURES: Counter = Counter::new();
 
@@ -334,6 +336,13 @@ pub fn write_counters(out: &mut String) {
         "SIP TCP connections closed at accept (connection limits).",
         C,
         &[("", n(&SIP_TCP_CONNECTIONS_REFUSED))],
+    );
+    write_family(
+        out,
+        "hotline_sip_tls_handshakes_failed_total",
+        "SIP over TLS connections closed because the handshake failed or took too long.",
+        C,
+        &[("", n(&SIP_TLS_HANDSHAKES_FAILED))],
     );
     write_family(
         out,

@@ -250,7 +250,7 @@ impl Phones {
     pub(crate) fn flow(&self, user: &str, contact: &str, transport: Transport) -> Option<Flow> {
         match transport {
             Transport::Udp => Some(Flow::Udp),
-            Transport::Tcp => self
+            Transport::Tcp | Transport::Tls => self
                 .flows
                 .lock()
                 .expect("flows lock")
@@ -417,7 +417,7 @@ impl Registrar {
                         let key = (user.clone(), b.contact.clone());
                         sources.insert(key.clone(), b.source);
                         match flow {
-                            Flow::Tcp(_) => flows.insert(key, flow),
+                            Flow::Tcp(_) | Flow::Tls(_) => flows.insert(key, flow),
                             Flow::Udp => flows.remove(&key),
                         };
                     }
@@ -501,7 +501,7 @@ async fn keepalive(
                 };
                 let local = SocketAddr::new(
                     local_ip_towards(b.source.ip(), listen.ip(), public_ip),
-                    endpoint.local_addr().port(),
+                    endpoint.local_addr_for(flow).port(),
                 );
                 let Some(options) = options_request(&b.contact, local, flow) else {
                     return;

@@ -1,10 +1,11 @@
 //! baresip (Debian `baresip-core` 1.0), a real softphone, as a technician's phone: it registers
-//! with digest authentication (over UDP or TCP), auto-answers a P1 call routed to it over the
+//! with digest authentication (over UDP, TCP or TLS), auto-answers a P1 call routed to it over the
 //! transport it registered with, takes the call with an RFC 4733 `1` and talks both ways through
 //! the bridge (the caller is the test UA, or a second baresip keying the menu), and dials the
 //! presence feature codes.
 //! Each baresip runs headless from its own configuration directory, driven through its
-//! `ctrl_tcp` module, bounded in time (`-t`) and killed when the test ends.
+//! `ctrl_tcp` module, bounded in time (`-t`) and killed when the test ends. Over TLS, baresip
+//! is given the CA made for the test (`sip_cafile`), though baresip 1.0 does not enforce it.
 //!
 //! Debian's baresip 1.0 (libre 1.1.0) gives up on a 401/407 that carries any challenge other
 //! than MD5 ("Register: Function not implemented"), even when an MD5 one comes first: the
@@ -35,6 +36,19 @@ use tokio::time::Instant;
 /// The server with the challenge Debian's baresip can answer.
 async fn md5_server() -> TestServer {
     TestServer::start_with(|c| c.registrar.algorithms = vec![Algorithm::Md5]).await
+}
+
+/// The same, also listening for SIP over TLS with a certificate from a CA made for the test
+/// (written into the server's data directory; the softphones trust that CA).
+async fn md5_tls_server() -> TestServer {
+    TestServer::start_with(|c| {
+        c.registrar.algorithms = vec![Algorithm::Md5];
+        let pki = support::tls::TestPki::new(&c.data_dir);
+        c.sip.tls_listen = Some("127.0.0.1:0".parse().unwrap());
+        c.sip.tls_cert = Some(pki.cert);
+        c.sip.tls_key = Some(pki.key);
+    })
+    .await
 }
 
 /// A technician account with a SIP password in the server's realm.
@@ -131,6 +145,53 @@ async fn a_p1_call_reaches_baresip_over_its_tcp_connection_and_both_hear_each_ot
     p1_call_taken_by_baresip(Transport::Tcp).await;
 }
 
+/// baresip registered over TLS (digest auth on the TLS connection) is rung on that connection.
+#[tokio::test]
+async fn a_p1_call_reaches_baresip_over_its_tls_connection_and_both_hear_each_other() {
+    p1_call_taken_by_baresip(Transport::Tls).await;
+}
+
+/// An employee's baresip calls the hotline over TLS: the call is answered and the welcome
+/// prompt is heard; the ticket is written like any other call's.
+#[tokio::test]
+async fn baresip_calls_the_hotline_over_tls_and_hears_the_welcome_prompt() {
+    let server = md5_tls_server().await;
+    let store = server.server.as_ref().unwrap().store().clone();
+    let tls = server.sip_tls.unwrap();
+    let mut caller = Softphone::start(
+        &server,
+        "5550100",
+        Line::CallerOverTls,
+        &tone(1000.0, 20000),
+    )
+    .await;
+    let dialled = caller
+        .command("dial", &format!("sip:helpdesk@{tls};transport=tls"))
+        .await;
+    assert_eq!(dialled["ok"], true, "{dialled}");
+    caller
+        .event("CALL_ESTABLISHED", Duration::from_secs(10))
+        .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    caller.command("hangup", "").await;
+    caller.event("CALL_CLOSED", Duration::from_secs(5)).await;
+    caller.quit().await;
+    let log = caller.log();
+    assert!(
+        log.contains("TLS 127.0.0.1:") && log.contains("SIP/2.0 200 OK"),
+        "the call went over TLS:\n{log}"
+    );
+    let heard = caller.heard();
+    let loud = heard.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / heard.len().max(1) as f64;
+    assert!(
+        loud.sqrt() > 300.0,
+        "baresip hears the welcome prompt (rms {:.0}):\n{log}",
+        loud.sqrt()
+    );
+    let tickets = store.list_tickets(&Default::default()).await.unwrap();
+    assert_eq!(tickets.len(), 1, "{tickets:#?}");
+}
+
 /// The technician on `phone`, in the background: auto-answers, hears the announcement start,
 /// presses 1 (RFC 4733), talks for 4 s and hangs up.
 fn takes_the_call(mut phone: Softphone) -> tokio::task::JoinHandle<Softphone> {
@@ -151,7 +212,10 @@ fn takes_the_call(mut phone: Softphone) -> tokio::task::JoinHandle<Softphone> {
 /// A P1 network call from the test UA reaches bob's baresip, registered over `transport`:
 /// baresip auto-answers, presses 1 (RFC 4733), and each side hears the other's tone.
 async fn p1_call_taken_by_baresip(transport: Transport) {
-    let server = md5_server().await;
+    let server = match transport {
+        Transport::Tls => md5_tls_server().await,
+        _ => md5_server().await,
+    };
     let store = server.server.as_ref().unwrap().store().clone();
     technician(&server, "bob").await;
     on_call_for_network(&store, "bob").await;
@@ -210,6 +274,7 @@ async fn p1_call_taken_by_baresip(transport: Transport) {
     let expected = match transport {
         Transport::Udp => "UDP",
         Transport::Tcp => "TCP",
+        Transport::Tls => "TLS",
     };
     assert_eq!(
         invite_via,

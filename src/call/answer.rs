@@ -165,8 +165,11 @@ pub async fn answer(call: NewCall, ctx: &AnswerContext) -> Result<CallControl, A
         }
     }
     let mut ok = reject(StatusCode::OK);
-    ok.headers
-        .push(contact_header(ip, ctx.endpoint.local_addr().port(), flow));
+    ok.headers.push(contact_header(
+        ip,
+        ctx.endpoint.local_addr_for(flow).port(),
+        flow,
+    ));
     ok.headers.push(rsip::Header::Other(
         "Allow".into(),
         message::ALLOWED_METHODS.into(),
@@ -242,7 +245,7 @@ pub async fn finish(control: CallControl, cause: EndCause) -> MediaStats {
 
 /// Ends `dialog` with a BYE from `ip` and waits at most 5 s for its answer.
 pub(crate) async fn send_bye(endpoint: &EndpointHandle, dialog: &mut Dialog, ip: IpAddr) {
-    let local = std::net::SocketAddr::new(ip, endpoint.local_addr().port());
+    let local = std::net::SocketAddr::new(ip, endpoint.local_addr_for(dialog.flow).port());
     match dialog.request(rsip::Method::Bye, local) {
         Ok(bye) => {
             // The BYE's client transaction gives up by itself after 64·T1; don't hold the call

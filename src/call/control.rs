@@ -346,7 +346,7 @@ impl CallControl {
     pub(crate) fn contact_header(&self) -> rsip::Header {
         contact_header(
             self.local_media.ip,
-            self.endpoint.local_addr().port(),
+            self.endpoint.local_addr_for(self.dialog.flow).port(),
             self.dialog.flow,
         )
     }
@@ -362,9 +362,6 @@ pub(crate) fn contact_header(
         std::net::IpAddr::V6(v6) => format!("[{v6}]"),
         v4 => v4.to_string(),
     };
-    let transport = match flow {
-        crate::sip::transport::Flow::Udp => "",
-        crate::sip::transport::Flow::Tcp(_) => ";transport=tcp",
-    };
+    let transport = flow.uri_parameter();
     rsip::Header::Contact(format!("<sip:hotline@{host}:{port}{transport}>").into())
 }

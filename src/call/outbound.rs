@@ -97,7 +97,7 @@ pub async fn dial(
         session_id: rand::random::<u32>() as u64,
         session_version: 1,
     };
-    let local = SocketAddr::new(ip, listen.port());
+    let local = SocketAddr::new(ip, ctx.endpoint.local_addr_for(target.flow).port());
     let request = invite_request(target, from, local, &sdp::offer(&local_media))?;
     let invite = ctx
         .endpoint
@@ -233,7 +233,10 @@ impl Attempt {
     ) -> Result<(Dialog, Request), DialogError> {
         let dialog =
             Dialog::from_response(&self.request, response, self.target.flow, self.target.dest)?;
-        let local = SocketAddr::new(self.local_media.ip, ctx.endpoint.local_addr().port());
+        let local = SocketAddr::new(
+            self.local_media.ip,
+            ctx.endpoint.local_addr_for(self.target.flow).port(),
+        );
         let cseq = self
             .request
             .cseq_header()

@@ -34,6 +34,10 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Transcription(#[from] crate::transcribe::worker::TranscriberError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     #[error("cannot listen for the web log on {addr}: {source}")]
     Http {
         addr: SocketAddr,
@@ -49,6 +53,7 @@ pub enum StartError {
 /// A running Hotline.
 pub struct Server {
     sip_addr: SocketAddr,
+    sip_tls_addr: Option<SocketAddr>,
     http_addr: SocketAddr,
     web: Option<tokio::task::JoinHandle<()>>,
     endpoint: EndpointHandle,
@@ -72,6 +77,22 @@ impl Server {
         })?;
         let prompts = Arc::new(PromptLibrary::load(&config.prompts)?);
         let dialplan = ivr::check_file(&config.dialplan, &config.prompts)?;
+        // Certificates are read before anything binds: a wrong file stops the start, naming it.
+        let sip_tls = match config.sip.tls()? {
+            Some((addr, files)) => Some((
+                addr,
+                crate::tls::server_config(&files.cert, &files.key, &[])?,
+            )),
+            None => None,
+        };
+        let http_tls = match config.http.tls()? {
+            Some(files) => Some(crate::tls::server_config(
+                &files.cert,
+                &files.key,
+                &[b"http/1.1"],
+            )?),
+            None => None,
+        };
         let store = Store::connect(&config.database_url(), config.priorities.clone()).await?;
         if let Some(csv) = &config.directory_csv {
             let n = store.import_directory_csv(csv).await?;
@@ -90,6 +111,10 @@ impl Server {
         let (transports, inbound) =
             Transports::bind_with(config.sip.listen, config.limits.clone()).await?;
         let sip_addr = transports.local_addr();
+        let sip_tls_addr = match sip_tls {
+            Some((addr, tls)) => Some(transports.listen_tls(addr, tls).await?),
+            None => None,
+        };
         let timers = Timers {
             t1: Duration::from_millis(config.sip.t1_ms),
             ..Timers::default()
@@ -160,9 +185,11 @@ impl Server {
         let web_helpdesk = Some(helpdesk.clone());
         let web_shutdown = shutdown_rx.clone();
         let web_config = config.http.clone();
+        let https = http_tls.is_some();
         let web = tokio::spawn(async move {
-            if let Err(e) = crate::web::serve(
+            if let Err(e) = crate::web::serve_over(
                 http,
+                http_tls,
                 web_store,
                 web_helpdesk,
                 web_config,
@@ -176,9 +203,14 @@ impl Server {
         });
         let dispatcher = tokio::spawn(dispatch_calls(new_calls, helpdesk.clone(), shutdown_rx));
         tracing::info!(%sip_addr, "Hotline answering SIP on UDP and TCP");
-        tracing::info!(%http_addr, "web log on http://{http_addr}/");
+        if let Some(tls) = sip_tls_addr {
+            tracing::info!(%tls, "Hotline answering SIP over TLS");
+        }
+        let scheme = if https { "https" } else { "http" };
+        tracing::info!(%http_addr, "web log on {scheme}://{http_addr}/");
         Ok(Server {
             sip_addr,
+            sip_tls_addr,
             http_addr,
             web: Some(web),
             endpoint,
@@ -196,7 +228,12 @@ impl Server {
         self.sip_addr
     }
 
-    /// The web log's address (HTTP).
+    /// The SIP over TLS address, when `[sip] tls_listen` is set.
+    pub fn sip_tls_addr(&self) -> Option<SocketAddr> {
+        self.sip_tls_addr
+    }
+
+    /// The web log's address (HTTP, or HTTPS with `[http] tls_cert`).
     pub fn http_addr(&self) -> SocketAddr {
         self.http_addr
     }

@@ -42,6 +42,7 @@ impl Default for ExpiryLimits {
 pub enum Transport {
     Udp,
     Tcp,
+    Tls,
 }
 
 impl Transport {
@@ -49,6 +50,7 @@ impl Transport {
         match flow {
             Flow::Udp => Transport::Udp,
             Flow::Tcp(_) => Transport::Tcp,
+            Flow::Tls(_) => Transport::Tls,
         }
     }
 
@@ -56,6 +58,7 @@ impl Transport {
         match self {
             Transport::Udp => "udp",
             Transport::Tcp => "tcp",
+            Transport::Tls => "tls",
         }
     }
 }
@@ -66,7 +69,10 @@ impl std::str::FromStr for Transport {
         match s {
             "udp" => Ok(Transport::Udp),
             "tcp" => Ok(Transport::Tcp),
-            _ => Err(format!("unknown transport `{s}` (expected udp or tcp)")),
+            "tls" => Ok(Transport::Tls),
+            _ => Err(format!(
+                "unknown transport `{s}` (expected udp, tcp or tls)"
+            )),
         }
     }
 }

@@ -245,10 +245,25 @@ pub async fn bind(listen: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::bind(listen).await
 }
 
-/// Serves the web log on `listener` until `shutdown` turns true. `sip` is the SIP address
-/// `/ready` checks (None for a web log without SIP).
+/// Serves the web log over HTTP on `listener` until `shutdown` turns true. `sip` is the SIP
+/// address `/ready` checks (None for a web log without SIP).
 pub async fn serve(
     listener: TcpListener,
+    store: Store,
+    helpdesk: Option<Arc<crate::helpdesk::Helpdesk>>,
+    config: HttpConfig,
+    sip: Option<SocketAddr>,
+    shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    serve_over(listener, None, store, helpdesk, config, sip, shutdown).await
+}
+
+/// Serves the web log like [`serve`], over HTTPS when `tls` is given (from
+/// [`crate::tls::server_config`]). Served over HTTPS, every browser is on HTTPS: cookies are
+/// Secure and HSTS is sent, as with `[http] https = true` behind a proxy.
+pub async fn serve_over(
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
     store: Store,
     helpdesk: Option<Arc<crate::helpdesk::Helpdesk>>,
     config: HttpConfig,
@@ -266,7 +281,7 @@ pub async fn serve(
         limiter: Arc::new(LoginLimiter::new(LoginDelays::default())),
         proxies: Arc::new(ProxyPolicy {
             trusted_proxies: config.trusted_proxies.clone(),
-            https: config.https,
+            https: config.https || tls.is_some(),
         }),
         dummy_hash: Arc::new(dummy_hash),
         shutdown: shutdown.clone(),
@@ -278,6 +293,7 @@ pub async fn serve(
     };
     server::run(
         listener,
+        tls.map(tokio_rustls::TlsAcceptor::from),
         router(state),
         Duration::from_millis(config.header_read_timeout_ms.max(1)),
         shutdown,

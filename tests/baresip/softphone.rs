@@ -37,6 +37,23 @@ pub enum Line {
     Technician(Transport),
     /// An employee calling the helpdesk: no registration, no password.
     Caller,
+    /// The same, over TLS to the server's TLS port.
+    CallerOverTls,
+}
+
+/// The server's address for `transport`: its TLS port for TLS.
+fn server_for(server: &TestServer, transport: Transport) -> SocketAddr {
+    match transport {
+        Transport::Tls => server.sip_tls.expect("the server listens for TLS"),
+        _ => server.sip,
+    }
+}
+
+/// The CA a TLS server's certificate is signed by: `ca.pem` beside the certificate, where
+/// `support::tls::TestPki` writes it.
+fn trusted_ca(server: &TestServer) -> Option<PathBuf> {
+    let cert = server.config.sip.tls_cert.as_ref()?;
+    Some(cert.with_file_name("ca.pem"))
 }
 
 /// One baresip process with its configuration directory and its `ctrl_tcp` connection.
@@ -95,17 +112,26 @@ impl Softphone {
             dir = dir.path().display(),
             speak = speak.display(),
         );
+        let mut config = config;
+        if let Some(ca) = trusted_ca(server) {
+            // Given the test CA as a phone would be given the company's. Debian's baresip 1.0
+            // (libre 1.1) does not enforce it: with a CA that did not sign Hotline's
+            // certificate it connects all the same (tried by hand); tests/tls.rs proves a
+            // verifying client accepts the certificate and a stranger's CA is refused.
+            config.push_str(&format!("sip_cafile {}\n", ca.display()));
+        }
         std::fs::write(dir.path().join("config"), config).unwrap();
         let account = match line {
             Line::Technician(transport) => format!(
                 "<sip:{user}@{};transport={}>;auth_pass={PASSWORD};regint=60;answermode=auto\n",
-                server.sip,
-                match transport {
-                    Transport::Udp => "udp",
-                    Transport::Tcp => "tcp",
-                }
+                server_for(server, transport),
+                transport.as_str(),
             ),
             Line::Caller => format!("<sip:{user}@{}>;regint=0\n", server.sip),
+            Line::CallerOverTls => format!(
+                "<sip:{user}@{};transport=tls>;regint=0\n",
+                server_for(server, Transport::Tls)
+            ),
         };
         std::fs::write(dir.path().join("accounts"), account).unwrap();
         let log = std::fs::File::create(dir.path().join("log")).unwrap();

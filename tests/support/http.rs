@@ -2,7 +2,7 @@
 //! without pulling a client library into the build: one request per connection.
 
 use std::net::SocketAddr;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 #[derive(Debug)]
@@ -53,9 +53,21 @@ pub async fn request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Reply {
-    let mut stream = TcpStream::connect(addr)
+    let stream = TcpStream::connect(addr)
         .await
         .expect("connect to the web log");
+    request_on(stream, addr, method, path, headers, body).await
+}
+
+/// The same request on a connection already open (e.g. TLS, for HTTPS).
+pub async fn request_on(
+    mut stream: impl AsyncRead + AsyncWrite + Unpin,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
@@ -66,12 +78,19 @@ pub async fn request(
     head.push_str("\r\n");
     stream.write_all(head.as_bytes()).await.unwrap();
     stream.write_all(body).await.unwrap();
+    stream.flush().await.unwrap();
     // Read until the body announced by Content-Length is complete (some servers keep the
     // connection open despite `Connection: close`), else to the end of the stream.
     let mut raw = Vec::new();
     let mut buf = [0u8; 16384];
     loop {
-        let n = stream.read(&mut buf).await.unwrap();
+        let n = match stream.read(&mut buf).await {
+            Ok(n) => n,
+            // A TLS peer closing without close_notify: the response is complete or it is not,
+            // which the parse below tells.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => 0,
+            Err(e) => panic!("reading the response: {e}"),
+        };
         if n == 0 {
             break;
         }

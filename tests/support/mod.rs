@@ -7,4 +7,5 @@ pub mod http;
 pub mod oncall;
 pub mod server;
 pub mod tickets;
+pub mod tls;
 pub mod ua;

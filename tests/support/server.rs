@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 pub struct TestServer {
     pub server: Option<Server>,
     pub sip: SocketAddr,
+    /// SIP over TLS, when the configuration turns it on.
+    pub sip_tls: Option<SocketAddr>,
     /// The web log (HTTP).
     pub http: SocketAddr,
     pub data: tempfile::TempDir,
@@ -48,6 +50,7 @@ impl TestServer {
         let server = Server::start(config.clone()).await.expect("server starts");
         TestServer {
             sip: server.sip_addr(),
+            sip_tls: server.sip_tls_addr(),
             http: server.http_addr(),
             server: Some(server),
             data,

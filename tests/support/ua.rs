@@ -1,5 +1,5 @@
-//! A small SIP user agent for the integration tests: real sockets (UDP or TCP for SIP, UDP for
-//! RTP), hand-written requests, and measurements of what a caller would hear.
+//! A small SIP user agent for the integration tests: real sockets (UDP, TCP or TLS for SIP, UDP
+//! for RTP), hand-written requests, and measurements of what a caller would hear.
 
 use hotline::media::dtmf::{encode_telephone_event, synthesize_tone, Digit};
 use hotline::media::g711::G711;
@@ -18,6 +18,10 @@ use webrtc_util::marshal::{Marshal, Unmarshal};
 enum Signalling {
     Udp(UdpSocket),
     Tcp(TcpStream, StreamFramer),
+    Tls(
+        Box<tokio_rustls::client::TlsStream<TcpStream>>,
+        StreamFramer,
+    ),
 }
 
 /// One RTP packet as received, with its arrival time.
@@ -66,6 +70,15 @@ impl Ua {
         Self::with(Signalling::Tcp(stream, StreamFramer::new()), local, server).await
     }
 
+    /// A UA on a TLS connection already made (see `support::tls`).
+    pub async fn tls(stream: tokio_rustls::client::TlsStream<TcpStream>) -> Ua {
+        let (tcp, _) = stream.get_ref();
+        let local = tcp.local_addr().unwrap();
+        let server = tcp.peer_addr().unwrap();
+        let sip = Signalling::Tls(Box::new(stream), StreamFramer::new());
+        Self::with(sip, local, server).await
+    }
+
     async fn with(sip: Signalling, local: SocketAddr, server: SocketAddr) -> Ua {
         let rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         Ua {
@@ -93,11 +106,12 @@ impl Ua {
         self.local
     }
 
-    /// `UDP` or `TCP`, as written in Via.
+    /// `UDP`, `TCP` or `TLS`, as written in Via.
     pub fn transport(&self) -> &'static str {
         match self.sip {
             Signalling::Udp(_) => "UDP",
             Signalling::Tcp(..) => "TCP",
+            Signalling::Tls(..) => "TLS",
         }
     }
 
@@ -144,9 +158,15 @@ impl Ua {
              To: <sip:helpdesk@{server}>{to_tag}\r\n\
              Call-ID: {call_id}\r\n\
              CSeq: {cseq} {method}\r\n\
-             Contact: <sip:5551234@{local}>\r\n\
+             Contact: <sip:5551234@{local}{contact_transport}>\r\n\
              {ctype}Content-Length: {len}\r\n\r\n{body}",
             server = self.server,
+            // Over TLS the Contact says so, as a phone's does (§26.2.2 would have it `sips:`;
+            // phones write `;transport=tls`).
+            contact_transport = match self.sip {
+                Signalling::Tls(..) => ";transport=tls",
+                _ => "",
+            },
             transport = self.transport(),
             local = self.local,
             from_tag = self.from_tag,
@@ -162,6 +182,10 @@ impl Ua {
                 s.send_to(text, self.server).await.unwrap();
             }
             Signalling::Tcp(s, _) => s.write_all(text).await.unwrap(),
+            Signalling::Tls(s, _) => {
+                s.write_all(text).await.unwrap();
+                s.flush().await.unwrap();
+            }
         }
     }
 
@@ -197,6 +221,15 @@ impl Ua {
                 let mut buf = vec![0u8; 16384];
                 let n = s.read(&mut buf).await.unwrap();
                 assert!(n > 0, "server closed the TCP connection");
+                framer.push(&buf[..n]);
+            },
+            Signalling::Tls(s, framer) => loop {
+                if let Some(m) = framer.next_message().unwrap() {
+                    return m;
+                }
+                let mut buf = vec![0u8; 16384];
+                let n = s.read(&mut buf).await.unwrap();
+                assert!(n > 0, "server closed the TLS connection");
                 framer.push(&buf[..n]);
             },
         }

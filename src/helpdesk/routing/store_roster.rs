@@ -105,6 +105,20 @@ impl Roster for StoreRoster {
                         },
                     }
                 }
+                // We open no TLS connections: a TLS phone is rung on the connection it registered
+                // on, and is unreachable here when that has closed (it reconnects to register).
+                Transport::Tls => {
+                    match self
+                        .phones
+                        .flow(technician, &binding.contact, binding.transport)
+                    {
+                        Some(flow) => flow,
+                        None => {
+                            tracing::info!(contact = %binding.contact, "phone's TLS connection is closed");
+                            continue;
+                        }
+                    }
+                }
             };
             targets.push(Target {
                 uri: binding.contact.clone(),

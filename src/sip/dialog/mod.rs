@@ -168,11 +168,7 @@ impl Dialog {
 /// Our Contact for `local` over the flow's transport (§8.1.1.8): where the far end sends its
 /// requests in the dialog.
 pub fn contact(local: SocketAddr, flow: Flow) -> String {
-    let transport = match flow {
-        Flow::Udp => "",
-        Flow::Tcp(_) => ";transport=tcp",
-    };
-    format!("<sip:hotline@{local}{transport}>")
+    format!("<sip:hotline@{local}{}>", flow.uri_parameter())
 }
 
 /// The values of every `header` named `name` (Record-Route), one per URI: a header may carry

@@ -162,6 +162,12 @@ impl EndpointHandle {
     pub fn local_addr(&self) -> SocketAddr {
         self.local
     }
+
+    /// Our address over `flow`: the TLS listener's for a TLS flow, [`local_addr`](Self::local_addr)
+    /// otherwise. Via and Contact name it, so the peer's next request comes back the same way.
+    pub fn local_addr_for(&self, flow: Flow) -> SocketAddr {
+        self.transports.local_addr_for(flow)
+    }
 }
 
 /// An INVITE on its way: its responses as they come, and the means to cancel it.

@@ -1,11 +1,14 @@
-//! SIP transports: UDP and TCP on the same port (RFC 3261 §18).
+//! SIP transports: UDP and TCP on the same port (RFC 3261 §18), and TLS on its own port when
+//! configured (§26.2.1, usually 5061).
 //!
 //! The transport layer turns bytes into parsed messages and back. It answers what it cannot
 //! parse itself (400/501 from the raw text, see [`message::raw_error_response`]), so everything it
 //! hands up is a well-formed message with the headers transactions need.
 
 pub mod framing;
+mod stream;
 mod tcp;
+mod tls;
 mod udp;
 
 use crate::metrics;
@@ -17,26 +20,27 @@ use bytes::Bytes;
 use rsip::SipMessage;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 
-/// Identifies one TCP connection for the lifetime of the process.
+/// Identifies one TCP or TLS connection for the lifetime of the process.
 pub type ConnectionId = u64;
 
-/// The path a message arrived on, and the one its responses must take (§18.2.2: over TCP, the
-/// same connection).
+/// The path a message arrived on, and the one its responses must take (§18.2.2: over TCP or
+/// TLS, the same connection).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Flow {
     Udp,
     Tcp(ConnectionId),
+    Tls(ConnectionId),
 }
 
 impl Flow {
     /// Reliable transports need no retransmissions (§17).
     pub fn is_reliable(self) -> bool {
-        matches!(self, Flow::Tcp(_))
+        !matches!(self, Flow::Udp)
     }
 
     /// The Via transport token.
@@ -44,6 +48,17 @@ impl Flow {
         match self {
             Flow::Udp => "UDP",
             Flow::Tcp(_) => "TCP",
+            Flow::Tls(_) => "TLS",
+        }
+    }
+
+    /// The URI parameter naming this transport in a Contact (§19.1.1); UDP is the default and
+    /// needs none.
+    pub fn uri_parameter(self) -> &'static str {
+        match self {
+            Flow::Udp => "",
+            Flow::Tcp(_) => ";transport=tcp",
+            Flow::Tls(_) => ";transport=tls",
         }
     }
 }
@@ -75,6 +90,10 @@ pub enum TransportError {
         dest: SocketAddr,
         source: std::io::Error,
     },
+    /// We open no TLS connections (see `tls.rs`): a phone on TLS is reached on its own
+    /// connection, and is unreachable once that has closed until it connects again.
+    #[error("the TLS connection to {dest} has closed")]
+    TlsClosed { dest: SocketAddr },
 }
 
 /// The sending side of the transports, cheap to clone.
@@ -82,6 +101,8 @@ pub enum TransportError {
 pub struct Transports {
     udp: Arc<UdpSocket>,
     local: SocketAddr,
+    /// The TLS listener's address, once [`listen_tls`](Self::listen_tls) has bound it.
+    tls_local: Arc<OnceLock<SocketAddr>>,
     connections: Arc<Mutex<HashMap<ConnectionId, mpsc::Sender<Bytes>>>>,
     /// Accepted TCP connections open per source address (outbound ones are ours, not counted).
     tcp_sources: Arc<Mutex<HashMap<IpAddr, usize>>>,
@@ -113,6 +134,7 @@ impl Transports {
         let transports = Transports {
             udp: Arc::new(udp),
             local,
+            tls_local: Arc::default(),
             connections: Arc::default(),
             tcp_sources: Arc::default(),
             inbound: tx,
@@ -138,6 +160,46 @@ impl Transports {
         self.local
     }
 
+    /// Listens for SIP over TLS on `addr` with `config` (from [`crate::tls::server_config`]),
+    /// under the same connection limits as TCP (the TLS connections count among them). Returns
+    /// the bound address.
+    pub async fn listen_tls(
+        &self,
+        addr: SocketAddr,
+        config: Arc<rustls::ServerConfig>,
+    ) -> Result<SocketAddr, TransportError> {
+        let bind_err = |source| TransportError::Bind {
+            transport: "TLS",
+            addr,
+            source,
+        };
+        let listener = TcpListener::bind(addr).await.map_err(bind_err)?;
+        let bound = listener.local_addr().map_err(bind_err)?;
+        if self.tls_local.set(bound).is_err() {
+            return Err(bind_err(std::io::Error::other("TLS is already listening")));
+        }
+        tokio::spawn(tls::accept_loop(
+            self.clone(),
+            listener,
+            tokio_rustls::TlsAcceptor::from(config),
+        ));
+        Ok(bound)
+    }
+
+    /// The TLS listener's address, if TLS is on.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls_local.get().copied()
+    }
+
+    /// Our address as seen over `flow`: the TLS port for TLS (what Via and Contact must name
+    /// so a phone's next request comes back over TLS), the UDP/TCP one otherwise.
+    pub fn local_addr_for(&self, flow: Flow) -> SocketAddr {
+        match (flow, self.tls_addr()) {
+            (Flow::Tls(_), Some(tls)) => tls,
+            _ => self.local,
+        }
+    }
+
     /// Sends `bytes` to `dest` over `flow`. Over TCP, when the original connection has closed, a
     /// new one is opened to `dest` (§18.2.2).
     pub async fn send(
@@ -153,10 +215,13 @@ impl Transports {
                 .await
                 .map(|_| ())
                 .map_err(|source| TransportError::Send { dest, source }),
-            Flow::Tcp(id) => {
+            Flow::Tcp(id) | Flow::Tls(id) => {
                 let writer = self.connections.lock().expect("poisoned").get(&id).cloned();
                 let writer = match writer {
                     Some(w) if !w.is_closed() => w,
+                    _ if matches!(flow, Flow::Tls(_)) => {
+                        return Err(TransportError::TlsClosed { dest })
+                    }
                     _ => tcp::connect(self.clone(), dest).await?.1,
                 };
                 writer.send(bytes).await.map_err(|_| TransportError::Send {
