@@ -401,7 +401,7 @@ mod tests {
         .unwrap()
         .transcription;
         assert_eq!(c.decoding, Search::Greedy);
-        assert_eq!(c.audio_window, AudioWindow::Fitted);
+        assert_eq!(c.audio_window, AudioWindow::FITTED);
         let settings = c.decode_settings().unwrap();
         assert!(!settings.prompt);
         assert_eq!(

@@ -9,6 +9,7 @@
 use super::log_store;
 use crate::call::{CallControl, CallEnded};
 use crate::ivr::{RecordSpec, RecordingOutcome};
+use crate::media::chunker::ChunkPolicy;
 use crate::media::recording::{self, RecordStop, Recorder};
 use crate::store::{Store, StoreError, Ticket};
 use crate::tickets::{CallEventKind, Language, RecordingEnd, RecordingState, TicketRef};
@@ -64,17 +65,22 @@ pub struct Recorded {
 pub struct Voicemail {
     /// `<data>/recordings`.
     dir: PathBuf,
-    /// The length of the parts transcribed while the caller speaks.
-    part: Duration,
+    /// Where the parts transcribed while the caller speaks are cut.
+    part: ChunkPolicy,
     store: Store,
     queue: TranscriptionQueue,
 }
 
 impl Voicemail {
-    pub fn new(data_dir: &Path, part: Duration, store: Store, queue: TranscriptionQueue) -> Self {
+    pub fn new(
+        data_dir: &Path,
+        part: ChunkPolicy,
+        store: Store,
+        queue: TranscriptionQueue,
+    ) -> Self {
         Voicemail {
             dir: data_dir.join("recordings"),
-            part: part.max(Duration::from_secs(1)),
+            part,
             store,
             queue,
         }
