@@ -72,7 +72,9 @@ impl Default for TranscriptionConfig {
             prompt: true,
             vocabulary: Vec::new(),
             vocabulary_file: None,
-            audio_window: AudioWindow::Full,
+            // Parts are at most 10 s: a 10 s window costs half a 30 s one's time and, on the
+            // parts measured, no accuracy (docs/performance.md).
+            audio_window: AudioWindow::Fitted { at_least_secs: 10 },
             part_context: true,
         }
     }
