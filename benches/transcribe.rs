@@ -4,20 +4,22 @@
 //! and four at once. Needs the models (`hotline model fetch base` / `tiny.en`), espeak-ng, sox
 //! and the MBROLA voices (scripts/install-deps.sh --test).
 //!
-//! `cargo bench --bench transcribe -- [accuracy|delay] [--decoding greedy|beam5]
-//! [--prompt on|off] [--audio-window full|fitted] [--model base|tiny.en]… [--voices mbrola|all]`:
-//! only one half, the decoding to measure (default: the server's defaults; accuracy with base
-//! and tiny.en, all voices).
+//! `cargo bench --bench transcribe -- [accuracy|delay|timing|chunks] [--decoding greedy|beam5]
+//! [--prompt on|off] [--audio-window full|fitted|fittedN] [--model base|tiny.en]…
+//! [--voices mbrola|all] [--windows full,fitted10,…] [--language en|fr]`: only one part, the
+//! decoding to measure (default: the server's defaults; accuracy with base and tiny.en, all
+//! voices). `chunks` compares, on voicemails of five sentences, the former 30 s parts with
+//! parts cut at pauses (each with the previous part's text as context) in each audio window.
 
-use hotline::transcribe::clean::clean_segments;
+use hotline::media::chunker::{ChunkPolicy, Chunker};
+use hotline::transcribe::clean::{clean_segments, drop_context_repeats};
 use hotline::transcribe::decoding::{AudioWindow, DecodeOptions, Search};
 use hotline::transcribe::fetch::{default_cache_dir, ModelKind};
-use hotline::transcribe::prompt::{initial_prompt, Vocabulary};
+use hotline::transcribe::prompt::{context_tail, initial_prompt, with_context, Vocabulary};
 use hotline::transcribe::worker::TranscriptionConfig;
 use hotline::transcribe::{audio, WhisperModel};
 use std::collections::BTreeMap;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Instant;
 
 struct Sentence {
@@ -44,6 +46,11 @@ fn sentences() -> Vec<Sentence> {
 
 /// espeak-ng speech through µ-law at 8 kHz, back as 16 kHz f32.
 fn phone(voice: &str, text: &str) -> Vec<f32> {
+    audio::phone_to_16k(&phone_8k(voice, text)).unwrap()
+}
+
+/// espeak-ng speech through µ-law, as 8 kHz 16-bit samples: what the recorder stores.
+fn phone_8k(voice: &str, text: &str) -> Vec<i16> {
     let dir = tempfile::tempdir().unwrap();
     let (raw, ulaw, pcm) = (
         dir.path().join("r.wav"),
@@ -71,7 +78,11 @@ fn phone(voice: &str, text: &str) -> Vec<f32> {
         .status()
         .unwrap()
         .success());
-    audio::load_wav_16k(&pcm).unwrap()
+    hound::WavReader::open(&pcm)
+        .unwrap()
+        .samples::<i16>()
+        .map(Result::unwrap)
+        .collect()
 }
 
 fn words(text: &str) -> Vec<String> {
@@ -116,6 +127,15 @@ struct Args {
     accuracy: bool,
     delay: bool,
     timing: bool,
+    chunks: bool,
+    /// The audio windows `chunks` tries on parts cut at pauses.
+    windows: Vec<AudioWindow>,
+    /// The languages `chunks` measures.
+    languages: Vec<String>,
+    /// At most this many voicemails per voice (`chunks`) or per length (`delay`).
+    voicemails: usize,
+    /// The voicemail lengths `delay` measures, in seconds.
+    lengths: Vec<usize>,
     search: Search,
     prompt: bool,
     window: AudioWindow,
@@ -131,6 +151,11 @@ fn args() -> Args {
         accuracy: false,
         delay: false,
         timing: false,
+        chunks: false,
+        windows: Vec::new(),
+        languages: Vec::new(),
+        voicemails: usize::MAX,
+        lengths: Vec::new(),
         search: defaults.decoding,
         prompt: defaults.prompt,
         window: defaults.audio_window,
@@ -146,6 +171,16 @@ fn args() -> Args {
             "accuracy" => a.accuracy = true,
             "delay" => a.delay = true,
             "timing" => a.timing = true,
+            "chunks" => a.chunks = true,
+            "--windows" => {
+                a.windows = value()
+                    .split(',')
+                    .map(|w| w.parse().unwrap())
+                    .collect()
+            }
+            "--language" => a.languages.push(value()),
+            "--voicemails" => a.voicemails = value().parse().unwrap(),
+            "--length" => a.lengths.push(value().parse().unwrap()),
             "--decoding" => a.search = value().parse().unwrap(),
             "--prompt" => {
                 a.prompt = match value().as_str() {
@@ -163,10 +198,19 @@ fn args() -> Args {
                     v => panic!("--voices mbrola|all, not {v}"),
                 }
             }
-            other => panic!("unknown argument {other}: [accuracy|delay|timing] [--decoding greedy|beam5] [--prompt on|off] [--audio-window full|fitted] [--model base|tiny.en] [--voices mbrola|all]"),
+            other => panic!("unknown argument {other}: [accuracy|delay|timing|chunks] [--decoding greedy|beam5] [--prompt on|off] [--audio-window full|fitted|fittedN] [--model base|tiny.en] [--voices mbrola|all] [--windows full,fitted10,…] [--language en|fr] [--voicemails N] [--length 30|120]"),
         }
     }
-    if !a.accuracy && !a.delay && !a.timing {
+    if a.windows.is_empty() {
+        a.windows = vec![a.window];
+    }
+    if a.lengths.is_empty() {
+        a.lengths = vec![30, 120];
+    }
+    if a.languages.is_empty() {
+        a.languages = vec!["en".into(), "fr".into()];
+    }
+    if !a.accuracy && !a.delay && !a.timing && !a.chunks {
         (a.accuracy, a.delay) = (true, true);
     }
     if a.models.is_empty() {
@@ -318,6 +362,9 @@ fn main() {
     if args.timing {
         timing(&all);
     }
+    if args.chunks {
+        chunks(&args, &all);
+    }
 }
 
 /// Time per clip of each decoding, the variants taking turns on the same clip, so a machine
@@ -329,7 +376,7 @@ fn timing(all: &[Sentence]) {
         ("greedy", true, AudioWindow::Full),
         ("beam5", false, AudioWindow::Full),
         ("beam5", true, AudioWindow::Full),
-        ("beam5", true, AudioWindow::Fitted),
+        ("beam5", true, AudioWindow::FITTED),
     ];
     let mut seconds = [0.0f64; 5];
     let mut clips = 0;
@@ -372,12 +419,284 @@ fn timing(all: &[Sentence]) {
     }
 }
 
-/// Hang-up to transcript, with the server's defaults on this machine (one worker, one whisper
-/// thread, 30 s parts). In parts, the windows before the last one are transcribed while the
-/// caller still speaks, so only the last part is left at hang-up. Four voicemails finishing at
-/// once wait for each other on one worker, or share two with `workers = 2`.
+/// A voicemail of several sentences, as the recorder stores it.
+struct Voicemail {
+    voice: String,
+    text: String,
+    keywords: Vec<String>,
+    audio: Vec<i16>,
+}
+
+/// Between two sentences the caller pauses this long (a breath, not a thinking pause).
+const PAUSE_MS: usize = 700;
+
+/// Sentences said one after another with a pause between, nothing after the last (the caller
+/// hangs up as they finish: the last part is then always left to do after the hang-up).
+fn voicemail(voice: &str, sentences: &[&Sentence]) -> Voicemail {
+    let mut audio = Vec::new();
+    for (i, s) in sentences.iter().enumerate() {
+        if i > 0 {
+            audio.extend(std::iter::repeat_n(0i16, PAUSE_MS * 8));
+        }
+        audio.extend(phone_8k(voice, &s.text));
+    }
+    Voicemail {
+        voice: voice.into(),
+        text: sentences
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+        keywords: sentences.iter().flat_map(|s| s.keywords.clone()).collect(),
+        audio,
+    }
+}
+
+/// How a voicemail is cut before whisper sees it.
+#[derive(Clone, Copy)]
+enum Cut {
+    /// Fixed 30 s parts, the prompt without context (before issue 17's chunks).
+    Parts30,
+    /// Cut at pauses (the server's `ChunkPolicy`), the previous part's text as context or not.
+    Pauses { context: bool },
+}
+
+/// One part: where it ends in the recording (s), its audio.
+struct Part {
+    end_s: f64,
+    audio: Vec<i16>,
+}
+
+fn cut(audio: &[i16], how: Cut) -> Vec<Part> {
+    match how {
+        Cut::Parts30 => audio
+            .chunks(30 * 8000)
+            .enumerate()
+            .map(|(i, p)| Part {
+                end_s: (i * 30 * 8000 + p.len()) as f64 / 8000.0,
+                audio: p.to_vec(),
+            })
+            .collect(),
+        Cut::Pauses { .. } => {
+            let mut chunker = Chunker::new(ChunkPolicy::default());
+            let mut chunks = chunker.push(audio);
+            chunks.extend(chunker.finish());
+            // As the recorder: a part without speech is not transcribed.
+            chunks
+                .into_iter()
+                .filter(|c| c.has_speech)
+                .map(|c| Part {
+                    end_s: (c.start as usize + c.samples.len()) as f64 / 8000.0,
+                    audio: c.samples,
+                })
+                .collect()
+        }
+    }
+}
+
+/// A voicemail transcribed part by part as the worker does: the text, and each part's end in
+/// the recording and compute time.
+fn transcribe_parts(
+    model: &WhisperModel,
+    audio: &[i16],
+    how: Cut,
+    options: &DecodeOptions,
+) -> (String, Vec<(f64, f64)>) {
+    let vocabulary = options.prompt;
+    let mut texts: Vec<String> = Vec::new();
+    let mut times = Vec::new();
+    for part in cut(audio, how) {
+        let context = match how {
+            Cut::Pauses { context: true } => texts.last().and_then(|t| context_tail(t)),
+            _ => None,
+        };
+        let prompt = with_context(vocabulary.map(str::to_string), context);
+        let part_options = DecodeOptions {
+            prompt: prompt.as_deref(),
+            ..*options
+        };
+        let pcm = audio::phone_to_16k(&part.audio).unwrap();
+        let t0 = Instant::now();
+        let heard = model.transcribe_with(&pcm, &part_options).unwrap();
+        times.push((part.end_s, t0.elapsed().as_secs_f64()));
+        let kept = drop_context_repeats(clean_segments(heard.segments, vocabulary), context);
+        let text = kept
+            .iter()
+            .map(|s| s.text.trim())
+            .collect::<Vec<_>>()
+            .join(" ");
+        if !text.is_empty() {
+            texts.push(text);
+        }
+    }
+    (texts.join(" "), times)
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+/// Accuracy and time of the former 30 s parts against parts cut at pauses, on voicemails of
+/// five sentences (18–25 s) per MBROLA voice, base model, 2 whisper threads.
+fn chunks(args: &Args, all: &[Sentence]) {
+    let model = WhisperModel::load(&ModelKind::Base.file_in(&default_cache_dir())).unwrap();
+    let mut settings: Vec<(String, Cut, AudioWindow)> = vec![(
+        "30 s parts, full window".into(),
+        Cut::Parts30,
+        AudioWindow::Full,
+    )];
+    for w in &args.windows {
+        settings.push((
+            format!("pauses + context, window {w}"),
+            Cut::Pauses { context: true },
+            *w,
+        ));
+    }
+    if args.windows.contains(&AudioWindow::Full) {
+        settings.push((
+            "pauses, no context, window full".into(),
+            Cut::Pauses { context: false },
+            AudioWindow::Full,
+        ));
+    }
+    println!(
+        "decoding {}, prompt {}, 2 whisper threads, load average at start {}",
+        args.search,
+        if args.prompt { "on" } else { "off" },
+        load_average()
+    );
+    println!();
+    println!(
+        "| setting | voice | voicemails | WER | key words | compute per voicemail | last part |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    let voices = [("en", ["mb-us1", "mb-us2"]), ("fr", ["mb-fr1", "mb-fr4"])];
+    let mut missed: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for (language, voice_list) in voices {
+        if !args.languages.iter().any(|l| l == language) {
+            continue;
+        }
+        let sentences: Vec<&Sentence> = all.iter().filter(|s| s.language == language).collect();
+        let prompt = args
+            .prompt
+            .then(|| initial_prompt(Some(language), None, &Vocabulary::default()))
+            .flatten();
+        let voicemails: Vec<Voicemail> = voice_list
+            .iter()
+            .flat_map(|v| {
+                sentences
+                    .chunks(5)
+                    .take(args.voicemails)
+                    .map(|group| voicemail(v, group))
+            })
+            .collect();
+        let mut totals: Vec<Tally> = settings.iter().map(|_| Tally::default()).collect();
+        for voice in voice_list {
+            for (i, (name, how, window)) in settings.iter().enumerate() {
+                let options = DecodeOptions {
+                    language: Some(language),
+                    threads: 2,
+                    search: args.search,
+                    prompt: prompt.as_deref(),
+                    window: *window,
+                };
+                let mut t = Tally::default();
+                let mut last = 0.0;
+                for vm in voicemails.iter().filter(|v| v.voice == *voice) {
+                    let (text, times) = transcribe_parts(&model, &vm.audio, *how, &options);
+                    t.compute_s += times.iter().map(|(_, s)| s).sum::<f64>();
+                    last += times.last().map_or(0.0, |(_, s)| *s);
+                    t.audio_s += vm.audio.len() as f64 / 8000.0;
+                    let (e, len) = wer(&vm.text, &text);
+                    t.errors += e;
+                    t.words += len;
+                    let heard = heard_words(&text);
+                    for k in &vm.keywords {
+                        t.keys += 1;
+                        if words(k).iter().all(|w| heard.contains(w)) {
+                            t.found += 1;
+                        } else {
+                            missed
+                                .entry((name.clone(), vm.voice.clone()))
+                                .or_default()
+                                .push(k.clone());
+                        }
+                    }
+                    t.clips += 1;
+                }
+                println!(
+                    "| {name} | {voice} | {} | {:.1} % | {:.1} % | {:.2} s | {:.2} s |",
+                    t.clips,
+                    100.0 * t.errors as f64 / t.words as f64,
+                    100.0 * t.found as f64 / t.keys as f64,
+                    t.compute_s / t.clips as f64,
+                    last / t.clips as f64
+                );
+                totals[i].add(&t);
+            }
+        }
+        for ((name, _, _), t) in settings.iter().zip(&totals) {
+            println!(
+                "| {name} | {language} (both) | {} | {:.1} % | {:.1} % | {:.2} s | |",
+                t.clips,
+                100.0 * t.errors as f64 / t.words as f64,
+                100.0 * t.found as f64 / t.keys as f64,
+                t.compute_s / t.clips as f64,
+            );
+        }
+    }
+    println!();
+    println!("load average at the end {}", load_average());
+    for ((setting, voice), keys) in &missed {
+        println!("key words missed, {setting}, {voice}: {}", keys.join(", "));
+    }
+}
+
+/// When each voicemail's text is complete, in seconds after its hang-up: every voicemail starts
+/// at 0; its parts are queued as they are cut (`ready`, s) and taken in queue order by
+/// `workers` workers, each taking `service` s (measured alone).
+fn simulate(voicemails: &[Vec<(f64, f64)>], hangups: &[f64], workers: usize) -> Vec<f64> {
+    let mut jobs: Vec<(f64, usize, f64)> = voicemails
+        .iter()
+        .enumerate()
+        .flat_map(|(v, parts)| {
+            parts
+                .iter()
+                .map(move |&(ready, service)| (ready, v, service))
+        })
+        .collect();
+    jobs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut free = vec![0.0f64; workers];
+    let mut done = vec![0.0f64; voicemails.len()];
+    for (ready, v, service) in jobs {
+        let w = (0..workers)
+            .min_by(|&a, &b| free[a].total_cmp(&free[b]))
+            .unwrap();
+        let end = free[w].max(ready) + service;
+        free[w] = end;
+        done[v] = done[v].max(end);
+    }
+    done.iter()
+        .zip(hangups)
+        .map(|(d, h)| (d - h).max(0.0))
+        .collect()
+}
+
+fn percentile(values: &[f64], p: f64) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[((v.len() as f64 * p).ceil() as usize).clamp(1, v.len()) - 1]
+}
+
+/// Hang-up to transcript, with the server's settings on this machine (one worker, one whisper
+/// thread per job) and the decoding and window given. Voicemails of about 30 and 120 s, English
+/// sentences by mb-us1 each starting at another sentence; every part is transcribed once,
+/// alone, to measure its time, and the queue is then played out with those times: one
+/// voicemail alone, and four recorded at the same time on one and on two workers.
 fn delay(args: &Args, all: &[Sentence]) {
-    let cache = default_cache_dir();
+    let model = WhisperModel::load(&ModelKind::Base.file_in(&default_cache_dir())).unwrap();
     let prompt = args
         .prompt
         .then(|| initial_prompt(Some("en"), None, &Vocabulary::default()))
@@ -389,67 +708,83 @@ fn delay(args: &Args, all: &[Sentence]) {
         prompt: prompt.as_deref(),
         window: args.window,
     };
-    let model = Arc::new(WhisperModel::load(&ModelKind::Base.file_in(&cache)).unwrap());
-    let english: Vec<Vec<f32>> = all
+    let english: Vec<&Sentence> = all.iter().filter(|s| s.language == "en").collect();
+    let spoken: Vec<Vec<i16>> = english
         .iter()
-        .filter(|s| s.language == "en")
-        .take(10)
-        .map(|s| phone("mb-us1", &s.text))
+        .map(|s| phone_8k("mb-us1", &s.text))
         .collect();
-    let timed = |clip: &[f32]| {
-        let t0 = Instant::now();
-        model.transcribe_with(clip, &options).unwrap();
-        t0.elapsed().as_secs_f64()
-    };
     println!();
     println!(
-        "decoding {}, prompt {}, audio window {}, 1 whisper thread",
+        "decoding {}, prompt {}, audio window {}, 1 whisper thread, load average at start {}",
         args.search,
         if args.prompt { "on" } else { "off" },
-        args.window
+        args.window,
+        load_average()
     );
     println!();
-    println!("| voicemail | whole file, alone | in 30 s parts, alone | 4 at once, parts, 1 worker (slowest) | 4 at once, parts, 2 workers (slowest) |");
-    println!("|---|---|---|---|---|");
-    const PART: usize = 30;
-    for secs in [10usize, 30, 120] {
-        let mut clip: Vec<f32> = Vec::new();
-        let mut i = 0;
-        while clip.len() < secs * 16000 {
-            clip.extend(&english[i % english.len()]);
-            clip.extend(std::iter::repeat_n(0.0, 8000));
-            i += 1;
-        }
-        clip.truncate(secs * 16000);
-        let whole = timed(&clip);
-        let last = &clip[(secs - 1) / PART * PART * 16000..];
-        let alone = timed(last);
-        let one_worker: f64 = (0..4).map(|_| timed(last)).sum();
-        let t0 = Instant::now();
-        let handles: Vec<_> = (0..2)
-            .map(|_| {
-                let (m, c, p) = (model.clone(), last.to_vec(), prompt.clone());
-                let (search, window) = (args.search, args.window);
-                std::thread::spawn(move || {
-                    let options = DecodeOptions {
-                        language: Some("en"),
-                        threads: 1,
-                        search,
-                        prompt: p.as_deref(),
-                        window,
-                    };
-                    for _ in 0..2 {
-                        m.transcribe_with(&c, &options).unwrap();
+    println!("| voicemail | cut | voicemails | parts | alone p50 | alone p95 | alone max | 4 at once, 1 worker (slowest) | 4 at once, 2 workers (slowest) | worker busy while recording |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for secs in args.lengths.iter().copied() {
+        // Four at least: four voicemails finish at once in the last columns.
+        let count = if secs > 60 { 4 } else { 10 }.min(args.voicemails).max(4);
+        let recordings: Vec<Vec<i16>> = (0..count)
+            .map(|first| {
+                let mut audio = Vec::new();
+                let mut i = first;
+                while audio.len() < secs * 8000 {
+                    if !audio.is_empty() {
+                        audio.extend(std::iter::repeat_n(0i16, PAUSE_MS * 8));
                     }
-                })
+                    audio.extend(&spoken[i % spoken.len()]);
+                    i += 1;
+                }
+                // Exactly `secs`, as before: the caller may hang up mid-word.
+                audio.truncate(secs * 8000);
+                audio
             })
             .collect();
-        for h in handles {
-            h.join().unwrap();
+        let hangups: Vec<f64> = recordings.iter().map(|a| a.len() as f64 / 8000.0).collect();
+        for (name, how) in [
+            ("30 s parts", Cut::Parts30),
+            ("pauses", Cut::Pauses { context: true }),
+        ] {
+            // 30 s parts as before issue 17: the full window.
+            let options = match how {
+                Cut::Parts30 => DecodeOptions {
+                    window: AudioWindow::Full,
+                    ..options
+                },
+                Cut::Pauses { .. } => options,
+            };
+            let parts: Vec<Vec<(f64, f64)>> = recordings
+                .iter()
+                .map(|a| transcribe_parts(&model, a, how, &options).1)
+                .collect();
+            let alone: Vec<f64> = parts
+                .iter()
+                .zip(&hangups)
+                .map(|(p, h)| simulate(std::slice::from_ref(p), &[*h], 1)[0])
+                .collect();
+            let four = &parts[..4];
+            let slowest = |workers| {
+                simulate(four, &hangups[..4], workers)
+                    .into_iter()
+                    .fold(0.0, f64::max)
+            };
+            let busy: f64 =
+                parts.iter().flatten().map(|(_, s)| s).sum::<f64>() / hangups.iter().sum::<f64>();
+            println!(
+                "| {secs} s | {name} | {count} | {} | {:.1} s | {:.1} s | {:.1} s | {:.1} s | {:.1} s | {:.0} % |",
+                parts.iter().map(Vec::len).sum::<usize>(),
+                percentile(&alone, 0.5),
+                percentile(&alone, 0.95),
+                percentile(&alone, 1.0),
+                slowest(1),
+                slowest(2),
+                100.0 * busy
+            );
         }
-        let two_workers = t0.elapsed().as_secs_f64();
-        println!(
-            "| {secs} s | {whole:.1} s | {alone:.1} s | {one_worker:.1} s | {two_workers:.1} s |"
-        );
     }
+    println!();
+    println!("load average at the end {}", load_average());
 }

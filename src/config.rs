@@ -498,7 +498,7 @@ mod tests {
         .unwrap()
         .transcription;
         assert_eq!(c.decoding, Search::Greedy);
-        assert_eq!(c.audio_window, AudioWindow::Fitted);
+        assert_eq!(c.audio_window, AudioWindow::FITTED);
         let settings = c.decode_settings().unwrap();
         assert!(!settings.prompt);
         assert_eq!(
@@ -515,7 +515,12 @@ mod tests {
         let c = Config::from_toml("").unwrap().transcription;
         assert_eq!(c.decoding, Search::BEAM5);
         assert!(c.prompt);
-        assert_eq!(c.audio_window, AudioWindow::Full);
+        assert_eq!(c.audio_window, AudioWindow::Fitted { at_least_secs: 10 });
+        assert!(c.part_context);
+        assert_eq!(
+            c.chunk_policy(),
+            crate::media::chunker::ChunkPolicy::default()
+        );
         assert!(c.decode_settings().unwrap().vocabulary.words().is_empty());
     }
 

@@ -16,6 +16,7 @@ use super::recordings_disk::RecordingsDisk;
 use super::ticket_writer::{TicketWrite, TicketWriter};
 use crate::call::{CallControl, CallEnded};
 use crate::ivr::{RecordSpec, RecordingOutcome};
+use crate::media::chunker::ChunkPolicy;
 use crate::media::recording::{self, RecordStop, Recorder};
 use crate::store::{Store, StoreError, Ticket};
 use crate::tickets::{CallEventKind, Language, RecordingEnd, RecordingState, TicketRef};
@@ -92,8 +93,8 @@ pub struct Recorded {
 pub struct Voicemail {
     /// `<data>/recordings`.
     dir: PathBuf,
-    /// The length of the parts transcribed while the caller speaks.
-    part: Duration,
+    /// Where the parts transcribed while the caller speaks are cut.
+    part: ChunkPolicy,
     store: Store,
     queue: TranscriptionQueue,
     /// Room on the recordings disk, and the one error log per full-disk condition.
@@ -101,12 +102,17 @@ pub struct Voicemail {
 }
 
 impl Voicemail {
-    pub fn new(data_dir: &Path, part: Duration, store: Store, queue: TranscriptionQueue) -> Self {
+    pub fn new(
+        data_dir: &Path,
+        part: ChunkPolicy,
+        store: Store,
+        queue: TranscriptionQueue,
+    ) -> Self {
         let dir = data_dir.join("recordings");
         Voicemail {
             disk: RecordingsDisk::new(&dir, 0),
             dir,
-            part: part.max(Duration::from_secs(1)),
+            part,
             store,
             queue,
         }

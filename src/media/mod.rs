@@ -3,6 +3,7 @@
 #[cfg(test)]
 mod alloc_count;
 pub mod bridge;
+pub mod chunker;
 pub mod conversation;
 pub mod dtmf;
 pub mod g711;

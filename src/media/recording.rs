@@ -1,6 +1,8 @@
 //! Voicemail recording: 8 kHz WAV written with `hound`, flushed as it grows so a crash leaves a
-//! playable file, with energy-based voice activity to stop on silence.
+//! playable file, with energy-based voice activity to stop on silence, and cut into parts at the
+//! caller's pauses (`media::chunker`) to be transcribed while the caller still speaks.
 
+use super::chunker::{ChunkPolicy, Chunker, VOICE_FRAMES, VOICE_RMS};
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -49,12 +51,6 @@ pub enum RecordStop {
 
 /// Header and samples are flushed at least this often (samples): a crash loses at most this much.
 const FLUSH_EVERY: u64 = 4000;
-/// A 20 ms frame louder than this RMS (about -40 dBFS) counts as voice. Phone-line noise through
-/// G.711 stays well below; quiet speech is well above.
-const VOICE_RMS: f64 = 330.0;
-/// Voice must last this many consecutive frames (60 ms) to count: clicks and pops don't.
-const VOICE_FRAMES: u32 = 3;
-
 /// Tracks whether the caller is speaking.
 #[derive(Debug, Default)]
 pub struct VoiceActivity {
@@ -100,10 +96,9 @@ pub struct Recorder {
     samples: u64,
     unflushed: u64,
     pub voice: VoiceActivity,
-    /// Long voicemails are also cut into parts of this many samples, each its own WAV, so they
+    /// Voicemails are also cut into parts at the caller's pauses, each its own WAV, so they
     /// can be transcribed while the caller is still speaking.
-    part_samples: Option<usize>,
-    part_buffer: Vec<i16>,
+    chunker: Option<Chunker>,
     next_part: usize,
     finished_parts: Vec<(usize, PathBuf)>,
     /// The first write that failed: nothing more is written after it (the disk is full, or
@@ -117,7 +112,7 @@ pub struct RecordingInfo {
     pub path: PathBuf,
     pub duration: Duration,
     pub has_speech: bool,
-    /// The last part (what followed the last full part), when parts are cut.
+    /// The last part (what followed the last cut), when parts are cut and it holds speech.
     pub last_part: Option<(usize, PathBuf)>,
 }
 
@@ -140,11 +135,12 @@ pub fn write_wav(path: &Path, samples: &[i16]) -> Result<(), RecordingError> {
     w.finalize().map_err(err)
 }
 
-/// Cuts a recording into its part files (all of them, the last one shorter), for recordings
-/// whose parts were not all written (a crash): returns (index, path) of every part.
+/// Cuts a recording into its part files as the recorder would have (the same cuts, so parts
+/// written before a crash are the same files), for recordings whose parts were not all written.
+/// Returns (index, path) of the parts worth transcribing: those with speech.
 pub fn split_into_parts(
     path: &Path,
-    part: Duration,
+    policy: ChunkPolicy,
 ) -> Result<Vec<(usize, PathBuf)>, RecordingError> {
     let fail = |reason: String| RecordingError::Repair {
         path: path.to_path_buf(),
@@ -155,14 +151,40 @@ pub fn split_into_parts(
         .into_samples::<i16>()
         .collect::<Result<_, _>>()
         .map_err(|e| fail(e.to_string()))?;
-    let per_part = (part.as_millis() as usize * 8).max(1);
+    let mut chunker = Chunker::new(policy);
+    let mut chunks = chunker.push(&samples);
+    chunks.extend(chunker.finish());
     let mut parts = Vec::new();
-    for (n, chunk) in samples.chunks(per_part).enumerate() {
+    for (n, chunk) in chunks.into_iter().enumerate() {
         let p = part_path(path, n);
-        write_wav(&p, chunk)?;
-        parts.push((n, p));
+        write_wav(&p, &chunk.samples)?;
+        if chunk.has_speech {
+            parts.push((n, p));
+        }
     }
     Ok(parts)
+}
+
+/// Where part `n` of the recording at `path` starts: the length of the part files before it
+/// (every chunk is written, with speech or not, so none is missing unless deleted by hand).
+pub fn part_start(path: &Path, n: usize) -> Duration {
+    let samples: u64 = (0..n)
+        .map(|k| {
+            hound::WavReader::open(part_path(path, k))
+                .map(|r| u64::from(r.duration()))
+                .unwrap_or(0)
+        })
+        .sum();
+    Duration::from_millis(samples / 8)
+}
+
+/// The recording and part number a part file belongs to: `HD-…-000001.part3.wav` gives
+/// `HD-…-000001.wav` and 3; None for a file that is not a part.
+pub fn part_of(part: &Path) -> Option<(PathBuf, usize)> {
+    let stem = part.file_stem()?.to_str()?;
+    let (base, n) = stem.rsplit_once(".part")?;
+    let n = n.parse().ok()?;
+    Some((part.with_file_name(format!("{base}.wav")), n))
 }
 
 fn spec() -> hound::WavSpec {
@@ -196,38 +218,35 @@ impl Recorder {
             samples: 0,
             unflushed: 0,
             voice: VoiceActivity::default(),
-            part_samples: None,
-            part_buffer: Vec::new(),
+            chunker: None,
             next_part: 0,
             finished_parts: Vec::new(),
             failure: None,
         })
     }
 
-    /// Also cuts the recording into parts of `part` (see [`part_path`]).
-    pub fn with_parts(mut self, part: Duration) -> Self {
-        self.part_samples = Some((part.as_millis() as usize * 8).max(160));
+    /// Also cuts the recording into parts at pauses as `policy` says (see [`part_path`]).
+    pub fn with_parts(mut self, policy: ChunkPolicy) -> Self {
+        self.chunker = Some(Chunker::new(policy));
         self
     }
 
-    /// Parts completed since the last call.
+    /// Parts with speech completed since the last call.
     pub fn take_finished_parts(&mut self) -> Vec<(usize, PathBuf)> {
         std::mem::take(&mut self.finished_parts)
     }
 
-    fn cut_parts(&mut self, final_part: bool) -> Result<(), RecordingError> {
-        let Some(size) = self.part_samples else {
-            return Ok(());
-        };
-        while self.part_buffer.len() >= size || (final_part && !self.part_buffer.is_empty()) {
-            let take = size.min(self.part_buffer.len());
-            let chunk: Vec<i16> = self.part_buffer.drain(..take).collect();
-            let p = part_path(&self.path, self.next_part);
-            write_wav(&p, &chunk)?;
-            self.finished_parts.push((self.next_part, p));
-            self.next_part += 1;
-        }
-        Ok(())
+    /// Writes a chunk as the next part file; only a part with speech is handed on to be
+    /// transcribed, but every part is written so part files cover the recording (offsets).
+    fn write_part(
+        &mut self,
+        chunk: super::chunker::Chunk,
+    ) -> Result<Option<(usize, PathBuf)>, RecordingError> {
+        let p = part_path(&self.path, self.next_part);
+        write_wav(&p, &chunk.samples)?;
+        let n = self.next_part;
+        self.next_part += 1;
+        Ok(chunk.has_speech.then_some((n, p)))
     }
 
     /// Appends caller audio; flushes samples and header every half second. After the first
@@ -259,9 +278,12 @@ impl Recorder {
             self.writer.write_sample(s).map_err(err)?;
         }
         self.voice.push(pcm);
-        if self.part_samples.is_some() {
-            self.part_buffer.extend_from_slice(pcm);
-            self.cut_parts(false)?;
+        if let Some(chunker) = self.chunker.as_mut() {
+            for chunk in chunker.push(pcm) {
+                if let Some(part) = self.write_part(chunk)? {
+                    self.finished_parts.push(part);
+                }
+            }
         }
         self.samples += pcm.len() as u64;
         self.unflushed += pcm.len() as u64;
@@ -277,7 +299,12 @@ impl Recorder {
     }
 
     pub fn finish(mut self) -> Result<RecordingInfo, RecordingError> {
-        self.cut_parts(true)?;
+        let last = match self.chunker.take().and_then(Chunker::finish) {
+            Some(chunk) => self.write_part(chunk)?,
+            None => None,
+        };
+        // Parts not taken yet (none in a call, which takes them as they come) go first.
+        self.finished_parts.extend(last);
         let info = RecordingInfo {
             path: self.path.clone(),
             duration: self.duration(),
@@ -404,10 +431,22 @@ mod tests {
     fn parts_cover_the_recording_in_order_without_gaps() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("HD-2026-000007.wav");
-        let mut r = Recorder::create(&path)
-            .unwrap()
-            .with_parts(Duration::from_secs(1));
-        let audio = tone(8000 * 2 + 3000, 5000.0);
+        let policy = ChunkPolicy {
+            min: Duration::from_millis(500),
+            pause: Duration::from_millis(300),
+            max: Duration::from_secs(2),
+        };
+        let mut r = Recorder::create(&path).unwrap().with_parts(policy);
+        // Two sentences, each followed by a 0.4 s pause, then a short word as the caller hangs up.
+        let quiet = vec![0i16; 3200];
+        let audio = [
+            tone(6400, 5000.0),
+            quiet.clone(),
+            tone(6400, 5000.0),
+            quiet,
+            tone(3000, 5000.0),
+        ]
+        .concat();
         let mut seen = Vec::new();
         for chunk in audio.chunks(160) {
             r.write(chunk).unwrap();
@@ -416,7 +455,7 @@ mod tests {
         assert_eq!(
             seen.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
             vec![0, 1],
-            "two full parts while recording"
+            "a part at each pause while recording"
         );
         let info = r.finish().unwrap();
         let (n, last) = info.last_part.clone().unwrap();
@@ -432,8 +471,15 @@ mod tests {
             );
         }
         assert_eq!(joined, audio);
-        let again = split_into_parts(&path, Duration::from_secs(1)).unwrap();
-        assert_eq!(again.len(), 3);
+        let again = split_into_parts(&path, policy).unwrap();
+        assert_eq!(again, [seen, vec![(2, info.last_part.unwrap().1)]].concat());
+        // Cut 0.3 s into each pause: 1.1 s, then 1.2 s (the pause's rest and the sentence).
+        assert_eq!(part_start(&path, 2), Duration::from_millis(2300));
+        assert_eq!(
+            part_of(&path.with_file_name("HD-2026-000007.part2.wav")),
+            Some((path.clone(), 2))
+        );
+        assert_eq!(part_of(&path), None);
     }
 
     #[test]

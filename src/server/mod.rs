@@ -98,7 +98,7 @@ impl Server {
             let n = store.import_directory_csv(csv).await?;
             tracing::info!(entries = n, file = %csv.display(), "caller directory imported");
         }
-        let transcript_part = Duration::from_secs(config.transcription.part_secs.max(1));
+        let transcript_part = config.transcription.chunk_policy();
         // Recovery queues parts before the workers start; they find them at their first claim.
         let recovery = Voicemail::new(
             &config.data_dir,

@@ -285,6 +285,28 @@ impl Store {
         Ok(required::<i64>(&row, "n")? as u32)
     }
 
+    /// The text of the latest part before `part` of a ticket's voicemail that has been
+    /// transcribed (None: none yet, or nothing was heard in it). The next part's job gives it
+    /// to whisper as what was said just before, so sentences join across the cut.
+    pub async fn previous_part_text(
+        &self,
+        ticket_id: i64,
+        part: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(
+            "SELECT text FROM transcript_parts WHERE ticket_id = $1 AND part < $2 ORDER BY part DESC LIMIT 1",
+        )
+        .bind(ticket_id)
+        .bind(part)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(query_error("reading the previous transcript part"))?;
+        Ok(match row {
+            Some(r) => get::<Option<String>>(&r, "text")?,
+            None => None,
+        })
+    }
+
     /// Records a failed attempt of the claim `job`: queued again, due `retry_after` from `now`,
     /// or (None) failed for good. The caller decides which (`transcribe::job`). Returns whether
     /// it was recorded (false: the lease was lost, the job is another claim's now).

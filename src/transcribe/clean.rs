@@ -126,9 +126,46 @@ pub fn clean_segments(segments: Vec<Segment>, prompt: Option<&str>) -> Vec<Segme
     kept
 }
 
+/// Drops segments that only repeat the previous part's text given as context: on a pause or
+/// noise whisper may "continue" its prompt with it. Three words or more, found in order in the
+/// context, are a repeat; a short phrase said again ("yes", "thank you") is not judged here.
+pub fn drop_context_repeats(segments: Vec<Segment>, context: Option<&str>) -> Vec<Segment> {
+    let Some(context) = context else {
+        return segments;
+    };
+    let context = format!(" {} ", normalise(context));
+    segments
+        .into_iter()
+        .filter(|s| {
+            let heard = normalise(&s.text);
+            heard.split(' ').count() < 3 || !context.contains(&format!(" {heard} "))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_segment_repeating_the_previous_part_is_dropped() {
+        let seg = |t: &str| Segment {
+            start_ms: 0,
+            end_ms: 1000,
+            text: t.into(),
+        };
+        let kept = drop_context_repeats(
+            vec![
+                seg(" My printer is broken."),
+                seg(" It is on the third floor."),
+                seg(" Broken."),
+            ],
+            Some("Hello, my printer is broken."),
+        );
+        let texts: Vec<&str> = kept.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(texts, [" It is on the third floor.", " Broken."]);
+        assert_eq!(drop_context_repeats(vec![seg("a b c")], None).len(), 1);
+    }
 
     fn seg(text: &str) -> Segment {
         Segment {

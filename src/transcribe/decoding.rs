@@ -62,13 +62,13 @@ impl<'de> Deserialize<'de> for Search {
 
 /// How much audio whisper.cpp's encoder processes. Whisper was trained on 30 s windows, so the
 /// encoder always runs over 30 s (1,500 positions) however short the part; `Fitted` sets
-/// `audio_ctx` to the part's length plus a margin, which is faster on short parts and can cost
-/// accuracy (the model never saw shorter windows in training).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// `audio_ctx` to the part's length plus a second, and at least `at_least_secs`: faster on short
+/// parts, and it can cost accuracy (the model never saw shorter windows in training; a larger
+/// floor costs less of it, measured in docs/performance.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AudioWindow {
     Full,
-    Fitted,
+    Fitted { at_least_secs: u8 },
 }
 
 /// Encoder positions per second of audio: 1,500 for 30 s.
@@ -79,13 +79,17 @@ const FITTED_MARGIN_POSITIONS: usize = POSITIONS_PER_SECOND;
 const FULL_POSITIONS: usize = 1500;
 
 impl AudioWindow {
+    /// The part plus a second, nothing more.
+    pub const FITTED: AudioWindow = AudioWindow::Fitted { at_least_secs: 0 };
+
     /// whisper.cpp's `audio_ctx` for this many 16 kHz samples: 0 means the full 30 s window.
     pub fn audio_ctx(self, samples_16k: usize) -> i32 {
         match self {
             AudioWindow::Full => 0,
-            AudioWindow::Fitted => {
+            AudioWindow::Fitted { at_least_secs } => {
                 // 16,000 samples a second, 50 positions a second: one position per 320 samples.
-                let positions = samples_16k.div_ceil(320) + FITTED_MARGIN_POSITIONS;
+                let positions = (samples_16k.div_ceil(320) + FITTED_MARGIN_POSITIONS)
+                    .max(usize::from(at_least_secs) * POSITIONS_PER_SECOND);
                 // A multiple of 64 keeps the encoder's matrix sizes friendly to ggml.
                 let rounded = positions.div_ceil(64) * 64;
                 if rounded >= FULL_POSITIONS {
@@ -100,23 +104,44 @@ impl AudioWindow {
 
 impl FromStr for AudioWindow {
     type Err = String;
+    /// `full`, `fitted`, or `fittedN` with N from 1 to 30 seconds.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            format!("`{s}` is not an audio window: use `full`, `fitted` or `fittedN` (at least N seconds, 1 to 30)")
+        };
         match s {
             "full" => Ok(AudioWindow::Full),
-            "fitted" => Ok(AudioWindow::Fitted),
-            _ => Err(format!(
-                "`{s}` is not an audio window: use `full` or `fitted`"
-            )),
+            "fitted" => Ok(AudioWindow::FITTED),
+            _ => {
+                let n: u8 = s
+                    .strip_prefix("fitted")
+                    .and_then(|n| n.parse().ok())
+                    .ok_or_else(bad)?;
+                if (1..=30).contains(&n) {
+                    Ok(AudioWindow::Fitted { at_least_secs: n })
+                } else {
+                    Err(bad())
+                }
+            }
         }
     }
 }
 
 impl fmt::Display for AudioWindow {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            AudioWindow::Full => "full",
-            AudioWindow::Fitted => "fitted",
-        })
+        match self {
+            AudioWindow::Full => f.write_str("full"),
+            AudioWindow::Fitted { at_least_secs: 0 } => f.write_str("fitted"),
+            AudioWindow::Fitted { at_least_secs } => write!(f, "fitted{at_least_secs}"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AudioWindow {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -172,11 +197,27 @@ mod tests {
     fn a_fitted_window_covers_the_part_with_a_margin_and_never_passes_30_s() {
         assert_eq!(AudioWindow::Full.audio_ctx(16000 * 5), 0);
         // 5 s = 250 positions, + 50 margin = 300, rounded up to 320.
-        assert_eq!(AudioWindow::Fitted.audio_ctx(16000 * 5), 320);
-        assert_eq!(AudioWindow::Fitted.audio_ctx(1), 64);
-        let ten = AudioWindow::Fitted.audio_ctx(16000 * 10);
+        assert_eq!(AudioWindow::FITTED.audio_ctx(16000 * 5), 320);
+        assert_eq!(AudioWindow::FITTED.audio_ctx(1), 64);
+        let ten = AudioWindow::FITTED.audio_ctx(16000 * 10);
         assert!(ten >= 550 && ten % 64 == 0, "{ten}");
-        assert_eq!(AudioWindow::Fitted.audio_ctx(16000 * 29), 0);
-        assert_eq!(AudioWindow::Fitted.audio_ctx(16000 * 45), 0);
+        assert_eq!(AudioWindow::FITTED.audio_ctx(16000 * 29), 0);
+        assert_eq!(AudioWindow::FITTED.audio_ctx(16000 * 45), 0);
+    }
+
+    #[test]
+    fn a_window_with_a_floor_is_never_shorter_than_the_floor() {
+        let ten: AudioWindow = "fitted10".parse().unwrap();
+        assert_eq!(ten, AudioWindow::Fitted { at_least_secs: 10 });
+        assert_eq!(ten.to_string(), "fitted10");
+        // 2 s of audio: 500 positions for the 10 s floor, rounded up to 512.
+        assert_eq!(ten.audio_ctx(16000 * 2), 512);
+        // 12 s: the part plus a second, 650, rounded up to 704.
+        assert_eq!(ten.audio_ctx(16000 * 12), 704);
+        assert_eq!("fitted30".parse::<AudioWindow>().unwrap().audio_ctx(1), 0);
+        for bad in ["fitted0", "fitted31", "fittedx", "half"] {
+            let err = bad.parse::<AudioWindow>().unwrap_err();
+            assert!(err.contains("fittedN"), "{err}");
+        }
     }
 }

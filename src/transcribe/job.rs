@@ -2,12 +2,12 @@
 //! an attempt fails, what becomes of the job, decided by what failed.
 
 use super::audio::{load_wav_16k, AudioError};
-use super::clean::clean_segments;
+use super::clean::{clean_segments, drop_context_repeats};
 use super::decoding::{AudioWindow, DecodeOptions, Search};
 use super::model::ModelError;
-use super::prompt::{initial_prompt, Vocabulary};
+use super::prompt::{context_tail, initial_prompt, with_context, Vocabulary};
 use super::worker::Models;
-use crate::media::recording::{repair, RecordingError};
+use crate::media::recording::{part_of, part_start, repair, RecordingError};
 use crate::store::{Store, StoreError, TranscriptRecord, TranscriptionJob, MAX_ATTEMPTS};
 use crate::tickets::Category;
 use chrono::{DateTime, Utc};
@@ -110,6 +110,8 @@ pub struct DecodeSettings {
     pub prompt: bool,
     pub vocabulary: Vocabulary,
     pub window: AudioWindow,
+    /// Whether a part's prompt ends with the previous part's text.
+    pub context: bool,
 }
 
 /// The category the caller chose in the menu, if the ticket has one: the prompt adds its words.
@@ -123,21 +125,42 @@ pub async fn ticket_category(
         .and_then(|ticket| ticket.category))
 }
 
+/// The text of the part before this job's, if it is a part and one has been transcribed.
+pub async fn previous_text(
+    store: &Store,
+    job: &TranscriptionJob,
+) -> Result<Option<String>, JobError> {
+    match job.part {
+        Some(part) if part > 0 => Ok(store.previous_part_text(job.ticket_id, part).await?),
+        _ => Ok(None),
+    }
+}
+
+/// Where a job's audio starts in the voicemail: a part starts after the part files before it.
+fn start_in_recording(job: &TranscriptionJob) -> Duration {
+    match part_of(Path::new(&job.recording_path)) {
+        Some((recording, n)) if job.part.is_some() => part_start(&recording, n),
+        _ => Duration::ZERO,
+    }
+}
+
 /// Runs one job: audio from the recording, whisper (prompted with the helpdesk's words in the
-/// caller's language and `category`'s), clean-up.
+/// caller's language and `category`'s, then `previous`, the text of the part before), clean-up.
 pub fn transcribe_job(
     job: &TranscriptionJob,
     category: Option<Category>,
+    previous: Option<&str>,
     models: &Models,
     settings: &DecodeSettings,
-    part_length: Duration,
 ) -> Result<TranscriptRecord, JobError> {
     let audio = read_recording(Path::new(&job.recording_path))?;
     let (name, model, language) = models.for_language(job.language.as_deref());
-    let prompt = settings
+    let vocabulary = settings
         .prompt
         .then(|| initial_prompt(language.as_deref(), category, &settings.vocabulary))
         .flatten();
+    let context = previous.filter(|_| settings.context).and_then(context_tail);
+    let prompt = with_context(vocabulary.clone(), context);
     let options = DecodeOptions {
         language: language.as_deref(),
         threads: settings.threads,
@@ -147,8 +170,9 @@ pub fn transcribe_job(
     };
     let started = Instant::now();
     let transcript = model.transcribe_with(&audio, &options)?;
-    let mut segments = clean_segments(transcript.segments, prompt.as_deref());
-    let offset = job.part.unwrap_or(0).max(0) as u64 * part_length.as_millis() as u64;
+    let segments = clean_segments(transcript.segments, vocabulary.as_deref());
+    let mut segments = drop_context_repeats(segments, context);
+    let offset = start_in_recording(job).as_millis() as u64;
     for s in &mut segments {
         s.start_ms += offset;
         s.end_ms += offset;

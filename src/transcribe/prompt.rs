@@ -175,9 +175,66 @@ pub fn initial_prompt(
     Some(prompt)
 }
 
+/// How much of the previous part's text is kept as context: about 60 tokens, so with the
+/// helpdesk terms and the company names the prompt stays inside whisper's 224.
+pub const MAX_CONTEXT_CHARS: usize = 250;
+
+/// The end of the previous part's text, as context for the next part: at most
+/// [`MAX_CONTEXT_CHARS`], starting at a word (a cut word would read as a different word).
+pub fn context_tail(previous: &str) -> Option<&str> {
+    let text = previous.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let Some((start, _)) = text.char_indices().rev().nth(MAX_CONTEXT_CHARS - 1) else {
+        return Some(text);
+    };
+    // Skip the partial word at the cut.
+    let tail = &text[start..];
+    Some(match tail.split_once(char::is_whitespace) {
+        Some((_, rest)) if !rest.trim().is_empty() => rest.trim_start(),
+        _ => tail,
+    })
+}
+
+/// The whole prompt of a part: the helpdesk's words, then what the caller said just before
+/// (whisper reads the prompt as the text preceding the audio, so the latest words go last).
+pub fn with_context(prompt: Option<String>, previous: Option<&str>) -> Option<String> {
+    match (prompt, previous.and_then(context_tail)) {
+        (Some(p), Some(c)) => Some(format!("{p} {c}")),
+        (p, None) => p,
+        (None, Some(c)) => Some(c.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_previous_part_follows_the_helpdesk_words_cut_at_a_word() {
+        assert_eq!(
+            with_context(Some("Terms.".into()), Some(" My printer is broken. ")).as_deref(),
+            Some("Terms. My printer is broken.")
+        );
+        assert_eq!(
+            with_context(Some("Terms.".into()), Some("  ")).as_deref(),
+            Some("Terms.")
+        );
+        assert_eq!(
+            with_context(None, Some("Hello.")).as_deref(),
+            Some("Hello.")
+        );
+        let long = "word ".repeat(100) + "the end.";
+        let tail = context_tail(&long).unwrap();
+        assert!(tail.chars().count() <= MAX_CONTEXT_CHARS, "{tail}");
+        assert!(
+            tail.starts_with("word ") && tail.ends_with("the end."),
+            "{tail}"
+        );
+        let accents = "é".repeat(300) + " fin";
+        assert_eq!(context_tail(&accents), Some("fin"));
+    }
 
     fn vocabulary(words: &[&str]) -> Vocabulary {
         Vocabulary::load(

@@ -6,6 +6,7 @@ use super::fetch::{default_cache_dir, ModelKind};
 use super::job::{self, transcribe_job, DecodeSettings, JobError, NextStep};
 use super::model::{ModelError, WhisperModel};
 use super::prompt::{Vocabulary, VocabularyError};
+use crate::media::chunker::ChunkPolicy;
 use crate::store::{Store, TranscriptionJob};
 use chrono::Utc;
 use serde::Deserialize;
@@ -29,9 +30,14 @@ pub struct TranscriptionConfig {
     /// `default_model`.
     pub models: BTreeMap<String, String>,
     pub default_model: String,
-    /// Voicemails are cut into parts of this many seconds, each transcribed as soon as it is
-    /// recorded, so a long message is text seconds after the caller hangs up.
+    /// Voicemails are cut into parts at the caller's pauses, each transcribed as soon as it is
+    /// recorded, so a message is text moments after the caller hangs up. No part is longer
+    /// than this many seconds (cut between words if nobody pauses).
     pub part_secs: u64,
+    /// No cut at a pause before a part has this many seconds.
+    pub part_min_secs: u64,
+    /// A quiet stretch this long after speech ends a part.
+    pub part_pause_ms: u64,
     /// `greedy` or `beam5` (`beamN`, N from 2 to 16): beam search corrects more words for
     /// about 1.5× the time (docs/performance.md).
     pub decoding: Search,
@@ -42,8 +48,12 @@ pub struct TranscriptionConfig {
     pub vocabulary: Vec<String>,
     /// More names, one per line (`#` comments), added to `vocabulary`.
     pub vocabulary_file: Option<PathBuf>,
-    /// `full` (whisper's 30 s window) or `fitted` (the part's length plus a second).
+    /// `full` (whisper's 30 s window), `fitted` (the part's length plus a second) or
+    /// `fittedN` (the part plus a second, at least N seconds).
     pub audio_window: AudioWindow,
+    /// Give whisper the end of the previous part's text after the helpdesk's words, so a
+    /// sentence cut between parts reads on.
+    pub part_context: bool,
 }
 
 impl Default for TranscriptionConfig {
@@ -55,17 +65,32 @@ impl Default for TranscriptionConfig {
             model_dir: None,
             models: BTreeMap::new(),
             default_model: "base".into(),
-            part_secs: 30,
+            part_secs: 10,
+            part_min_secs: 3,
+            part_pause_ms: 500,
             decoding: Search::BEAM5,
             prompt: true,
             vocabulary: Vec::new(),
             vocabulary_file: None,
-            audio_window: AudioWindow::Full,
+            // Parts are at most 10 s: a 10 s window takes half a 30 s one's time, so the last
+            // part is text within seconds of the hang-up; measured to cost about 3 points of
+            // English WER on the parts (docs/performance.md, "Parts cut at pauses").
+            audio_window: AudioWindow::Fitted { at_least_secs: 10 },
+            part_context: true,
         }
     }
 }
 
 impl TranscriptionConfig {
+    /// Where voicemails are cut into parts.
+    pub fn chunk_policy(&self) -> ChunkPolicy {
+        ChunkPolicy {
+            min: Duration::from_secs(self.part_min_secs),
+            pause: Duration::from_millis(self.part_pause_ms.max(20)),
+            max: Duration::from_secs(self.part_secs.max(1)),
+        }
+    }
+
     /// What every job is decoded with; the word list is read and checked here, at start-up.
     pub fn decode_settings(&self) -> Result<DecodeSettings, VocabularyError> {
         Ok(DecodeSettings {
@@ -74,6 +99,7 @@ impl TranscriptionConfig {
             prompt: self.prompt,
             vocabulary: Vocabulary::load(&self.vocabulary, self.vocabulary_file.as_deref())?,
             window: self.audio_window,
+            context: self.part_context,
         })
     }
 }
@@ -224,7 +250,6 @@ impl Transcriber {
         runtime: tokio::runtime::Handle,
     ) -> Transcriber {
         let settings = Arc::new(settings);
-        let part = Duration::from_secs(config.part_secs.max(1));
         let wakeup = Wakeup::default();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let threads = (0..config.workers.max(1))
@@ -239,7 +264,7 @@ impl Transcriber {
                 );
                 std::thread::Builder::new()
                     .name(format!("transcriber-{i}"))
-                    .spawn(move || work(store, models, wakeup, stop, runtime, &settings, part))
+                    .spawn(move || work(store, models, wakeup, stop, runtime, &settings))
                     .expect("spawn transcription worker")
             })
             .collect();
@@ -267,15 +292,19 @@ fn work(
     stop: Arc<std::sync::atomic::AtomicBool>,
     runtime: tokio::runtime::Handle,
     settings: &DecodeSettings,
-    part: Duration,
 ) {
     let mut seen = 0;
     while !stop.load(std::sync::atomic::Ordering::SeqCst) {
         match runtime.block_on(store.claim_transcription(LEASE, Utc::now())) {
             Ok(Some(job)) => {
                 let outcome = runtime
-                    .block_on(job::ticket_category(&store, &job))
-                    .and_then(|category| transcribe_job(&job, category, &models, settings, part))
+                    .block_on(async {
+                        let category = job::ticket_category(&store, &job).await?;
+                        Ok((category, job::previous_text(&store, &job).await?))
+                    })
+                    .and_then(|(category, previous)| {
+                        transcribe_job(&job, category, previous.as_deref(), &models, settings)
+                    })
                     .and_then(|record| {
                         runtime.block_on(job::complete(&store, &job, &record, Utc::now()))?;
                         Ok(record)

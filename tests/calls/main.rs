@@ -11,3 +11,4 @@ mod out_of_dialog;
 mod reload;
 mod routing;
 mod teardown;
+mod voicemail;

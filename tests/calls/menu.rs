@@ -263,8 +263,6 @@ async fn a_spoken_voicemail_becomes_a_transcript_on_the_ticket() {
         c.transcription.enabled = true;
         c.transcription.workers = 1;
         c.transcription.threads = 2;
-        // Short parts, so this 6 s message is transcribed in three pieces while it is spoken.
-        c.transcription.part_secs = 2;
     })
     .await;
     let mut ua = Ua::udp(server.sip).await;
