@@ -515,11 +515,16 @@ mod tests {
         let c = Config::from_toml("").unwrap().transcription;
         assert_eq!(c.decoding, Search::BEAM5);
         assert!(c.prompt);
-        assert_eq!(c.audio_window, AudioWindow::Fitted { at_least_secs: 10 });
+        assert_eq!(c.audio_window, AudioWindow::Full);
         assert!(c.part_context);
+        let policy = c.chunk_policy();
         assert_eq!(
-            c.chunk_policy(),
-            crate::media::chunker::ChunkPolicy::default()
+            (policy.min, policy.max),
+            (
+                std::time::Duration::from_secs(30),
+                std::time::Duration::from_secs(30)
+            ),
+            "30 s parts, not cut at pauses"
         );
         assert!(c.decode_settings().unwrap().vocabulary.words().is_empty());
     }

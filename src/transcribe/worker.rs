@@ -65,17 +65,19 @@ impl Default for TranscriptionConfig {
             model_dir: None,
             models: BTreeMap::new(),
             default_model: "base".into(),
-            part_secs: 10,
-            part_min_secs: 3,
+            // Parts of up to 30 s, cut at the quietest moment of their last two seconds, not
+            // at every pause: short parts cut at pauses made English WER 6 % → 11–14 % and
+            // doubled the worker time per voicemail (docs/performance.md, "Parts cut at
+            // pauses"). `part_secs = 10`, `part_min_secs = 3` turn pause-cutting on.
+            part_secs: 30,
+            part_min_secs: 30,
             part_pause_ms: 500,
             decoding: Search::BEAM5,
             prompt: true,
             vocabulary: Vec::new(),
             vocabulary_file: None,
-            // Parts are at most 10 s: a 10 s window takes half a 30 s one's time, so the last
-            // part is text within seconds of the hang-up; measured to cost about 3 points of
-            // English WER on the parts (docs/performance.md, "Parts cut at pauses").
-            audio_window: AudioWindow::Fitted { at_least_secs: 10 },
+            // Whisper's own 30 s window: the fitted ones cost accuracy (see above).
+            audio_window: AudioWindow::Full,
             part_context: true,
         }
     }

@@ -55,6 +55,10 @@ async fn a_voicemail_is_transcribed_in_parts_cut_at_pauses_while_the_caller_spea
         c.transcription.enabled = true;
         c.transcription.workers = 1;
         c.transcription.decoding = "greedy".parse().unwrap();
+        // Pause-cutting on (the defaults cut 30 s parts): parts of 3–10 s at 0.5 s pauses.
+        c.transcription.part_secs = 10;
+        c.transcription.part_min_secs = 3;
+        c.transcription.audio_window = "fitted10".parse().unwrap();
     })
     .await;
     let store = server.server.as_ref().unwrap().store().clone();
