@@ -251,6 +251,34 @@ pub struct Config {
     pub transcription: crate::transcribe::worker::TranscriptionConfig,
     /// Routing calls to technicians.
     pub routing: RoutingConfig,
+    /// The web log as a phone (WebRTC).
+    pub browser_phone: BrowserPhoneConfig,
+}
+
+/// The browser phone gateway (docs/web.md, "Phone in the browser").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BrowserPhoneConfig {
+    /// Off: `/phone` is 404 and no page becomes a phone.
+    pub enabled: bool,
+    /// The gateway's own SIP port on the SIP listen IP; 0 picks a free one.
+    pub sip_port: u16,
+    /// STUN/TURN URLs (`stun:stun.example.org:3478`) for technicians outside the LAN, given
+    /// to the gateway and to the pages.
+    pub ice_servers: Vec<String>,
+    /// Also offer loopback ICE candidates (a browser on the server's machine).
+    pub include_loopback: bool,
+}
+
+impl Default for BrowserPhoneConfig {
+    fn default() -> Self {
+        BrowserPhoneConfig {
+            enabled: true,
+            sip_port: 0,
+            ice_servers: Vec::new(),
+            include_loopback: true,
+        }
+    }
 }
 
 /// Routing settings.
@@ -278,6 +306,7 @@ impl Default for Config {
             priorities: crate::tickets::PriorityMatrix::default(),
             transcription: Default::default(),
             routing: Default::default(),
+            browser_phone: Default::default(),
         }
     }
 }

@@ -14,6 +14,7 @@ mod routes;
 mod routing_stats;
 mod search;
 mod security;
+mod softphone;
 mod stats;
 
 use hotline::accounts::Role;
