@@ -7,6 +7,7 @@
 use super::auth::Auth;
 use super::{AppState, WebError};
 use crate::browser::protocol::{FromBrowser, ToBrowser};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
@@ -17,8 +18,9 @@ pub(super) async fn softphone(
     State(state): State<AppState>,
     auth: Result<Auth, WebError>,
     headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, WebError> {
+    // Who and from where first: an anonymous or cross-site request learns nothing more.
     let auth = auth?;
     if !same_origin(&headers) {
         return Err(WebError::Forbidden(
@@ -28,6 +30,7 @@ pub(super) async fn softphone(
     let Some(phones) = state.browser_phones.clone() else {
         return Err(WebError::NotFound("no browser phone on this server".into()));
     };
+    let upgrade = upgrade.map_err(|e| WebError::BadRequest(e.body_text()))?;
     let user = auth.user.name.clone();
     let shutdown = state.shutdown.clone();
     Ok(upgrade

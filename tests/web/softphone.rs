@@ -114,6 +114,35 @@ async fn has_event(store: &Store, reference: &str, kind: CallEventKind) -> bool 
         .any(|e| e.kind == kind)
 }
 
+#[tokio::test]
+async fn the_softphone_socket_refuses_other_sites_pages() {
+    let web = Web::start().await;
+    let (cookie, _) = web.session_of("tom").await;
+    let upgrade = [
+        ("Cookie", cookie.as_str()),
+        ("Upgrade", "websocket"),
+        ("Sec-WebSocket-Version", "13"),
+        ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ];
+    let mut evil = upgrade.to_vec();
+    evil.push(("Origin", "https://evil.example"));
+    let r = web.get("/phone", &evil).await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.text().contains("Origin"), "{}", r.text());
+    // From our own page, a request that is not a WebSocket upgrade is a 400, not a phone.
+    let origin = format!("http://{}", web.server.http);
+    let r = web
+        .get("/phone", &[("Cookie", &cookie), ("Origin", &origin)])
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    let phones = web
+        .store()
+        .bindings("tom", chrono::Utc::now())
+        .await
+        .unwrap();
+    assert!(phones.is_empty(), "no page became a phone: {phones:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_technician_takes_a_p1_call_in_the_browser_with_two_way_audio() {
     let web = Web::start_with(|c| c.registrar.keepalive_secs = 0).await;
