@@ -93,6 +93,11 @@ async fn relay(
     // Dropping the phone's command sender ends its call and removes its binding.
 }
 
+/// Resolves at shutdown (holds no borrow of the watch value across an await: it is not Send).
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,9 +128,4 @@ mod tests {
         assert!(!same_origin(&headers(Some("null"), "desk.example")));
         assert!(!same_origin(&headers(None, "desk.example")));
     }
-}
-
-/// Resolves at shutdown (holds no borrow of the watch value across an await: it is not Send).
-async fn stopped(shutdown: &mut watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|stop| *stop).await;
 }

@@ -329,6 +329,19 @@ pub(crate) async fn set_presence(
     Ok(Redirect::to("/"))
 }
 
+/// The phone in the browser (`/assets/softphone.js` fills it in): only on the home page, so
+/// one tab is the phone and tickets open beside it without ending the call.
+fn softphone_panel(state: &AppState) -> String {
+    let Some(phones) = &state.browser_phones else {
+        return String::new();
+    };
+    let ice = serde_json::to_string(phones.ice_servers()).unwrap_or_else(|_| "[]".into());
+    format!(
+        r#"<div id="softphone" class="softphone" data-ice="{}"></div><script src="/assets/softphone.js" defer></script>"#,
+        esc(&ice)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,17 +355,4 @@ mod tests {
         assert_eq!(since(t, t + Duration::seconds(3900)), "1 h 05");
         assert_eq!(since(t, t - Duration::seconds(5)), "0 s");
     }
-}
-
-/// The phone in the browser (`/assets/softphone.js` fills it in): only on the home page, so
-/// one tab is the phone and tickets open beside it without ending the call.
-fn softphone_panel(state: &AppState) -> String {
-    let Some(phones) = &state.browser_phones else {
-        return String::new();
-    };
-    let ice = serde_json::to_string(phones.ice_servers()).unwrap_or_else(|_| "[]".into());
-    format!(
-        r#"<div id="softphone" class="softphone" data-ice="{}"></div><script src="/assets/softphone.js" defer></script>"#,
-        esc(&ice)
-    )
 }
