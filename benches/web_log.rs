@@ -128,6 +128,7 @@ async fn bench(label: &str, url: &str, tickets: usize) -> Result<String> {
         None,
         Default::default(),
         None,
+        None,
         stop_rx,
     ));
 

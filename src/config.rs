@@ -329,6 +329,8 @@ pub struct Config {
     pub routing: RoutingConfig,
     /// The recordings disk (`<data_dir>/recordings`).
     pub recordings: RecordingsConfig,
+    /// The web log as a phone (WebRTC).
+    pub browser_phone: BrowserPhoneConfig,
 }
 
 /// Recordings settings.
@@ -345,6 +347,32 @@ impl Default for RecordingsConfig {
     fn default() -> Self {
         RecordingsConfig {
             min_free_kib: 64 * 1024,
+        }
+    }
+}
+
+/// The browser phone gateway (docs/web.md, "Phone in the browser").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BrowserPhoneConfig {
+    /// Off: `/phone` is 404 and no page becomes a phone.
+    pub enabled: bool,
+    /// The gateway's own SIP port on the SIP listen IP; 0 picks a free one.
+    pub sip_port: u16,
+    /// STUN/TURN URLs (`stun:stun.example.org:3478`) for technicians outside the LAN, given
+    /// to the gateway and to the pages.
+    pub ice_servers: Vec<String>,
+    /// Also offer loopback ICE candidates (a browser on the server's machine).
+    pub include_loopback: bool,
+}
+
+impl Default for BrowserPhoneConfig {
+    fn default() -> Self {
+        BrowserPhoneConfig {
+            enabled: true,
+            sip_port: 0,
+            ice_servers: Vec::new(),
+            include_loopback: true,
         }
     }
 }
@@ -375,6 +403,7 @@ impl Default for Config {
             transcription: Default::default(),
             routing: Default::default(),
             recordings: Default::default(),
+            browser_phone: Default::default(),
         }
     }
 }

@@ -21,6 +21,7 @@
 //! 0), `benches/` and `bench/`, `scripts/`, `docs/` (see the README's layout table).
 
 pub mod accounts;
+pub mod browser;
 pub mod call;
 pub mod config;
 pub mod helpdesk;

@@ -33,6 +33,8 @@ pub enum StartError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
+    BrowserPhones(#[from] crate::browser::GatewayError),
+    #[error(transparent)]
     Transcription(#[from] crate::transcribe::worker::TranscriberError),
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
@@ -145,6 +147,24 @@ impl Server {
             config.media.rtp_ports.0.clone(),
             config.sip.listen.ip(),
         ));
+        let browser_phones = if config.browser_phone.enabled {
+            Some(
+                crate::browser::BrowserPhones::start(
+                    SocketAddr::new(config.sip.listen.ip(), config.browser_phone.sip_port),
+                    config.sip.public_ip,
+                    store.clone(),
+                    ports.clone(),
+                    crate::browser::peer::IceSettings {
+                        servers: config.browser_phone.ice_servers.clone(),
+                        include_loopback: config.browser_phone.include_loopback,
+                    },
+                    timers,
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
         let voicemail = Voicemail::new(
             &config.data_dir,
             transcript_part,
@@ -194,6 +214,7 @@ impl Server {
                 web_helpdesk,
                 web_config,
                 Some(sip_addr),
+                browser_phones,
                 web_shutdown,
             )
             .await

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::WebError;
 
-const FILES: [(&str, &str, &str); 5] = [
+const FILES: [(&str, &str, &str); 6] = [
     (
         "hotline.css",
         "text/css; charset=utf-8",
@@ -33,6 +33,11 @@ const FILES: [(&str, &str, &str); 5] = [
         "phone.js",
         "text/javascript; charset=utf-8",
         include_str!("assets/phone.js"),
+    ),
+    (
+        "softphone.js",
+        "text/javascript; charset=utf-8",
+        include_str!("assets/softphone.js"),
     ),
 ];
 

@@ -25,6 +25,7 @@ pub mod ops;
 mod pages;
 pub mod range;
 mod server;
+mod softphone;
 pub mod stats;
 
 pub use auth::{add_user, new_api_token, AccountError};
@@ -61,6 +62,8 @@ pub struct AppState {
     pub helpdesk: Option<Arc<crate::helpdesk::Helpdesk>>,
     /// What `/ready` checks and who may read `/metrics`.
     pub ops: Arc<ops::Ops>,
+    /// The gateway that makes pages phones (`/phone`); `None` without SIP.
+    pub browser_phones: Option<crate::browser::BrowserPhones>,
 }
 
 /// Why a request failed. Bad input is a 4xx naming what was wrong; only the database failing is
@@ -190,6 +193,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tickets.csv", get(export::tickets_csv))
         .route("/stats", get(stats::stats_page))
         .route("/events", get(events::events))
+        .route("/phone", get(softphone::softphone))
         .route("/tickets/{reference}", get(pages::ticket_page))
         .route("/tickets/{reference}/status", post(pages::change_status))
         .route(
@@ -253,6 +257,7 @@ pub async fn serve(
     helpdesk: Option<Arc<crate::helpdesk::Helpdesk>>,
     config: HttpConfig,
     sip: Option<SocketAddr>,
+    browser_phones: Option<crate::browser::BrowserPhones>,
     shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     serve_over(listener, None, store, helpdesk, config, sip, shutdown).await
@@ -290,6 +295,7 @@ pub async fn serve_over(
             metrics: config.metrics,
             sip,
         }),
+        browser_phones,
     };
     server::run(
         listener,

@@ -95,7 +95,9 @@ async fn serve_connection<I>(
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(header_read_timeout)
-        .serve_connection(TokioIo::new(io), service);
+        .serve_connection(TokioIo::new(io), service)
+        // The softphone's WebSocket (`/phone`) is an HTTP/1.1 upgrade.
+        .with_upgrades();
     let mut conn = std::pin::pin!(conn);
     tokio::select! {
         result = conn.as_mut() => log_end(result, peer),

@@ -14,7 +14,7 @@ use std::time::Duration;
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// Kills chromedriver (and with it the browser) however the test ends.
-struct Driver {
+pub(super) struct Driver {
     child: Child,
     addr: SocketAddr,
     session: String,
@@ -42,7 +42,7 @@ impl Drop for Driver {
 }
 
 impl Driver {
-    async fn call(&self, method: &str, path: &str, body: Value) -> Value {
+    pub(super) async fn call(&self, method: &str, path: &str, body: Value) -> Value {
         let body = if method == "GET" {
             Vec::new()
         } else {
@@ -60,7 +60,7 @@ impl Driver {
         r.json()["value"].clone()
     }
 
-    async fn find(&self, css: &str) -> String {
+    pub(super) async fn find(&self, css: &str) -> String {
         let v = self
             .call(
                 "POST",
@@ -71,7 +71,7 @@ impl Driver {
         v[ELEMENT].as_str().expect("element id").to_string()
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub(super) async fn type_into(&self, css: &str, text: &str) {
         let e = self.find(css).await;
         self.call(
             "POST",
@@ -81,14 +81,14 @@ impl Driver {
         .await;
     }
 
-    async fn click(&self, css: &str) {
+    pub(super) async fn click(&self, css: &str) {
         let e = self.find(css).await;
         self.call("POST", &format!("/element/{e}/click"), json!({}))
             .await;
     }
 
     /// Runs `body` as a function in the page and returns its result.
-    async fn script(&self, body: &str) -> Value {
+    pub(super) async fn script(&self, body: &str) -> Value {
         self.call(
             "POST",
             "/execute/sync",
@@ -112,13 +112,13 @@ impl Driver {
         0.0
     }
 
-    async fn go(&self, url: &str) {
+    pub(super) async fn go(&self, url: &str) {
         self.call("POST", "/url", json!({ "url": url })).await;
     }
 
     /// Waits (up to 10 s) for the page at `path` whose source contains `text`: a click that
     /// submits a form may return before the navigation it started is done.
-    async fn wait_for_page(&self, path: &str, text: &str) {
+    pub(super) async fn wait_for_page(&self, path: &str, text: &str) {
         for _ in 0..100 {
             if self.path().await == path {
                 let source = self.call("GET", "/source", Value::Null).await;
@@ -136,7 +136,7 @@ impl Driver {
 
     /// Saves the page as `target/screenshots/{name}-1280x800.png` and `{name}-390x844.png`
     /// (desktop and phone width) for a reviewer to look at, then restores the desktop size.
-    async fn screenshots(&self, name: &str) {
+    pub(super) async fn screenshots(&self, name: &str) {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
         std::fs::create_dir_all(&dir).unwrap();
         for (w, h) in [(390, 844), (1280, 800)] {
@@ -149,7 +149,7 @@ impl Driver {
         }
     }
 
-    async fn path(&self) -> String {
+    pub(super) async fn path(&self) -> String {
         let url = self.call("GET", "/url", Value::Null).await;
         let url = url.as_str().unwrap().to_string();
         url.splitn(4, '/')
@@ -186,6 +186,11 @@ fn base64_decode(text: &str) -> Vec<u8> {
 }
 
 async fn start_driver() -> Option<Driver> {
+    start_driver_with(&[]).await
+}
+
+/// A browser started with `extra` command-line switches besides the headless ones.
+pub(super) async fn start_driver_with(extra: &[String]) -> Option<Driver> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -214,8 +219,17 @@ async fn start_driver() -> Option<Driver> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let mut args: Vec<String> = [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend_from_slice(extra);
     let caps = json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
-        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+        "args": args
     }}}});
     let r = request(
         addr,

@@ -14,6 +14,7 @@ mod routes;
 mod routing_stats;
 mod search;
 mod security;
+mod softphone;
 mod stats;
 
 use hotline::accounts::Role;
@@ -253,6 +254,7 @@ async fn every_route_refuses_anonymous_requests() {
         format!("/api/tickets/{reference}/recording"),
         "/api/openapi.json".to_string(),
         "/events".to_string(),
+        "/phone".to_string(),
     ] {
         let r = web.get(&path, &[]).await;
         assert_eq!(r.status, 401, "{path}");

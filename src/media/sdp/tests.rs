@@ -85,7 +85,10 @@ fn linphone_offer_gets_pcmu_and_its_8khz_telephone_event() {
     assert_eq!(n.codec, G711::Ulaw);
     assert_eq!(n.codec_pt, 0);
     assert_eq!(n.telephone_event_pt, Some(100));
-    assert_eq!(n.remote, "192.0.2.20:7078".parse().unwrap());
+    assert_eq!(
+        n.remote,
+        "192.0.2.20:7078".parse::<std::net::SocketAddr>().unwrap()
+    );
     assert_eq!(n.local_direction, Direction::SendRecv);
     assert!(!n.on_hold());
     assert_eq!(m_line(&sdp, "audio"), "m=audio 10000 RTP/AVP 0 100");
@@ -104,7 +107,12 @@ fn zoiper_offer_skips_g722_and_wideband_events() {
     let (n, sdp) = answer(&crlf(ZOIPER), &local()).unwrap();
     assert_eq!(n.codec, G711::Ulaw);
     assert_eq!(n.telephone_event_pt, Some(101));
-    assert_eq!(n.remote, "198.51.100.10:8000".parse().unwrap());
+    assert_eq!(
+        n.remote,
+        "198.51.100.10:8000"
+            .parse::<std::net::SocketAddr>()
+            .unwrap()
+    );
     assert_eq!(m_line(&sdp, "audio"), "m=audio 10000 RTP/AVP 0 101");
     assert!(!sdp.contains("opus") && !sdp.contains("G722"), "{sdp}");
 }
@@ -114,7 +122,10 @@ fn sipp_default_offer_gets_pcmu_without_telephone_events() {
     let (n, sdp) = answer(&crlf(SIPP_UAC), &local()).unwrap();
     assert_eq!(n.codec, G711::Ulaw);
     assert_eq!(n.telephone_event_pt, None);
-    assert_eq!(n.remote, "127.0.0.1:6000".parse().unwrap());
+    assert_eq!(
+        n.remote,
+        "127.0.0.1:6000".parse::<std::net::SocketAddr>().unwrap()
+    );
     assert_eq!(m_line(&sdp, "audio"), "m=audio 10000 RTP/AVP 0");
     assert!(
         !sdp.contains("telephone-event") && !sdp.contains("fmtp"),
@@ -247,7 +258,7 @@ fn stream_level_connection_address_overrides_the_session_one() {
     let offer = offer_with("m=audio 4000 RTP/AVP 0\nc=IN IP4 10.9.9.9\n");
     assert_eq!(
         answer(&offer, &local()).unwrap().0.remote,
-        "10.9.9.9:4000".parse().unwrap()
+        "10.9.9.9:4000".parse::<std::net::SocketAddr>().unwrap()
     );
 }
 
@@ -431,7 +442,12 @@ fn ipv6_offer_and_local_address() {
         ..local()
     };
     let (n, sdp) = answer(&offer, &ours).unwrap();
-    assert_eq!(n.remote, "[2001:db8::5]:6000".parse().unwrap());
+    assert_eq!(
+        n.remote,
+        "[2001:db8::5]:6000"
+            .parse::<std::net::SocketAddr>()
+            .unwrap()
+    );
     assert!(
         sdp.contains("o=hotline 42 1 IN IP6 2001:db8::1\r\n"),
         "{sdp}"
@@ -445,7 +461,10 @@ fn our_answer_is_itself_valid_sdp_with_one_codec() {
     let again = accept_answer(&sdp).unwrap();
     assert_eq!(again.codec, G711::Ulaw);
     assert_eq!(again.telephone_event_pt, Some(100));
-    assert_eq!(again.remote, "203.0.113.7:10000".parse().unwrap());
+    assert_eq!(
+        again.remote,
+        "203.0.113.7:10000".parse::<std::net::SocketAddr>().unwrap()
+    );
 }
 
 #[test]
@@ -474,7 +493,10 @@ fn phone_answer_to_our_offer_picks_its_codec_and_direction() {
     let n = accept_answer(&phone).unwrap();
     assert_eq!(n.codec, G711::Alaw);
     assert_eq!(n.telephone_event_pt, Some(101));
-    assert_eq!(n.remote, "10.0.0.1:5004".parse().unwrap());
+    assert_eq!(
+        n.remote,
+        "10.0.0.1:5004".parse::<std::net::SocketAddr>().unwrap()
+    );
     assert_eq!(n.local_direction, Direction::SendOnly);
 }
 

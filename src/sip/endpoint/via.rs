@@ -79,7 +79,7 @@ mod tests {
         let source: SocketAddr = "192.0.2.7:40000".parse().unwrap();
         assert_eq!(
             annotate_via(&mut r, source),
-            "192.0.2.7:5070".parse().unwrap()
+            "192.0.2.7:5070".parse::<std::net::SocketAddr>().unwrap()
         );
         assert!(!r.to_string().contains("rport"));
     }

@@ -96,7 +96,11 @@
   window.hotlineEvents.addEventListener("call", e => {
     const { reference, kind } = JSON.parse(e.data);
     if (kind === "ringing") show(reference);
-    else if (kind === "answered") window.location.assign("/tickets/" + reference);
+    else if (kind === "answered") {
+      // A call taken in this page's softphone goes on here; its ticket opened in another tab.
+      if (window.hotlineSoftphone && window.hotlineSoftphone.inCall()) hide(reference);
+      else if (window.location.pathname !== "/tickets/" + reference) window.location.assign("/tickets/" + reference);
+    }
     else hide(reference);
   });
 })();

@@ -148,13 +148,14 @@ pub(crate) async fn home(
         body,
         r#"<section id="me" class="card me" aria-labelledby="me-h"><h2 id="me-h">{l_me}</h2>
 <div class="mystate">{l_you} {badge} <form method="post" action="/presence" class="inline"><input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="presence" value="{next}"><button class="presence-toggle">{button}</button></form></div>
-<p class="links"><a href="/tickets">{l_log}</a> · <a href="/oncall">{l_oncall}</a></p></section>
+<p class="links"><a href="/tickets">{l_log}</a> · <a href="/oncall">{l_oncall}</a></p>{phone}</section>
 <div class="board">"#,
         l_me = lang.t("Me"),
         l_you = lang.t("You are"),
         badge = presence_badge(lang, my_presence),
         l_log = lang.t("Call log"),
         l_oncall = lang.t("Who is on call"),
+        phone = softphone_panel(&state),
     );
 
     let rows: Vec<String> = calls
@@ -326,6 +327,19 @@ pub(crate) async fn set_presence(
         .set_presence(&auth.user.name, form.presence.0)
         .await?;
     Ok(Redirect::to("/"))
+}
+
+/// The phone in the browser (`/assets/softphone.js` fills it in): only on the home page, so
+/// one tab is the phone and tickets open beside it without ending the call.
+fn softphone_panel(state: &AppState) -> String {
+    let Some(phones) = &state.browser_phones else {
+        return String::new();
+    };
+    let ice = serde_json::to_string(phones.ice_servers()).unwrap_or_else(|_| "[]".into());
+    format!(
+        r#"<div id="softphone" class="softphone" data-ice="{}"></div><script src="/assets/softphone.js" defer></script>"#,
+        esc(&ice)
+    )
 }
 
 #[cfg(test)]

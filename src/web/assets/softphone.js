@@ -1,0 +1,252 @@
+// The phone in the browser: while the home page is open, it is one more phone of its
+// technician (a binding routing rings like a desk phone). Signalling is the small JSON protocol
+// of /phone (docs/web.md, "Phone in the browser"); media is WebRTC. The microphone is asked for
+// only when a call is answered. Tickets open in another tab, so the call lives on here.
+(() => {
+  const panel = document.getElementById("softphone");
+  if (!panel) return;
+  const fr = document.documentElement.lang === "fr";
+  const t = (en, f) => (fr ? f : en);
+  const iceServers = JSON.parse(panel.dataset.ice || "[]");
+
+  function el(tag, attrs, text) {
+    const e = document.createElement(tag);
+    Object.assign(e, attrs || {});
+    if (text) e.textContent = text;
+    return e;
+  }
+  const title = el("h3", {}, t("Phone in the browser", "Téléphone dans le navigateur"));
+  const status = el("p", { className: "phone-state", role: "status" }, t("Connecting…", "Connexion…"));
+  const mic = el("p", { className: "mic-state" });
+  const caller = el("p", { className: "phone-caller" });
+  const answerButton = el("button", { type: "button", className: "answer", hidden: true }, t("Answer", "Répondre"));
+  const declineButton = el("button", { type: "button", className: "decline", hidden: true }, t("Decline", "Refuser"));
+  const hangupButton = el("button", { type: "button", className: "hangup", hidden: true }, t("Hang up", "Raccrocher"));
+  const muteButton = el("button", { type: "button", className: "mute", hidden: true }, t("Mute", "Couper le micro"));
+  const keypad = el("div", { className: "keypad", hidden: true, role: "group" });
+  keypad.setAttribute("aria-label", t("Keypad", "Clavier"));
+  for (const key of "123456789*0#") {
+    const b = el("button", { type: "button", value: key }, key);
+    b.dataset.key = key;
+    b.addEventListener("click", () => sendDigit(key));
+    keypad.append(b);
+  }
+  const remoteAudio = el("audio", { autoplay: true });
+  const buttons = el("div", { className: "phone-buttons" });
+  buttons.append(answerButton, declineButton, hangupButton, muteButton);
+  panel.append(title, status, mic, caller, buttons, keypad, remoteAudio);
+
+  let ws = null;
+  let call = null; // { id, caller, pc, stream, answered, connected }
+  let audio = null; // { ctx, analyser } for the caller's voice
+  let ring = null;
+
+  function setStatus(state, text) {
+    panel.dataset.state = state;
+    status.textContent = text;
+  }
+
+  // The microphone permission, shown before a call needs it.
+  if (navigator.permissions) {
+    navigator.permissions.query({ name: "microphone" }).then(p => {
+      const show = () => {
+        mic.dataset.permission = p.state;
+        mic.textContent = t("Microphone: ", "Micro : ") + ({
+          granted: t("allowed", "autorisé"),
+          denied: t("blocked (allow it in the site settings)", "bloqué (autorisez-le dans les réglages du site)"),
+          prompt: t("will be asked on the first call", "demandé au premier appel"),
+        }[p.state] || p.state);
+      };
+      show();
+      p.onchange = show;
+    }).catch(() => {});
+  }
+
+  function send(message) {
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));
+  }
+
+  function connect() {
+    ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/phone");
+    ws.onmessage = e => receive(JSON.parse(e.data));
+    ws.onclose = () => {
+      endCall();
+      setStatus("offline", t("Phone offline; reconnecting…", "Téléphone hors ligne ; reconnexion…"));
+      setTimeout(connect, 3000);
+    };
+  }
+
+  function receive(m) {
+    switch (m.type) {
+      case "ready":
+        setStatus("ready", t("Ready: calls for you ring here when you are available.", "Prêt : vos appels sonnent ici quand vous êtes disponible."));
+        break;
+      case "incoming":
+        call = { id: m.call, caller: m.caller };
+        caller.textContent = m.caller;
+        setStatus("ringing", t("Ringing", "Ça sonne"));
+        answerButton.hidden = declineButton.hidden = false;
+        startRing();
+        break;
+      case "answer":
+        if (call && call.pc && m.call === call.id) {
+          call.pc.setRemoteDescription({ type: "answer", sdp: m.sdp }).catch(e => console.warn("answer", e));
+        }
+        break;
+      case "connected":
+        if (call && m.call === call.id) {
+          call.connected = true;
+          setStatus("in-call", t("In call", "En communication"));
+        }
+        break;
+      case "ended":
+        if (call && m.call === call.id) endCall();
+        break;
+      case "error":
+        console.warn("softphone:", m.message);
+        break;
+    }
+  }
+
+  // A ring: two tones, two seconds on, four off, while the call rings (heard once the page has
+  // had a click, as browsers require for sound).
+  function startRing() {
+    stopRing();
+    try {
+      const ctx = new AudioContext();
+      const gain = ctx.createGain();
+      gain.gain.value = 0;
+      gain.connect(ctx.destination);
+      for (const hz of [440, 480]) {
+        const o = ctx.createOscillator();
+        o.frequency.value = hz;
+        o.connect(gain);
+        o.start();
+      }
+      const cadence = () => {
+        gain.gain.setValueAtTime(0.1, ctx.currentTime);
+        gain.gain.setValueAtTime(0, ctx.currentTime + 2);
+      };
+      cadence();
+      ring = { ctx, timer: setInterval(cadence, 6000) };
+    } catch (e) {
+      ring = null;
+    }
+  }
+
+  function stopRing() {
+    if (!ring) return;
+    clearInterval(ring.timer);
+    ring.ctx.close();
+    ring = null;
+  }
+
+  async function answer() {
+    if (!call || call.pc) return;
+    stopRing();
+    answerButton.hidden = declineButton.hidden = true;
+    setStatus("connecting", t("Connecting the call…", "Connexion de l'appel…"));
+    // The screen pop's ticket opens beside this tab now, while the click allows a new tab.
+    const card = document.getElementById("ringing");
+    if (card && card.dataset.reference) window.open("/tickets/" + card.dataset.reference, "hotline-ticket");
+    const current = call;
+    try {
+      audio = { ctx: new AudioContext() };
+      current.stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+      const pc = (current.pc = new RTCPeerConnection({ iceServers: iceServers.length ? [{ urls: iceServers }] : [] }));
+      for (const track of current.stream.getAudioTracks()) current.sender = pc.addTrack(track, current.stream);
+      pc.ontrack = e => {
+        const stream = e.streams[0] || new MediaStream([e.track]);
+        remoteAudio.srcObject = stream;
+        remoteAudio.play().catch(() => {});
+        audio.analyser = audio.ctx.createAnalyser();
+        audio.analyser.fftSize = 4096;
+        audio.ctx.createMediaStreamSource(stream).connect(audio.analyser);
+      };
+      pc.onconnectionstatechange = () => {
+        if (pc.connectionState === "failed") hangup();
+      };
+      await pc.setLocalDescription(await pc.createOffer());
+      // One complete offer (no trickle ICE): wait for the candidates, at most 3 s.
+      await new Promise(done => {
+        if (pc.iceGatheringState === "complete") return done();
+        pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && done());
+        setTimeout(done, 3000);
+      });
+      if (call !== current) return;
+      current.answered = true;
+      hangupButton.hidden = muteButton.hidden = keypad.hidden = false;
+      send({ type: "answer", call: current.id, sdp: pc.localDescription.sdp });
+    } catch (e) {
+      console.warn("cannot answer", e);
+      setStatus("ready", t("Cannot use the microphone: ", "Micro indisponible : ") + e.message);
+      send({ type: "decline", call: current.id });
+      endCall();
+    }
+  }
+
+  function decline() {
+    if (!call) return;
+    send({ type: "decline", call: call.id });
+    endCall();
+  }
+
+  function hangup() {
+    if (!call) return;
+    send({ type: "hangup", call: call.id });
+    endCall();
+  }
+
+  function endCall() {
+    stopRing();
+    if (call) {
+      if (call.pc) call.pc.close();
+      if (call.stream) call.stream.getTracks().forEach(track => track.stop());
+    }
+    if (audio) audio.ctx.close();
+    audio = null;
+    call = null;
+    remoteAudio.srcObject = null;
+    caller.textContent = "";
+    answerButton.hidden = declineButton.hidden = hangupButton.hidden = muteButton.hidden = keypad.hidden = true;
+    muteButton.textContent = t("Mute", "Couper le micro");
+    muteButton.setAttribute("aria-pressed", "false");
+    if (ws && ws.readyState === WebSocket.OPEN) setStatus("ready", t("Ready", "Prêt"));
+  }
+
+  function toggleMute() {
+    if (!call || !call.stream) return;
+    const track = call.stream.getAudioTracks()[0];
+    track.enabled = !track.enabled;
+    muteButton.setAttribute("aria-pressed", String(!track.enabled));
+    muteButton.textContent = track.enabled ? t("Mute", "Couper le micro") : t("Unmute", "Rétablir le micro");
+  }
+
+  // Keypad digits go to the far end as RFC 4733 events (RTCDTMFSender).
+  function sendDigit(key) {
+    if (call && call.sender && call.sender.dtmf) call.sender.dtmf.insertDTMF(key, 120, 80);
+  }
+
+  answerButton.addEventListener("click", answer);
+  declineButton.addEventListener("click", decline);
+  hangupButton.addEventListener("click", hangup);
+  muteButton.addEventListener("click", toggleMute);
+  // Closing the tab ends the call at once (the gateway also sees the socket close).
+  window.addEventListener("pagehide", hangup);
+
+  // For the screen pop (phone.js) and the tests: whether a call is up here, and the loudest
+  // frequency of what the caller's side sends (WebAudio analyser).
+  window.hotlineSoftphone = {
+    inCall: () => !!(call && call.answered),
+    state: () => panel.dataset.state,
+    heardHz: () => {
+      if (!audio || !audio.analyser) return 0;
+      const bins = new Float32Array(audio.analyser.frequencyBinCount);
+      audio.analyser.getFloatFrequencyData(bins);
+      let best = 0;
+      for (let i = 1; i < bins.length; i++) if (bins[i] > bins[best]) best = i;
+      return bins[best] < -90 ? 0 : (best * audio.ctx.sampleRate) / audio.analyser.fftSize;
+    },
+  };
+  connect();
+})();

@@ -1,0 +1,279 @@
+//! The phone in the browser, end to end: headless Chromium with a fake microphone playing a
+//! 1 kHz tone logs in as a technician; the home page becomes one of their phones (a binding in
+//! the store); a P1 call from the Rust test UA (sending 440 Hz) is routed to it, announced,
+//! taken with the page's keypad and talked over WebRTC. Each side checks it hears the other's
+//! tone: the caller with Goertzel on the RTP it receives, the page with a WebAudio analyser.
+
+use super::browser::{start_driver_with, Driver};
+use super::support::audio::{best_share_at, tone};
+use super::support::oncall::network_team;
+use super::support::ua::{decode, Ua};
+use super::{Web, PASSWORD};
+use hotline::media::g711::G711;
+use hotline::store::Store;
+use hotline::tickets::CallEventKind;
+use serde_json::Value;
+use std::path::Path;
+use std::time::Duration;
+
+/// Ten seconds of `hz` at 48 kHz (Chromium loops the file as its microphone).
+fn microphone_wav(path: &Path, hz: f64) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 48_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for n in 0..48_000 * 10 {
+        let s = 8000.0 * (2.0 * std::f64::consts::PI * hz * f64::from(n) / 48_000.0).sin();
+        w.write_sample(s as i16).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+/// Chromium as a technician's workstation: a fake microphone playing `wav`, no permission
+/// prompt, loopback ICE candidates allowed (server and browser share the machine).
+async fn browser_with_microphone(wav: &Path) -> Driver {
+    let args = [
+        "--use-fake-ui-for-media-stream".to_string(),
+        "--use-fake-device-for-media-stream".to_string(),
+        format!("--use-file-for-fake-audio-capture={}", wav.display()),
+        "--allow-loopback-in-peer-connection".to_string(),
+        "--autoplay-policy=no-user-gesture-required".to_string(),
+    ];
+    start_driver_with(&args).await.expect("browser")
+}
+
+async fn log_in(driver: &Driver, web: &Web, name: &str) {
+    driver
+        .go(&format!("http://{}/login", web.server.http))
+        .await;
+    driver.type_into("input[name=name]", name).await;
+    driver.type_into("input[name=password]", PASSWORD).await;
+    driver.click("form[action='/login'] button").await;
+    driver.wait_for_page("/", "Calls now").await;
+}
+
+async fn softphone_state(driver: &Driver) -> String {
+    driver
+        .script("return window.hotlineSoftphone ? window.hotlineSoftphone.state() || '' : ''")
+        .await
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Waits (keeping the caller's RTP flowing) until the page's phone is in `state`.
+async fn wait_for_state(driver: &Driver, caller: Option<&mut Ua>, state: &str) {
+    let mut caller = caller;
+    for _ in 0..150 {
+        if softphone_state(driver).await == state {
+            return;
+        }
+        match caller.as_deref_mut() {
+            Some(c) => c.send_silence(100).await,
+            None => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    panic!(
+        "the softphone never reached {state:?}; it is {:?}",
+        softphone_state(driver).await
+    );
+}
+
+/// Dials in and keys a P1 network call; returns the caller and its ticket's reference.
+async fn p1_network_call(web: &Web) -> (Ua, String) {
+    let store = web.store();
+    let mut caller = Ua::udp(web.server.sip).await;
+    caller.connect().await;
+    caller.send_silence(200).await;
+    for key in ['#', '1', '3', '1', '1'] {
+        caller.press_rfc4733(key).await;
+    }
+    let reference = loop {
+        if let Some(t) = store.ticket_by_call_id(&caller.call_id).await.unwrap() {
+            break t.reference.to_string();
+        }
+        caller.send_silence(100).await;
+    };
+    (caller, reference)
+}
+
+async fn has_event(store: &Store, reference: &str, kind: CallEventKind) -> bool {
+    let ticket = store
+        .ticket_by_ref(&reference.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .events(ticket.id)
+        .await
+        .unwrap()
+        .iter()
+        .any(|e| e.kind == kind)
+}
+
+#[tokio::test]
+async fn the_softphone_socket_refuses_other_sites_pages() {
+    let web = Web::start().await;
+    let (cookie, _) = web.session_of("tom").await;
+    let upgrade = [
+        ("Cookie", cookie.as_str()),
+        ("Upgrade", "websocket"),
+        ("Sec-WebSocket-Version", "13"),
+        ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ];
+    let mut evil = upgrade.to_vec();
+    evil.push(("Origin", "https://evil.example"));
+    let r = web.get("/phone", &evil).await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.text().contains("Origin"), "{}", r.text());
+    // From our own page, a request that is not a WebSocket upgrade is a 400, not a phone.
+    let origin = format!("http://{}", web.server.http);
+    let r = web
+        .get("/phone", &[("Cookie", &cookie), ("Origin", &origin)])
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    let phones = web
+        .store()
+        .bindings("tom", chrono::Utc::now())
+        .await
+        .unwrap();
+    assert!(phones.is_empty(), "no page became a phone: {phones:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_technician_takes_a_p1_call_in_the_browser_with_two_way_audio() {
+    let web = Web::start_with(|c| c.registrar.keepalive_secs = 0).await;
+    let store = web.store().clone();
+    network_team(&store, &["tom"], None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("microphone.wav");
+    microphone_wav(&wav, 1000.0);
+    let driver = browser_with_microphone(&wav).await;
+    log_in(&driver, &web, "tom").await;
+
+    // The open home page is one of tom's phones.
+    wait_for_state(&driver, None, "ready").await;
+    let phones = store.bindings("tom", chrono::Utc::now()).await.unwrap();
+    assert_eq!(phones.len(), 1, "{phones:?}");
+    assert!(
+        phones[0].binding.contact.starts_with("sip:tom-web-"),
+        "{:?}",
+        phones[0].binding
+    );
+
+    let (mut caller, reference) = p1_network_call(&web).await;
+    wait_for_state(&driver, Some(&mut caller), "ringing").await;
+    let card = driver
+        .script("var c = document.getElementById('ringing'); return c ? c.dataset.reference : null")
+        .await;
+    assert_eq!(card, Value::String(reference.clone()), "the screen pop");
+    driver.screenshots("softphone-ringing").await;
+
+    driver.click("#softphone button.answer").await;
+    wait_for_state(&driver, Some(&mut caller), "in-call").await;
+    // Answering opened the ticket in a second tab; this one keeps the call.
+    let handles = driver.call("GET", "/window/handles", Value::Null).await;
+    assert_eq!(
+        handles.as_array().map(Vec::len),
+        Some(2),
+        "the ticket tab: {handles}"
+    );
+
+    // Routing announces the call to the browser; 1 on the page's keypad takes it.
+    let mut taken = false;
+    for _ in 0..4 {
+        driver
+            .click("#softphone .keypad button[data-key='1']")
+            .await;
+        for _ in 0..20 {
+            caller.send_silence(100).await;
+            if has_event(&store, &reference, CallEventKind::TechnicianAnswered).await {
+                taken = true;
+                break;
+            }
+        }
+        if taken {
+            break;
+        }
+    }
+    assert!(taken, "the keypad's 1 never took the call");
+
+    // They talk: the caller sends 440 Hz, the browser's microphone 1 kHz.
+    let chunk = tone(440.0, 200);
+    let mut heard = Vec::new();
+    let mut page_heard = Vec::new();
+    for i in 0..20 {
+        caller.send_audio(&chunk).await;
+        heard.extend(caller.collect_rtp(Duration::from_millis(1)).await);
+        if i % 4 == 3 {
+            let hz = driver
+                .script("return window.hotlineSoftphone.heardHz()")
+                .await;
+            page_heard.push(hz.as_f64().unwrap_or(0.0));
+        }
+    }
+    let share = best_share_at(&decode(&heard, G711::Ulaw), 1000.0);
+    assert!(
+        share > 0.5,
+        "the caller hears the browser's microphone (share at 1 kHz: {share:.2})"
+    );
+    assert!(
+        page_heard.iter().any(|hz| (hz - 440.0).abs() < 25.0),
+        "the page hears the caller's 440 Hz; its analyser's loudest frequency: {page_heard:?}"
+    );
+    driver.screenshots("softphone-in-call").await;
+
+    // Hang up in the browser: the caller's leg ends too.
+    driver.click("#softphone button.hangup").await;
+    caller.expect_bye(Duration::from_secs(10)).await;
+    wait_for_state(&driver, None, "ready").await;
+    let ticket = super::support::tickets::settled_ticket(&store, &caller.call_id).await;
+    assert_eq!(ticket.assignee.as_deref(), Some("tom"));
+    assert!(has_event(&store, &reference, CallEventKind::TalkEnded).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declining_in_the_browser_passes_the_call_on_and_the_caller_hanging_up_ends_the_ringing() {
+    let web = Web::start_with(|c| c.registrar.keepalive_secs = 0).await;
+    let store = web.store().clone();
+    network_team(&store, &["tom"], Some("alice")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("microphone.wav");
+    microphone_wav(&wav, 1000.0);
+    let driver = browser_with_microphone(&wav).await;
+    log_in(&driver, &web, "tom").await;
+    wait_for_state(&driver, None, "ready").await;
+
+    let (mut caller, reference) = p1_network_call(&web).await;
+    wait_for_state(&driver, Some(&mut caller), "ringing").await;
+    driver.click("#softphone button.decline").await;
+    let mut declined = false;
+    for _ in 0..50 {
+        caller.send_silence(100).await;
+        let ticket = store
+            .ticket_by_ref(&reference.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        declined = store.events(ticket.id).await.unwrap().iter().any(|e| {
+            e.kind == CallEventKind::RingResult
+                && e.detail.starts_with("tom")
+                && e.detail.ends_with(": declined")
+        });
+        if declined {
+            break;
+        }
+    }
+    assert!(declined, "routing saw the browser decline (603)");
+    assert_eq!(softphone_state(&driver).await, "ready");
+    assert_eq!(caller.bye().await.status_code.code(), 200);
+
+    // A second call rings the page; the caller gives up while it rings: the ringing stops.
+    let (mut caller, _) = p1_network_call(&web).await;
+    wait_for_state(&driver, Some(&mut caller), "ringing").await;
+    assert_eq!(caller.bye().await.status_code.code(), 200);
+    wait_for_state(&driver, None, "ready").await;
+}
