@@ -128,7 +128,6 @@ async fn bench(label: &str, url: &str, tickets: usize) -> Result<String> {
         None,
         Default::default(),
         None,
-        None,
         stop_rx,
     ));
 

@@ -47,6 +47,7 @@ pub(super) async fn run(
         source,
         flow,
         mut signals,
+        ..
     } = call;
     let local_tag = dialog::random_token();
     let reply = |status: StatusCode| message::response(&invite, status, Some(&local_tag));

@@ -209,12 +209,14 @@ impl Server {
         let web = tokio::spawn(async move {
             if let Err(e) = crate::web::serve_over(
                 http,
-                http_tls,
+                crate::web::Serving {
+                    tls: http_tls,
+                    browser_phones,
+                },
                 web_store,
                 web_helpdesk,
                 web_config,
                 Some(sip_addr),
-                browser_phones,
                 web_shutdown,
             )
             .await

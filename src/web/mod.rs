@@ -257,18 +257,27 @@ pub async fn serve(
     helpdesk: Option<Arc<crate::helpdesk::Helpdesk>>,
     config: HttpConfig,
     sip: Option<SocketAddr>,
-    browser_phones: Option<crate::browser::BrowserPhones>,
     shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    serve_over(listener, None, store, helpdesk, config, sip, shutdown).await
+    let plain = Serving::default();
+    serve_over(listener, plain, store, helpdesk, config, sip, shutdown).await
 }
 
-/// Serves the web log like [`serve`], over HTTPS when `tls` is given (from
-/// [`crate::tls::server_config`]). Served over HTTPS, every browser is on HTTPS: cookies are
-/// Secure and HSTS is sent, as with `[http] https = true` behind a proxy.
+/// What the server adds to a plain web log.
+#[derive(Default)]
+pub struct Serving {
+    /// HTTPS with this configuration (from [`crate::tls::server_config`]). Served over HTTPS,
+    /// every browser is on HTTPS: cookies are Secure and HSTS is sent, as with `[http] https =
+    /// true` behind a proxy.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The browser phone gateway: `/phone` makes the home page a phone.
+    pub browser_phones: Option<crate::browser::BrowserPhones>,
+}
+
+/// Serves the web log like [`serve`], with what `serving` adds.
 pub async fn serve_over(
     listener: TcpListener,
-    tls: Option<Arc<rustls::ServerConfig>>,
+    serving: Serving,
     store: Store,
     helpdesk: Option<Arc<crate::helpdesk::Helpdesk>>,
     config: HttpConfig,
@@ -286,7 +295,7 @@ pub async fn serve_over(
         limiter: Arc::new(LoginLimiter::new(LoginDelays::default())),
         proxies: Arc::new(ProxyPolicy {
             trusted_proxies: config.trusted_proxies.clone(),
-            https: config.https || tls.is_some(),
+            https: config.https || serving.tls.is_some(),
         }),
         dummy_hash: Arc::new(dummy_hash),
         shutdown: shutdown.clone(),
@@ -295,11 +304,11 @@ pub async fn serve_over(
             metrics: config.metrics,
             sip,
         }),
-        browser_phones,
+        browser_phones: serving.browser_phones,
     };
     server::run(
         listener,
-        tls.map(tokio_rustls::TlsAcceptor::from),
+        serving.tls.map(tokio_rustls::TlsAcceptor::from),
         router(state),
         Duration::from_millis(config.header_read_timeout_ms.max(1)),
         shutdown,
