@@ -14,7 +14,7 @@ use hotline::tickets::{CallEvent, CallEventKind, Disposition};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
-use support::http::request;
+use support::http::metric;
 use support::server::{repo, TestServer};
 use support::ua::Ua;
 
@@ -103,18 +103,6 @@ fn went_on_after_the_recording(events: &[CallEvent]) -> bool {
         && events.iter().any(|e| e.kind == CallEventKind::Hangup)
 }
 
-async fn metric(server: &TestServer, series: &str) -> f64 {
-    let text = request(server.http, "GET", "/metrics", &[], b"")
-        .await
-        .text();
-    text.lines()
-        .find_map(|l| {
-            let (name, value) = l.rsplit_once(' ')?;
-            (name == series).then(|| value.parse().unwrap())
-        })
-        .unwrap_or_else(|| panic!("{series} in\n{text}"))
-}
-
 #[tokio::test]
 async fn a_full_recordings_disk_costs_the_recording_not_the_call_and_recording_resumes() {
     if !is_root() {
@@ -166,13 +154,16 @@ async fn a_full_recordings_disk_costs_the_recording_not_the_call_and_recording_r
     assert!(went_on_after_the_recording(&events), "{events:#?}");
     assert_eq!(
         metric(
-            &server,
+            server.http,
             r#"hotline_recordings_disk_full_total{stage="cut_short"}"#
         )
         .await,
         1.0
     );
-    assert_eq!(metric(&server, "hotline_recordings_disk_full").await, 1.0);
+    assert_eq!(
+        metric(server.http, "hotline_recordings_disk_full").await,
+        1.0
+    );
 
     // 2. Still full: the next caller is not recorded, and hears the rest of the call.
     let (ticket, events) = leave_voicemail(&server).await;
@@ -188,7 +179,7 @@ async fn a_full_recordings_disk_costs_the_recording_not_the_call_and_recording_r
     assert!(went_on_after_the_recording(&events), "{events:#?}");
     assert_eq!(
         metric(
-            &server,
+            server.http,
             r#"hotline_recordings_disk_full_total{stage="not_started"}"#
         )
         .await,
@@ -201,5 +192,8 @@ async fn a_full_recordings_disk_costs_the_recording_not_the_call_and_recording_r
     assert_eq!(ticket.recording_end_cause.as_deref(), Some("digit"));
     let reader = hound::WavReader::open(ticket.recording_path.unwrap()).unwrap();
     assert!(reader.duration() as f64 / 8000.0 > 5.8);
-    assert_eq!(metric(&server, "hotline_recordings_disk_full").await, 0.0);
+    assert_eq!(
+        metric(server.http, "hotline_recordings_disk_full").await,
+        0.0
+    );
 }

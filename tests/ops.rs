@@ -9,9 +9,10 @@
 mod support;
 
 use hotline::config::MetricsAccess;
-use hotline::sip::digest::{Algorithm, Credentials, Ha1Set};
-use rsip::{Header, Response};
+use hotline::sip::digest::Ha1Set;
+use rsip::Response;
 use std::time::{Duration, Instant};
+use support::digest::{md5_challenge, md5_register_authorization};
 use support::http::{request, Reply};
 use support::server::TestServer;
 use support::ua::Ua;
@@ -240,47 +241,6 @@ async fn register(ua: &mut Ua, user: &str, cseq: u32, authorization: Option<&str
         .expect("a response to REGISTER")
 }
 
-/// The Authorization a phone knowing `password` sends for the MD5 challenge of `challenge`.
-fn digest(challenge: &Response, user: &str, password: &str) -> String {
-    let offer = challenge
-        .headers
-        .iter()
-        .find_map(|h| match h {
-            Header::WwwAuthenticate(v) if v.to_string().contains("algorithm=MD5") => {
-                Some(v.to_string())
-            }
-            _ => None,
-        })
-        .expect("an MD5 challenge");
-    let param = |name: &str| {
-        offer
-            .split(&format!("{name}=\""))
-            .nth(1)
-            .and_then(|s| s.split('"').next())
-            .unwrap_or_default()
-            .to_string()
-    };
-    let realm = param("realm");
-    let mut c = Credentials {
-        username: user.into(),
-        realm: realm.clone(),
-        nonce: param("nonce"),
-        uri: "sip:127.0.0.1".into(),
-        response: String::new(),
-        algorithm: Algorithm::Md5,
-        cnonce: "0a4f113b".into(),
-        nc_text: "00000001".into(),
-        nc: 1,
-    };
-    let ha1 = Ha1Set::from_password(user, &realm, password);
-    c.response = c.expected_response(ha1.get(Algorithm::Md5), "REGISTER");
-    format!(
-        "Digest username=\"{user}\", realm=\"{realm}\", nonce=\"{}\", uri=\"{}\", response=\"{}\", \
-         algorithm=MD5, cnonce=\"{}\", qop=auth, nc={}",
-        c.nonce, c.uri, c.response, c.cnonce, c.nc_text
-    )
-}
-
 #[tokio::test]
 async fn metrics_count_a_registered_phone_and_a_failed_authentication() {
     let server = TestServer::start().await;
@@ -299,10 +259,10 @@ async fn metrics_count_a_registered_phone_and_a_failed_authentication() {
     let mut phone = Ua::udp(server.sip).await;
     let challenge = register(&mut phone, "tom", 1, None).await;
     assert_eq!(challenge.status_code.code(), 401);
-    let wrong = digest(&challenge, "tom", "not the secret");
+    let wrong = md5_register_authorization(&md5_challenge(&challenge), "tom", "not the secret");
     let refused = register(&mut phone, "tom", 2, Some(&wrong)).await;
     assert_eq!(refused.status_code.code(), 401, "{refused}");
-    let right = digest(&refused, "tom", "phone secret");
+    let right = md5_register_authorization(&md5_challenge(&refused), "tom", "phone secret");
     let ok = register(&mut phone, "tom", 3, Some(&right)).await;
     assert_eq!(ok.status_code.code(), 200, "{ok}");
 

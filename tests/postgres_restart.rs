@@ -15,7 +15,7 @@ use hotline::tickets::{CallEventKind, Category, Disposition, Impact, Language, U
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::http::request;
+use support::http::metric;
 use support::server::TestServer;
 use support::ua::Ua;
 
@@ -157,24 +157,12 @@ impl Drop for PrivatePostgres {
 async fn metric_becomes(server: &TestServer, series: &str, value: f64) -> f64 {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let now = metric(server, series).await;
+        let now = metric(server.http, series).await;
         if now == value || Instant::now() > deadline {
             return now;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-async fn metric(server: &TestServer, series: &str) -> f64 {
-    let text = request(server.http, "GET", "/metrics", &[], b"")
-        .await
-        .text();
-    text.lines()
-        .find_map(|l| {
-            let (name, value) = l.rsplit_once(' ')?;
-            (name == series).then(|| value.parse().unwrap())
-        })
-        .unwrap_or_else(|| panic!("{series} in\n{text}"))
 }
 
 #[tokio::test]
@@ -210,7 +198,7 @@ async fn a_postgres_restart_loses_nothing_of_the_call_in_progress_and_refuses_ne
         1.0
     );
     a.send_silence(300).await;
-    let kept = metric(&server, "hotline_ticket_writes_waiting").await;
+    let kept = metric(server.http, "hotline_ticket_writes_waiting").await;
     assert!(kept >= 3.0, "{kept} writes kept");
 
     // A new caller meanwhile: refused at once with 503 and Retry-After, and no ticket.
@@ -277,6 +265,6 @@ async fn a_postgres_restart_loses_nothing_of_the_call_in_progress_and_refuses_ne
         "postgres down {down_for:?}: 3 calls placed, 2 answered, 1 refused with 503 in {refusal_took:?}; \
          {kept} writes kept, {} events on the call in progress, {} retries",
         events.len(),
-        metric(&server, "hotline_ticket_write_retries_total").await
+        metric(server.http, "hotline_ticket_write_retries_total").await
     );
 }

@@ -6,11 +6,11 @@
 mod support;
 
 use chrono::Utc;
-use hotline::accounts::Role;
 use hotline::sip::digest::{Algorithm, Credentials, Ha1Set};
 use hotline::sip::message::header_value;
 use rsip::{Header, Response};
 use std::time::Duration;
+use support::oncall::sip_technician;
 use support::server::TestServer;
 use support::ua::Ua;
 
@@ -172,23 +172,10 @@ fn contacts(response: &Response) -> Vec<String> {
         .collect()
 }
 
-async fn technician(server: &TestServer, name: &str, password: &str) {
-    let store = server.server.as_ref().unwrap().store();
-    store
-        .upsert_user(name, "x", Role::Technician)
-        .await
-        .unwrap();
-    let ha1 = Ha1Set::from_password(name, &server.config.registrar.realm, password);
-    assert!(store
-        .set_sip_password(name, &server.config.registrar.realm, &ha1)
-        .await
-        .unwrap());
-}
-
 #[tokio::test]
 async fn a_phone_registers_with_sha256_and_a_second_device_over_tcp_then_both_unregister() {
     let server = TestServer::start().await;
-    technician(&server, "bob", "correct horse").await;
+    sip_technician(&server, "bob", "correct horse").await;
     let mut desk = Phone::udp(&server, "bob").await;
     let desk_contact = format!("Contact: <{}>", desk.contact());
     let ok = desk
@@ -245,7 +232,7 @@ async fn a_phone_registers_with_sha256_and_a_second_device_over_tcp_then_both_un
 #[tokio::test]
 async fn too_brief_an_expiry_gets_423_with_min_expires() {
     let server = TestServer::start().await;
-    technician(&server, "bob", "correct horse").await;
+    sip_technician(&server, "bob", "correct horse").await;
     let mut phone = Phone::udp(&server, "bob").await;
     let contact = format!("Contact: <{}>;expires=10", phone.contact());
     let r = phone
@@ -264,7 +251,7 @@ async fn wrong_password_and_unknown_user_look_alike_then_the_source_is_rate_limi
         c.registrar.failures_per_source = 3;
     })
     .await;
-    technician(&server, "bob", "correct horse").await;
+    sip_technician(&server, "bob", "correct horse").await;
     let mut phone = Phone::udp(&server, "bob").await;
     let contact = format!("Contact: <{}>", phone.contact());
     let wrong = phone
@@ -302,7 +289,7 @@ async fn wrong_password_and_unknown_user_look_alike_then_the_source_is_rate_limi
 #[tokio::test]
 async fn bindings_survive_a_restart_and_expire_on_time() {
     let mut server = TestServer::start().await;
-    technician(&server, "bob", "correct horse").await;
+    sip_technician(&server, "bob", "correct horse").await;
     let mut phone = Phone::udp(&server, "bob").await;
     let contact = format!("Contact: <{}>;expires=120", phone.contact());
     let ok = phone
@@ -351,7 +338,7 @@ async fn the_keepalive_reaches_a_tcp_phone_on_its_connection_and_marks_a_dead_on
         c.sip.t1_ms = 50; // Timer F = 64·T1 = 3.2 s: a dead phone is noticed quickly
     })
     .await;
-    technician(&server, "bob", "correct horse").await;
+    sip_technician(&server, "bob", "correct horse").await;
     let mut tcp = Phone::tcp(&server, "bob").await;
     let contact = format!("Contact: <{};transport=tcp>", tcp.contact());
     assert_eq!(
@@ -443,7 +430,7 @@ fn invite_as(ua: &mut Ua, user: &str, extra: Option<&str>) -> String {
 #[tokio::test]
 async fn a_call_from_a_registered_phone_is_challenged_and_then_known_as_the_technician() {
     let server = TestServer::start_with(|c| c.registrar.keepalive_secs = 0).await;
-    technician(&server, "bob", "correct horse").await;
+    sip_technician(&server, "bob", "correct horse").await;
     let mut phone = Phone::udp(&server, "bob").await;
     let contact = format!("Contact: <sip:bob@{}>", phone.ua.local());
     let ok = phone

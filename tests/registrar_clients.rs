@@ -6,22 +6,10 @@
 mod support;
 
 use chrono::Utc;
-use hotline::accounts::Role;
-use hotline::sip::digest::Ha1Set;
 use std::process::{Command, Stdio};
 use std::time::Duration;
+use support::oncall::sip_technician;
 use support::server::{repo, TestServer};
-
-async fn technician(server: &TestServer, name: &str, password: &str) {
-    let store = server.server.as_ref().unwrap().store();
-    store
-        .upsert_user(name, "x", Role::Technician)
-        .await
-        .unwrap();
-    let realm = &server.config.registrar.realm;
-    let ha1 = Ha1Set::from_password(name, realm, password);
-    assert!(store.set_sip_password(name, realm, &ha1).await.unwrap());
-}
 
 fn installed(tool: &str) {
     assert!(
@@ -83,7 +71,7 @@ async fn until_bindings(
 async fn sipp_registers_with_md5() {
     installed("sipp");
     let server = TestServer::start().await;
-    technician(&server, "carol", "correcthorse").await;
+    sip_technician(&server, "carol", "correcthorse").await;
     let dir = tempfile::tempdir().unwrap();
     let xml = std::fs::read_to_string(repo().join("tests/sipp/register_md5.xml"))
         .unwrap()
@@ -127,7 +115,7 @@ async fn svwar_finds_no_extension_even_the_ones_that_exist() {
     // The registrar's own answers are under test: the scanner drop ([limits]) is turned off.
     let server = TestServer::start_with(|c| c.limits.scanner_user_agents.clear()).await;
     for name in ["150", "151", "199"] {
-        technician(&server, name, "a long password").await;
+        sip_technician(&server, name, "a long password").await;
     }
     let dir = tempfile::tempdir().unwrap();
     let args = [
@@ -163,7 +151,7 @@ async fn svcrack(failures: u32, password: &str) -> String {
         c.limits.scanner_user_agents.clear();
     })
     .await;
-    technician(&server, "150", password).await;
+    sip_technician(&server, "150", password).await;
     let dir = tempfile::tempdir().unwrap();
     let mut words: Vec<String> = (1..=30).map(|i| format!("wrong{i}")).collect();
     words[19] = password.to_string();

@@ -5,11 +5,11 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use hotline::accounts::Role;
-use hotline::sip::digest::{Algorithm, Credentials, Ha1Set};
 use hotline::sip::transport::Flow;
-use rsip::{Header, Response};
+use rsip::Response;
 use std::time::Duration;
+use support::digest::{md5_challenge, md5_register_authorization};
+use support::oncall::sip_technician;
 use support::server::TestServer;
 use support::tls::TestPki;
 use support::ua::{decode, rms, Ua};
@@ -83,60 +83,10 @@ async fn register(ua: &mut Ua, user: &str, password: &str, contact: &str) -> Res
         if response.status_code.code() != 401 || authorization.is_some() {
             return response;
         }
-        let challenge = response
-            .headers
-            .iter()
-            .find_map(|h| match h {
-                Header::WwwAuthenticate(v) if v.to_string().contains("MD5") => Some(v.to_string()),
-                _ => None,
-            })
-            .expect("an MD5 challenge");
-        authorization = Some(answer(&challenge, user, password));
+        let challenge = md5_challenge(&response);
+        authorization = Some(md5_register_authorization(&challenge, user, password));
     }
     unreachable!()
-}
-
-fn answer(challenge: &str, user: &str, password: &str) -> String {
-    let param = |name: &str| {
-        challenge
-            .split(&format!("{name}=\""))
-            .nth(1)
-            .and_then(|s| s.split('"').next())
-            .unwrap_or_default()
-            .to_string()
-    };
-    let realm = param("realm");
-    let mut c = Credentials {
-        username: user.into(),
-        realm: realm.clone(),
-        nonce: param("nonce"),
-        uri: "sip:127.0.0.1".into(),
-        response: String::new(),
-        algorithm: Algorithm::Md5,
-        cnonce: "0a4f113b".into(),
-        nc_text: "00000001".into(),
-        nc: 1,
-    };
-    let ha1 = Ha1Set::from_password(user, &realm, password);
-    c.response = c.expected_response(ha1.get(Algorithm::Md5), "REGISTER");
-    format!(
-        "Digest username=\"{user}\", realm=\"{realm}\", nonce=\"{}\", uri=\"{}\", response=\"{}\", \
-         algorithm=MD5, cnonce=\"{}\", qop=auth, nc={}",
-        c.nonce, c.uri, c.response, c.cnonce, c.nc_text
-    )
-}
-
-async fn technician(server: &TestServer, name: &str, password: &str) {
-    let store = server.server.as_ref().unwrap().store();
-    store
-        .upsert_user(name, "x", Role::Technician)
-        .await
-        .unwrap();
-    let ha1 = Ha1Set::from_password(name, &server.config.registrar.realm, password);
-    assert!(store
-        .set_sip_password(name, &server.config.registrar.realm, &ha1)
-        .await
-        .unwrap());
 }
 
 /// A phone registered over TLS is stored with transport tls, and the server's requests to it
@@ -148,7 +98,7 @@ async fn a_phone_registers_over_tls_and_is_reached_on_its_connection() {
     let pki = TestPki::new(dir.path());
     let server = tls_server(&pki, |c| c.registrar.keepalive_secs = 1).await;
     let tls = server.sip_tls.unwrap();
-    technician(&server, "bob", "correct horse").await;
+    sip_technician(&server, "bob", "correct horse").await;
     let mut phone = Ua::tls(pki.connect(tls, &[]).await).await;
     let contact = format!("<sip:bob@{};transport=tls>", phone.local());
 

@@ -12,7 +12,7 @@ use crate::media::sdp::{self, LocalMedia};
 use crate::sip::dialog::{self, Dialog};
 use crate::sip::endpoint::{CallSignal, NewCall};
 use crate::sip::message;
-use rsip::{Response, StatusCode};
+use rsip::StatusCode;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -206,19 +206,8 @@ pub(super) async fn run(
         forget(ctx, &dialog).await;
         return page;
     }
-    let mut ok: Response = reply(StatusCode::OK);
-    ok.headers
-        .push(contact_header(ctx.media_ip, ctx.contact_addr.port(), flow));
-    ok.headers.push(rsip::Header::Other(
-        "Allow".into(),
-        message::ALLOWED_METHODS.into(),
-    ));
-    message::set_body(
-        &mut ok.headers,
-        &mut ok.body,
-        "application/sdp",
-        sip_answer.into_bytes(),
-    );
+    let contact = contact_header(ctx.media_ip, ctx.contact_addr.port(), flow);
+    let ok = crate::call::answer::with_sdp_answer(reply(StatusCode::OK), contact, sip_answer);
     endpoint.respond(&transaction, ok).await;
     let _ = to_page
         .send(ToBrowser::Connected { call: id.clone() })

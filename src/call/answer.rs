@@ -164,22 +164,8 @@ pub async fn answer(call: NewCall, ctx: &AnswerContext) -> Result<CallControl, A
             }
         }
     }
-    let mut ok = reject(StatusCode::OK);
-    ok.headers.push(contact_header(
-        ip,
-        ctx.endpoint.local_addr_for(flow).port(),
-        flow,
-    ));
-    ok.headers.push(rsip::Header::Other(
-        "Allow".into(),
-        message::ALLOWED_METHODS.into(),
-    ));
-    message::set_body(
-        &mut ok.headers,
-        &mut ok.body,
-        "application/sdp",
-        body.into_bytes(),
-    );
+    let contact = contact_header(ip, ctx.endpoint.local_addr_for(flow).port(), flow);
+    let ok = with_sdp_answer(reject(StatusCode::OK), contact, body);
     // Counted before it is sent, so a caller who has the 200 always finds it counted.
     crate::metrics::CALLS_ANSWERED.inc();
     crate::metrics::INVITE_TO_ANSWER.observe(received.elapsed());
@@ -225,6 +211,27 @@ pub async fn answer(call: NewCall, ctx: &AnswerContext) -> Result<CallControl, A
         ctx.endpoint.clone(),
         local_media,
     ))
+}
+
+/// A 200 OK to an INVITE made an answer: our Contact (§12.1.1), the methods we allow, and the
+/// SDP answer as its body.
+pub(crate) fn with_sdp_answer(
+    mut ok: rsip::Response,
+    contact: rsip::Header,
+    sdp: String,
+) -> rsip::Response {
+    ok.headers.push(contact);
+    ok.headers.push(rsip::Header::Other(
+        "Allow".into(),
+        message::ALLOWED_METHODS.into(),
+    ));
+    message::set_body(
+        &mut ok.headers,
+        &mut ok.body,
+        "application/sdp",
+        sdp.into_bytes(),
+    );
+    ok
 }
 
 /// Ends an answered call: BYE when we are the one hanging up, media closed, dialog forgotten.

@@ -164,3 +164,14 @@ pub fn form_escape(v: &str) -> String {
         })
         .collect()
 }
+
+/// The value of one series (`name{labels}` as printed) on the server's `/metrics`.
+pub async fn metric(http: SocketAddr, series: &str) -> f64 {
+    let text = request(http, "GET", "/metrics", &[], b"").await.text();
+    text.lines()
+        .find_map(|l| {
+            let (name, value) = l.rsplit_once(' ')?;
+            (name == series).then(|| value.parse().unwrap())
+        })
+        .unwrap_or_else(|| panic!("{series} in\n{text}"))
+}

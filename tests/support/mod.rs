@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod audio;
+pub mod digest;
 pub mod events;
 pub mod http;
 pub mod oncall;

@@ -55,3 +55,16 @@ pub async fn phone_at(store: &Store, name: &str, contact_user: &str, phone: Sock
         .await
         .unwrap();
 }
+
+/// A technician account `name` with a SIP password for the server's realm (their phones'
+/// REGISTER and feature codes authenticate with it).
+pub async fn sip_technician(server: &super::server::TestServer, name: &str, password: &str) {
+    let store = server.server.as_ref().unwrap().store();
+    store
+        .upsert_user(name, "x", hotline::accounts::Role::Technician)
+        .await
+        .unwrap();
+    let realm = &server.config.registrar.realm;
+    let ha1 = hotline::sip::digest::Ha1Set::from_password(name, realm, password);
+    assert!(store.set_sip_password(name, realm, &ha1).await.unwrap());
+}
