@@ -17,6 +17,17 @@ pub struct TestServer {
     pub config: Config,
 }
 
+/// Whether the tests run as root (effective uid 0): mounting a tmpfs or running a private
+/// PostgreSQL needs it.
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|uids| uids.split_whitespace().nth(1).map(|euid| euid == "0"))
+        .unwrap_or(false)
+}
+
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
