@@ -221,7 +221,16 @@ async fn a_postgres_restart_loses_nothing_of_the_call_in_progress_and_refuses_ne
     assert_eq!(t.urgency, Some(Urgency::Degraded));
     assert_eq!(t.priority.unwrap().to_string(), "P4");
     assert_eq!(t.disposition, Disposition::Abandoned);
-    let events = store.events(t.id).await.unwrap();
+    // The disposition is written just before the hang-up event: wait for that last one too.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let events = loop {
+        let events = store.events(t.id).await.unwrap();
+        let ended = events.last().is_some_and(|e| e.kind == CallEventKind::Hangup);
+        if ended || Instant::now() > deadline {
+            break events;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     let digits: Vec<&str> = events
         .iter()
         .filter(|e| e.kind == CallEventKind::Digit)
@@ -232,7 +241,7 @@ async fn a_postgres_restart_loses_nothing_of_the_call_in_progress_and_refuses_ne
         ["# (skipped prompt)", "1", "2", "3", "2"],
         "{events:#?}"
     );
-    assert_eq!(events.last().unwrap().kind, CallEventKind::Hangup);
+    assert_eq!(events.last().unwrap().kind, CallEventKind::Hangup, "{events:#?}");
     assert!(
         events.windows(2).all(|w| w[0].at <= w[1].at),
         "kept events keep their times, in order: {events:#?}"
