@@ -145,33 +145,38 @@ impl Sender {
         let mut frame = [0i16; FRAME_SAMPLES];
         let mut packet = [0u8; RTP_HEADER + FRAME_SAMPLES];
         loop {
-            tokio::select! {
-                // Commands first: a barge-in must take effect on the very next frame.
-                biased;
-                command = commands.recv() => match command {
-                    Some(PlayoutCommand::Play(id, prompts)) => self.playout.play(id, prompts),
-                    Some(PlayoutCommand::Stop) => self.playout.stop(),
-                    Some(PlayoutCommand::Live(source)) => {
+            tokio::time::sleep_until(pacer.deadline()).await;
+            // Commands only matter when a frame is built, so they are read here, all of them,
+            // rather than each waking the task: a barge-in still takes effect on this very
+            // frame, and the task wakes once per frame and never for a command (waiting on
+            // the queue as well cost a waker registration per tick, issue 16).
+            loop {
+                match commands.try_recv() {
+                    Ok(PlayoutCommand::Play(id, prompts)) => self.playout.play(id, prompts),
+                    Ok(PlayoutCommand::Stop) => self.playout.stop(),
+                    Ok(PlayoutCommand::Live(source)) => {
                         self.live = source.map(|rx| (rx, LiveAudio::new()));
                     }
-                    Some(PlayoutCommand::Digit(digit)) => self.digits.push(digit),
-                    None => return,
-                },
-                () = tokio::time::sleep_until(pacer.deadline()) => {
-                    let (due, now) = (pacer.deadline(), Instant::now());
-                    let tick = pacer.tick(now);
-                    if now.saturating_duration_since(due) > crate::metrics::RTP_LATE_AFTER {
-                        crate::metrics::RTP_PACKETS_LATE.inc();
-                    }
-                    if tick.skipped > 0 {
-                        tracing::debug!(skipped = tick.skipped, "RTP sender woke late; skipping frames");
-                        Counters::add(&self.counters.frames_skipped, tick.skipped);
-                        crate::metrics::RTP_FRAMES_SKIPPED.add(tick.skipped);
-                        self.stream.advance(tick.skipped);
-                    }
-                    self.send_frame(&mut frame, &mut packet).await;
+                    Ok(PlayoutCommand::Digit(digit)) => self.digits.push(digit),
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => return,
                 }
             }
+            let (due, now) = (pacer.deadline(), Instant::now());
+            let tick = pacer.tick(now);
+            if now.saturating_duration_since(due) > crate::metrics::RTP_LATE_AFTER {
+                crate::metrics::RTP_PACKETS_LATE.inc();
+            }
+            if tick.skipped > 0 {
+                tracing::debug!(
+                    skipped = tick.skipped,
+                    "RTP sender woke late; skipping frames"
+                );
+                Counters::add(&self.counters.frames_skipped, tick.skipped);
+                crate::metrics::RTP_FRAMES_SKIPPED.add(tick.skipped);
+                self.stream.advance(tick.skipped);
+            }
+            self.send_frame(&mut frame, &mut packet).await;
         }
     }
 
@@ -252,7 +257,16 @@ impl Sender {
 
     async fn transmit(&self, packet: &[u8]) {
         let target = lock(&self.latch).target();
-        match self.socket.socket().send_to(packet, target).await {
+        let socket = self.socket.socket();
+        // A UDP socket is nearly always writable: try the system call straight away, and only
+        // wait for writability (a future, a waker) when the kernel's buffer is full.
+        let sent = match socket.try_send_to(packet, target) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                socket.send_to(packet, target).await
+            }
+            sent => sent,
+        };
+        match sent {
             Ok(n) => {
                 Counters::add(&self.counters.packets_sent, 1);
                 Counters::add(&self.counters.bytes_sent, n as u64);
