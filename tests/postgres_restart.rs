@@ -225,7 +225,9 @@ async fn a_postgres_restart_loses_nothing_of_the_call_in_progress_and_refuses_ne
     let deadline = Instant::now() + Duration::from_secs(10);
     let events = loop {
         let events = store.events(t.id).await.unwrap();
-        let ended = events.last().is_some_and(|e| e.kind == CallEventKind::Hangup);
+        let ended = events
+            .last()
+            .is_some_and(|e| e.kind == CallEventKind::Hangup);
         if ended || Instant::now() > deadline {
             break events;
         }
@@ -241,7 +243,11 @@ async fn a_postgres_restart_loses_nothing_of_the_call_in_progress_and_refuses_ne
         ["# (skipped prompt)", "1", "2", "3", "2"],
         "{events:#?}"
     );
-    assert_eq!(events.last().unwrap().kind, CallEventKind::Hangup, "{events:#?}");
+    assert_eq!(
+        events.last().unwrap().kind,
+        CallEventKind::Hangup,
+        "{events:#?}"
+    );
     assert!(
         events.windows(2).all(|w| w[0].at <= w[1].at),
         "kept events keep their times, in order: {events:#?}"

@@ -115,7 +115,7 @@ impl Store {
 
     /// Adds or replaces the entry for a number.
     pub async fn upsert_directory(&self, entry: &DirectoryEntry) -> Result<(), StoreError> {
-        upsert(self.pool(), entry).await
+        upsert(self.writer(), entry).await
     }
 
     /// Imports a directory CSV (see `parse_directory_csv`), replacing entries with the same
@@ -134,7 +134,7 @@ impl Store {
         let entries =
             parse_directory_csv(&text).map_err(|(line, reason)| csv_error(line, reason))?;
         let mut tx = self
-            .pool()
+            .writer()
             .begin()
             .await
             .map_err(query_error("starting the directory import"))?;

@@ -67,7 +67,7 @@ impl Store {
         .bind(recording_path)
         .bind(language)
         .bind(now)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(query_error("queueing a transcription"))?;
         Ok(())
@@ -91,7 +91,7 @@ impl Store {
         .bind(language)
         .bind(now)
         .bind(part)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(query_error("queueing a transcription part"))?;
         Ok(())
@@ -115,7 +115,7 @@ impl Store {
         )
         .bind(now)
         .bind(now + lease.as_millis() as i64)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await
         .map_err(query_error("claiming a transcription"))?;
         row.map(|r| {
@@ -330,7 +330,7 @@ impl Store {
         .bind(error)
         .bind(job.id)
         .bind(job.attempt)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(query_error("recording a transcription failure"))?;
         Ok(r.rows_affected() == 1)
@@ -341,7 +341,7 @@ impl Store {
     pub async fn requeue_running_transcriptions(&self) -> Result<u64, StoreError> {
         let r = sqlx::query("UPDATE transcription_jobs SET status = 'queued', lease_until = NULL, run_after = $1 WHERE status = 'running'")
             .bind(now_ms())
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(query_error("requeueing interrupted transcriptions"))?;
         Ok(r.rows_affected())

@@ -4,6 +4,7 @@
 mod board;
 mod changes;
 mod directory;
+mod event_batch;
 mod jobs;
 mod migrate;
 mod oncall;
@@ -105,6 +106,15 @@ pub enum Dialect {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Where every write goes. On SQLite, one connection of its own: SQLite lets one writer in
+    /// at a time, and writers on several connections meet at the file lock, whose busy handler
+    /// sleeps 1 to 100 ms between tries however soon the lock is free — under load a write
+    /// then waited seconds for a lock held microseconds at a time (issue 16). Queued for one
+    /// connection instead, writes follow each other at once, in arrival order. On PostgreSQL,
+    /// the pool itself.
+    writer: AnyPool,
+    /// Timeline events, written in groups on `writer` (see `event_batch`).
+    events: event_batch::EventBatcher,
     dialect: Dialect,
     matrix: PriorityMatrix,
     /// Committed ticket changes, for live views (see `changes`).
@@ -146,40 +156,32 @@ impl Store {
                 })?;
             let _ = probe.close().await;
         }
-        // SQLite has one writer at a time: a few connections are enough and keep lock waits
-        // short; PostgreSQL serves every call task and web request in parallel.
+        // SQLite: a few connections for reads (WAL readers never wait for the writer) and one
+        // for writes (see `Store::writer`); PostgreSQL serves every call task and web request
+        // in parallel from one pool.
         let max = if dialect == Dialect::Sqlite { 4 } else { 16 };
-        let pool = AnyPoolOptions::new()
-            .max_connections(max)
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if dialect == Dialect::Sqlite {
-                        use sqlx::Executor;
-                        // WAL lets the web log and the CLI read while calls write; the busy
-                        // timeout makes concurrent calls wait for the write lock instead of
-                        // failing; NORMAL sync is durable across process crashes in WAL mode.
-                        // optimize=0x10002 (SQLite's advice for long-lived connections) keeps
-                        // the statistics that make the planner walk the time index for a call
-                        // log filtered on a common status, instead of sorting every match.
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
-                             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
-                             PRAGMA optimize = 0x10002;",
-                        )
-                        .await?;
-                    }
-                    Ok(())
-                })
-            })
+        let pool = pool_options(dialect, max)
             .connect(&connect_url)
             .await
             .map_err(|source| StoreError::Connect {
                 url: redact(url),
                 source,
             })?;
+        let writer = match dialect {
+            Dialect::Sqlite => pool_options(dialect, 1)
+                .connect(&connect_url)
+                .await
+                .map_err(|source| StoreError::Connect {
+                    url: redact(url),
+                    source,
+                })?,
+            Dialect::Postgres => pool.clone(),
+        };
+        let events = event_batch::EventBatcher::start(writer.clone(), dialect);
         let store = Store {
             pool,
+            writer,
+            events,
             dialect,
             matrix,
             changes: tokio::sync::broadcast::channel(changes::BACKLOG).0,
@@ -193,7 +195,7 @@ impl Store {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         migrate::migrator(self.dialect)
             .await?
-            .run(&self.pool)
+            .run(&self.writer)
             .await?;
         Ok(())
     }
@@ -206,8 +208,14 @@ impl Store {
         &self.matrix
     }
 
+    /// For reads.
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// For writes: statements that change rows, and transactions that will.
+    pub(crate) fn writer(&self) -> &AnyPool {
+        &self.writer
     }
 
     /// A transaction that will write. On SQLite it takes the write lock at once (BEGIN
@@ -222,7 +230,7 @@ impl Store {
             Dialect::Sqlite => "BEGIN IMMEDIATE",
             Dialect::Postgres => "BEGIN",
         };
-        self.pool
+        self.writer
             .begin_with(begin)
             .await
             .map_err(query_error(operation))
@@ -239,8 +247,36 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
+}
+
+/// The options of a pool of `max` connections, each set up for `dialect` as it opens.
+fn pool_options(dialect: Dialect, max: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if dialect == Dialect::Sqlite {
+                    use sqlx::Executor;
+                    // WAL lets the web log and the CLI read while calls write; the busy
+                    // timeout makes concurrent calls wait for the write lock instead of
+                    // failing; NORMAL sync is durable across process crashes in WAL mode.
+                    // optimize=0x10002 (SQLite's advice for long-lived connections) keeps
+                    // the statistics that make the planner walk the time index for a call
+                    // log filtered on a common status, instead of sorting every match.
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                         PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+                         PRAGMA optimize = 0x10002;",
+                    )
+                    .await?;
+                }
+                Ok(())
+            })
+        })
 }
 
 /// The dialect of `url` and the URL to hand to sqlx (SQLite gets `mode=rwc`: create if missing).

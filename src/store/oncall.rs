@@ -31,7 +31,7 @@ impl Store {
         .bind(team.time_zone.name())
         .bind(team.lead.as_deref())
         .bind(team.business_hours.to_string())
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(query_error("saving a team"))?;
         Ok(())
@@ -41,7 +41,7 @@ impl Store {
     pub async fn delete_team(&self, name: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM teams WHERE name = $1")
             .bind(name)
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(query_error("deleting a team"))?;
         Ok(done.rows_affected() > 0)
@@ -53,7 +53,7 @@ impl Store {
         )
         .bind(team)
         .bind(user)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(query_error("adding a team member"))?;
         Ok(())
@@ -63,7 +63,7 @@ impl Store {
         sqlx::query("DELETE FROM team_members WHERE team = $1 AND user_name = $2")
             .bind(team)
             .bind(user)
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(query_error("removing a team member"))?;
         Ok(())
@@ -77,7 +77,7 @@ impl Store {
         )
         .bind(category.as_str())
         .bind(team)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(query_error("assigning a category"))?;
         Ok(())
@@ -183,7 +183,7 @@ impl Store {
         let done = sqlx::query("DELETE FROM rotations WHERE team = $1 AND name = $2")
             .bind(team)
             .bind(name)
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(query_error("deleting a rotation"))?;
         Ok(done.rows_affected() > 0)
@@ -207,7 +207,7 @@ impl Store {
         .bind(covered)
         .bind(from.timestamp_millis())
         .bind(until.timestamp_millis())
-        .fetch_one(self.pool())
+        .fetch_one(self.writer())
         .await
         .map_err(query_error("adding an override"))?;
         required(&row, "id")
@@ -216,7 +216,7 @@ impl Store {
     pub async fn remove_override(&self, id: i64) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM rota_overrides WHERE id = $1")
             .bind(id)
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(query_error("removing an override"))?;
         Ok(done.rows_affected() > 0)
@@ -228,7 +228,7 @@ impl Store {
         let done = sqlx::query("DELETE FROM rota_overrides WHERE id = $1 AND team = $2")
             .bind(id)
             .bind(team)
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(query_error("removing an override"))?;
         Ok(done.rows_affected() > 0)
@@ -398,7 +398,7 @@ impl Store {
         .bind(user)
         .bind(choice.as_str())
         .bind(now_ms())
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(query_error("saving presence"))?;
         Ok(())
@@ -413,7 +413,7 @@ impl Store {
         .bind(user)
         .bind(i64::from(busy))
         .bind(now_ms())
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(query_error("saving presence"))?;
         Ok(())

@@ -105,7 +105,7 @@ impl Store {
         .bind(&ha1.md5)
         .bind(&ha1.sha256)
         .bind(now_ms())
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(query_error("saving SIP credentials"))?;
         Ok(true)
@@ -241,7 +241,7 @@ impl Store {
         .bind(contact)
         .bind(i64::from(reachable))
         .bind(now.timestamp_millis())
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(query_error("saving a keep-alive result"))?;
         Ok(())
@@ -251,7 +251,7 @@ impl Store {
     pub async fn purge_expired_bindings(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM phone_bindings WHERE expires_at <= $1")
             .bind(now.timestamp_millis())
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(query_error("purging expired bindings"))?;
         Ok(done.rows_affected())

@@ -71,7 +71,7 @@ impl Store {
         )
         .bind(name)
         .bind(i64::from(on_duty))
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(query_error("saving a technician"))?;
         Ok(())

@@ -171,7 +171,7 @@ impl Store {
             query = query.bind(p);
         }
         let row = query
-            .fetch_optional(self.pool())
+            .fetch_optional(self.writer())
             .await
             .map_err(query_error("setting a ticket field"))?;
         self.updated(id, row)
@@ -191,7 +191,7 @@ impl Store {
         .bind(serde_json::Value::Object(map).to_string())
         .bind(now_ms())
         .bind(id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await
         .map_err(query_error("storing a collected value"))?;
         self.updated(id, row)
@@ -212,7 +212,7 @@ impl Store {
         .bind(detail)
         .bind(now_ms())
         .bind(id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await
         .map_err(query_error("setting the disposition"))?;
         self.updated(id, row)
@@ -226,7 +226,7 @@ impl Store {
         .bind(status.as_str())
         .bind(now_ms())
         .bind(id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await
         .map_err(query_error("setting the status"))?;
         self.updated(id, row)
@@ -240,7 +240,7 @@ impl Store {
         .bind(assignee)
         .bind(now_ms())
         .bind(id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await
         .map_err(query_error("setting the assignee"))?;
         self.updated(id, row)
@@ -254,7 +254,7 @@ impl Store {
         .bind(i64::try_from(estimate.as_secs()).unwrap_or(i64::MAX))
         .bind(now_ms())
         .bind(id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await
         .map_err(query_error("storing the estimate"))?;
         self.updated(id, row)
@@ -276,7 +276,7 @@ impl Store {
         .bind(state.to_string())
         .bind(now_ms())
         .bind(id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await
         .map_err(query_error("storing the recording"))?;
         self.updated(id, row)
@@ -296,7 +296,7 @@ impl Store {
         .bind(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX))
         .bind(now_ms())
         .bind(id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await
         .map_err(query_error("storing the conversation recording"))?;
         self.updated(id, row)
@@ -416,7 +416,7 @@ impl Store {
     pub async fn delete_ticket(&self, id: i64) -> Result<(), StoreError> {
         let result = sqlx::query("DELETE FROM tickets WHERE id = $1")
             .bind(id)
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(query_error("deleting a ticket"))?;
         one_row(id, result)

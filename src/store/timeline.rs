@@ -28,16 +28,10 @@ impl Store {
         detail: &str,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO ticket_events (ticket_id, at, kind, detail) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(id)
-        .bind(at.timestamp_millis())
-        .bind(kind.as_str())
-        .bind(detail)
-        .execute(self.pool())
-        .await
-        .map_err(query_error("adding a call event"))?;
+        // Grouped with other calls' events into one insert (see `event_batch`).
+        self.events
+            .add(id, at.timestamp_millis(), kind.as_str(), detail)
+            .await?;
         // Live views (the board: ringing, talking) follow the timeline too.
         if let Err(e) = self.announce_updated(id).await {
             tracing::warn!(error = %e, "call event stored but not announced to live views");

@@ -45,7 +45,7 @@ impl Store {
         .bind(password_hash)
         .bind(role.as_str())
         .bind(now_ms())
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(query_error("saving a user"))?;
         let (user, _) = self
@@ -111,7 +111,7 @@ impl Store {
         .bind(csrf)
         .bind(now)
         .bind(now + lifetime.as_millis() as i64)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(query_error("creating a session"))?;
         Ok(())
@@ -142,7 +142,7 @@ impl Store {
         sqlx::query("DELETE FROM web_sessions WHERE token_hash = $1 OR expires_at <= $2")
             .bind(token_hash)
             .bind(now_ms())
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(query_error("deleting a session"))?;
         Ok(())
@@ -153,7 +153,7 @@ impl Store {
             .bind(token_hash)
             .bind(user_id)
             .bind(now_ms())
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(query_error("creating an API token"))?;
         Ok(())
@@ -210,7 +210,7 @@ impl Store {
         .bind(actor)
         .bind(kind.as_str())
         .bind(detail)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(query_error("recording ticket activity"))?;
         // An open ticket page shows colleagues' notes and changes as they are made.

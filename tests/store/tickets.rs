@@ -401,6 +401,61 @@ async fn a_malformed_stored_value_is_an_error_naming_its_column(db: Db) {
     raw.close().await;
 }
 
+/// Events are written in groups (one insert for whatever queued meanwhile): many calls adding
+/// events at once each get theirs stored, in order per ticket, and an event for a ticket that
+/// does not exist fails alone instead of taking the rest of its group down.
+async fn events_written_at_once_by_many_calls_all_land_in_order(Db { store, .. }: Db) {
+    let mut tickets = Vec::new();
+    for n in 0..20 {
+        tickets.push(store.create_ticket(&call(&format!("g{n}"))).await.unwrap());
+    }
+    let missing = tickets.iter().map(|t| t.id).max().unwrap() + 1_000;
+    let writers = tickets.iter().map(|t| {
+        let (store, id) = (store.clone(), t.id);
+        tokio::spawn(async move {
+            for n in 0..25 {
+                store
+                    .add_event(id, CallEventKind::Digit, &n.to_string())
+                    .await
+                    .unwrap();
+            }
+        })
+    });
+    let bad = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut errors = 0;
+            for _ in 0..25 {
+                errors += store
+                    .add_event(missing, CallEventKind::Digit, "x")
+                    .await
+                    .is_err() as usize;
+            }
+            errors
+        })
+    };
+    for w in writers.collect::<Vec<_>>() {
+        w.await.unwrap();
+    }
+    assert_eq!(
+        bad.await.unwrap(),
+        25,
+        "every event of a missing ticket fails"
+    );
+    for t in &tickets {
+        let digits: Vec<String> = store
+            .events(t.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.kind == CallEventKind::Digit)
+            .map(|e| e.detail)
+            .collect();
+        let expected: Vec<String> = (0..25).map(|n| n.to_string()).collect();
+        assert_eq!(digits, expected, "ticket {}", t.id);
+    }
+}
+
 on_both!(
     a_new_call_is_a_new_ticket_found_by_its_reference,
     priority_follows_the_matrix_once_impact_and_urgency_are_known,
@@ -409,6 +464,7 @@ on_both!(
     every_answer_and_outcome_is_stored,
     updating_a_missing_ticket_is_an_error,
     timeline_comes_back_in_order,
+    events_written_at_once_by_many_calls_all_land_in_order,
     filters_select_the_right_tickets,
     a_malformed_stored_value_is_an_error_naming_its_column,
 );
