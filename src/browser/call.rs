@@ -3,6 +3,7 @@
 //! hangs up.
 
 use super::gateway::Context;
+use super::hold::{self, LegMedia};
 use super::peer::{BrowserPeer, PayloadTypes};
 use super::protocol::{EndReason, FromBrowser, ToBrowser};
 use crate::call::answer::{send_bye, Caller};
@@ -207,6 +208,10 @@ pub(super) async fn run(
         return page;
     }
     let contact = contact_header(ctx.media_ip, ctx.contact_addr.port(), flow);
+    let mut leg_media = LegMedia {
+        sdp: sip_answer.clone(),
+        version: local_media.session_version,
+    };
     let ok = crate::call::answer::with_sdp_answer(reply(StatusCode::OK), contact, sip_answer);
     endpoint.respond(&transaction, ok).await;
     let _ = to_page
@@ -238,6 +243,12 @@ pub(super) async fn run(
             },
             message = from_page.recv() => match message {
                 Some(FromBrowser::Hangup { call }) if call == id => break (EndReason::LocalHangup, true),
+                Some(FromBrowser::Hold { call }) if call == id => {
+                    change_hold(ctx, &mut dialog, &mut leg_media, to_page, &id, true).await;
+                }
+                Some(FromBrowser::Resume { call }) if call == id => {
+                    change_hold(ctx, &mut dialog, &mut leg_media, to_page, &id, false).await;
+                }
                 Some(_) => {}
                 None => {
                     page = PageState::Gone;
@@ -256,6 +267,31 @@ pub(super) async fn run(
     let _ = to_page.send(ended(reason)).await;
     forget(ctx, &dialog).await;
     page
+}
+
+/// Puts the call on hold or back, and tells the page how it stands. A refused re-INVITE
+/// leaves the call as it was (§14.1) and the page is told so.
+async fn change_hold(
+    ctx: &Context,
+    dialog: &mut Dialog,
+    media: &mut LegMedia,
+    to_page: &mpsc::Sender<ToBrowser>,
+    id: &str,
+    held: bool,
+) {
+    let message = match hold::set_hold(&ctx.endpoint, dialog, media, ctx.media_ip, held).await {
+        Ok(()) => ToBrowser::Hold {
+            call: id.to_string(),
+            on_hold: held,
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, call_id = %id, held, "hold not changed");
+            ToBrowser::Error {
+                message: format!("hold not changed: {e}"),
+            }
+        }
+    };
+    let _ = to_page.send(message).await;
 }
 
 /// Resolves when the caller leg ends before it was answered.

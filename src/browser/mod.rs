@@ -11,11 +11,13 @@
 //!
 //! Parts: [`protocol`] (the page's JSON messages), [`peer`] (the WebRTC side and the relay),
 //! `gateway` (the SIP side and the registry of open pages), `session` (one page: its binding
-//! and its calls, one at a time), `call` (one call from ringing to hang-up). The web log reaches
+//! and its calls, one at a time), `call` (one call from ringing to hang-up), `hold` (the
+//! re-INVITE that puts it on hold and back). The web log reaches
 //! it only through [`BrowserPhones`] and the protocol's messages: `web` never sees SIP.
 
 mod call;
 mod gateway;
+mod hold;
 pub mod peer;
 pub mod protocol;
 mod session;

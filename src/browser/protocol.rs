@@ -19,6 +19,8 @@ pub enum ToBrowser {
     Answer { call: String, sdp: String },
     /// Media flows: the caller's leg is answered.
     Connected { call: String },
+    /// The call is on hold (`on_hold`: Hotline plays the caller music) or talking again.
+    Hold { call: String, on_hold: bool },
     /// The call is over (or stopped ringing): `reason` says why.
     Ended { call: String, reason: EndReason },
     /// A message the page sent could not be used; nothing changed.
@@ -56,6 +58,14 @@ pub enum FromBrowser {
     Hangup {
         call: String,
     },
+    /// Put the connected call on hold: the caller hears music on hold.
+    Hold {
+        call: String,
+    },
+    /// Take the call off hold.
+    Resume {
+        call: String,
+    },
 }
 
 impl FromBrowser {
@@ -69,7 +79,9 @@ impl FromBrowser {
         match self {
             FromBrowser::Answer { call, .. }
             | FromBrowser::Decline { call }
-            | FromBrowser::Hangup { call } => call,
+            | FromBrowser::Hangup { call }
+            | FromBrowser::Hold { call }
+            | FromBrowser::Resume { call } => call,
         }
     }
 }
@@ -91,6 +103,14 @@ mod tests {
         );
         let answer = FromBrowser::parse(r#"{"type":"answer","call":"7","sdp":"v=0"}"#).unwrap();
         assert_eq!(answer.call(), "7");
+        assert_eq!(
+            FromBrowser::parse(r#"{"type":"hold","call":"7"}"#).unwrap(),
+            FromBrowser::Hold { call: "7".into() }
+        );
+        assert_eq!(
+            FromBrowser::parse(r#"{"type":"resume","call":"7"}"#).unwrap(),
+            FromBrowser::Resume { call: "7".into() }
+        );
     }
 
     #[test]
@@ -113,5 +133,11 @@ mod tests {
             text,
             r#"{"type":"ended","call":"7","reason":"remote_hangup"}"#
         );
+        let text = serde_json::to_string(&ToBrowser::Hold {
+            call: "7".into(),
+            on_hold: true,
+        })
+        .unwrap();
+        assert_eq!(text, r#"{"type":"hold","call":"7","on_hold":true}"#);
     }
 }

@@ -48,6 +48,8 @@ enum Wake {
     Digit(Digit),
     PlaybackFinished(PlaybackId),
     Audio(Vec<i16>),
+    /// A re-INVITE changed the media: [`CallControl::next_event`] looks whether the hold did.
+    MediaChanged,
     Timeout,
 }
 
@@ -130,7 +132,7 @@ impl CallControl {
                     return Ok(Some(d));
                 }
                 Wake::Digit(d) => self.typed_ahead.push_back(d),
-                Wake::Timeout | Wake::Audio(_) => {}
+                Wake::Timeout | Wake::Audio(_) | Wake::MediaChanged => {}
             }
         }
     }
@@ -189,7 +191,7 @@ impl CallControl {
             match self.wait(Some(deadline)).await? {
                 Wake::Digit(d) => return Ok(Some(d)),
                 Wake::Timeout => return Ok(None),
-                Wake::PlaybackFinished(_) | Wake::Audio(_) => {}
+                Wake::PlaybackFinished(_) | Wake::Audio(_) | Wake::MediaChanged => {}
             }
         }
     }
@@ -296,7 +298,9 @@ impl CallControl {
                 let mut response = response;
                 response.headers.push(self.contact_header());
                 self.endpoint.respond(&transaction, response).await;
-                None
+                // Without a wake here a hold would be noticed only at the next key or
+                // playback end: the bridge's music on hold would wait for one.
+                Some(Ok(Wake::MediaChanged))
             }
         }
     }
@@ -337,7 +341,7 @@ impl CallControl {
                 Wake::Digit(d) => return Ok(CallEvent::Digit(d)),
                 Wake::PlaybackFinished(id) => return Ok(CallEvent::PlaybackFinished(id)),
                 Wake::Timeout => return Ok(CallEvent::Timeout),
-                Wake::Audio(_) => {}
+                Wake::Audio(_) | Wake::MediaChanged => {}
             }
         }
     }

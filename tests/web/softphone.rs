@@ -10,6 +10,7 @@ use super::support::oncall::network_team;
 use super::support::ua::{decode, Ua};
 use super::{Web, PASSWORD};
 use hotline::media::g711::G711;
+use hotline::oncall::{Presence, PresenceChoice};
 use hotline::store::Store;
 use hotline::tickets::CallEventKind;
 use serde_json::Value;
@@ -98,6 +99,29 @@ async fn p1_network_call(web: &Web) -> (Ua, String) {
         caller.send_silence(100).await;
     };
     (caller, reference)
+}
+
+/// Two seconds of what the caller receives, after half a second to let what was already on its
+/// way drain (the caller keeps sending silence meanwhile).
+async fn listen(caller: &mut Ua) -> Vec<super::support::ua::Received> {
+    for _ in 0..5 {
+        caller.send_silence(100).await;
+        caller.collect_rtp(Duration::from_millis(1)).await;
+    }
+    let mut heard = Vec::new();
+    for _ in 0..20 {
+        caller.send_silence(100).await;
+        heard.extend(caller.collect_rtp(Duration::from_millis(1)).await);
+    }
+    heard
+}
+
+fn rms(pcm: &[i16]) -> f64 {
+    if pcm.is_empty() {
+        return 0.0;
+    }
+    let sum: f64 = pcm.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
+    (sum / pcm.len() as f64).sqrt()
 }
 
 async fn has_event(store: &Store, reference: &str, kind: CallEventKind) -> bool {
@@ -226,6 +250,37 @@ async fn a_technician_takes_a_p1_call_in_the_browser_with_two_way_audio() {
     );
     driver.screenshots("softphone-in-call").await;
 
+    // Hold in the panel: the gateway re-INVITEs Hotline with a=sendonly and routing plays the
+    // caller music on hold (low notes, nothing at 1 kHz) instead of the browser's microphone.
+    driver.click("#softphone button.hold").await;
+    wait_for_state(&driver, Some(&mut caller), "on-hold").await;
+    let raw = listen(&mut caller).await;
+    let held = decode(&raw, G711::Ulaw);
+    let share = best_share_at(&held, 1000.0);
+    assert!(
+        share < 0.2,
+        "on hold the caller no longer hears the browser (share at 1 kHz: {share:.2})"
+    );
+    assert!(
+        rms(&held) > 100.0,
+        "on hold the caller hears music, not silence (RMS {:.0})",
+        rms(&held)
+    );
+    let label = driver
+        .script("return document.querySelector('#softphone button.hold').textContent")
+        .await;
+    assert_eq!(label, Value::String("Resume".into()));
+    driver.screenshots("softphone-on-hold").await;
+
+    // Resume: the browser's tone is back.
+    driver.click("#softphone button.hold").await;
+    wait_for_state(&driver, Some(&mut caller), "in-call").await;
+    let share = best_share_at(&decode(&listen(&mut caller).await, G711::Ulaw), 1000.0);
+    assert!(
+        share > 0.5,
+        "after Resume the caller hears the browser again (share at 1 kHz: {share:.2})"
+    );
+
     // Hang up in the browser: the caller's leg ends too.
     driver.click("#softphone button.hangup").await;
     caller.expect_bye(Duration::from_secs(10)).await;
@@ -276,4 +331,102 @@ async fn declining_in_the_browser_passes_the_call_on_and_the_caller_hanging_up_e
     wait_for_state(&driver, Some(&mut caller), "ringing").await;
     assert_eq!(caller.bye().await.status_code.code(), 200);
     wait_for_state(&driver, None, "ready").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_phone_panel_switches_presence_without_reloading_and_shows_the_microphone() {
+    let web = Web::start_with(|c| c.registrar.keepalive_secs = 0).await;
+    let store = web.store().clone();
+    network_team(&store, &["tom"], None).await;
+    store
+        .set_presence("tom", PresenceChoice::Available)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("microphone.wav");
+    microphone_wav(&wav, 1000.0);
+    let driver = browser_with_microphone(&wav).await;
+    log_in(&driver, &web, "tom").await;
+    wait_for_state(&driver, None, "ready").await;
+
+    // The toggle and the microphone permission are in the phone panel.
+    let permission = driver
+        .script(
+            "var m = document.querySelector('#softphone .mic-state'); \
+             return m && m.dataset.permission ? m.dataset.permission : ''",
+        )
+        .await;
+    assert!(
+        ["granted", "prompt", "denied"].contains(&permission.as_str().unwrap_or("")),
+        "the panel shows the microphone permission: {permission}"
+    );
+    let in_panel = driver
+        .script("return !!document.querySelector('#softphone .mystate .presence-toggle')")
+        .await;
+    assert_eq!(
+        in_panel,
+        Value::Bool(true),
+        "the toggle is in the phone panel"
+    );
+    // A page reload would lose this.
+    driver
+        .script("window.presenceMarker = 'same page'; return null")
+        .await;
+
+    driver.click("#softphone .presence-toggle").await;
+    wait_for_presence(&store, PresenceChoice::Away).await;
+    assert_eq!(
+        store.presence("tom", chrono::Utc::now()).await.unwrap(),
+        Presence::Away,
+        "routing sees tom away (the page is a reachable phone, so not offline)"
+    );
+    wait_for_script(
+        &driver,
+        "return document.querySelector('#softphone .mystate .presence').textContent",
+        "away",
+    )
+    .await;
+    driver.screenshots("softphone-away").await;
+
+    driver.click("#softphone .presence-toggle").await;
+    wait_for_presence(&store, PresenceChoice::Available).await;
+    assert_eq!(
+        store.presence("tom", chrono::Utc::now()).await.unwrap(),
+        Presence::Available
+    );
+    wait_for_script(
+        &driver,
+        "return document.querySelector('#softphone .mystate .presence').textContent",
+        "available",
+    )
+    .await;
+    let marker = driver.script("return window.presenceMarker || null").await;
+    assert_eq!(marker, Value::String("same page".into()), "no reload");
+    assert_eq!(
+        softphone_state(&driver).await,
+        "ready",
+        "the phone stayed up"
+    );
+}
+
+async fn wait_for_presence(store: &Store, want: PresenceChoice) {
+    for _ in 0..100 {
+        if store.presence_choice("tom").await.unwrap() == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("tom's presence never became {want:?}");
+}
+
+async fn wait_for_script(driver: &Driver, script: &str, want: &str) {
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        last = driver.script(script).await;
+        if last.as_str() == Some(want) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{script} never gave {want:?}; last {last}");
 }

@@ -85,7 +85,8 @@ pub enum InviteResponse {
     /// A 2xx. It comes once per branch that answered and again for each retransmission (our
     /// ACK got lost): ACK every one with [`EndpointHandle::send_ack`] (§13.2.2.4), and BYE the
     /// dialogs you do not keep. `dialog` is the new dialog's signals (the callee's BYE,
-    /// re-INVITE, INFO) the first time a To tag is seen, `None` for a retransmission.
+    /// re-INVITE, INFO) the first time a To tag is seen, `None` for a retransmission and for
+    /// the 2xx to a re-INVITE (its dialog's signals keep going where they went).
     Accepted {
         response: Response,
         dialog: Option<mpsc::Receiver<CallSignal>>,

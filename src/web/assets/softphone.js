@@ -23,6 +23,7 @@
   const declineButton = el("button", { type: "button", className: "decline", hidden: true }, t("Decline", "Refuser"));
   const hangupButton = el("button", { type: "button", className: "hangup", hidden: true }, t("Hang up", "Raccrocher"));
   const muteButton = el("button", { type: "button", className: "mute", hidden: true }, t("Mute", "Couper le micro"));
+  const holdButton = el("button", { type: "button", className: "hold", hidden: true }, t("Hold", "Mettre en attente"));
   const keypad = el("div", { className: "keypad", hidden: true, role: "group" });
   keypad.setAttribute("aria-label", t("Keypad", "Clavier"));
   for (const key of "123456789*0#") {
@@ -33,11 +34,11 @@
   }
   const remoteAudio = el("audio", { autoplay: true });
   const buttons = el("div", { className: "phone-buttons" });
-  buttons.append(answerButton, declineButton, hangupButton, muteButton);
+  buttons.append(answerButton, declineButton, hangupButton, muteButton, holdButton);
   panel.append(title, status, mic, caller, buttons, keypad, remoteAudio);
 
   let ws = null;
-  let call = null; // { id, caller, pc, stream, answered, connected }
+  let call = null; // { id, caller, pc, stream, answered, connected, hold: null|"asking"|"held"|"resuming" }
   let audio = null; // { ctx, analyser } for the caller's voice
   let ring = null;
 
@@ -60,6 +61,36 @@
       show();
       p.onchange = show;
     }).catch(() => {});
+  }
+
+  // Available / Away lives in the panel and switches without reloading the page (a reload
+  // would drop a call in progress): the home page's form, posted with fetch. Without this
+  // script the same form still works with a reload.
+  const presence = document.querySelector("#me .mystate");
+  if (presence) {
+    panel.insertBefore(presence, mic);
+    const form = presence.querySelector("form");
+    panel.dataset.presence = form.elements.presence.value === "away" ? "available" : "away";
+    form.addEventListener("submit", e => {
+      e.preventDefault();
+      const button = form.querySelector("button");
+      button.disabled = true;
+      fetch(form.action, {
+        method: "POST",
+        headers: { Accept: "application/json" },
+        body: new URLSearchParams(new FormData(form)),
+      })
+        .then(r => (r.ok ? r.json() : Promise.reject(r.status)))
+        .then(p => {
+          const badge = presence.querySelector(".presence");
+          if (badge) badge.outerHTML = p.badge;
+          form.elements.presence.value = p.next;
+          button.textContent = p.button;
+          panel.dataset.presence = p.choice;
+        })
+        .catch(e => console.warn("presence not changed", e))
+        .finally(() => (button.disabled = false));
+    });
   }
 
   function send(message) {
@@ -99,11 +130,16 @@
           setStatus("in-call", t("In call", "En communication"));
         }
         break;
+      case "hold":
+        if (call && m.call === call.id) showHold(m.on_hold);
+        break;
       case "ended":
         if (call && m.call === call.id) endCall();
         break;
       case "error":
         console.warn("softphone:", m.message);
+        // A hold or resume that Hotline refused: the call stays as it was.
+        if (call && (call.hold === "asking" || call.hold === "resuming")) showHold(call.hold === "resuming");
         break;
     }
   }
@@ -175,7 +211,7 @@
       });
       if (call !== current) return;
       current.answered = true;
-      hangupButton.hidden = muteButton.hidden = keypad.hidden = false;
+      hangupButton.hidden = muteButton.hidden = holdButton.hidden = keypad.hidden = false;
       send({ type: "answer", call: current.id, sdp: pc.localDescription.sdp });
     } catch (e) {
       console.warn("cannot answer", e);
@@ -208,18 +244,49 @@
     call = null;
     remoteAudio.srcObject = null;
     caller.textContent = "";
-    answerButton.hidden = declineButton.hidden = hangupButton.hidden = muteButton.hidden = keypad.hidden = true;
+    answerButton.hidden = declineButton.hidden = hangupButton.hidden = muteButton.hidden = holdButton.hidden = keypad.hidden = true;
+    holdButton.textContent = t("Hold", "Mettre en attente");
+    holdButton.setAttribute("aria-pressed", "false");
+    holdButton.disabled = false;
     muteButton.textContent = t("Mute", "Couper le micro");
     muteButton.setAttribute("aria-pressed", "false");
     if (ws && ws.readyState === WebSocket.OPEN) setStatus("ready", t("Ready", "Prêt"));
   }
 
-  function toggleMute() {
+  // The microphone is sent when the call is neither muted nor on hold.
+  function applyMicrophone() {
     if (!call || !call.stream) return;
     const track = call.stream.getAudioTracks()[0];
-    track.enabled = !track.enabled;
-    muteButton.setAttribute("aria-pressed", String(!track.enabled));
-    muteButton.textContent = track.enabled ? t("Mute", "Couper le micro") : t("Unmute", "Rétablir le micro");
+    if (track) track.enabled = !call.muted && !call.hold;
+  }
+
+  function toggleMute() {
+    if (!call || !call.stream) return;
+    call.muted = !call.muted;
+    applyMicrophone();
+    muteButton.setAttribute("aria-pressed", String(call.muted));
+    muteButton.textContent = call.muted ? t("Unmute", "Rétablir le micro") : t("Mute", "Couper le micro");
+  }
+
+  // Hold asks Hotline (a re-INVITE on the gateway's leg; the caller hears music) and waits for
+  // its "hold" reply before saying so; the microphone stops at once.
+  function toggleHold() {
+    if (!call || !call.connected || call.hold === "asking" || call.hold === "resuming") return;
+    const resume = call.hold === "held";
+    call.hold = resume ? "resuming" : "asking";
+    holdButton.disabled = true;
+    applyMicrophone();
+    send({ type: resume ? "resume" : "hold", call: call.id });
+  }
+
+  function showHold(onHold) {
+    call.hold = onHold ? "held" : null;
+    applyMicrophone();
+    holdButton.disabled = false;
+    holdButton.setAttribute("aria-pressed", String(onHold));
+    holdButton.textContent = onHold ? t("Resume", "Reprendre") : t("Hold", "Mettre en attente");
+    if (onHold) setStatus("on-hold", t("On hold", "En attente"));
+    else setStatus("in-call", t("In call", "En communication"));
   }
 
   // Keypad digits go to the far end as RFC 4733 events (RTCDTMFSender).
@@ -231,6 +298,7 @@
   declineButton.addEventListener("click", decline);
   hangupButton.addEventListener("click", hangup);
   muteButton.addEventListener("click", toggleMute);
+  holdButton.addEventListener("click", toggleHold);
   // Closing the tab ends the call at once (the gateway also sees the socket close).
   window.addEventListener("pagehide", hangup);
 

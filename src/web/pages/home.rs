@@ -13,8 +13,9 @@ use crate::web::i18n::Lang;
 use crate::web::{AppState, PageError, WebError};
 use axum::extract::rejection::FormRejection;
 use axum::extract::State;
-use axum::response::{Html, Redirect};
-use axum::Form;
+use axum::http::{header, HeaderMap};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::{Form, Json};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::fmt::Write;
@@ -140,10 +141,7 @@ pub(crate) async fn home(
 
     let mut body = String::from(r#"<script src="/assets/home.js" defer></script>"#);
     // The technician's own presence: what they chose, and what routing sees.
-    let (next, button) = match my_choice {
-        PresenceChoice::Available => ("away", lang.t("Go away")),
-        PresenceChoice::Away => ("available", lang.t("Go available")),
-    };
+    let (next, button) = presence_toggle(lang, my_choice);
     let _ = write!(
         body,
         r#"<section id="me" class="card me" aria-labelledby="me-h"><h2 id="me-h">{l_me}</h2>
@@ -314,19 +312,54 @@ impl TryFrom<String> for ChoiceField {
     }
 }
 
+/// The toggle's next choice and its button label.
+fn presence_toggle(lang: Lang, choice: PresenceChoice) -> (&'static str, &'static str) {
+    match choice {
+        PresenceChoice::Available => ("away", lang.t("Go away")),
+        PresenceChoice::Away => ("available", lang.t("Go available")),
+    }
+}
+
+/// What a page that switched presence without reloading (`Accept: application/json`, the
+/// phone panel) shows next: the badge of what routing now sees and the toggle's new state.
+#[derive(serde::Serialize)]
+struct PresenceChanged {
+    choice: &'static str,
+    presence: &'static str,
+    badge: String,
+    next: &'static str,
+    button: &'static str,
+}
+
 pub(crate) async fn set_presence(
     State(state): State<AppState>,
     auth: Result<Auth, WebError>,
+    lang: Lang,
+    headers: HeaderMap,
     form: Result<Form<PresenceForm>, FormRejection>,
-) -> Result<Redirect, PageError> {
+) -> Result<Response, PageError> {
     let auth = auth?;
     let Form(form) = form?;
     auth.check_csrf(form.csrf.as_deref())?;
-    state
-        .store
-        .set_presence(&auth.user.name, form.presence.0)
-        .await?;
-    Ok(Redirect::to("/"))
+    let choice = form.presence.0;
+    state.store.set_presence(&auth.user.name, choice).await?;
+    let wants_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    if !wants_json {
+        return Ok(Redirect::to("/").into_response());
+    }
+    let presence = state.store.presence(&auth.user.name, Utc::now()).await?;
+    let (next, button) = presence_toggle(lang, choice);
+    Ok(Json(PresenceChanged {
+        choice: choice.as_str(),
+        presence: presence.as_str(),
+        badge: presence_badge(lang, presence),
+        next,
+        button,
+    })
+    .into_response())
 }
 
 /// The phone in the browser (`/assets/softphone.js` fills it in): only on the home page, so

@@ -384,6 +384,11 @@ impl TransactionTable {
     /// retransmission).
     fn dialog_from_2xx(&mut self, key: &TransactionKey, response: &Response) -> Option<DialogKey> {
         let dialog = DialogKey::of_2xx(response)?;
+        // A 2xx to a re-INVITE (§14.1) is in a dialog we route already: registering it again
+        // would replace that dialog's entry and cut its owner off from its signals.
+        if self.dialogs.contains_key(&dialog) {
+            return None;
+        }
         let entry = self.clients.get_mut(key)?;
         if !entry.answered_by.insert(dialog.remote_tag.clone()) {
             return None;

@@ -246,3 +246,44 @@ fn register_the_registrar_never_answers_is_dropped_after_64_t1() {
         .iter()
         .any(|o| matches!(o, Output::OutOfDialog { .. })));
 }
+
+#[test]
+fn our_reinvite_in_a_call_we_answered_keeps_the_dialog_and_its_signals() {
+    let mut h = Harness::new();
+    let out = h.receive(&from_phone("INVITE", "z9hG4bK-i1", "c1", None, 1), 0);
+    let key = invite_transaction(&out);
+    let invite = request(&from_phone("INVITE", "z9hG4bK-i1", "c1", None, 1));
+    h.table.respond(
+        &key,
+        message::response(&invite, StatusCode::OK, Some("hd1")),
+        h.at(10),
+    );
+    h.receive(&from_phone("ACK", "z9hG4bK-a1", "c1", Some("hd1"), 1), 20);
+
+    // We put the call on hold: a re-INVITE from our tag to the phone's.
+    let reinvite = "INVITE sip:alice@127.0.0.1:5070 SIP/2.0\r\n\
+        Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-re1;rport\r\nMax-Forwards: 70\r\n\
+        From: <sip:helpdesk@127.0.0.1>;tag=hd1\r\nTo: <sip:alice@127.0.0.1>;tag=alice1\r\n\
+        Call-ID: c1\r\nCSeq: 1 INVITE\r\nContact: <sip:helpdesk@127.0.0.1:5060>\r\n\
+        Content-Length: 0\r\n\r\n";
+    let (_, out) = h
+        .table
+        .send_request(request(reinvite), Flow::Udp, phone(), h.at(1000))
+        .unwrap();
+    assert_eq!(requests(&out)[0].method, rsip::Method::Invite);
+    let ok = message::response(&request(reinvite), StatusCode::OK, None).to_string();
+    let out = h.receive(&ok, 1050);
+    let dialogs: Vec<_> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Response { dialog, .. } => Some(dialog.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(dialogs, [None], "the 2xx is reported, not as a new dialog");
+
+    // The phone's BYE still reaches the call.
+    let out = h.receive(&from_phone("BYE", "z9hG4bK-b1", "c1", Some("hd1"), 2), 2000);
+    assert_eq!(codes(&out), [200]);
+    assert!(matches!(signals(&out)[..], [CallSignal::Bye]));
+}
