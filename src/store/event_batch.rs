@@ -15,7 +15,7 @@
 //! lose the others.
 
 use super::{query_error, Dialect, StoreError};
-use sqlx::AnyPool;
+use sqlx::{AnyConnection, AnyPool, Connection};
 use tokio::sync::{mpsc, oneshot};
 
 /// Rows in one insert: 4 parameters each stays far below SQLite's and PostgreSQL's limits.
@@ -74,7 +74,21 @@ impl EventBatcher {
 async fn run(writer: AnyPool, dialect: Dialect, mut pending: mpsc::UnboundedReceiver<Pending>) {
     let mut group = Vec::with_capacity(MAX_ROWS);
     while pending.recv_many(&mut group, MAX_ROWS).await > 0 {
-        match insert_chunked(&writer, dialect, &group).await {
+        // The connection first: that is where a database that is down keeps us waiting.
+        let mut conn = match writer.acquire().await {
+            Ok(conn) => conn,
+            Err(e) => {
+                let message = e.to_string();
+                for event in group.drain(..) {
+                    let _ = event.done.send(Err(unreachable(&e, &message)));
+                }
+                continue;
+            }
+        };
+        // A caller who stopped waiting meanwhile (`TicketWriter` gives up after a while and
+        // keeps the event to write it later itself) must not have it written twice.
+        group.retain(|event| !event.done.is_closed());
+        match insert_chunked(&mut conn, dialect, &group).await {
             Ok(()) => {
                 for event in group.drain(..) {
                     let _ = event.done.send(Ok(()));
@@ -85,7 +99,7 @@ async fn run(writer: AnyPool, dialect: Dialect, mut pending: mpsc::UnboundedRece
                     tracing::debug!(error = %e, rows = group.len(), "grouped event insert failed; writing the events one by one");
                 }
                 for event in group.drain(..) {
-                    let result = insert(&writer, std::slice::from_ref(&event))
+                    let result = insert(&mut *conn, std::slice::from_ref(&event))
                         .await
                         .map_err(query_error(OPERATION));
                     let _ = event.done.send(result);
@@ -95,22 +109,36 @@ async fn run(writer: AnyPool, dialect: Dialect, mut pending: mpsc::UnboundedRece
     }
 }
 
+/// Each waiting caller's copy of a failure to get the connection (sqlx errors cannot be
+/// cloned): still an error that says the database could not be reached.
+fn unreachable(e: &sqlx::Error, message: &str) -> StoreError {
+    let source = match e {
+        sqlx::Error::PoolClosed => sqlx::Error::PoolClosed,
+        sqlx::Error::PoolTimedOut => sqlx::Error::PoolTimedOut,
+        _ => sqlx::Error::Protocol(message.to_string()),
+    };
+    query_error(OPERATION)(source)
+}
+
 /// Writes `rows` in one transaction, as inserts of [`CHUNKS`] rows: a handful of distinct
 /// statements, so each is prepared once and kept in the connection's statement cache (a
 /// statement per group size would be prepared anew almost every time).
 async fn insert_chunked(
-    writer: &AnyPool,
+    conn: &mut AnyConnection,
     dialect: Dialect,
     rows: &[Pending],
 ) -> Result<(), sqlx::Error> {
-    if rows.len() == 1 {
-        return insert(writer, rows).await;
+    match rows.len() {
+        0 => return Ok(()),
+        1 => return insert(&mut *conn, rows).await,
+        _ => {}
     }
     // SQLite: take the write lock at once (see `Store::begin_write`).
-    let mut tx = match dialect {
-        Dialect::Sqlite => writer.begin_with("BEGIN IMMEDIATE").await?,
-        Dialect::Postgres => writer.begin().await?,
+    let begin = match dialect {
+        Dialect::Sqlite => "BEGIN IMMEDIATE",
+        Dialect::Postgres => "BEGIN",
     };
+    let mut tx = conn.begin_with(begin).await?;
     let mut rest = rows;
     while !rest.is_empty() {
         let size = CHUNKS.into_iter().find(|&c| c <= rest.len()).unwrap_or(1);
