@@ -133,11 +133,7 @@ impl Store {
         })?;
         let entries =
             parse_directory_csv(&text).map_err(|(line, reason)| csv_error(line, reason))?;
-        let mut tx = self
-            .writer()
-            .begin()
-            .await
-            .map_err(query_error("starting the directory import"))?;
+        let mut tx = self.begin_write("starting the directory import").await?;
         for e in &entries {
             upsert(&mut *tx, e).await?;
         }

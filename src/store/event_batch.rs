@@ -72,6 +72,7 @@ impl EventBatcher {
 }
 
 async fn run(writer: AnyPool, dialect: Dialect, mut pending: mpsc::UnboundedReceiver<Pending>) {
+    let inserts = Inserts::new();
     let mut group = Vec::with_capacity(MAX_ROWS);
     while pending.recv_many(&mut group, MAX_ROWS).await > 0 {
         // The connection first: that is where a database that is down keeps us waiting.
@@ -88,7 +89,7 @@ async fn run(writer: AnyPool, dialect: Dialect, mut pending: mpsc::UnboundedRece
         // A caller who stopped waiting meanwhile (`TicketWriter` gives up after a while and
         // keeps the event to write it later itself) must not have it written twice.
         group.retain(|event| !event.done.is_closed());
-        match insert_chunked(&mut conn, dialect, &group).await {
+        match insert_chunked(&mut conn, dialect, &inserts, &group).await {
             Ok(()) => {
                 for event in group.drain(..) {
                     let _ = event.done.send(Ok(()));
@@ -99,7 +100,8 @@ async fn run(writer: AnyPool, dialect: Dialect, mut pending: mpsc::UnboundedRece
                     tracing::debug!(error = %e, rows = group.len(), "grouped event insert failed; writing the events one by one");
                 }
                 for event in group.drain(..) {
-                    let result = insert(&mut *conn, std::slice::from_ref(&event))
+                    let result = inserts
+                        .insert(&mut *conn, std::slice::from_ref(&event))
                         .await
                         .map_err(query_error(OPERATION));
                     let _ = event.done.send(result);
@@ -126,24 +128,20 @@ fn unreachable(e: &sqlx::Error, message: &str) -> StoreError {
 async fn insert_chunked(
     conn: &mut AnyConnection,
     dialect: Dialect,
+    inserts: &Inserts,
     rows: &[Pending],
 ) -> Result<(), sqlx::Error> {
     match rows.len() {
         0 => return Ok(()),
-        1 => return insert(&mut *conn, rows).await,
+        1 => return inserts.insert(&mut *conn, rows).await,
         _ => {}
     }
-    // SQLite: take the write lock at once (see `Store::begin_write`).
-    let begin = match dialect {
-        Dialect::Sqlite => "BEGIN IMMEDIATE",
-        Dialect::Postgres => "BEGIN",
-    };
-    let mut tx = conn.begin_with(begin).await?;
+    let mut tx = conn.begin_with(dialect.begin_write()).await?;
     let mut rest = rows;
     while !rest.is_empty() {
         let size = CHUNKS.into_iter().find(|&c| c <= rest.len()).unwrap_or(1);
         let (chunk, after) = rest.split_at(size);
-        insert(&mut *tx, chunk).await?;
+        inserts.insert(&mut *tx, chunk).await?;
         rest = after;
     }
     tx.commit().await
@@ -152,22 +150,36 @@ async fn insert_chunked(
 /// Row counts of the insert statements used: whatever fits, largest first.
 const CHUNKS: [usize; 4] = [64, 16, 4, 1];
 
-/// One `INSERT … VALUES (…), (…)` for `rows`, in their order (so row ids keep it too). The
-/// error is left raw: a group's failure is not counted as a store error, only the rows' own.
-async fn insert<'e>(
-    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
-    rows: &[Pending],
-) -> Result<(), sqlx::Error> {
-    let sql = statement(rows.len());
-    let mut query = sqlx::query(&sql);
-    for row in rows {
-        query = query
-            .bind(row.ticket_id)
-            .bind(row.at_ms)
-            .bind(row.kind)
-            .bind(row.detail.as_str());
+/// The insert statement for each size in [`CHUNKS`], built once for the task.
+struct Inserts([String; CHUNKS.len()]);
+
+impl Inserts {
+    fn new() -> Inserts {
+        Inserts(CHUNKS.map(statement))
     }
-    query.execute(executor).await.map(drop)
+
+    /// One `INSERT … VALUES (…), (…)` for `rows` (a size in [`CHUNKS`]), in their order (so
+    /// row ids keep it too). The error is left raw: a group's failure is not counted as a
+    /// store error, only the rows' own.
+    async fn insert<'e>(
+        &self,
+        executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+        rows: &[Pending],
+    ) -> Result<(), sqlx::Error> {
+        let size = CHUNKS
+            .iter()
+            .position(|&c| c == rows.len())
+            .expect("inserts come in the sizes of CHUNKS");
+        let mut query = sqlx::query(&self.0[size]);
+        for row in rows {
+            query = query
+                .bind(row.ticket_id)
+                .bind(row.at_ms)
+                .bind(row.kind)
+                .bind(row.detail.as_str());
+        }
+        query.execute(executor).await.map(drop)
+    }
 }
 
 fn statement(rows: usize) -> String {

@@ -102,6 +102,16 @@ pub enum Dialect {
     Postgres,
 }
 
+impl Dialect {
+    /// How a transaction that will write begins (see [`Store::begin_write`]).
+    fn begin_write(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+            Dialect::Postgres => "BEGIN",
+        }
+    }
+}
+
 /// The database, shared by every call task and route (a pool: cheap to clone).
 #[derive(Clone)]
 pub struct Store {
@@ -144,16 +154,17 @@ impl Store {
                 })?;
             }
         }
+        let connect_error = |source| StoreError::Connect {
+            url: redact(url),
+            source,
+        };
         // One plain connection first: a wrong host, password or database is reported at once,
         // where the pool would retry until its acquire timeout.
         {
             use sqlx::Connection;
             let probe = sqlx::AnyConnection::connect(&connect_url)
                 .await
-                .map_err(|source| StoreError::Connect {
-                    url: redact(url),
-                    source,
-                })?;
+                .map_err(connect_error)?;
             let _ = probe.close().await;
         }
         // SQLite: a few connections for reads (WAL readers never wait for the writer) and one
@@ -163,18 +174,12 @@ impl Store {
         let pool = pool_options(dialect, max)
             .connect(&connect_url)
             .await
-            .map_err(|source| StoreError::Connect {
-                url: redact(url),
-                source,
-            })?;
+            .map_err(connect_error)?;
         let writer = match dialect {
             Dialect::Sqlite => pool_options(dialect, 1)
                 .connect(&connect_url)
                 .await
-                .map_err(|source| StoreError::Connect {
-                    url: redact(url),
-                    source,
-                })?,
+                .map_err(connect_error)?,
             Dialect::Postgres => pool.clone(),
         };
         let events = event_batch::EventBatcher::start(writer.clone(), dialect);
@@ -226,12 +231,8 @@ impl Store {
         &self,
         operation: &'static str,
     ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
-        let begin = match self.dialect {
-            Dialect::Sqlite => "BEGIN IMMEDIATE",
-            Dialect::Postgres => "BEGIN",
-        };
         self.writer
-            .begin_with(begin)
+            .begin_with(self.dialect.begin_write())
             .await
             .map_err(query_error(operation))
     }
