@@ -10,6 +10,7 @@ use hotline::sip::digest::{Algorithm, Credentials, Ha1Set};
 use hotline::sip::message::header_value;
 use rsip::{Header, Response};
 use std::time::Duration;
+use support::digest::challenge_param as param;
 use support::oncall::sip_technician;
 use support::server::TestServer;
 use support::ua::Ua;
@@ -109,15 +110,6 @@ fn challenges(response: &Response) -> Vec<String> {
             _ => None,
         })
         .collect()
-}
-
-fn param(challenge: &str, name: &str) -> String {
-    challenge
-        .split(&format!("{name}=\""))
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .unwrap_or_default()
-        .to_string()
 }
 
 /// The Authorization a phone knowing `password` sends for `challenge`.

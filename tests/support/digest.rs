@@ -20,17 +20,20 @@ pub fn md5_challenge(response: &Response) -> String {
         .expect("an MD5 challenge")
 }
 
+/// The quoted parameter `name` of a challenge's text (empty when it has none).
+pub fn challenge_param(challenge: &str, name: &str) -> String {
+    challenge
+        .split(&format!("{name}=\""))
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// The `Authorization` value for a REGISTER answering `challenge` (an MD5 challenge's text)
 /// as `user` with `password`.
 pub fn md5_register_authorization(challenge: &str, user: &str, password: &str) -> String {
-    let param = |name: &str| {
-        challenge
-            .split(&format!("{name}=\""))
-            .nth(1)
-            .and_then(|s| s.split('"').next())
-            .unwrap_or_default()
-            .to_string()
-    };
+    let param = |name: &str| challenge_param(challenge, name);
     let realm = param("realm");
     let mut c = Credentials {
         username: user.into(),

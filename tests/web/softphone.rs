@@ -46,6 +46,17 @@ async fn browser_with_microphone(wav: &Path) -> Driver {
     start_driver_with(&args).await.expect("browser")
 }
 
+/// tom logged in to the web log in Chromium, whose microphone plays 1 kHz; the file lives as
+/// long as the returned directory.
+async fn tom_at_his_workstation(web: &Web) -> (Driver, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("microphone.wav");
+    microphone_wav(&wav, 1000.0);
+    let driver = browser_with_microphone(&wav).await;
+    log_in(&driver, web, "tom").await;
+    (driver, dir)
+}
+
 async fn log_in(driver: &Driver, web: &Web, name: &str) {
     driver
         .go(&format!("http://{}/login", web.server.http))
@@ -172,11 +183,7 @@ async fn a_technician_takes_a_p1_call_in_the_browser_with_two_way_audio() {
     let web = Web::start_with(|c| c.registrar.keepalive_secs = 0).await;
     let store = web.store().clone();
     network_team(&store, &["tom"], None).await;
-    let dir = tempfile::tempdir().unwrap();
-    let wav = dir.path().join("microphone.wav");
-    microphone_wav(&wav, 1000.0);
-    let driver = browser_with_microphone(&wav).await;
-    log_in(&driver, &web, "tom").await;
+    let (driver, _microphone) = tom_at_his_workstation(&web).await;
 
     // The open home page is one of tom's phones.
     wait_for_state(&driver, None, "ready").await;
@@ -295,11 +302,7 @@ async fn declining_in_the_browser_passes_the_call_on_and_the_caller_hanging_up_e
     let web = Web::start_with(|c| c.registrar.keepalive_secs = 0).await;
     let store = web.store().clone();
     network_team(&store, &["tom"], Some("alice")).await;
-    let dir = tempfile::tempdir().unwrap();
-    let wav = dir.path().join("microphone.wav");
-    microphone_wav(&wav, 1000.0);
-    let driver = browser_with_microphone(&wav).await;
-    log_in(&driver, &web, "tom").await;
+    let (driver, _microphone) = tom_at_his_workstation(&web).await;
     wait_for_state(&driver, None, "ready").await;
 
     let (mut caller, reference) = p1_network_call(&web).await;
@@ -342,11 +345,7 @@ async fn the_phone_panel_switches_presence_without_reloading_and_shows_the_micro
         .set_presence("tom", PresenceChoice::Available)
         .await
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let wav = dir.path().join("microphone.wav");
-    microphone_wav(&wav, 1000.0);
-    let driver = browser_with_microphone(&wav).await;
-    log_in(&driver, &web, "tom").await;
+    let (driver, _microphone) = tom_at_his_workstation(&web).await;
     wait_for_state(&driver, None, "ready").await;
 
     // The toggle and the microphone permission are in the phone panel.

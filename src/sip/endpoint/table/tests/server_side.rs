@@ -14,6 +14,15 @@ fn invite_transaction(outputs: &[Output]) -> TransactionKey {
         .expect("a new call")
 }
 
+/// The phone's INVITE (`c1`) answered with a 200 carrying our tag `hd1`, `ms` after it came.
+fn answered_call(h: &mut Harness, ms: u64) {
+    let out = h.receive(&from_phone("INVITE", "z9hG4bK-i1", "c1", None, 1), 0);
+    let key = invite_transaction(&out);
+    let invite = request(&from_phone("INVITE", "z9hG4bK-i1", "c1", None, 1));
+    let ok = message::response(&invite, StatusCode::OK, Some("hd1"));
+    h.table.respond(&key, ok, h.at(ms));
+}
+
 #[test]
 fn new_invite_gets_100_trying_and_becomes_a_call() {
     let mut h = Harness::new();
@@ -102,11 +111,7 @@ fn ack_for_a_rejection_goes_to_the_transaction_not_the_call() {
 #[test]
 fn ack_for_a_2xx_is_matched_by_dialog_and_stops_the_retransmissions() {
     let mut h = Harness::new();
-    let out = h.receive(&from_phone("INVITE", "z9hG4bK-i1", "c1", None, 1), 0);
-    let key = invite_transaction(&out);
-    let invite = request(&from_phone("INVITE", "z9hG4bK-i1", "c1", None, 1));
-    let ok = message::response(&invite, StatusCode::OK, Some("hd1"));
-    h.table.respond(&key, ok, h.at(10));
+    answered_call(&mut h, 10);
     assert_eq!(codes(&h.table.on_timer(h.at(510))), [200], "Timer G");
     // The ACK for a 2xx is a transaction of its own: new branch, same dialog (§13.2.2.4).
     let out = h.receive(&from_phone("ACK", "z9hG4bK-a1", "c1", Some("hd1"), 1), 600);
@@ -117,14 +122,7 @@ fn ack_for_a_2xx_is_matched_by_dialog_and_stops_the_retransmissions() {
 #[test]
 fn unacknowledged_2xx_ends_the_call_after_64_t1() {
     let mut h = Harness::new();
-    let out = h.receive(&from_phone("INVITE", "z9hG4bK-i1", "c1", None, 1), 0);
-    let key = invite_transaction(&out);
-    let invite = request(&from_phone("INVITE", "z9hG4bK-i1", "c1", None, 1));
-    h.table.respond(
-        &key,
-        message::response(&invite, StatusCode::OK, Some("hd1")),
-        h.at(0),
-    );
+    answered_call(&mut h, 0);
     let mut timed_out = None;
     while let Some(at) = h.table.next_deadline() {
         let out = h.table.on_timer(at);
@@ -250,14 +248,7 @@ fn register_the_registrar_never_answers_is_dropped_after_64_t1() {
 #[test]
 fn our_reinvite_in_a_call_we_answered_keeps_the_dialog_and_its_signals() {
     let mut h = Harness::new();
-    let out = h.receive(&from_phone("INVITE", "z9hG4bK-i1", "c1", None, 1), 0);
-    let key = invite_transaction(&out);
-    let invite = request(&from_phone("INVITE", "z9hG4bK-i1", "c1", None, 1));
-    h.table.respond(
-        &key,
-        message::response(&invite, StatusCode::OK, Some("hd1")),
-        h.at(10),
-    );
+    answered_call(&mut h, 10);
     h.receive(&from_phone("ACK", "z9hG4bK-a1", "c1", Some("hd1"), 1), 20);
 
     // We put the call on hold: a re-INVITE from our tag to the phone's.
