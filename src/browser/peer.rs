@@ -236,8 +236,11 @@ impl BrowserPeer {
         let from_sip = Arc::clone(&socket);
         tasks.spawn(async move {
             let mut buf = vec![0u8; 1500];
+            let Ok(from_sip) = from_sip.socket() else {
+                return;
+            };
             loop {
-                let Ok((n, _)) = from_sip.socket().recv_from(&mut buf).await else {
+                let Ok((n, _)) = from_sip.recv_from(&mut buf).await else {
                     break;
                 };
                 let mut raw = &buf[..n];
@@ -279,7 +282,9 @@ impl BrowserPeer {
                 let Ok(bytes) = packet.marshal() else {
                     continue;
                 };
-                let _ = socket.socket().send_to(&bytes, remote).await;
+                if let Ok(socket) = socket.socket() {
+                    let _ = socket.send_to(&bytes, remote).await;
+                }
             }
         });
         Relay { _tasks: tasks }

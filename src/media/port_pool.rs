@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use tokio::net::UdpSocket;
 
 /// Why no RTP socket could be had. The call layer answers 503 either way.
@@ -55,9 +55,17 @@ pub struct PortPool {
 
 /// A bound RTP socket; its port goes back to the pool when this is dropped, including while a
 /// panicking call task unwinds.
+///
+/// The socket is non-blocking and, unless [`RtpSocket::socket`] is asked for, outside tokio's
+/// reactor: the media loops read every call's socket on their 20 ms tick, and a socket in the
+/// reactor would wake a worker thread (epoll) for every packet that arrives, 50 times a second
+/// per call, with nothing to do (issue 16).
 #[derive(Debug)]
 pub struct RtpSocket {
-    socket: UdpSocket,
+    socket: std::net::UdpSocket,
+    /// The same socket in tokio's reactor, for code that awaits it (the browser gateway's
+    /// relay); made on first use.
+    registered: OnceLock<UdpSocket>,
     port: u16,
     pool: SharedState,
 }
@@ -67,8 +75,25 @@ impl RtpSocket {
         self.port
     }
 
-    pub fn socket(&self) -> &UdpSocket {
-        &self.socket
+    /// Sends without waiting; `WouldBlock` when the kernel's buffer is full.
+    pub fn try_send_to(&self, packet: &[u8], target: SocketAddr) -> io::Result<usize> {
+        self.socket.send_to(packet, target)
+    }
+
+    /// Receives without waiting; `WouldBlock` when nothing is queued.
+    pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.socket.recv_from(buf)
+    }
+
+    /// The socket for awaiting (registered with tokio's reactor on the first call; inside a
+    /// runtime). Fails only if the socket cannot be duplicated or registered.
+    pub fn socket(&self) -> io::Result<&UdpSocket> {
+        if let Some(socket) = self.registered.get() {
+            return Ok(socket);
+        }
+        let socket = UdpSocket::from_std(self.socket.try_clone()?)?;
+        // Two first calls at once: one registration wins, the other is dropped.
+        Ok(self.registered.get_or_init(|| socket))
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -113,6 +138,7 @@ impl PortPool {
                 Ok(socket) => {
                     return Ok(RtpSocket {
                         socket,
+                        registered: OnceLock::new(),
                         port,
                         pool: self.state.clone(),
                     })
@@ -161,10 +187,10 @@ impl PortPool {
     }
 }
 
-fn bind_udp(addr: SocketAddr) -> io::Result<UdpSocket> {
+fn bind_udp(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
     // std's bind sets no SO_REUSEADDR, so a port another socket holds fails with AddrInUse
     // instead of being shared.
     let socket = std::net::UdpSocket::bind(addr)?;
     socket.set_nonblocking(true)?;
-    UdpSocket::from_std(socket)
+    Ok(socket)
 }

@@ -1,22 +1,25 @@
 //! One call's RTP: paced G.711 sending, receiving, DTMF detection, symmetric RTP, inactivity.
 //!
-//! A [`MediaSession`] owns the call's UDP socket and runs two tasks on it:
-//! - the **sender** (`send.rs`) wakes on a monotonic 20 ms grid (`pacer.rs`), takes the next
-//!   frame of the prompt queue (`playout.rs`) or silence, and sends it;
+//! A [`MediaSession`] owns the call's UDP socket, shared by two parts:
+//! - the **sender** (`send.rs`) takes, on a monotonic 20 ms grid (`pacer.rs`), the next frame
+//!   of the prompt queue (`playout.rs`) or silence, and sends it;
 //! - the **receiver** (`receive.rs`) parses what the caller sends, feeds the DTMF detectors and
 //!   the audio tap, latches the reply address, and watches for inactivity.
 //!
-//! They are apart so that nothing on the receive side (a slow call task not reading its events,
-//! a burst of packets) can delay a send deadline. What they share is small: the negotiated
-//! media (a `watch`, changed by re-INVITEs), the reply address (`Latch`, a lock held for a
-//! copy), and counters. Dropping or closing the session aborts both tasks; the socket, and so
-//! its port, is freed when the last of them is gone.
+//! Neither is a task: a media loop (`media_loop.rs`) serves both, with the other calls of a
+//! runtime worker, every 20 ms. Neither ever waits (a slow call task not reading its events
+//! gets them from a short task instead), so nothing on the receive side can delay a send
+//! deadline. What they share is small: the negotiated media (a `watch`, changed by
+//! re-INVITEs), the reply address (`Latch`, a lock held for a copy), and counters. Dropping or
+//! closing the session takes the call out of its loop; the socket, and so its port, is freed
+//! when the loop lets it go.
 
 mod digits_out;
 /// Public for the fuzz target (`fuzz/fuzz_targets/rtp_telephone_event.rs`): every datagram
 /// that reaches a call's RTP port goes through it first.
 pub mod inbound;
 mod live;
+mod media_loop;
 mod pacer;
 mod playout;
 mod receive;
@@ -35,7 +38,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
 
 /// 20 ms of 8 kHz audio: the packet size every G.711 phone expects (RFC 3551 §4.5). We always
 /// send 20 ms packets and announce `ptime:20`; what the phone sends may differ, and is decoded
@@ -122,16 +124,15 @@ enum PlayoutCommand {
     Digit(Digit),
 }
 
-/// The handle a call holds on its media. Dropping it stops the media tasks.
+/// The handle a call holds on its media. Dropping it stops the media.
 #[derive(Debug)]
 pub struct MediaSession {
-    playout: mpsc::UnboundedSender<PlayoutCommand>,
+    playout: media_loop::LoopHandle,
     media: watch::Sender<NegotiatedMedia>,
     tap: watch::Sender<Option<mpsc::Sender<Vec<i16>>>>,
     latch: SharedLatch,
     counters: Arc<Counters>,
     next_playback: AtomicU64,
-    tasks: Vec<JoinHandle<()>>,
 }
 
 impl MediaSession {
@@ -144,7 +145,6 @@ impl MediaSession {
     ) -> (MediaSession, mpsc::Receiver<MediaEvent>) {
         let socket = Arc::new(socket);
         let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
-        let (playout, playout_rx) = mpsc::unbounded_channel();
         let latch = Arc::new(Mutex::new(Latch {
             sdp: media.remote,
             learned: None,
@@ -168,10 +168,7 @@ impl MediaSession {
             counters.clone(),
             &options,
         );
-        let tasks = vec![
-            tokio::spawn(sender.run(playout_rx)),
-            tokio::spawn(receiver.run()),
-        ];
+        let playout = media_loop::join(media_loop::Call { sender, receiver });
         (
             MediaSession {
                 playout,
@@ -180,7 +177,6 @@ impl MediaSession {
                 latch,
                 counters,
                 next_playback: AtomicU64::new(1),
-                tasks,
             },
             events,
         )
@@ -191,26 +187,26 @@ impl MediaSession {
     /// frame is sent. An empty list finishes at the next frame.
     pub fn play(&self, prompts: Vec<Arc<Prompt>>) -> PlaybackId {
         let id = PlaybackId(self.next_playback.fetch_add(1, Ordering::Relaxed));
-        let _ = self.playout.send(PlayoutCommand::Play(id, prompts));
+        self.playout.command(PlayoutCommand::Play(id, prompts));
         id
     }
 
     /// Barge-in: drops everything queued; the next 20 ms frame is silence. No
     /// `PlaybackFinished` is reported for what was stopped.
     pub fn stop_playback(&self) {
-        let _ = self.playout.send(PlayoutCommand::Stop);
+        self.playout.command(PlayoutCommand::Stop);
     }
 
     /// Plays `source` (decoded 8 kHz audio, e.g. another leg's tap) whenever no prompt is
     /// queued, re-framed to 20 ms and encoded in this leg's codec; `None` stops it. Prompts
     /// played meanwhile (music on hold, an announcement) take the line over it.
     pub fn set_live_source(&self, source: Option<mpsc::Receiver<Vec<i16>>>) {
-        let _ = self.playout.send(PlayoutCommand::Live(source));
+        self.playout.command(PlayoutCommand::Live(source));
     }
 
     /// Sends a key to the peer as an RFC 4733 telephone-event (dropped if none was negotiated).
     pub fn send_digit(&self, digit: Digit) {
-        let _ = self.playout.send(PlayoutCommand::Digit(digit));
+        self.playout.command(PlayoutCommand::Digit(digit));
     }
 
     /// Whether the peer has put us on hold (sendonly, inactive, or no address).
@@ -254,26 +250,11 @@ impl MediaSession {
         self.counters.snapshot()
     }
 
-    /// Stops both tasks and waits until they are gone, so the port is back in the pool when
-    /// this returns.
-    pub async fn close(mut self) -> MediaStats {
-        let tasks = std::mem::take(&mut self.tasks);
-        for task in &tasks {
-            task.abort();
-        }
-        for task in tasks {
-            // A cancelled task ends with `JoinError::Cancelled`; a panicked one has already
-            // dropped its socket handle while unwinding. Either way nothing is left to do.
-            let _ = task.await;
-        }
+    /// Stops the media and waits (at most one 20 ms tick) until its loop has let the socket go,
+    /// so the port is back in the pool when this returns. Dropping the session stops it too,
+    /// without waiting.
+    pub async fn close(self) -> MediaStats {
+        self.playout.leave().await;
         self.counters.snapshot()
-    }
-}
-
-impl Drop for MediaSession {
-    fn drop(&mut self) {
-        for task in &self.tasks {
-            task.abort();
-        }
     }
 }

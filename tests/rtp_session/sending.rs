@@ -178,3 +178,37 @@ async fn prompts_queued_together_play_back_to_back_and_each_playback_reports_its
         MediaEvent::PlaybackFinished(b)
     );
 }
+
+/// The sessions of a runtime share two media loops (one per worker): each session still gets
+/// its own unbroken 20 ms stream, and sessions leaving the loops do not disturb the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_sessions_sharing_the_media_loops_each_get_a_paced_stream() {
+    const SESSIONS: usize = 60;
+    let mut calls = Vec::new();
+    for _ in 0..SESSIONS {
+        let phone = Phone::new().await;
+        let (session, events, _) =
+            start_session(negotiated(phone.addr(), G711::Ulaw), NO_TIMEOUT).await;
+        calls.push((phone, session, events));
+    }
+    // Half the sessions leave; the rest must keep their pace.
+    for (_, session, _) in calls.drain(SESSIONS / 2..) {
+        session.close().await;
+    }
+    // What queued while the others were set up is thrown away; then one second is counted
+    // from each phone's queue (the kernel keeps it: 50 small datagrams).
+    let queued = |phone: &Phone| {
+        let mut buf = [0u8; 2048];
+        std::iter::from_fn(|| phone.socket.try_recv_from(&mut buf).ok()).count()
+    };
+    for (phone, _, _) in &calls {
+        queued(phone);
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let counts: Vec<usize> = calls.iter().map(|(phone, _, _)| queued(phone)).collect();
+    let (min, max) = (counts.iter().min().unwrap(), counts.iter().max().unwrap());
+    assert!(
+        *min >= 45 && *max <= 55,
+        "packets per session in 1 s: {counts:?}"
+    );
+}

@@ -1,4 +1,4 @@
-//! The receiver task: reads the caller's packets, latches the reply address, reports digits,
+//! A call's receiver, read by its send loop every 20 ms: reads the caller's packets, latches the reply address, reports digits,
 //! feeds the audio tap, and reports a silent (packet-less) line once.
 
 use super::inbound::{Dropped, InboundPath};
@@ -13,7 +13,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 /// Larger than any G.711 packet (20 ms = 172 bytes; even 200 ms fits) and than a usual MTU.
-const DATAGRAM_BUFFER: usize = 2048;
+pub(super) const DATAGRAM_BUFFER: usize = 2048;
+/// 20 ms packets arrive one per tick; 16 per tick covers a phone's burst after a stall.
+const MAX_DATAGRAMS_PER_TICK: usize = 16;
 
 pub struct Receiver {
     socket: Arc<RtpSocket>,
@@ -25,6 +27,8 @@ pub struct Receiver {
     inactivity_timeout: Duration,
     inbound: InboundPath,
     start: Instant,
+    last_heard: Instant,
+    timed_out: bool,
 }
 
 impl Receiver {
@@ -37,6 +41,7 @@ impl Receiver {
         counters: Arc<Counters>,
         options: &RtpOptions,
     ) -> Self {
+        let start = Instant::now();
         Receiver {
             socket,
             media,
@@ -46,63 +51,61 @@ impl Receiver {
             counters,
             inactivity_timeout: options.inactivity_timeout,
             inbound: InboundPath::new(options.inband_dtmf),
-            start: Instant::now(),
+            start,
+            last_heard: start,
+            timed_out: false,
         }
     }
 
-    pub async fn run(mut self) {
-        let mut buf = vec![0u8; DATAGRAM_BUFFER];
-        let mut last_heard = self.start;
-        let mut timed_out = false;
-        // Both waits below live for the whole session instead of being made anew for every
-        // packet: a fresh timer per packet was an insertion into and a removal from the timer
-        // wheel, and a fresh `changed()` a registration on the watch, 50 times a second per
-        // call (4 % of the server's profile at 1,500 calls, issue 16). The silence timer is
-        // only moved when it fires early, i.e. about once per inactivity timeout.
-        let silence = tokio::time::sleep_until(self.start + self.inactivity_timeout);
-        tokio::pin!(silence);
-        let mut changes = Box::pin(next_change(self.media.clone()));
-        loop {
-            // A held phone may legitimately send nothing, so the clock only runs off hold.
-            let watching = !timed_out && !self.media.borrow().on_hold();
-            tokio::select! {
-                received = self.socket.socket().recv_from(&mut buf) => match received {
-                    Ok((n, from)) => {
-                        let now = Instant::now();
-                        if self.on_datagram(&buf[..n], from, now).await {
-                            last_heard = now;
-                        }
+    /// Reads what arrived since the last tick, then checks the line for silence. Called by the
+    /// send loop every 20 ms, so a packet waits at most one tick to be read: no wake-up per
+    /// packet (issue 16), and 20 ms more at most before a key or relayed audio is acted on.
+    pub(super) fn on_tick(&mut self, now: Instant, buf: &mut [u8; DATAGRAM_BUFFER]) {
+        if self.media.has_changed().unwrap_or(false) {
+            self.media.mark_unchanged();
+            // A re-INVITE is a sign of life, and after an unhold the phone gets a full
+            // timeout to resume sending.
+            self.last_heard = now;
+        }
+        // At most a few ticks' worth of packets at a time: one peer flooding its port must not
+        // hold up the loop's other calls (the kernel keeps the rest for the next tick).
+        for _ in 0..MAX_DATAGRAMS_PER_TICK {
+            match self.socket.try_recv_from(buf) {
+                Ok((n, from)) => {
+                    if self.on_datagram(&buf[..n], from, now) {
+                        self.last_heard = now;
                     }
-                    // Unconnected UDP sockets report nothing worth acting on (at most an ICMP
-                    // error for an earlier send on some systems); the next datagram may be fine.
-                    Err(e) => tracing::debug!(error = %e, "RTP receive failed"),
-                },
-                (changed, media) = &mut changes => {
-                    if changed.is_err() {
-                        return; // The session is gone.
-                    }
-                    changes = Box::pin(next_change(media));
-                    // A re-INVITE is a sign of life, and after an unhold the phone gets a full
-                    // timeout to resume sending.
-                    last_heard = Instant::now();
                 }
-                () = &mut silence, if watching => {
-                    let deadline = last_heard + self.inactivity_timeout;
-                    if Instant::now() < deadline {
-                        // Heard from since the timer was set: wait for the rest.
-                        silence.as_mut().reset(deadline);
-                        continue;
-                    }
-                    timed_out = true;
-                    tracing::info!(timeout = ?self.inactivity_timeout, "no RTP from the caller");
-                    let _ = self.events.send(MediaEvent::RtpTimeout).await;
-                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                // Unconnected UDP sockets report nothing worth acting on (at most an ICMP
+                // error for an earlier send on some systems); the next datagram may be fine.
+                Err(e) => tracing::debug!(error = %e, "RTP receive failed"),
             }
+        }
+        // A held phone may legitimately send nothing, so the clock only runs off hold.
+        if !self.timed_out
+            && !self.media.borrow().on_hold()
+            && now.saturating_duration_since(self.last_heard) >= self.inactivity_timeout
+        {
+            self.timed_out = true;
+            tracing::info!(timeout = ?self.inactivity_timeout, "no RTP from the caller");
+            self.report(MediaEvent::RtpTimeout);
+        }
+    }
+
+    /// Reports without ever waiting (the loop serves other calls): if the call task is slow to
+    /// read and the queue is full, a short task delivers the event instead, so no key is lost.
+    fn report(&self, event: MediaEvent) {
+        if let Err(mpsc::error::TrySendError::Full(event)) = self.events.try_send(event) {
+            let events = self.events.clone();
+            tokio::spawn(async move {
+                let _ = events.send(event).await;
+            });
         }
     }
 
     /// Handles one datagram; true if it was well-formed RTP, i.e. the phone is alive.
-    async fn on_datagram(&mut self, bytes: &[u8], from: SocketAddr, now: Instant) -> bool {
+    fn on_datagram(&mut self, bytes: &[u8], from: SocketAddr, now: Instant) -> bool {
         let at_ms = now.saturating_duration_since(self.start).as_millis() as u64;
         // Decode only for a listener: the tap, or the in-band detector (the path knows).
         let want_audio = self.tap.borrow().is_some();
@@ -146,22 +149,8 @@ impl Receiver {
         }
         for (digit, source) in accepted.digits {
             tracing::debug!(%digit, ?source, "digit");
-            // Waiting here only delays reading the socket (the kernel buffers meanwhile); the
-            // sender keeps its pace. A digit is worth the wait: dropping it would lose a key.
-            let _ = self.events.send(MediaEvent::Digit { digit, source }).await;
+            self.report(MediaEvent::Digit { digit, source });
         }
         true
     }
-}
-
-/// The next change of the negotiated media, with the receiver to wait for the one after: an
-/// owned future, so the receive loop can keep it across iterations.
-async fn next_change(
-    mut media: watch::Receiver<NegotiatedMedia>,
-) -> (
-    Result<(), watch::error::RecvError>,
-    watch::Receiver<NegotiatedMedia>,
-) {
-    let changed = media.changed().await;
-    (changed, media)
 }

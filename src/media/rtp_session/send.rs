@@ -1,4 +1,5 @@
-//! The sender task: one G.711 packet every 20 ms, prompt audio or silence.
+//! A call's sender: one G.711 packet every 20 ms, prompt audio or silence, sent by a send
+//! loop (`send_loop.rs`) that serves many calls.
 //!
 //! Each audio packet is written into one buffer the task keeps: the 12-byte RTP header, then
 //! 160 bytes copied from the prompt's G.711 encoding (or, while bridged, the other leg's audio
@@ -116,6 +117,22 @@ pub struct Sender {
     live: Option<(mpsc::Receiver<Vec<i16>>, LiveAudio)>,
     /// Keys to send as RFC 4733 events.
     digits: DigitSender,
+    pacer: Pacer,
+}
+
+/// Scratch space the send loop lends each sender in turn: one decoded frame, one packet.
+pub(super) struct Buffers {
+    frame: [i16; FRAME_SAMPLES],
+    packet: [u8; RTP_HEADER + FRAME_SAMPLES],
+}
+
+impl Default for Buffers {
+    fn default() -> Self {
+        Buffers {
+            frame: [0; FRAME_SAMPLES],
+            packet: [0; RTP_HEADER + FRAME_SAMPLES],
+        }
+    }
 }
 
 impl Sender {
@@ -137,33 +154,34 @@ impl Sender {
             resuming: true,
             live: None,
             digits: DigitSender::default(),
+            pacer: Pacer::new(Instant::now()),
         }
     }
 
-    pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<PlayoutCommand>) {
-        let mut pacer = Pacer::new(Instant::now());
-        let mut frame = [0i16; FRAME_SAMPLES];
-        let mut packet = [0u8; RTP_HEADER + FRAME_SAMPLES];
-        loop {
-            tokio::time::sleep_until(pacer.deadline()).await;
-            // Commands only matter when a frame is built, so they are read here, all of them,
-            // rather than each waking the task: a barge-in still takes effect on this very
-            // frame, and the task wakes once per frame and never for a command (waiting on
-            // the queue as well cost a waker registration per tick, issue 16).
-            loop {
-                match commands.try_recv() {
-                    Ok(PlayoutCommand::Play(id, prompts)) => self.playout.play(id, prompts),
-                    Ok(PlayoutCommand::Stop) => self.playout.stop(),
-                    Ok(PlayoutCommand::Live(source)) => {
-                        self.live = source.map(|rx| (rx, LiveAudio::new()));
-                    }
-                    Ok(PlayoutCommand::Digit(digit)) => self.digits.push(digit),
-                    Err(mpsc::error::TryRecvError::Empty) => break,
-                    Err(mpsc::error::TryRecvError::Disconnected) => return,
-                }
+    /// Starts the media clock: the first frame is due at `start`.
+    pub(super) fn start_at(&mut self, start: Instant) {
+        self.pacer = Pacer::new(start);
+    }
+
+    /// Commands only matter when a frame is built: the send loop hands them over before the
+    /// call's next frame, so a barge-in takes effect on that very frame.
+    pub(super) fn command(&mut self, command: PlayoutCommand) {
+        match command {
+            PlayoutCommand::Play(id, prompts) => self.playout.play(id, prompts),
+            PlayoutCommand::Stop => self.playout.stop(),
+            PlayoutCommand::Live(source) => {
+                self.live = source.map(|rx| (rx, LiveAudio::new()));
             }
-            let (due, now) = (pacer.deadline(), Instant::now());
-            let tick = pacer.tick(now);
+            PlayoutCommand::Digit(digit) => self.digits.push(digit),
+        }
+    }
+
+    /// Sends every frame due at `now`: one on time, a few back to back after a short stall,
+    /// or a jump forward after a long one (`pacer.rs`).
+    pub(super) fn on_tick(&mut self, now: Instant, buffers: &mut Buffers) {
+        while self.pacer.deadline() <= now {
+            let due = self.pacer.deadline();
+            let tick = self.pacer.tick(now);
             if now.saturating_duration_since(due) > crate::metrics::RTP_LATE_AFTER {
                 crate::metrics::RTP_PACKETS_LATE.inc();
             }
@@ -176,7 +194,7 @@ impl Sender {
                 crate::metrics::RTP_FRAMES_SKIPPED.add(tick.skipped);
                 self.stream.advance(tick.skipped);
             }
-            self.send_frame(&mut frame, &mut packet).await;
+            self.send_frame(&mut buffers.frame, &mut buffers.packet);
         }
     }
 
@@ -184,7 +202,7 @@ impl Sender {
     /// rather than nothing because many phones treat a packet-less stream as a dead call
     /// (their own RTP timeout), NAT bindings for the reverse path expire without traffic, and
     /// some jitter buffers only start playing once packets flow.
-    async fn send_frame(
+    fn send_frame(
         &mut self,
         frame: &mut [i16; FRAME_SAMPLES],
         packet: &mut [u8; RTP_HEADER + FRAME_SAMPLES],
@@ -225,7 +243,7 @@ impl Sender {
                             self.stream
                                 .event_packet(pt, event.marker, event.timestamp, payload);
                         if let Ok(bytes) = packet.marshal() {
-                            self.transmit(&bytes).await;
+                            self.transmit(&bytes);
                         }
                         for id in info.finished {
                             self.report(MediaEvent::PlaybackFinished(id));
@@ -248,25 +266,18 @@ impl Sender {
         } else {
             let marker = std::mem::take(&mut self.resuming) || info.talkspurt_start;
             self.stream.write_header(payload_type, marker, header);
-            self.transmit(packet).await;
+            self.transmit(packet);
         }
         for id in info.finished {
             self.report(MediaEvent::PlaybackFinished(id));
         }
     }
 
-    async fn transmit(&self, packet: &[u8]) {
+    fn transmit(&self, packet: &[u8]) {
         let target = lock(&self.latch).target();
-        let socket = self.socket.socket();
-        // A UDP socket is nearly always writable: try the system call straight away, and only
-        // wait for writability (a future, a waker) when the kernel's buffer is full.
-        let sent = match socket.try_send_to(packet, target) {
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                socket.send_to(packet, target).await
-            }
-            sent => sent,
-        };
-        match sent {
+        // Never waits: the send loop serves other calls. A UDP socket whose kernel buffer is
+        // full (the only `WouldBlock`) would drop the datagram further on anyway.
+        match self.socket.try_send_to(packet, target) {
             Ok(n) => {
                 Counters::add(&self.counters.packets_sent, 1);
                 Counters::add(&self.counters.bytes_sent, n as u64);
