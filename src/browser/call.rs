@@ -101,10 +101,12 @@ pub(super) async fn run(
         call: id.clone(),
         reason,
     };
+    let outgoing = ctx.own_call(user, &invite);
     let _ = to_page
         .send(ToBrowser::Incoming {
             call: id.clone(),
             caller,
+            outgoing,
         })
         .await;
     endpoint

@@ -23,4 +23,4 @@ pub mod protocol;
 mod session;
 mod transfer;
 
-pub use gateway::{BrowserPhones, GatewayError, Softphone};
+pub use gateway::{is_page_contact, BrowserPhones, GatewayError, Softphone};

@@ -14,7 +14,13 @@ pub enum ToBrowser {
     /// The page is a phone now: `contact` is the binding routing rings.
     Ready { contact: String },
     /// A call rings this page. `caller` is what routing presents (priority, category, number).
-    Incoming { call: String, caller: String },
+    /// `outgoing`: the technician's own call (a "Call back"): the page answers it by itself.
+    Incoming {
+        call: String,
+        caller: String,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        outgoing: bool,
+    },
     /// The gateway's SDP answer to the page's offer.
     Answer { call: String, sdp: String },
     /// Media flows: the caller's leg is answered.

@@ -613,3 +613,128 @@ async fn a_technician_transfers_a_call_from_the_browser_to_a_colleagues_desk_pho
     let ticket = super::support::tickets::settled_ticket(&store, &caller.call_id).await;
     assert_eq!(ticket.assignee.as_deref(), Some("bob"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_back_with_the_browser_phone_open_dials_the_caller_from_the_page() {
+    use hotline::tickets::Disposition;
+    // The caller, reached through the outbound gateway: the Rust test UA, which answers.
+    let mut caller = Ua::udp("127.0.0.1:9".parse().unwrap()).await;
+    let gateway = caller.local();
+    let web = Web::start_with(|c| {
+        c.registrar.keepalive_secs = 0;
+        c.sip.outbound_gateway = Some(gateway);
+    })
+    .await;
+    caller.server = web.server.sip;
+    let store = web.store().clone();
+    network_team(&store, &["tom"], None).await;
+    // tom also has a desk phone: with the page open, the page is his leg and the desk phone
+    // is left alone (nothing listens there: ringing it would show as a ring on the timeline).
+    let desk = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    phone_at(&store, "tom", "tom-desk", desk.local_addr().unwrap()).await;
+    let earlier = store
+        .create_ticket(&hotline::store::NewTicket {
+            call_id: "earlier-call".into(),
+            caller_number: "1001".into(),
+            caller_name: None,
+        })
+        .await
+        .unwrap();
+    store
+        .set_disposition(earlier.id, Disposition::CallbackRequested, None)
+        .await
+        .unwrap();
+    let reference = earlier.reference.to_string();
+    let (driver, _microphone) = tom_at_his_workstation(&web).await;
+    wait_for_state(&driver, None, "ready").await;
+
+    // tom presses "Call back" on the ticket (his session, the ticket page's form).
+    let (cookie, csrf) = web.session_of("tom").await;
+    let r = web
+        .post_form(
+            &format!("/tickets/{reference}/callback"),
+            &cookie,
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+
+    // The page answers by itself, says whom it calls, and Hotline dials the caller.
+    let answering = tokio::spawn(async move {
+        let invite = caller.answer_incoming(Duration::from_secs(30)).await;
+        (caller, invite)
+    });
+    let mut status = String::new();
+    for _ in 0..100 {
+        status = driver
+            .script("return document.querySelector('#softphone .phone-state').textContent")
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        if status.starts_with("Calling") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        status.starts_with("Calling") && status.contains("1001"),
+        "the panel says whom it calls: {status:?}"
+    );
+    let (mut caller, invite) = answering.await.unwrap();
+    assert!(
+        invite.uri.to_string().starts_with("sip:1001@"),
+        "{}",
+        invite.uri
+    );
+    assert_eq!(softphone_state(&driver).await, "in-call");
+
+    // They talk: the caller hears the browser's 1 kHz, the page the caller's 440 Hz.
+    let chunk = tone(440.0, 200);
+    let mut heard = Vec::new();
+    let mut page_heard = Vec::new();
+    for i in 0..20 {
+        caller.send_audio(&chunk).await;
+        heard.extend(caller.collect_rtp(Duration::from_millis(1)).await);
+        if i % 4 == 3 {
+            let hz = driver
+                .script("return window.hotlineSoftphone.heardHz()")
+                .await;
+            page_heard.push(hz.as_f64().unwrap_or(0.0));
+        }
+    }
+    let share = best_share_at(&decode(&heard, G711::Ulaw), 1000.0);
+    assert!(
+        share > 0.5,
+        "the caller hears the browser's microphone (share at 1 kHz: {share:.2})"
+    );
+    assert!(
+        page_heard.iter().any(|hz| (hz - 440.0).abs() < 25.0),
+        "the page hears the caller's 440 Hz: {page_heard:?}"
+    );
+
+    // The caller hangs up: the page is free again and the ticket is called back.
+    assert_eq!(caller.bye().await.status_code.code(), 200);
+    wait_for_state(&driver, None, "ready").await;
+    let mut done = false;
+    for _ in 0..50 {
+        let t = store.ticket(earlier.id).await.unwrap().unwrap();
+        if t.disposition == Disposition::CallbackDone {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(done, "the ticket is marked called back");
+    assert!(
+        event_where(&store, &reference, CallEventKind::RoutingAttempt, |d| d
+            .contains("from their browser phone"))
+        .await
+    );
+    assert!(
+        !event_where(&store, &reference, CallEventKind::Ringing, |d| d
+            .contains("tom-desk"))
+        .await,
+        "the desk phone was not rung"
+    );
+}

@@ -202,6 +202,7 @@ impl<R: Roster> Router<'_, R> {
         let from = Presentation {
             display_name: presentation(ticket),
             user: ticket.caller_number.clone(),
+            auto_answer: false,
         };
         self.ring_devices_as(caller, ticket, technician, devices, ring_for, &from)
             .await

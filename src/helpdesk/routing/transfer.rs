@@ -137,6 +137,7 @@ impl<R: Roster> Router<'_, R> {
         let from = Presentation {
             display_name: format!("{} (transfer from {})", presentation(ticket), target.by),
             user: ticket.caller_number.clone(),
+            auto_answer: false,
         };
         let mut waiting = Waiting::start(caller, self.prompt(self.language, "ringback"));
         if let Some(taken) = self

@@ -125,9 +125,14 @@
         setStatus("ready", t("Ready: calls for you ring here when you are available.", "Prêt : vos appels sonnent ici quand vous êtes disponible."));
         break;
       case "incoming":
-        call = { id: m.call, caller: m.caller };
+        call = { id: m.call, caller: m.caller, outgoing: !!m.outgoing };
         problem.textContent = "";
         caller.textContent = m.caller;
+        if (call.outgoing) {
+          // The technician's own "Call back": no ring, the page is their end of it.
+          answer();
+          break;
+        }
         setStatus("ringing", t("Ringing", "Ça sonne"));
         answerButton.hidden = declineButton.hidden = false;
         startRing();
@@ -140,7 +145,8 @@
       case "connected":
         if (call && m.call === call.id) {
           call.connected = true;
-          setStatus("in-call", t("In call", "En communication"));
+          if (call.outgoing) setStatus("in-call", callingText(call));
+          else setStatus("in-call", t("In call", "En communication"));
           loadTransferTargets();
         }
         break;
@@ -204,11 +210,15 @@
     if (!call || call.pc) return;
     stopRing();
     answerButton.hidden = declineButton.hidden = true;
-    setStatus("connecting", t("Connecting the call…", "Connexion de l'appel…"));
-    // The screen pop's ticket opens beside this tab now, while the click allows a new tab.
-    const card = document.getElementById("ringing");
-    if (card && card.dataset.reference) window.open("/tickets/" + card.dataset.reference, "hotline-ticket");
     const current = call;
+    if (current.outgoing) {
+      setStatus("calling", callingText(current));
+    } else {
+      setStatus("connecting", t("Connecting the call…", "Connexion de l'appel…"));
+      // The screen pop's ticket opens beside this tab now, while the click allows a new tab.
+      const card = document.getElementById("ringing");
+      if (card && card.dataset.reference) window.open("/tickets/" + card.dataset.reference, "hotline-ticket");
+    }
     try {
       audio = { ctx: new AudioContext() };
       current.stream = await navigator.mediaDevices.getUserMedia({ audio: true });
@@ -312,6 +322,10 @@
     holdButton.textContent = onHold ? t("Resume", "Reprendre") : t("Hold", "Mettre en attente");
     if (onHold) setStatus("on-hold", t("On hold", "En attente"));
     else setStatus("in-call", t("In call", "En communication"));
+  }
+
+  function callingText(c) {
+    return t("Calling ", "Appel de ") + c.caller + "…";
   }
 
   // Who the call can go to: the teams, and the technicians available now (not us).
