@@ -49,9 +49,37 @@ pub(super) async fn refer(
     )
     .await
     .map_err(|_| TransferError::TooSlow)??;
-    if sent.status_code.code() / 100 == 2 {
-        Ok(())
+    match sent.status_code.code() {
+        200..=299 => Ok(()),
+        code => Err(TransferError::Refused(refusal(code))),
+    }
+}
+
+/// What Hotline's refusal means for the technician (docs/phones.md, "Transfer").
+fn refusal(code: u16) -> String {
+    let meaning = match code {
+        404 => "no technician or team of that name",
+        480 => "nobody there is available now",
+        403 => "the call cannot be transferred now",
+        400 => "the target is not a valid name",
+        _ => "",
+    };
+    if meaning.is_empty() {
+        code.to_string()
     } else {
-        Err(TransferError::Refused(sent.status_code.to_string()))
+        format!("{code}, {meaning}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn refusals_say_what_they_mean() {
+        assert_eq!(
+            super::refusal(404),
+            "404, no technician or team of that name"
+        );
+        assert_eq!(super::refusal(480), "480, nobody there is available now");
+        assert_eq!(super::refusal(500), "500");
     }
 }

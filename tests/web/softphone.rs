@@ -526,7 +526,7 @@ async fn a_technician_transfers_a_call_from_the_browser_to_a_colleagues_desk_pho
         }
     }
     assert!(
-        refused.contains("404"),
+        refused.contains("404, no technician or team of that name"),
         "the page shows the refusal: {refused:?}"
     );
     assert_eq!(softphone_state(&driver).await, "in-call");
