@@ -6,6 +6,7 @@ use super::gateway::Context;
 use super::hold::{self, LegMedia};
 use super::peer::{BrowserPeer, PayloadTypes};
 use super::protocol::{EndReason, FromBrowser, ToBrowser};
+use super::transfer;
 use crate::call::answer::{send_bye, Caller};
 use crate::call::control::contact_header;
 use crate::call::{refuse, Refusal};
@@ -37,6 +38,7 @@ enum Ringing {
 
 pub(super) async fn run(
     ctx: &Context,
+    user: &str,
     call: NewCall,
     from_page: &mut mpsc::Receiver<FromBrowser>,
     to_page: &mpsc::Sender<ToBrowser>,
@@ -99,10 +101,12 @@ pub(super) async fn run(
         call: id.clone(),
         reason,
     };
+    let outgoing = ctx.own_call(user, &invite);
     let _ = to_page
         .send(ToBrowser::Incoming {
             call: id.clone(),
             caller,
+            outgoing,
         })
         .await;
     endpoint
@@ -228,15 +232,23 @@ pub(super) async fn run(
     );
 
     let mut dialog = dialog;
+    // Once Hotline accepted a transfer, its BYE ends this leg as "transferred".
+    let mut transferred = false;
     let (reason, bye) = loop {
         tokio::select! {
             signal = signals.recv() => match signal {
+                Some(CallSignal::Bye) if transferred => break (EndReason::Transferred, false),
                 Some(CallSignal::Bye) => break (EndReason::RemoteHangup, false),
                 Some(CallSignal::Cancelled) => break (EndReason::Cancelled, false),
                 Some(CallSignal::AckTimeout) | None => break (EndReason::RemoteHangup, true),
                 Some(CallSignal::ReInvite { request, transaction }) => {
                     // Hold and new media are not relayed to the browser yet.
                     let r = message::response(&request, StatusCode::NotAcceptableHere, Some(&local_tag));
+                    endpoint.respond(&transaction, r).await;
+                }
+                Some(CallSignal::Refer { request, transaction }) => {
+                    // Hotline does not transfer the page's leg; only the page asks for that.
+                    let r = message::response(&request, StatusCode::Forbidden, Some(&local_tag));
                     endpoint.respond(&transaction, r).await;
                 }
                 Some(CallSignal::Ack(_) | CallSignal::InfoDigit(_)) => {}
@@ -248,6 +260,16 @@ pub(super) async fn run(
                 }
                 Some(FromBrowser::Resume { call }) if call == id => {
                     change_hold(ctx, &mut dialog, &mut leg_media, to_page, &id, false).await;
+                }
+                Some(FromBrowser::Transfer { call, to }) if call == id => {
+                    match transfer::refer(endpoint, &mut dialog, ctx.media_ip, &to, user).await {
+                        Ok(()) => transferred = true,
+                        Err(e) => {
+                            tracing::info!(error = %e, call_id = %id, %to, "transfer not made");
+                            let message = format!("not transferred to {to}: {e}");
+                            let _ = to_page.send(ToBrowser::Error { message }).await;
+                        }
+                    }
                 }
                 Some(_) => {}
                 None => {

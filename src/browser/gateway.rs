@@ -13,6 +13,7 @@ use crate::store::Store;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// Why the gateway cannot start or take a page.
@@ -34,6 +35,29 @@ pub(super) struct Context {
     /// The IP our RTP socket is announced on towards the caller leg.
     pub media_ip: IpAddr,
     pub sessions: Sessions,
+    /// Technicians who just asked for a call of their own (a "Call back"): until when their
+    /// page may answer an INVITE marked `answer-after=0` by itself.
+    pub own_calls: Arc<Mutex<HashMap<String, Instant>>>,
+}
+
+/// How long after the click a page answers its own call by itself.
+const OWN_CALL_WINDOW: Duration = Duration::from_secs(30);
+
+impl Context {
+    /// Whether `user`'s page answers this INVITE by itself: Hotline marked it (`Call-Info:
+    /// …;answer-after=0`) and the technician asked for such a call in the last 30 s. Both,
+    /// so that neither a stranger's INVITE nor a routed call arriving meanwhile opens the
+    /// microphone unasked. Used once.
+    pub fn own_call(&self, user: &str, invite: &rsip::Request) -> bool {
+        let marked = crate::sip::message::header_value(&invite.headers, "Call-Info")
+            .is_some_and(|v| v.replace(' ', "").contains(";answer-after=0"));
+        if !marked {
+            return false;
+        }
+        let mut own = lock(&self.own_calls);
+        own.retain(|_, until| *until > Instant::now());
+        own.remove(user).is_some()
+    }
 }
 
 /// Open pages by session id; the lock is held only to insert, remove or look up.
@@ -81,6 +105,7 @@ impl BrowserPhones {
             contact_addr: SocketAddr::new(ip, bound.port()),
             media_ip: ip,
             sessions: Arc::new(Mutex::new(HashMap::new())),
+            own_calls: Arc::new(Mutex::new(HashMap::new())),
         };
         tokio::spawn(dispatch(new_calls, endpoint, ctx.sessions.clone()));
         tracing::info!(addr = %ctx.contact_addr, "browser phone gateway listening");
@@ -90,6 +115,12 @@ impl BrowserPhones {
     /// The STUN/TURN servers pages should use too.
     pub fn ice_servers(&self) -> &[String] {
         &self.ctx.ice.servers
+    }
+
+    /// `user` asked Hotline to place a call for them (a "Call back"): their open page answers
+    /// it by itself when it comes within 30 s.
+    pub fn expect_own_call(&self, user: &str) {
+        lock(&self.ctx.own_calls).insert(user.to_string(), Instant::now() + OWN_CALL_WINDOW);
     }
 
     /// The gateway's SIP address.
@@ -119,6 +150,14 @@ impl BrowserPhones {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Whether a binding's Contact is an open page's (`sip:<user>-web-<id>@…`), not a phone's.
+pub fn is_page_contact(contact: &str) -> bool {
+    contact
+        .strip_prefix("sip:")
+        .and_then(|c| c.split_once('@'))
+        .is_some_and(|(user, _)| session_id(user).is_some())
 }
 
 /// The page a Request-URI names: `sip:<user>-web-<id>@…`.
@@ -164,5 +203,14 @@ mod tests {
         assert_eq!(session_id("tom-web-0a1b2c3d"), Some("0a1b2c3d"));
         assert_eq!(session_id("first-web-name-web-ff"), Some("ff"));
         assert_eq!(session_id("tom"), None);
+    }
+
+    #[test]
+    fn page_contacts_are_told_from_phones() {
+        assert!(super::is_page_contact(
+            "sip:tom-web-0a1b2c3d@127.0.0.1:5070"
+        ));
+        assert!(!super::is_page_contact("sip:tom@192.0.2.1:5060"));
+        assert!(!super::is_page_contact("sip:tom@web-host-web-x.example"));
     }
 }

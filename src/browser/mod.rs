@@ -21,5 +21,6 @@ mod hold;
 pub mod peer;
 pub mod protocol;
 mod session;
+mod transfer;
 
-pub use gateway::{BrowserPhones, GatewayError, Softphone};
+pub use gateway::{is_page_contact, BrowserPhones, GatewayError, Softphone};

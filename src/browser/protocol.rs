@@ -14,7 +14,13 @@ pub enum ToBrowser {
     /// The page is a phone now: `contact` is the binding routing rings.
     Ready { contact: String },
     /// A call rings this page. `caller` is what routing presents (priority, category, number).
-    Incoming { call: String, caller: String },
+    /// `outgoing`: the technician's own call (a "Call back"): the page answers it by itself.
+    Incoming {
+        call: String,
+        caller: String,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        outgoing: bool,
+    },
     /// The gateway's SDP answer to the page's offer.
     Answer { call: String, sdp: String },
     /// Media flows: the caller's leg is answered.
@@ -39,6 +45,8 @@ pub enum EndReason {
     RemoteHangup,
     /// The technician hung up.
     LocalHangup,
+    /// The technician transferred the call; Hotline hung up this leg.
+    Transferred,
     /// The browser's media could not be set up (no common codec, ICE or DTLS failed).
     MediaFailed,
 }
@@ -66,6 +74,11 @@ pub enum FromBrowser {
     Resume {
         call: String,
     },
+    /// Transfer the connected call to `to`: a technician's account name or a team's name.
+    Transfer {
+        call: String,
+        to: String,
+    },
 }
 
 impl FromBrowser {
@@ -81,7 +94,8 @@ impl FromBrowser {
             | FromBrowser::Decline { call }
             | FromBrowser::Hangup { call }
             | FromBrowser::Hold { call }
-            | FromBrowser::Resume { call } => call,
+            | FromBrowser::Resume { call }
+            | FromBrowser::Transfer { call, .. } => call,
         }
     }
 }
@@ -111,12 +125,21 @@ mod tests {
             FromBrowser::parse(r#"{"type":"resume","call":"7"}"#).unwrap(),
             FromBrowser::Resume { call: "7".into() }
         );
+        assert_eq!(
+            FromBrowser::parse(r#"{"type":"transfer","call":"7","to":"bob"}"#).unwrap(),
+            FromBrowser::Transfer {
+                call: "7".into(),
+                to: "bob".into()
+            }
+        );
     }
 
     #[test]
     fn unknown_or_incomplete_messages_name_the_fault() {
+        let e = FromBrowser::parse(r#"{"type":"park","call":"7"}"#).unwrap_err();
+        assert!(e.0.contains("park"), "{e}");
         let e = FromBrowser::parse(r#"{"type":"transfer","call":"7"}"#).unwrap_err();
-        assert!(e.0.contains("transfer"), "{e}");
+        assert!(e.0.contains("`to`"), "{e}");
         let e = FromBrowser::parse(r#"{"type":"answer","call":"7"}"#).unwrap_err();
         assert!(e.0.contains("sdp"), "{e}");
         assert!(FromBrowser::parse("not json").is_err());

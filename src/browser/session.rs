@@ -46,7 +46,7 @@ pub(super) async fn run(
         tokio::select! {
             call = calls.recv() => {
                 let Some(call) = call else { break };
-                let state = call::run(&ctx, call, &mut from_page, &to_page, &mut calls).await;
+                let state = call::run(&ctx, &user, call, &mut from_page, &to_page, &mut calls).await;
                 if state == PageState::Gone {
                     break;
                 }

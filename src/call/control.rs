@@ -39,8 +39,26 @@ pub enum CallEvent {
     PlaybackFinished(PlaybackId),
     /// The phone put the call on hold (`true`) or took it off hold (`false`).
     HoldChanged(bool),
+    /// The far end asked for a blind transfer (a REFER): take it with
+    /// [`CallControl::take_transfer`] and answer it. Only while transfers are allowed
+    /// ([`CallControl::allow_transfer`]); otherwise Hotline refuses the REFER at once.
+    TransferRequested,
     /// The deadline passed.
     Timeout,
+}
+
+/// 202 Accepted, the answer that takes a REFER (rsip's `StatusCode::Accepted` is 201).
+pub fn accepted() -> StatusCode {
+    StatusCode::Other(202, "Accepted".into())
+}
+
+/// A REFER waiting for its answer: whom it names, and its transaction.
+#[derive(Debug)]
+pub struct TransferRequest {
+    /// The Refer-To's user part, or why there is none.
+    pub target: Result<String, crate::sip::refer::ReferError>,
+    request: rsip::Request,
+    transaction: crate::sip::transaction::TransactionKey,
 }
 
 /// Something the interpreter waits for.
@@ -50,6 +68,8 @@ enum Wake {
     Audio(Vec<i16>),
     /// A re-INVITE changed the media: [`CallControl::next_event`] looks whether the hold did.
     MediaChanged,
+    /// A REFER is waiting in `CallControl::transfer`.
+    TransferRequested,
     Timeout,
 }
 
@@ -67,6 +87,9 @@ pub struct CallControl {
     ended: Option<EndCause>,
     /// The caller's audio while a recording runs.
     audio: Option<mpsc::Receiver<Vec<i16>>>,
+    /// Whether a REFER is handed up (during a conversation) or refused at once.
+    transfers_allowed: bool,
+    transfer: Option<TransferRequest>,
 }
 
 impl CallControl {
@@ -90,6 +113,8 @@ impl CallControl {
             typed_ahead: VecDeque::new(),
             ended: None,
             audio: None,
+            transfers_allowed: false,
+            transfer: None,
         }
     }
 
@@ -132,7 +157,7 @@ impl CallControl {
                     return Ok(Some(d));
                 }
                 Wake::Digit(d) => self.typed_ahead.push_back(d),
-                Wake::Timeout | Wake::Audio(_) | Wake::MediaChanged => {}
+                Wake::Timeout | Wake::Audio(_) | Wake::MediaChanged | Wake::TransferRequested => {}
             }
         }
     }
@@ -191,7 +216,10 @@ impl CallControl {
             match self.wait(Some(deadline)).await? {
                 Wake::Digit(d) => return Ok(Some(d)),
                 Wake::Timeout => return Ok(None),
-                Wake::PlaybackFinished(_) | Wake::Audio(_) | Wake::MediaChanged => {}
+                Wake::PlaybackFinished(_)
+                | Wake::Audio(_)
+                | Wake::MediaChanged
+                | Wake::TransferRequested => {}
             }
         }
     }
@@ -252,6 +280,31 @@ impl CallControl {
             CallSignal::AckTimeout => Some(Err(EndCause::AckTimeout)),
             CallSignal::InfoDigit(digit) => Some(Ok(Wake::Digit(digit))),
             CallSignal::Ack(_) => None,
+            CallSignal::Refer {
+                request,
+                transaction,
+            } => {
+                if !self.transfers_allowed {
+                    // Nothing to transfer yet (menu, ringing, announcement): §2.4.2 lets us refuse.
+                    let r = message::response(
+                        &request,
+                        StatusCode::Forbidden,
+                        Some(&self.dialog.local_tag),
+                    );
+                    self.endpoint.respond(&transaction, r).await;
+                    return None;
+                }
+                let target = crate::sip::refer::refer_to_user(&request.headers);
+                if let Some(old) = self.transfer.replace(TransferRequest {
+                    target,
+                    request,
+                    transaction,
+                }) {
+                    // A second REFER before the first was answered: the first is refused.
+                    self.answer_transfer(old, StatusCode::RequestPending).await;
+                }
+                Some(Ok(Wake::TransferRequested))
+            }
             CallSignal::ReInvite {
                 request,
                 transaction,
@@ -305,6 +358,27 @@ impl CallControl {
         }
     }
 
+    /// Lets the far end ask for a transfer (REFER) from now on, or refuses its REFERs again.
+    pub fn allow_transfer(&mut self, allowed: bool) {
+        self.transfers_allowed = allowed;
+    }
+
+    /// The REFER that [`CallEvent::TransferRequested`] announced; answer it with
+    /// [`answer_transfer`](Self::answer_transfer).
+    pub fn take_transfer(&mut self) -> Option<TransferRequest> {
+        self.transfer.take()
+    }
+
+    /// Answers a REFER: [`accepted`] to take the transfer (RFC 3515 §2.4.2), or a refusal.
+    pub async fn answer_transfer(&self, transfer: TransferRequest, status: StatusCode) {
+        let accepted = status.code() == 202;
+        let mut r = message::response(&transfer.request, status, Some(&self.dialog.local_tag));
+        if accepted {
+            r.headers.push(self.contact_header());
+        }
+        self.endpoint.respond(&transfer.transaction, r).await;
+    }
+
     /// Starts playing `prompts` without waiting (ringback, music on hold); the end of the
     /// playback comes back as [`CallEvent::PlaybackFinished`] from [`next_event`](Self::next_event).
     pub fn start_playing(&self, prompts: Vec<Arc<Prompt>>) -> PlaybackId {
@@ -341,6 +415,7 @@ impl CallControl {
                 Wake::Digit(d) => return Ok(CallEvent::Digit(d)),
                 Wake::PlaybackFinished(id) => return Ok(CallEvent::PlaybackFinished(id)),
                 Wake::Timeout => return Ok(CallEvent::Timeout),
+                Wake::TransferRequested => return Ok(CallEvent::TransferRequested),
                 Wake::Audio(_) | Wake::MediaChanged => {}
             }
         }

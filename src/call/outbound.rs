@@ -38,6 +38,9 @@ pub struct Target {
 pub struct Presentation {
     pub display_name: String,
     pub user: String,
+    /// Ask the phone to answer by itself (`Call-Info: …;answer-after=0`, as intercom and
+    /// click-to-call do): the technician placed this call themselves.
+    pub auto_answer: bool,
 }
 
 /// Why a call could not be placed.
@@ -269,7 +272,16 @@ fn invite_request(
     builder.to = target.to.clone();
     builder.from = format!("\"{display}\" <sip:{user}@{local}>");
     builder.sdp = Some(offer.to_string());
-    builder.build().map_err(|e| DialError::Build(e.to_string()))
+    let mut request = builder
+        .build()
+        .map_err(|e| DialError::Build(e.to_string()))?;
+    if from.auto_answer {
+        request.headers.push(rsip::Header::Other(
+            "Call-Info".into(),
+            format!("<sip:{local}>;answer-after=0"),
+        ));
+    }
+    Ok(request)
 }
 
 impl std::fmt::Debug for Attempt {

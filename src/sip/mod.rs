@@ -6,6 +6,7 @@ pub mod digest;
 pub mod endpoint;
 pub mod limits;
 pub mod message;
+pub mod refer;
 pub mod registrar;
 pub mod transaction;
 pub mod transport;

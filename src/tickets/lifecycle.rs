@@ -72,6 +72,10 @@ pub enum CallEventKind {
     Queued,
     /// The conversation with the technician ended (who hung up, talk time).
     TalkEnded,
+    /// A technician transferred the caller (who → whom, or a refused transfer and why).
+    Transferred,
+    /// A technician put the caller on hold or took them off hold.
+    Hold,
     EstimateGiven,
     Hangup,
     Error,
@@ -124,7 +128,8 @@ text_form!(CallEventKind, "event kind", {
     RecordingStarted => "recording_started", RecordingStopped => "recording_stopped",
     RoutingAttempt => "routing_attempt", Ringing => "ringing", RingResult => "ring_result",
     Escalated => "escalated", TechnicianAnswered => "technician_answered", Passed => "passed",
-    Queued => "queued", TalkEnded => "talk_ended", EstimateGiven => "estimate_given", Hangup => "hangup", Error => "error",
+    Queued => "queued", TalkEnded => "talk_ended",
+    Transferred => "transferred", Hold => "hold", EstimateGiven => "estimate_given", Hangup => "hangup", Error => "error",
 });
 
 impl TicketStatus {

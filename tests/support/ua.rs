@@ -437,6 +437,78 @@ impl Ua {
         out
     }
 
+    /// Acts as a technician's phone: waits for the server's INVITE, answers it at once (180,
+    /// then 200 with PCMU and telephone-event) and waits for its ACK. Learns where to send RTP
+    /// from the INVITE's offer; returns the INVITE.
+    pub async fn answer_incoming(&mut self, timeout: Duration) -> Request {
+        let deadline = Instant::now() + timeout;
+        let invite = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let raw = tokio::time::timeout(left, self.recv_raw())
+                .await
+                .expect("the server's INVITE");
+            if let Ok(SipMessage::Request(r)) = message::parse(&raw) {
+                if r.method == rsip::Method::Invite {
+                    break r;
+                }
+            }
+        };
+        let offer = String::from_utf8_lossy(&invite.body).to_string();
+        let ip = offer
+            .lines()
+            .find_map(|l| l.strip_prefix("c=IN IP4 "))
+            .expect("c= in the offer")
+            .trim()
+            .to_string();
+        let port: u16 = offer
+            .lines()
+            .find_map(|l| l.strip_prefix("m=audio "))
+            .and_then(|m| m.split_whitespace().next())
+            .expect("m=audio in the offer")
+            .parse()
+            .unwrap();
+        self.remote_rtp = Some(SocketAddr::new(ip.parse().unwrap(), port));
+        self.codec = G711::Ulaw;
+        let tag = token();
+        let ringing = message::response(&invite, rsip::StatusCode::Ringing, Some(&tag));
+        self.send_raw(ringing.to_string().as_bytes()).await;
+        let rtp_port = self.rtp.local_addr().unwrap().port();
+        let answer = format!(
+            "v=0\r\no=test 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+             m=audio {rtp_port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n\
+             a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=sendrecv\r\n"
+        );
+        let mut ok = message::response(&invite, rsip::StatusCode::OK, Some(&tag));
+        ok.headers.push(rsip::Header::Contact(
+            format!("<sip:phone@{}>", self.local).into(),
+        ));
+        message::set_body(
+            &mut ok.headers,
+            &mut ok.body,
+            "application/sdp",
+            answer.into_bytes(),
+        );
+        self.send_raw(ok.to_string().as_bytes()).await;
+        // Our requests in this dialog (a BYE) come from our side of it: our tag in From, the
+        // server's in To (§12.2.1.1).
+        self.call_id = invite.call_id_header().unwrap().value().to_string();
+        self.from_tag = tag;
+        self.to_tag = invite
+            .from_header()
+            .unwrap()
+            .tag()
+            .unwrap()
+            .map(|t| t.to_string());
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.recv(left).await.expect("the ACK for our 200") {
+                SipMessage::Request(r) if r.method == rsip::Method::Ack => break,
+                _ => {}
+            }
+        }
+        invite
+    }
+
     /// Waits for the server's BYE (answered with 200 by `recv`).
     pub async fn expect_bye(&mut self, timeout: Duration) -> Request {
         let deadline = Instant::now() + timeout;

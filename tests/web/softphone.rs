@@ -6,7 +6,7 @@
 
 use super::browser::{start_driver_with, Driver};
 use super::support::audio::{best_share_at, tone};
-use super::support::oncall::network_team;
+use super::support::oncall::{network_team, phone_at};
 use super::support::ua::{decode, Ua};
 use super::{Web, PASSWORD};
 use hotline::media::g711::G711;
@@ -136,6 +136,16 @@ fn rms(pcm: &[i16]) -> f64 {
 }
 
 async fn has_event(store: &Store, reference: &str, kind: CallEventKind) -> bool {
+    event_where(store, reference, kind, |_| true).await
+}
+
+/// Whether the ticket's timeline has an event of `kind` whose detail passes `detail`.
+async fn event_where(
+    store: &Store,
+    reference: &str,
+    kind: CallEventKind,
+    detail: impl Fn(&str) -> bool,
+) -> bool {
     let ticket = store
         .ticket_by_ref(&reference.parse().unwrap())
         .await
@@ -146,7 +156,25 @@ async fn has_event(store: &Store, reference: &str, kind: CallEventKind) -> bool 
         .await
         .unwrap()
         .iter()
-        .any(|e| e.kind == kind)
+        .any(|e| e.kind == kind && detail(&e.detail))
+}
+
+/// Answers the ringing page and takes the call with the keypad's 1 at the announcement.
+async fn answer_and_take(driver: &Driver, caller: &mut Ua, store: &Store, reference: &str) {
+    driver.click("#softphone button.answer").await;
+    wait_for_state(driver, Some(&mut *caller), "in-call").await;
+    for _ in 0..4 {
+        driver
+            .click("#softphone .keypad button[data-key='1']")
+            .await;
+        for _ in 0..20 {
+            caller.send_silence(100).await;
+            if has_event(store, reference, CallEventKind::TechnicianAnswered).await {
+                return;
+            }
+        }
+    }
+    panic!("the keypad's 1 never took the call");
 }
 
 #[tokio::test]
@@ -279,6 +307,13 @@ async fn a_technician_takes_a_p1_call_in_the_browser_with_two_way_audio() {
     assert_eq!(label, Value::String("Resume".into()));
     driver.screenshots("softphone-on-hold").await;
 
+    assert!(
+        event_where(&store, &reference, CallEventKind::Hold, |d| d
+            == "tom put the caller on hold")
+        .await,
+        "the hold is on the ticket's timeline"
+    );
+
     // Resume: the browser's tone is back.
     driver.click("#softphone button.hold").await;
     wait_for_state(&driver, Some(&mut caller), "in-call").await;
@@ -286,6 +321,11 @@ async fn a_technician_takes_a_p1_call_in_the_browser_with_two_way_audio() {
     assert!(
         share > 0.5,
         "after Resume the caller hears the browser again (share at 1 kHz: {share:.2})"
+    );
+    assert!(
+        event_where(&store, &reference, CallEventKind::Hold, |d| d
+            == "tom took the caller off hold")
+        .await
     );
 
     // Hang up in the browser: the caller's leg ends too.
@@ -347,6 +387,14 @@ async fn the_phone_panel_switches_presence_without_reloading_and_shows_the_micro
         .unwrap();
     let (driver, _microphone) = tom_at_his_workstation(&web).await;
     wait_for_state(&driver, None, "ready").await;
+    // The page was served before it was a phone (tom had none: offline); once it is one, the
+    // badge says what routing sees, without a toggle.
+    wait_for_script(
+        &driver,
+        "return document.querySelector('#softphone .mystate .presence').textContent",
+        "available",
+    )
+    .await;
 
     // The toggle and the microphone permission are in the phone panel.
     let permission = driver
@@ -428,4 +476,265 @@ async fn wait_for_script(driver: &Driver, script: &str, want: &str) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("{script} never gave {want:?}; last {last}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_technician_transfers_a_call_from_the_browser_to_a_colleagues_desk_phone() {
+    let web = Web::start_with(|c| c.registrar.keepalive_secs = 0).await;
+    let store = web.store().clone();
+    network_team(&store, &["tom"], None).await;
+    // bob is not on call, but available with a desk phone: the Rust test UA.
+    hotline::web::add_user(&store, "bob", hotline::accounts::Role::Technician, PASSWORD)
+        .await
+        .unwrap();
+    let mut bob = Ua::udp(web.server.sip).await;
+    phone_at(&store, "bob", "bob", bob.local()).await;
+    let (driver, _microphone) = tom_at_his_workstation(&web).await;
+    wait_for_state(&driver, None, "ready").await;
+
+    let (mut caller, reference) = p1_network_call(&web).await;
+    wait_for_state(&driver, Some(&mut caller), "ringing").await;
+    answer_and_take(&driver, &mut caller, &store, &reference).await;
+
+    // The panel offers bob and the team, not tom himself.
+    let options = "return Array.from(document.querySelectorAll('#softphone select.transfer-to option')).map(o => o.value).join(',')";
+    wait_for_script(&driver, options, "bob,network").await;
+    let visible = driver
+        .script("return !document.querySelector('#softphone .transfer-box').hidden")
+        .await;
+    assert_eq!(visible, Value::Bool(true), "the Transfer control shows");
+
+    // A target Hotline does not know: refused, the page says so, the call goes on.
+    driver
+        .script(
+            "var s = document.querySelector('#softphone select.transfer-to'); \
+             s.append(new Option('nobody', 'nobody')); s.value = 'nobody'; return null",
+        )
+        .await;
+    driver.click("#softphone button.transfer").await;
+    let mut refused = String::new();
+    for _ in 0..50 {
+        caller.send_silence(100).await;
+        refused = driver
+            .script("return document.querySelector('#softphone .phone-error').textContent")
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        if !refused.is_empty() {
+            break;
+        }
+    }
+    assert!(
+        refused.contains("404, no technician or team of that name"),
+        "the page shows the refusal: {refused:?}"
+    );
+    assert_eq!(softphone_state(&driver).await, "in-call");
+    assert!(
+        event_where(&store, &reference, CallEventKind::Transferred, |d| d
+            .contains("transfer refused"))
+        .await
+    );
+    let share = best_share_at(&decode(&listen(&mut caller).await, G711::Ulaw), 1000.0);
+    assert!(
+        share > 0.5,
+        "after the refusal the caller still hears tom (share at 1 kHz: {share:.2})"
+    );
+
+    // To bob: his phone rings (the caller hears ringback meanwhile) and says who transferred.
+    driver
+        .script(
+            "document.querySelector('#softphone select.transfer-to').value = 'bob'; return null",
+        )
+        .await;
+    driver.click("#softphone button.transfer").await;
+    let answering = tokio::spawn(async move {
+        let invite = bob.answer_incoming(Duration::from_secs(20)).await;
+        (bob, invite)
+    });
+    while !answering.is_finished() {
+        caller.send_silence(100).await;
+    }
+    let (mut bob, invite) = answering.await.unwrap();
+    let from = invite.to_string();
+    assert!(from.contains("transfer from tom"), "{from}");
+    // tom's page is done with the call.
+    wait_for_state(&driver, Some(&mut caller), "ready").await;
+    let reason = driver
+        .script("return window.hotlineSoftphone.lastEnded()")
+        .await;
+    assert_eq!(reason, Value::String("transferred".into()));
+    assert!(
+        event_where(&store, &reference, CallEventKind::Transferred, |d| d
+            == "tom → bob")
+        .await,
+        "the timeline has the transfer"
+    );
+
+    // bob takes it with 1 at the announcement, and hears the caller's 440 Hz.
+    let mut taken = false;
+    for _ in 0..4 {
+        bob.press_rfc4733('1').await;
+        for _ in 0..20 {
+            caller.send_silence(100).await;
+            bob.collect_rtp(Duration::from_millis(1)).await;
+            if event_where(&store, &reference, CallEventKind::TechnicianAnswered, |d| {
+                d.starts_with("bob on ")
+            })
+            .await
+            {
+                taken = true;
+                break;
+            }
+        }
+        if taken {
+            break;
+        }
+    }
+    assert!(taken, "bob's 1 never took the transferred call");
+    let chunk = tone(440.0, 200);
+    for _ in 0..3 {
+        caller.send_audio(&chunk).await;
+        bob.collect_rtp(Duration::from_millis(1)).await;
+    }
+    let mut heard = Vec::new();
+    for _ in 0..10 {
+        caller.send_audio(&chunk).await;
+        heard.extend(bob.collect_rtp(Duration::from_millis(1)).await);
+    }
+    let share = best_share_at(&decode(&heard, G711::Ulaw), 440.0);
+    assert!(
+        share > 0.5,
+        "bob hears the caller (share at 440 Hz: {share:.2})"
+    );
+
+    assert_eq!(caller.bye().await.status_code.code(), 200);
+    bob.expect_bye(Duration::from_secs(10)).await;
+    let ticket = super::support::tickets::settled_ticket(&store, &caller.call_id).await;
+    assert_eq!(ticket.assignee.as_deref(), Some("bob"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_back_with_the_browser_phone_open_dials_the_caller_from_the_page() {
+    use hotline::tickets::Disposition;
+    // The caller, reached through the outbound gateway: the Rust test UA, which answers.
+    let mut caller = Ua::udp("127.0.0.1:9".parse().unwrap()).await;
+    let gateway = caller.local();
+    let web = Web::start_with(|c| {
+        c.registrar.keepalive_secs = 0;
+        c.sip.outbound_gateway = Some(gateway);
+    })
+    .await;
+    caller.server = web.server.sip;
+    let store = web.store().clone();
+    network_team(&store, &["tom"], None).await;
+    // tom also has a desk phone: with the page open, the page is his leg and the desk phone
+    // is left alone (nothing listens there: ringing it would show as a ring on the timeline).
+    let desk = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    phone_at(&store, "tom", "tom-desk", desk.local_addr().unwrap()).await;
+    let earlier = store
+        .create_ticket(&hotline::store::NewTicket {
+            call_id: "earlier-call".into(),
+            caller_number: "1001".into(),
+            caller_name: None,
+        })
+        .await
+        .unwrap();
+    store
+        .set_disposition(earlier.id, Disposition::CallbackRequested, None)
+        .await
+        .unwrap();
+    let reference = earlier.reference.to_string();
+    let (driver, _microphone) = tom_at_his_workstation(&web).await;
+    wait_for_state(&driver, None, "ready").await;
+
+    // tom presses "Call back" on the ticket (his session, the ticket page's form).
+    let (cookie, csrf) = web.session_of("tom").await;
+    let r = web
+        .post_form(
+            &format!("/tickets/{reference}/callback"),
+            &cookie,
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+
+    // The page answers by itself, says whom it calls, and Hotline dials the caller.
+    let answering = tokio::spawn(async move {
+        let invite = caller.answer_incoming(Duration::from_secs(30)).await;
+        (caller, invite)
+    });
+    let mut status = String::new();
+    for _ in 0..100 {
+        status = driver
+            .script("return document.querySelector('#softphone .phone-state').textContent")
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        if status.starts_with("Calling") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        status.starts_with("Calling") && status.contains("1001"),
+        "the panel says whom it calls: {status:?}"
+    );
+    let (mut caller, invite) = answering.await.unwrap();
+    assert!(
+        invite.uri.to_string().starts_with("sip:1001@"),
+        "{}",
+        invite.uri
+    );
+    assert_eq!(softphone_state(&driver).await, "in-call");
+
+    // They talk: the caller hears the browser's 1 kHz, the page the caller's 440 Hz.
+    let chunk = tone(440.0, 200);
+    let mut heard = Vec::new();
+    let mut page_heard = Vec::new();
+    for i in 0..20 {
+        caller.send_audio(&chunk).await;
+        heard.extend(caller.collect_rtp(Duration::from_millis(1)).await);
+        if i % 4 == 3 {
+            let hz = driver
+                .script("return window.hotlineSoftphone.heardHz()")
+                .await;
+            page_heard.push(hz.as_f64().unwrap_or(0.0));
+        }
+    }
+    let share = best_share_at(&decode(&heard, G711::Ulaw), 1000.0);
+    assert!(
+        share > 0.5,
+        "the caller hears the browser's microphone (share at 1 kHz: {share:.2})"
+    );
+    assert!(
+        page_heard.iter().any(|hz| (hz - 440.0).abs() < 25.0),
+        "the page hears the caller's 440 Hz: {page_heard:?}"
+    );
+
+    // The caller hangs up: the page is free again and the ticket is called back.
+    assert_eq!(caller.bye().await.status_code.code(), 200);
+    wait_for_state(&driver, None, "ready").await;
+    let mut done = false;
+    for _ in 0..50 {
+        let t = store.ticket(earlier.id).await.unwrap().unwrap();
+        if t.disposition == Disposition::CallbackDone {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(done, "the ticket is marked called back");
+    assert!(
+        event_where(&store, &reference, CallEventKind::RoutingAttempt, |d| d
+            .contains("from their browser phone"))
+        .await
+    );
+    assert!(
+        !event_where(&store, &reference, CallEventKind::Ringing, |d| d
+            .contains("tom-desk"))
+        .await,
+        "the desk phone was not rung"
+    );
 }

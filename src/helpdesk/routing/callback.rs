@@ -1,7 +1,9 @@
 //! "Call back" from the web log (click-to-call): Hotline rings the technician's own phones
 //! first; once they answer and hear ringback, it dials the caller through the configured
 //! outbound gateway (`sip:NUMBER@gateway`) and joins the two when the caller answers. The
-//! ticket records each leg and ends `callback_done` after a conversation.
+//! ticket records each leg and ends `callback_done` after a conversation. When the technician
+//! has the web log's browser phone open, that page is their leg instead: it is asked to answer
+//! by itself (`answer-after=0`), so the click dials the caller from the browser.
 
 use crate::call::answer as call_answer;
 use crate::call::outbound::{self, Presentation, Progress, Target};
@@ -66,17 +68,42 @@ impl Helpdesk {
         if devices.is_empty() {
             return Err(CallBackError::NoPhone);
         }
+        // An open browser phone is the technician's leg: it answers by itself (this is their
+        // own click) and their desk phones are left alone.
+        let pages: Vec<Target> = devices
+            .iter()
+            .filter(|d| crate::browser::is_page_contact(&d.uri))
+            .cloned()
+            .collect();
+        let from_page = !pages.is_empty();
+        let devices = if from_page { pages } else { devices };
         let helpdesk = self.clone();
         let technician = technician.to_string();
         tokio::spawn(async move {
             let language = helpdesk.dialplan().default_language;
             let router = helpdesk.router(language);
-            let detail = format!("call-back by {technician}: ringing their phone first");
+            let detail = if from_page {
+                format!("call-back by {technician}: from their browser phone")
+            } else {
+                format!("call-back by {technician}: ringing their phone first")
+            };
             router
                 .event(&ticket, CallEventKind::RoutingAttempt, &detail)
                 .await;
+            let shown = Presentation {
+                display_name: super::ring::presentation(&ticket),
+                user: ticket.caller_number.clone(),
+                auto_answer: from_page,
+            };
             let Ok(Some((attempt, answer))) = router
-                .ring_devices(None, &ticket, &technician, &devices, TECHNICIAN_RING_FOR)
+                .ring_devices_as(
+                    None,
+                    &ticket,
+                    &technician,
+                    &devices,
+                    TECHNICIAN_RING_FOR,
+                    &shown,
+                )
                 .await
             else {
                 return;
@@ -97,6 +124,7 @@ impl Helpdesk {
             let from = Presentation {
                 display_name: "Helpdesk".into(),
                 user: "helpdesk".into(),
+                auto_answer: false,
             };
             let mut dialled = match outbound::dial(&helpdesk.answer, &target, &from).await {
                 Ok(a) => a,

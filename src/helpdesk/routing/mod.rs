@@ -9,6 +9,7 @@ pub mod ring;
 pub mod roster;
 pub mod store_roster;
 pub mod take;
+mod transfer;
 
 pub use callback::CallBackError;
 pub use queue::{CallQueues, Pickup};

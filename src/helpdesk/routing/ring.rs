@@ -10,6 +10,7 @@ use super::announce::{self, PASS_KEY, TAKE_KEY};
 use super::fork::{BranchEnd, BranchId, Fork, ForkAction, StepOutcome};
 use super::queue::{CallQueues, Pickup, Place};
 use super::roster::{EscalationStep, Roster};
+use super::transfer::TransferTarget;
 use crate::call::answer::{self as call_answer, AnswerContext};
 use crate::call::outbound::{self, Attempt, Presentation, Progress, Target};
 use crate::call::{CallControl, CallEnded, CallEvent, EndCause};
@@ -50,6 +51,21 @@ enum Next {
     Branch(usize, Option<Progress>),
 }
 
+/// How a conversation ended.
+enum Ended {
+    ByCaller(CallEnded),
+    ByTechnician,
+    Transferred(TransferTarget),
+}
+
+/// A technician who took the call, on the leg that answered.
+pub(super) struct Taken {
+    pub leg: CallControl,
+    pub technician: String,
+    /// The phone, for the timeline.
+    pub device: String,
+}
+
 /// How one escalation step ended.
 pub(super) enum StepResult {
     /// A technician took the call and the conversation is over.
@@ -65,7 +81,7 @@ pub(super) struct Waiting {
 }
 
 impl Waiting {
-    fn start(caller: &CallControl, prompt: Option<Arc<Prompt>>) -> Waiting {
+    pub(super) fn start(caller: &CallControl, prompt: Option<Arc<Prompt>>) -> Waiting {
         let playing = prompt.clone().map(|p| caller.start_playing(vec![p]));
         Waiting { prompt, playing }
     }
@@ -177,7 +193,7 @@ impl<R: Roster> Router<'_, R> {
     /// the ticket's timeline.
     pub(super) async fn ring_devices(
         &self,
-        mut caller: Option<(&mut CallControl, &mut Waiting)>,
+        caller: Option<(&mut CallControl, &mut Waiting)>,
         ticket: &Ticket,
         technician: &str,
         devices: &[Target],
@@ -186,10 +202,26 @@ impl<R: Roster> Router<'_, R> {
         let from = Presentation {
             display_name: presentation(ticket),
             user: ticket.caller_number.clone(),
+            auto_answer: false,
         };
+        self.ring_devices_as(caller, ticket, technician, devices, ring_for, &from)
+            .await
+    }
+
+    /// [`ring_devices`](Self::ring_devices), presenting the call as `from` (a transfer says
+    /// who transferred it).
+    pub(super) async fn ring_devices_as(
+        &self,
+        mut caller: Option<(&mut CallControl, &mut Waiting)>,
+        ticket: &Ticket,
+        technician: &str,
+        devices: &[Target],
+        ring_for: Duration,
+        from: &Presentation,
+    ) -> Result<Option<(Attempt, outbound::Answer)>, CallEnded> {
         let mut attempts: Vec<Option<Attempt>> = Vec::new();
         for device in devices {
-            match outbound::dial(self.answer, device, &from).await {
+            match outbound::dial(self.answer, device, from).await {
                 Ok(a) => {
                     let detail = format!("{technician}: {}", device.uri);
                     self.event(ticket, CallEventKind::Ringing, &detail).await;
@@ -334,7 +366,7 @@ impl<R: Roster> Router<'_, R> {
         place: Option<&mut Place<'_>>,
     ) -> Result<StepResult, CallEnded> {
         let device = attempt.target().uri.clone();
-        let mut tech = match attempt.connect(self.answer, answer).await {
+        let tech = match attempt.connect(self.answer, answer).await {
             Ok(t) => t,
             Err(e) => {
                 let detail = format!("{}: {device}: {e}", step.technician);
@@ -342,40 +374,17 @@ impl<R: Roster> Router<'_, R> {
                 return Ok(StepResult::NotTaken);
             }
         };
-        if spec.announce {
-            let words = announce::announcement(ticket);
-            let names: Vec<&str> = words.iter().map(String::as_str).collect();
-            let playing = tech.start_playing(self.prompts_for(step.language, &names));
-            let mut deadline: Option<Instant> = None;
-            let decision = loop {
-                tokio::select! {
-                    event = caller.next_event(None) => match event {
-                        Ok(e) => waiting.on_event(caller, &e),
-                        Err(ended) => {
-                            call_answer::finish(tech, EndCause::Completed).await;
-                            return Err(ended);
-                        }
-                    },
-                    event = tech.next_event(deadline) => match event {
-                        Ok(CallEvent::Digit(d)) if d.as_char() == TAKE_KEY => break true,
-                        Ok(CallEvent::Digit(d)) if d.as_char() == PASS_KEY => break false,
-                        Ok(CallEvent::PlaybackFinished(id)) if id == playing => {
-                            deadline = Some(Instant::now() + DECISION_TIME);
-                        }
-                        Ok(CallEvent::Timeout) => break false,
-                        Ok(_) => {}
-                        Err(_) => break false, // the technician hung up during the announcement
-                    },
-                }
-            };
-            if !decision {
-                let detail = format!("{} on {device}", step.technician);
-                self.event(ticket, CallEventKind::Passed, &detail).await;
-                let cause = tech.ended().unwrap_or(EndCause::Completed);
-                call_answer::finish(tech, cause).await;
-                return Ok(StepResult::NotTaken);
+        let tech = if spec.announce {
+            let decided = self
+                .announce_and_decide(caller, tech, ticket, step, &device, waiting)
+                .await?;
+            match decided {
+                Some(tech) => tech,
+                None => return Ok(StepResult::NotTaken),
             }
-        }
+        } else {
+            tech
+        };
         if let Some(place) = place {
             place.leave();
         }
@@ -383,17 +392,97 @@ impl<R: Roster> Router<'_, R> {
             .await
     }
 
-    /// The conversation: both legs joined until one hangs up; keys and hold are passed across.
-    pub(super) async fn talk(
+    /// The technician who answered hears the announcement and decides: `Some(leg)` on "1",
+    /// `None` (their leg hung up, the pass written to the timeline) on "2", silence or hang-up.
+    pub(super) async fn announce_and_decide(
         &self,
         caller: &mut CallControl,
         mut tech: CallControl,
         ticket: &Ticket,
+        step: &EscalationStep,
+        device: &str,
+        waiting: &mut Waiting,
+    ) -> Result<Option<CallControl>, CallEnded> {
+        let words = announce::announcement(ticket);
+        let names: Vec<&str> = words.iter().map(String::as_str).collect();
+        let playing = tech.start_playing(self.prompts_for(step.language, &names));
+        let mut deadline: Option<Instant> = None;
+        let decision = loop {
+            tokio::select! {
+                event = caller.next_event(None) => match event {
+                    Ok(e) => waiting.on_event(caller, &e),
+                    Err(ended) => {
+                        call_answer::finish(tech, EndCause::Completed).await;
+                        return Err(ended);
+                    }
+                },
+                event = tech.next_event(deadline) => match event {
+                    Ok(CallEvent::Digit(d)) if d.as_char() == TAKE_KEY => break true,
+                    Ok(CallEvent::Digit(d)) if d.as_char() == PASS_KEY => break false,
+                    Ok(CallEvent::PlaybackFinished(id)) if id == playing => {
+                        deadline = Some(Instant::now() + DECISION_TIME);
+                    }
+                    Ok(CallEvent::Timeout) => break false,
+                    Ok(_) => {}
+                    Err(_) => break false, // the technician hung up during the announcement
+                },
+            }
+        };
+        if decision {
+            return Ok(Some(tech));
+        }
+        let detail = format!("{} on {device}", step.technician);
+        self.event(ticket, CallEventKind::Passed, &detail).await;
+        let cause = tech.ended().unwrap_or(EndCause::Completed);
+        call_answer::finish(tech, cause).await;
+        Ok(None)
+    }
+
+    /// The conversation: both legs joined until one hangs up; keys and hold are passed across.
+    /// A technician's transfer (REFER) hands the caller to whoever takes it next, and the
+    /// conversation goes on with them.
+    pub(super) async fn talk(
+        &self,
+        caller: &mut CallControl,
+        tech: CallControl,
+        ticket: &Ticket,
         technician: &str,
         device: &str,
     ) -> Result<StepResult, CallEnded> {
+        let mut taken = Taken {
+            leg: tech,
+            technician: technician.to_string(),
+            device: device.to_string(),
+        };
+        loop {
+            let Some(target) = self.converse(caller, taken, ticket).await? else {
+                return Ok(StepResult::Talked);
+            };
+            match self.transfer_caller(caller, ticket, target).await? {
+                Some(next) => taken = next,
+                None => return Ok(StepResult::Talked),
+            }
+        }
+    }
+
+    /// One technician's conversation with the caller, until either hangs up (`Ok(None)` when
+    /// the technician did, `Err` when the caller did) or the technician's transfer is accepted
+    /// (`Ok(Some(target))`, their leg already hung up).
+    async fn converse(
+        &self,
+        caller: &mut CallControl,
+        taken: Taken,
+        ticket: &Ticket,
+    ) -> Result<Option<TransferTarget>, CallEnded> {
+        let Taken {
+            leg: mut tech,
+            technician,
+            device,
+        } = taken;
+        let technician = technician.as_str();
         caller.stop_playing();
         tech.stop_playing();
+        tech.allow_transfer(true);
         self.store
             .alert(technician, ticket.reference, AlertKind::Answered);
         let detail = format!("{technician} on {device}");
@@ -408,29 +497,40 @@ impl<R: Roster> Router<'_, R> {
         let music = self.prompt(self.language, "music_on_hold");
         let mut caller_music: Option<PlaybackId> = None;
         let mut tech_music: Option<PlaybackId> = None;
-        let ended_by_caller = loop {
+        let ended = loop {
             tokio::select! {
                 event = caller.next_event(None) => match event {
                     Ok(CallEvent::Digit(d)) => tech.media().send_digit(d),
                     Ok(CallEvent::HoldChanged(held)) => {
+                        let what = if held { "put" } else { "took" };
+                        let back = if held { "on hold" } else { "off hold" };
+                        let detail = format!("the caller {what} {technician} {back}");
+                        self.event(ticket, CallEventKind::Hold, &detail).await;
                         tech_music = hold_music(&tech, held, music.clone());
                     }
                     Ok(CallEvent::PlaybackFinished(id)) if Some(id) == caller_music => {
                         caller_music = hold_music(caller, true, music.clone());
                     }
                     Ok(_) => {}
-                    Err(ended) => break Some(ended),
+                    Err(ended) => break Ended::ByCaller(ended),
                 },
                 event = tech.next_event(None) => match event {
                     Ok(CallEvent::Digit(d)) => caller.media().send_digit(d),
                     Ok(CallEvent::HoldChanged(held)) => {
+                        let what = if held { "put the caller on hold" } else { "took the caller off hold" };
+                        self.event(ticket, CallEventKind::Hold, &format!("{technician} {what}")).await;
                         caller_music = hold_music(caller, held, music.clone());
                     }
                     Ok(CallEvent::PlaybackFinished(id)) if Some(id) == tech_music => {
                         tech_music = hold_music(&tech, true, music.clone());
                     }
+                    Ok(CallEvent::TransferRequested) => {
+                        if let Some(target) = self.accept_transfer(&mut tech, ticket, technician).await {
+                            break Ended::Transferred(target);
+                        }
+                    }
                     Ok(_) => {}
-                    Err(_) => break None,
+                    Err(_) => break Ended::ByTechnician,
                 },
             }
         };
@@ -440,23 +540,23 @@ impl<R: Roster> Router<'_, R> {
         }
         let talk = started.elapsed().as_secs();
         self.roster.set_busy(technician, false).await;
-        let by = if ended_by_caller.is_some() {
-            "caller"
-        } else {
-            "technician"
+        let how = match &ended {
+            Ended::ByCaller(_) => "hung up by caller".to_string(),
+            Ended::ByTechnician => "hung up by technician".to_string(),
+            Ended::Transferred(target) => format!("transferred to {}", target.name),
         };
-        let detail = format!("{technician}: hung up by {by} after {talk} s");
+        let detail = format!("{technician}: {how} after {talk} s");
         self.event(ticket, CallEventKind::TalkEnded, &detail).await;
-        let tech_cause = tech.ended().unwrap_or(EndCause::Completed);
-        let tech_cause = if ended_by_caller.is_some() {
-            EndCause::Completed // we hang up the technician's leg with BYE
-        } else {
-            tech_cause
+        let tech_cause = match ended {
+            Ended::ByTechnician => tech.ended().unwrap_or(EndCause::Completed),
+            // We hang up the technician's leg with BYE: the caller left, or was transferred.
+            Ended::ByCaller(_) | Ended::Transferred(_) => EndCause::Completed,
         };
         call_answer::finish(tech, tech_cause).await;
-        match ended_by_caller {
-            Some(ended) => Err(ended),
-            None => Ok(StepResult::Talked),
+        match ended {
+            Ended::ByCaller(ended) => Err(ended),
+            Ended::ByTechnician => Ok(None),
+            Ended::Transferred(target) => Ok(Some(target)),
         }
     }
 
@@ -708,7 +808,7 @@ impl<R: Roster> Router<'_, R> {
         self.prompts.get(language.as_str(), name)
     }
 
-    fn prompts_for(&self, language: Language, names: &[&str]) -> Vec<Arc<Prompt>> {
+    pub(super) fn prompts_for(&self, language: Language, names: &[&str]) -> Vec<Arc<Prompt>> {
         names
             .iter()
             .filter_map(|n| self.prompt(language, n))
@@ -727,7 +827,7 @@ fn hold_music(leg: &CallControl, held: bool, music: Option<Arc<Prompt>>) -> Opti
 }
 
 /// What the technician's phone shows: priority, category and the caller's number.
-fn presentation(ticket: &Ticket) -> String {
+pub(super) fn presentation(ticket: &Ticket) -> String {
     let mut parts = Vec::new();
     if let Some(p) = ticket.priority {
         parts.push(p.to_string());

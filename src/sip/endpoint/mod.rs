@@ -62,6 +62,12 @@ pub enum CallSignal {
     AckTimeout,
     /// A digit sent as SIP INFO (application/dtmf-relay), as some phones do.
     InfoDigit(Digit),
+    /// A REFER in the dialog (RFC 3515): the far end asks us to transfer the call. Answer it
+    /// through its transaction (202 to accept, a 4xx–6xx to refuse).
+    Refer {
+        request: Request,
+        transaction: TransactionKey,
+    },
 }
 
 /// A request outside any dialog that the endpoint hands to the layer above (REGISTER, when a

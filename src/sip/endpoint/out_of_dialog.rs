@@ -42,7 +42,7 @@ pub fn outside_dialog(request: &Request, register: bool) -> Disposition {
         Method::Register if register => Disposition::HandUp,
         // A BYE or INFO for a dialog we do not have (or no longer have): §12.2.2.
         Method::Bye => Disposition::Answer(no_such_dialog(request)),
-        Method::Info if in_dialog => Disposition::Answer(no_such_dialog(request)),
+        Method::Info | Method::Refer if in_dialog => Disposition::Answer(no_such_dialog(request)),
         _ => Disposition::Answer(method_not_allowed(request, register)),
     }
 }

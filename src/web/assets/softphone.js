@@ -24,6 +24,14 @@
   const hangupButton = el("button", { type: "button", className: "hangup", hidden: true }, t("Hang up", "Raccrocher"));
   const muteButton = el("button", { type: "button", className: "mute", hidden: true }, t("Mute", "Couper le micro"));
   const holdButton = el("button", { type: "button", className: "hold", hidden: true }, t("Hold", "Mettre en attente"));
+  // Transfer: to an available technician or a team, from /api/oncall (fetched per call).
+  const transferBox = el("div", { className: "transfer-box", hidden: true });
+  const transferLabel = el("label", {}, t("Transfer to ", "Transférer à "));
+  const transferSelect = el("select", { className: "transfer-to" });
+  transferLabel.append(transferSelect);
+  const transferButton = el("button", { type: "button", className: "transfer" }, t("Transfer", "Transférer"));
+  transferBox.append(transferLabel, transferButton);
+  const problem = el("p", { className: "phone-error", role: "alert" });
   const keypad = el("div", { className: "keypad", hidden: true, role: "group" });
   keypad.setAttribute("aria-label", t("Keypad", "Clavier"));
   for (const key of "123456789*0#") {
@@ -35,12 +43,14 @@
   const remoteAudio = el("audio", { autoplay: true });
   const buttons = el("div", { className: "phone-buttons" });
   buttons.append(answerButton, declineButton, hangupButton, muteButton, holdButton);
-  panel.append(title, status, mic, caller, buttons, keypad, remoteAudio);
+  panel.append(title, status, mic, caller, buttons, transferBox, problem, keypad, remoteAudio);
 
   let ws = null;
   let call = null; // { id, caller, pc, stream, answered, connected, hold: null|"asking"|"held"|"resuming" }
   let audio = null; // { ctx, analyser } for the caller's voice
   let ring = null;
+  let lastEnded = null; // why the last call left the page
+  let me = ""; // our account name, from the binding the gateway gave us
 
   function setStatus(state, text) {
     panel.dataset.state = state;
@@ -110,11 +120,19 @@
   function receive(m) {
     switch (m.type) {
       case "ready":
+        me = (m.contact.match(/^sip:(.*)-web-[^@]*@/) || [])[1] || "";
+        refreshPresence();
         setStatus("ready", t("Ready: calls for you ring here when you are available.", "Prêt : vos appels sonnent ici quand vous êtes disponible."));
         break;
       case "incoming":
-        call = { id: m.call, caller: m.caller };
+        call = { id: m.call, caller: m.caller, outgoing: !!m.outgoing };
+        problem.textContent = "";
         caller.textContent = m.caller;
+        if (call.outgoing) {
+          // The technician's own "Call back": no ring, the page is their end of it.
+          answer();
+          break;
+        }
         setStatus("ringing", t("Ringing", "Ça sonne"));
         answerButton.hidden = declineButton.hidden = false;
         startRing();
@@ -127,19 +145,30 @@
       case "connected":
         if (call && m.call === call.id) {
           call.connected = true;
-          setStatus("in-call", t("In call", "En communication"));
+          if (call.outgoing) setStatus("in-call", callingText(call));
+          else setStatus("in-call", t("In call", "En communication"));
+          loadTransferTargets();
         }
         break;
       case "hold":
         if (call && m.call === call.id) showHold(m.on_hold);
         break;
       case "ended":
-        if (call && m.call === call.id) endCall();
+        if (call && m.call === call.id) {
+          lastEnded = m.reason;
+          endCall();
+        }
         break;
       case "error":
         console.warn("softphone:", m.message);
-        // A hold or resume that Hotline refused: the call stays as it was.
+        // A hold, resume or transfer that Hotline refused: the call stays as it was.
         if (call && (call.hold === "asking" || call.hold === "resuming")) showHold(call.hold === "resuming");
+        if (call && call.transferring) {
+          call.transferring = false;
+          transferButton.disabled = false;
+          problem.textContent = m.message;
+          setStatus("in-call", t("In call", "En communication"));
+        }
         break;
     }
   }
@@ -181,11 +210,15 @@
     if (!call || call.pc) return;
     stopRing();
     answerButton.hidden = declineButton.hidden = true;
-    setStatus("connecting", t("Connecting the call…", "Connexion de l'appel…"));
-    // The screen pop's ticket opens beside this tab now, while the click allows a new tab.
-    const card = document.getElementById("ringing");
-    if (card && card.dataset.reference) window.open("/tickets/" + card.dataset.reference, "hotline-ticket");
     const current = call;
+    if (current.outgoing) {
+      setStatus("calling", callingText(current));
+    } else {
+      setStatus("connecting", t("Connecting the call…", "Connexion de l'appel…"));
+      // The screen pop's ticket opens beside this tab now, while the click allows a new tab.
+      const card = document.getElementById("ringing");
+      if (card && card.dataset.reference) window.open("/tickets/" + card.dataset.reference, "hotline-ticket");
+    }
     try {
       audio = { ctx: new AudioContext() };
       current.stream = await navigator.mediaDevices.getUserMedia({ audio: true });
@@ -245,6 +278,8 @@
     remoteAudio.srcObject = null;
     caller.textContent = "";
     answerButton.hidden = declineButton.hidden = hangupButton.hidden = muteButton.hidden = holdButton.hidden = keypad.hidden = true;
+    transferBox.hidden = true;
+    transferButton.disabled = false;
     holdButton.textContent = t("Hold", "Mettre en attente");
     holdButton.setAttribute("aria-pressed", "false");
     holdButton.disabled = false;
@@ -289,6 +324,52 @@
     else setStatus("in-call", t("In call", "En communication"));
   }
 
+  function callingText(c) {
+    return t("Calling ", "Appel de ") + c.caller + "…";
+  }
+
+  // Who the call can go to: the teams, and the technicians available now (not us).
+  function loadTransferTargets() {
+    fetch("/api/oncall?days=1", { headers: { Accept: "application/json" } })
+      .then(r => (r.ok ? r.json() : Promise.reject(r.status)))
+      .then(board => {
+        transferSelect.replaceChildren();
+        for (const tech of board.technicians || []) {
+          if (tech.presence === "available" && tech.name !== me) {
+            transferSelect.append(el("option", { value: tech.name }, tech.name));
+          }
+        }
+        for (const team of board.teams || []) {
+          transferSelect.append(el("option", { value: team.name }, team.name + t(" (team)", " (équipe)")));
+        }
+        transferBox.hidden = !call || !call.connected || transferSelect.options.length === 0;
+      })
+      .catch(e => console.warn("transfer targets", e));
+  }
+
+  // Hotline answers the REFER, then hangs up this leg ("ended", reason "transferred"); a
+  // refusal comes back as an "error" and the call stays.
+  function transfer() {
+    if (!call || !call.connected || call.transferring || !transferSelect.value) return;
+    call.transferring = true;
+    transferButton.disabled = true;
+    problem.textContent = "";
+    setStatus("transferring", t("Transferring to ", "Transfert vers ") + transferSelect.value + "…");
+    send({ type: "transfer", call: call.id, to: transferSelect.value });
+  }
+
+  // The badge the page was served with was computed before this page was a phone: ask again.
+  function refreshPresence() {
+    fetch("/", { headers: { Accept: "text/html" } })
+      .then(r => (r.ok ? r.text() : Promise.reject(r.status)))
+      .then(html => {
+        const fresh = new DOMParser().parseFromString(html, "text/html").querySelector(".mystate .presence");
+        const badge = panel.querySelector(".mystate .presence") || document.querySelector(".mystate .presence");
+        if (fresh && badge) badge.replaceWith(fresh);
+      })
+      .catch(() => {});
+  }
+
   // Keypad digits go to the far end as RFC 4733 events (RTCDTMFSender).
   function sendDigit(key) {
     if (call && call.sender && call.sender.dtmf) call.sender.dtmf.insertDTMF(key, 120, 80);
@@ -299,6 +380,7 @@
   hangupButton.addEventListener("click", hangup);
   muteButton.addEventListener("click", toggleMute);
   holdButton.addEventListener("click", toggleHold);
+  transferButton.addEventListener("click", transfer);
   // Closing the tab ends the call at once (the gateway also sees the socket close).
   window.addEventListener("pagehide", hangup);
 
@@ -307,6 +389,7 @@
   window.hotlineSoftphone = {
     inCall: () => !!(call && call.answered),
     state: () => panel.dataset.state,
+    lastEnded: () => lastEnded,
     heardHz: () => {
       if (!audio || !audio.analyser) return 0;
       const bins = new Float32Array(audio.analyser.frequencyBinCount);

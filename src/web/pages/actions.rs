@@ -181,6 +181,10 @@ pub(crate) async fn call_back(
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Result<Redirect, PageError> {
     let (auth, reference, helpdesk) = call_action(&state, auth, reference, form)?;
+    // If the technician's browser phone is open, it is their leg and answers by itself.
+    if let Some(phones) = &state.browser_phones {
+        phones.expect_own_call(&auth.user.name);
+    }
     match helpdesk.call_back(&auth.user.name, reference).await {
         Ok(()) => Ok(Redirect::to(&format!("/tickets/{reference}"))),
         Err(CallBackError::NoTicket) => {

@@ -121,6 +121,17 @@ impl TransactionTable {
                 }
                 Some(message::response(&request, StatusCode::OK, None))
             }
+            // A transfer is the TU's to accept or refuse (RFC 3515 §2.4.2): it answers.
+            (Method::Refer, Some(dialog)) if in_dialog => {
+                out.push(Output::Signal {
+                    dialog,
+                    signal: CallSignal::Refer {
+                        request,
+                        transaction: key.clone(),
+                    },
+                });
+                None
+            }
             _ => match out_of_dialog::outside_dialog(&request, self.register) {
                 Disposition::Answer(response) => Some(response),
                 Disposition::HandUp => {

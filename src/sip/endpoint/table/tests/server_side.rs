@@ -185,6 +185,22 @@ fn info_digit_in_a_call_is_signalled_as_a_digit() {
 }
 
 #[test]
+fn refer_in_a_call_is_handed_to_the_call_and_outside_one_gets_481() {
+    let mut h = Harness::new();
+    h.receive(&from_phone("INVITE", "z9hG4bK-i1", "c1", None, 1), 0);
+    let refer = from_phone("REFER", "z9hG4bK-f1", "c1", Some("hd1"), 2).replace(
+        "Content-Length: 0\r\n",
+        "Refer-To: <sip:bob@hotline>\r\nContent-Length: 0\r\n",
+    );
+    let out = h.receive(&refer, 100);
+    // The call answers it (202 or a refusal), not the endpoint.
+    assert!(codes(&out).is_empty(), "{:?}", codes(&out));
+    assert!(matches!(signals(&out)[..], [CallSignal::Refer { .. }]));
+    let stray = from_phone("REFER", "z9hG4bK-f2", "gone", Some("x"), 2);
+    assert_eq!(codes(&h.receive(&stray, 200)), [481]);
+}
+
+#[test]
 fn after_stop_accepting_new_invites_get_503_with_retry_after() {
     let mut h = Harness::new();
     h.table.stop_accepting();
