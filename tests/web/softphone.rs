@@ -3,6 +3,7 @@
 //! the store); a P1 call from the Rust test UA (sending 440 Hz) is routed to it, announced,
 //! taken with the page's keypad and talked over WebRTC. Each side checks it hears the other's
 //! tone: the caller with Goertzel on the RTP it receives, the page with a WebAudio analyser.
+//! Decline and no answer in the page escalate like a desk phone.
 
 use super::browser::{start_driver_with, Driver};
 use super::support::audio::{best_share_at, tone};
@@ -10,12 +11,12 @@ use super::support::oncall::{network_team, phone_at};
 use super::support::ua::{decode, Ua};
 use super::{Web, PASSWORD};
 use hotline::media::g711::G711;
-use hotline::oncall::{Presence, PresenceChoice};
+use hotline::oncall::{EscalationStep, Position, Presence, PresenceChoice};
 use hotline::store::Store;
 use hotline::tickets::CallEventKind;
 use serde_json::Value;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Ten seconds of `hz` at 48 kHz (Chromium loops the file as its microphone).
 fn microphone_wav(path: &Path, hz: f64) {
@@ -34,33 +35,38 @@ fn microphone_wav(path: &Path, hz: f64) {
 }
 
 /// Chromium as a technician's workstation: a fake microphone playing `wav`, no permission
-/// prompt, loopback ICE candidates allowed (server and browser share the machine).
-async fn browser_with_microphone(wav: &Path) -> Driver {
-    let args = [
+/// prompt, loopback ICE candidates allowed (server and browser share the machine), and `extra`.
+async fn browser_with_microphone(wav: &Path, extra: &[String]) -> Driver {
+    let mut args = vec![
         "--use-fake-ui-for-media-stream".to_string(),
         "--use-fake-device-for-media-stream".to_string(),
         format!("--use-file-for-fake-audio-capture={}", wav.display()),
         "--allow-loopback-in-peer-connection".to_string(),
         "--autoplay-policy=no-user-gesture-required".to_string(),
     ];
+    args.extend_from_slice(extra);
     start_driver_with(&args).await.expect("browser")
 }
 
 /// tom logged in to the web log in Chromium, whose microphone plays 1 kHz; the file lives as
 /// long as the returned directory.
 async fn tom_at_his_workstation(web: &Web) -> (Driver, tempfile::TempDir) {
+    tom_at(&format!("http://{}", web.server.http), &[]).await
+}
+
+/// tom logged in to the web log at `site` (scheme and authority) in a Chromium started with
+/// `extra` arguments, its microphone playing 1 kHz.
+async fn tom_at(site: &str, extra: &[String]) -> (Driver, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("microphone.wav");
     microphone_wav(&wav, 1000.0);
-    let driver = browser_with_microphone(&wav).await;
-    log_in(&driver, web, "tom").await;
+    let driver = browser_with_microphone(&wav, extra).await;
+    log_in(&driver, site, "tom").await;
     (driver, dir)
 }
 
-async fn log_in(driver: &Driver, web: &Web, name: &str) {
-    driver
-        .go(&format!("http://{}/login", web.server.http))
-        .await;
+async fn log_in(driver: &Driver, site: &str, name: &str) {
+    driver.go(&format!("{site}/login")).await;
     driver.type_into("input[name=name]", name).await;
     driver.type_into("input[name=password]", PASSWORD).await;
     driver.click("form[action='/login'] button").await;
@@ -157,6 +163,29 @@ async fn event_where(
         .unwrap()
         .iter()
         .any(|e| e.kind == kind && detail(&e.detail))
+}
+
+/// Four seconds of talk: the caller sends 440 Hz while the page's microphone plays 1 kHz.
+/// Returns the share of 1 kHz in what the caller received and the loudest frequencies the
+/// page's analyser reported meanwhile.
+async fn talk(driver: &Driver, caller: &mut Ua) -> (f64, Vec<f64>) {
+    let chunk = tone(440.0, 200);
+    let mut heard = Vec::new();
+    let mut page_heard = Vec::new();
+    for i in 0..20 {
+        caller.send_audio(&chunk).await;
+        heard.extend(caller.collect_rtp(Duration::from_millis(1)).await);
+        if i % 4 == 3 {
+            let hz = driver
+                .script("return window.hotlineSoftphone.heardHz()")
+                .await;
+            page_heard.push(hz.as_f64().unwrap_or(0.0));
+        }
+    }
+    (
+        best_share_at(&decode(&heard, G711::Ulaw), 1000.0),
+        page_heard,
+    )
 }
 
 /// Answers the ringing page and takes the call with the keypad's 1 at the announcement.
@@ -261,20 +290,7 @@ async fn a_technician_takes_a_p1_call_in_the_browser_with_two_way_audio() {
     assert!(taken, "the keypad's 1 never took the call");
 
     // They talk: the caller sends 440 Hz, the browser's microphone 1 kHz.
-    let chunk = tone(440.0, 200);
-    let mut heard = Vec::new();
-    let mut page_heard = Vec::new();
-    for i in 0..20 {
-        caller.send_audio(&chunk).await;
-        heard.extend(caller.collect_rtp(Duration::from_millis(1)).await);
-        if i % 4 == 3 {
-            let hz = driver
-                .script("return window.hotlineSoftphone.heardHz()")
-                .await;
-            page_heard.push(hz.as_f64().unwrap_or(0.0));
-        }
-    }
-    let share = best_share_at(&decode(&heard, G711::Ulaw), 1000.0);
+    let (share, page_heard) = talk(&driver, &mut caller).await;
     assert!(
         share > 0.5,
         "the caller hears the browser's microphone (share at 1 kHz: {share:.2})"
@@ -374,6 +390,91 @@ async fn declining_in_the_browser_passes_the_call_on_and_the_caller_hanging_up_e
     wait_for_state(&driver, Some(&mut caller), "ringing").await;
     assert_eq!(caller.bye().await.status_code.code(), 200);
     wait_for_state(&driver, None, "ready").await;
+}
+
+/// Nobody answers the page: after the step's ring time the page stops ringing (the card goes)
+/// and routing rings the next step, bob the lead on his desk phone (the Rust test UA), with the
+/// no-answer on the ticket's timeline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_left_ringing_in_the_browser_escalates_after_the_ring_time() {
+    const RING: Duration = Duration::from_secs(4);
+    let web = Web::start_with(|c| c.registrar.keepalive_secs = 0).await;
+    let store = web.store().clone();
+    // bob, the lead, has a desk phone: the Rust test UA.
+    hotline::web::add_user(&store, "bob", hotline::accounts::Role::Technician, PASSWORD)
+        .await
+        .unwrap();
+    let mut bob = Ua::udp(web.server.sip).await;
+    phone_at(&store, "bob", "bob", bob.local()).await;
+    network_team(&store, &["tom"], Some("bob")).await;
+    store
+        .set_escalation(
+            "network",
+            &[
+                EscalationStep {
+                    position: Position::Primary,
+                    ring: RING,
+                },
+                EscalationStep {
+                    position: Position::Lead,
+                    ring: Duration::from_secs(30),
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    let (driver, _microphone) = tom_at_his_workstation(&web).await;
+    wait_for_state(&driver, None, "ready").await;
+
+    let (mut caller, reference) = p1_network_call(&web).await;
+    wait_for_state(&driver, Some(&mut caller), "ringing").await;
+    let rang = Instant::now();
+    let bob_rung = tokio::spawn(async move {
+        loop {
+            match bob.recv(Duration::from_secs(30)).await {
+                Some(rsip::SipMessage::Request(r)) if r.method == rsip::Method::Invite => {
+                    break Instant::now();
+                }
+                Some(_) => {}
+                None => panic!("bob's phone was never rung"),
+            }
+        }
+    });
+
+    // Nobody clicks Answer: the page goes back to ready by itself once tom's step is over.
+    wait_for_state(&driver, Some(&mut caller), "ready").await;
+    let stopped = rang.elapsed();
+    assert!(
+        stopped >= RING - Duration::from_secs(1),
+        "the page rang its step's {RING:?}, not {stopped:?}"
+    );
+    let card = driver
+        .script("return document.getElementById('ringing') !== null")
+        .await;
+    assert_eq!(card, Value::Bool(false), "the ringing card is gone");
+
+    while !bob_rung.is_finished() {
+        caller.send_silence(100).await;
+    }
+    let bob_rung = bob_rung.await.unwrap() - rang;
+    assert!(
+        bob_rung >= RING - Duration::from_secs(1),
+        "bob is the next step, rung after tom's, not alongside ({bob_rung:?})"
+    );
+    assert!(
+        event_where(&store, &reference, CallEventKind::RingResult, |d| d
+            .starts_with("tom")
+            && d.ends_with(": no answer"))
+        .await,
+        "the no-answer is on the timeline"
+    );
+    assert!(
+        event_where(&store, &reference, CallEventKind::Escalated, |d| d
+            .starts_with("to bob"))
+        .await,
+        "the escalation to bob is on the timeline"
+    );
+    assert_eq!(caller.bye().await.status_code.code(), 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -690,20 +791,7 @@ async fn call_back_with_the_browser_phone_open_dials_the_caller_from_the_page() 
     assert_eq!(softphone_state(&driver).await, "in-call");
 
     // They talk: the caller hears the browser's 1 kHz, the page the caller's 440 Hz.
-    let chunk = tone(440.0, 200);
-    let mut heard = Vec::new();
-    let mut page_heard = Vec::new();
-    for i in 0..20 {
-        caller.send_audio(&chunk).await;
-        heard.extend(caller.collect_rtp(Duration::from_millis(1)).await);
-        if i % 4 == 3 {
-            let hz = driver
-                .script("return window.hotlineSoftphone.heardHz()")
-                .await;
-            page_heard.push(hz.as_f64().unwrap_or(0.0));
-        }
-    }
-    let share = best_share_at(&decode(&heard, G711::Ulaw), 1000.0);
+    let (share, page_heard) = talk(&driver, &mut caller).await;
     assert!(
         share > 0.5,
         "the caller hears the browser's microphone (share at 1 kHz: {share:.2})"
