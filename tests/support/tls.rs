@@ -1,5 +1,5 @@
-//! A throw-away PKI for the TLS tests: a CA and a server certificate for 127.0.0.1 and
-//! localhost signed by it, made afresh for each test (nothing to expire in the repository), and
+//! A throw-away PKI for the TLS tests: a CA and a server certificate for 127.0.0.1,
+//! localhost and hotline.test (a name the browser tests map to loopback) signed by it, made afresh for each test (nothing to expire in the repository), and
 //! a rustls client that trusts that CA and nothing else.
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
@@ -32,8 +32,12 @@ impl TestPki {
         let ca = ca_params.self_signed(&ca_key).unwrap();
 
         let key = KeyPair::generate().unwrap();
-        let mut params =
-            CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
+        let mut params = CertificateParams::new(
+            ["127.0.0.1", "localhost", "hotline.test"]
+                .map(String::from)
+                .to_vec(),
+        )
+        .unwrap();
         params
             .distinguished_name
             .push(DnType::CommonName, "hotline.test");
@@ -48,6 +52,15 @@ impl TestPki {
         std::fs::write(&pki.cert, cert.pem()).unwrap();
         std::fs::write(&pki.key, key.serialize_pem()).unwrap();
         pki
+    }
+
+    /// The server key's SPKI pin, base64 of the SHA-256 of its SubjectPublicKeyInfo: what
+    /// Chromium's `--ignore-certificate-errors-spki-list` takes to accept this certificate (and
+    /// no other) without installing the CA.
+    pub fn spki_sha256(&self) -> String {
+        use sha2::Digest;
+        let key = KeyPair::from_pem(&std::fs::read_to_string(&self.key).unwrap()).unwrap();
+        base64(&sha2::Sha256::digest(key.public_key_der()))
     }
 
     /// A client configuration trusting only this CA, offering `alpn`.
@@ -84,4 +97,26 @@ impl TestPki {
             .connect(name, tcp)
             .await
     }
+}
+
+/// Standard base64 with padding (not worth a dependency for one pin).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }

@@ -3,11 +3,13 @@
 //! the store); a P1 call from the Rust test UA (sending 440 Hz) is routed to it, announced,
 //! taken with the page's keypad and talked over WebRTC. Each side checks it hears the other's
 //! tone: the caller with Goertzel on the RTP it receives, the page with a WebAudio analyser.
-//! Decline and no answer in the page escalate like a desk phone.
+//! Decline and no answer in the page escalate like a desk phone; the same call is taken over the
+//! web log's own HTTPS with the phone on wss://.
 
 use super::browser::{start_driver_with, Driver};
 use super::support::audio::{best_share_at, tone};
 use super::support::oncall::{network_team, phone_at};
+use super::support::tls::TestPki;
 use super::support::ua::{decode, Ua};
 use super::{Web, PASSWORD};
 use hotline::media::g711::G711;
@@ -475,6 +477,61 @@ async fn a_call_left_ringing_in_the_browser_escalates_after_the_ring_time() {
         "the escalation to bob is on the timeline"
     );
     assert_eq!(caller.bye().await.status_code.code(), 200);
+}
+
+/// The web log serving HTTPS itself (`[http] tls_cert`/`tls_key`), as docs/web.md advises for
+/// technicians on other machines. Chromium opens https://hotline.test (mapped to loopback, so
+/// the page is a secure context only thanks to HTTPS, unlike 127.0.0.1) and trusts the test
+/// certificate by its key's pin; the page's phone connects over wss:// (the Origin check
+/// passes with the https scheme) and takes a P1 call, the caller hearing its microphone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_https_the_page_is_a_phone_on_wss_and_takes_a_call_with_two_way_audio() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = TestPki::new(dir.path());
+    let (cert, key) = (pki.cert.clone(), pki.key.clone());
+    let web = Web::start_with(|c| {
+        c.registrar.keepalive_secs = 0;
+        c.http.tls_cert = Some(cert);
+        c.http.tls_key = Some(key);
+    })
+    .await;
+    let store = web.store().clone();
+    network_team(&store, &["tom"], None).await;
+    let site = format!("https://hotline.test:{}", web.server.http.port());
+    let chromium = [
+        "--host-resolver-rules=MAP hotline.test 127.0.0.1".to_string(),
+        format!(
+            "--ignore-certificate-errors-spki-list={}",
+            pki.spki_sha256()
+        ),
+    ];
+    let (driver, _microphone) = tom_at(&site, &chromium).await;
+
+    // "ready" comes from the server over the page's socket: a wss:// one on an https page.
+    wait_for_state(&driver, None, "ready").await;
+    let page = driver
+        .script("return [location.protocol, window.isSecureContext]")
+        .await;
+    assert_eq!(page, serde_json::json!(["https:", true]));
+    let phones = store.bindings("tom", chrono::Utc::now()).await.unwrap();
+    assert_eq!(phones.len(), 1, "the https page is tom's phone: {phones:?}");
+
+    let (mut caller, reference) = p1_network_call(&web).await;
+    wait_for_state(&driver, Some(&mut caller), "ringing").await;
+    answer_and_take(&driver, &mut caller, &store, &reference).await;
+
+    let (share, page_heard) = talk(&driver, &mut caller).await;
+    assert!(
+        share > 0.5,
+        "the caller hears the https page's microphone (share at 1 kHz: {share:.2})"
+    );
+    assert!(
+        page_heard.iter().any(|hz| (hz - 440.0).abs() < 25.0),
+        "the https page hears the caller's 440 Hz; its analyser's loudest frequency: {page_heard:?}"
+    );
+
+    assert_eq!(caller.bye().await.status_code.code(), 200);
+    wait_for_state(&driver, None, "ready").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
