@@ -60,7 +60,8 @@ impl TestPki {
     pub fn spki_sha256(&self) -> String {
         use sha2::Digest;
         let key = KeyPair::from_pem(&std::fs::read_to_string(&self.key).unwrap()).unwrap();
-        base64(&sha2::Sha256::digest(key.public_key_der()))
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(key.public_key_der()))
     }
 
     /// A client configuration trusting only this CA, offering `alpn`.
@@ -97,26 +98,4 @@ impl TestPki {
             .connect(name, tcp)
             .await
     }
-}
-
-/// Standard base64 with padding (not worth a dependency for one pin).
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
