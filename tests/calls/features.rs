@@ -440,18 +440,7 @@ async fn call_back_rings_the_technician_then_the_caller_through_the_gateway_and_
     .await
     .unwrap();
     // An earlier caller who asked to be called back.
-    let earlier = store
-        .create_ticket(&hotline::store::NewTicket {
-            call_id: "earlier-call".into(),
-            caller_number: "1001".into(),
-            caller_name: None,
-        })
-        .await
-        .unwrap();
-    store
-        .set_disposition(earlier.id, Disposition::CallbackRequested, None)
-        .await
-        .unwrap();
+    let earlier = super::support::tickets::callback_requested(&store, "1001").await;
     let session = web_session(&server, "tess", PASSWORD).await;
 
     // tess answers at once and hangs up after 6 s; the caller (behind the gateway) answers and

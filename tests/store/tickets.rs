@@ -396,7 +396,7 @@ async fn a_malformed_stored_value_is_an_error_naming_its_column(db: Db) {
         db.store.events(t.id).await.unwrap_err().to_string(),
         "column `kind` holds an invalid value: unknown event kind `exploded` (expected one of: received answered \
          prompt_played digit timeout invalid_input retries_exhausted language_chosen field_set collected \
-         recording_started recording_stopped routing_attempt ringing ring_result escalated technician_answered passed queued talk_ended estimate_given hangup error)"
+         recording_started recording_stopped routing_attempt ringing ring_result escalated technician_answered passed queued talk_ended transferred hold estimate_given hangup error)"
     );
     raw.close().await;
 }

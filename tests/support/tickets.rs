@@ -45,3 +45,20 @@ pub async fn settled_ticket(store: &Store, call_id: &str) -> Ticket {
     })
     .await
 }
+
+/// A ticket from an earlier call of `number`, whose caller asked to be called back.
+pub async fn callback_requested(store: &Store, number: &str) -> Ticket {
+    let ticket = store
+        .create_ticket(&hotline::store::NewTicket {
+            call_id: format!("earlier-call-{number}"),
+            caller_number: number.into(),
+            caller_name: None,
+        })
+        .await
+        .unwrap();
+    store
+        .set_disposition(ticket.id, Disposition::CallbackRequested, None)
+        .await
+        .unwrap();
+    ticket
+}

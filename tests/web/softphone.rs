@@ -167,10 +167,9 @@ async fn event_where(
         .any(|e| e.kind == kind && detail(&e.detail))
 }
 
-/// Four seconds of talk: the caller sends 440 Hz while the page's microphone plays 1 kHz.
-/// Returns the share of 1 kHz in what the caller received and the loudest frequencies the
-/// page's analyser reported meanwhile.
-async fn talk(driver: &Driver, caller: &mut Ua) -> (f64, Vec<f64>) {
+/// Four seconds of talk: the caller sends 440 Hz while the page's microphone plays 1 kHz; the
+/// caller must receive mostly 1 kHz and the page's analyser must report 440 Hz.
+async fn talk(driver: &Driver, caller: &mut Ua) {
     let chunk = tone(440.0, 200);
     let mut heard = Vec::new();
     let mut page_heard = Vec::new();
@@ -184,10 +183,15 @@ async fn talk(driver: &Driver, caller: &mut Ua) -> (f64, Vec<f64>) {
             page_heard.push(hz.as_f64().unwrap_or(0.0));
         }
     }
-    (
-        best_share_at(&decode(&heard, G711::Ulaw), 1000.0),
-        page_heard,
-    )
+    let share = best_share_at(&decode(&heard, G711::Ulaw), 1000.0);
+    assert!(
+        share > 0.5,
+        "the caller hears the page's microphone (share at 1 kHz: {share:.2})"
+    );
+    assert!(
+        page_heard.iter().any(|hz| (hz - 440.0).abs() < 25.0),
+        "the page hears the caller's 440 Hz; its analyser's loudest frequency: {page_heard:?}"
+    );
 }
 
 /// Answers the ringing page and takes the call with the keypad's 1 at the announcement.
@@ -292,15 +296,7 @@ async fn a_technician_takes_a_p1_call_in_the_browser_with_two_way_audio() {
     assert!(taken, "the keypad's 1 never took the call");
 
     // They talk: the caller sends 440 Hz, the browser's microphone 1 kHz.
-    let (share, page_heard) = talk(&driver, &mut caller).await;
-    assert!(
-        share > 0.5,
-        "the caller hears the browser's microphone (share at 1 kHz: {share:.2})"
-    );
-    assert!(
-        page_heard.iter().any(|hz| (hz - 440.0).abs() < 25.0),
-        "the page hears the caller's 440 Hz; its analyser's loudest frequency: {page_heard:?}"
-    );
+    talk(&driver, &mut caller).await;
     driver.screenshots("softphone-in-call").await;
 
     // Hold in the panel: the gateway re-INVITEs Hotline with a=sendonly and routing plays the
@@ -520,15 +516,7 @@ async fn over_https_the_page_is_a_phone_on_wss_and_takes_a_call_with_two_way_aud
     wait_for_state(&driver, Some(&mut caller), "ringing").await;
     answer_and_take(&driver, &mut caller, &store, &reference).await;
 
-    let (share, page_heard) = talk(&driver, &mut caller).await;
-    assert!(
-        share > 0.5,
-        "the caller hears the https page's microphone (share at 1 kHz: {share:.2})"
-    );
-    assert!(
-        page_heard.iter().any(|hz| (hz - 440.0).abs() < 25.0),
-        "the https page hears the caller's 440 Hz; its analyser's loudest frequency: {page_heard:?}"
-    );
+    talk(&driver, &mut caller).await;
 
     assert_eq!(caller.bye().await.status_code.code(), 200);
     wait_for_state(&driver, None, "ready").await;
@@ -790,18 +778,7 @@ async fn call_back_with_the_browser_phone_open_dials_the_caller_from_the_page() 
     // is left alone (nothing listens there: ringing it would show as a ring on the timeline).
     let desk = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     phone_at(&store, "tom", "tom-desk", desk.local_addr().unwrap()).await;
-    let earlier = store
-        .create_ticket(&hotline::store::NewTicket {
-            call_id: "earlier-call".into(),
-            caller_number: "1001".into(),
-            caller_name: None,
-        })
-        .await
-        .unwrap();
-    store
-        .set_disposition(earlier.id, Disposition::CallbackRequested, None)
-        .await
-        .unwrap();
+    let earlier = super::support::tickets::callback_requested(&store, "1001").await;
     let reference = earlier.reference.to_string();
     let (driver, _microphone) = tom_at_his_workstation(&web).await;
     wait_for_state(&driver, None, "ready").await;
@@ -848,15 +825,7 @@ async fn call_back_with_the_browser_phone_open_dials_the_caller_from_the_page() 
     assert_eq!(softphone_state(&driver).await, "in-call");
 
     // They talk: the caller hears the browser's 1 kHz, the page the caller's 440 Hz.
-    let (share, page_heard) = talk(&driver, &mut caller).await;
-    assert!(
-        share > 0.5,
-        "the caller hears the browser's microphone (share at 1 kHz: {share:.2})"
-    );
-    assert!(
-        page_heard.iter().any(|hz| (hz - 440.0).abs() < 25.0),
-        "the page hears the caller's 440 Hz: {page_heard:?}"
-    );
+    talk(&driver, &mut caller).await;
 
     // The caller hangs up: the page is free again and the ticket is called back.
     assert_eq!(caller.bye().await.status_code.code(), 200);
