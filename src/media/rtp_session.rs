@@ -7,8 +7,8 @@
 //!   the audio tap, latches the reply address, and watches for inactivity.
 //!
 //! Neither is a task: a media loop (`media_loop.rs`) serves both, with the other calls of a
-//! runtime worker, every 20 ms. Neither ever waits (a slow call task not reading its events
-//! gets them from a short task instead), so nothing on the receive side can delay a send
+//! runtime worker, every 20 ms. Neither ever waits (events a slow call task has not read yet
+//! wait, in order, in `outbox.rs`), so nothing on the receive side can delay a send
 //! deadline. What they share is small: the negotiated media (a `watch`, changed by
 //! re-INVITEs), the reply address (`Latch`, a lock held for a copy), and counters. Dropping or
 //! closing the session takes the call out of its loop; the socket, and so its port, is freed
@@ -20,6 +20,7 @@ mod digits_out;
 pub mod inbound;
 mod live;
 mod media_loop;
+mod outbox;
 mod pacer;
 mod playout;
 mod receive;

@@ -2,6 +2,7 @@
 //! feeds the audio tap, and reports a silent (packet-less) line once.
 
 use super::inbound::{Dropped, InboundPath};
+use super::outbox::Outbox;
 use super::stats::Counters;
 use super::{lock, MediaEvent, RtpOptions, SharedLatch};
 use crate::media::port_pool::RtpSocket;
@@ -22,7 +23,7 @@ pub struct Receiver {
     media: watch::Receiver<NegotiatedMedia>,
     tap: watch::Receiver<Option<mpsc::Sender<Vec<i16>>>>,
     latch: SharedLatch,
-    events: mpsc::Sender<MediaEvent>,
+    events: Outbox,
     counters: Arc<Counters>,
     inactivity_timeout: Duration,
     inbound: InboundPath,
@@ -47,7 +48,7 @@ impl Receiver {
             media,
             tap,
             latch,
-            events,
+            events: Outbox::new(events),
             counters,
             inactivity_timeout: options.inactivity_timeout,
             inbound: InboundPath::new(options.inband_dtmf),
@@ -61,6 +62,7 @@ impl Receiver {
     /// send loop every 20 ms, so a packet waits at most one tick to be read: no wake-up per
     /// packet (issue 16), and 20 ms more at most before a key or relayed audio is acted on.
     pub(super) fn on_tick(&mut self, now: Instant, buf: &mut [u8; DATAGRAM_BUFFER]) {
+        self.events.flush();
         if self.media.has_changed().unwrap_or(false) {
             self.media.mark_unchanged();
             // A re-INVITE is a sign of life, and after an unhold the phone gets a full
@@ -89,18 +91,7 @@ impl Receiver {
         {
             self.timed_out = true;
             tracing::info!(timeout = ?self.inactivity_timeout, "no RTP from the caller");
-            self.report(MediaEvent::RtpTimeout);
-        }
-    }
-
-    /// Reports without ever waiting (the loop serves other calls): if the call task is slow to
-    /// read and the queue is full, a short task delivers the event instead, so no key is lost.
-    fn report(&self, event: MediaEvent) {
-        if let Err(mpsc::error::TrySendError::Full(event)) = self.events.try_send(event) {
-            let events = self.events.clone();
-            tokio::spawn(async move {
-                let _ = events.send(event).await;
-            });
+            self.events.send(MediaEvent::RtpTimeout);
         }
     }
 
@@ -149,7 +140,7 @@ impl Receiver {
         }
         for (digit, source) in accepted.digits {
             tracing::debug!(%digit, ?source, "digit");
-            self.report(MediaEvent::Digit { digit, source });
+            self.events.send(MediaEvent::Digit { digit, source });
         }
         true
     }

@@ -7,6 +7,7 @@
 
 use super::digits_out::DigitSender;
 use super::live::LiveAudio;
+use super::outbox::Outbox;
 use super::pacer::Pacer;
 use super::playout::Playout;
 use super::stats::Counters;
@@ -106,7 +107,7 @@ pub struct Sender {
     socket: Arc<RtpSocket>,
     media: watch::Receiver<NegotiatedMedia>,
     latch: SharedLatch,
-    events: mpsc::Sender<MediaEvent>,
+    events: Outbox,
     counters: Arc<Counters>,
     stream: OutboundStream,
     playout: Playout,
@@ -147,7 +148,7 @@ impl Sender {
             socket,
             media,
             latch,
-            events,
+            events: Outbox::new(events),
             counters,
             stream: OutboundStream::random(),
             playout: Playout::default(),
@@ -179,6 +180,7 @@ impl Sender {
     /// Sends every frame due at `now`: one on time, a few back to back after a short stall,
     /// or a jump forward after a long one (`pacer.rs`).
     pub(super) fn on_tick(&mut self, now: Instant, buffers: &mut Buffers) {
+        self.events.flush();
         while self.pacer.deadline() <= now {
             let due = self.pacer.deadline();
             let tick = self.pacer.tick(now);
@@ -246,7 +248,7 @@ impl Sender {
                             self.transmit(&bytes);
                         }
                         for id in info.finished {
-                            self.report(MediaEvent::PlaybackFinished(id));
+                            self.events.send(MediaEvent::PlaybackFinished(id));
                         }
                         return;
                     }
@@ -269,7 +271,7 @@ impl Sender {
             self.transmit(packet);
         }
         for id in info.finished {
-            self.report(MediaEvent::PlaybackFinished(id));
+            self.events.send(MediaEvent::PlaybackFinished(id));
         }
     }
 
@@ -283,17 +285,6 @@ impl Sender {
                 Counters::add(&self.counters.bytes_sent, n as u64);
             }
             Err(e) => tracing::debug!(%target, error = %e, "RTP send failed"),
-        }
-    }
-
-    /// Reports without ever waiting: a call task slow to read its events must not delay the
-    /// next packet. If the queue is full the event is handed to a short task instead of lost.
-    fn report(&self, event: MediaEvent) {
-        if let Err(mpsc::error::TrySendError::Full(event)) = self.events.try_send(event) {
-            let events = self.events.clone();
-            tokio::spawn(async move {
-                let _ = events.send(event).await;
-            });
         }
     }
 }
