@@ -27,6 +27,7 @@
 # offers every UDP packet on the host to each of them, and that cost lands in the server's
 # sendto (a fifth of its profile at 1,200 calls), so it measures the load generator as much as
 # the server.
+# SIPP_MEDIA_PORT (default 40000): SIPp's first RTP port, to run beside another SIPp.
 # Default levels: 500 1000 1500 2000. Needs root for nft (or sudo). On a machine shared with
 # other work, run it as `nice -n -15 scripts/bench.sh …` so that the figures are the server's.
 set -euo pipefail
@@ -115,7 +116,7 @@ for level in "${levels[@]}"; do
   # SIPp's own -timeout does not end it when its RTP threads hang at exit (seen once at
   # 1,500 calls, every call already over): the kill makes sure the next level runs.
   ( cd "$run" && timeout -s KILL $((secs + call_secs + 120)) sipp -sf "$out/caller.xml" -s helpdesk 127.0.0.1:$sip_port \
-        -i 127.0.0.1 -p 0 -mi 127.0.0.1 -mp 40000 -r "$rate" -l "$level" -m "$total" \
+        -i 127.0.0.1 -p 0 -mi 127.0.0.1 -mp "${SIPP_MEDIA_PORT:-40000}" -r "$rate" -l "$level" -m "$total" \
         -timeout $((secs + call_secs + 60))s -nostdin -trace_rtt -rtt_freq 1 \
         -trace_stat -fd 1 > sipp.out 2>&1 ) || true
   kill "$sampler" 2>/dev/null || true

@@ -101,8 +101,14 @@ pub static CALLS_REFUSED_SERVER_FULL: Counter = Counter::new();
 pub static CALLS_REFUSED_SOURCE_BUSY: Counter = Counter::new();
 /// New calls refused with 503: over the per-source limit of new calls per minute.
 pub static CALLS_REFUSED_SOURCE_RATE: Counter = Counter::new();
+/// New calls refused with 503: the media loops are behind (the CPU is full).
+pub static CALLS_REFUSED_OVERLOADED: Counter = Counter::new();
 /// New calls refused with 503 because the server is shutting down.
 pub static CALLS_REFUSED_SHUTTING_DOWN: Counter = Counter::new();
+/// How late the media loops finish their 20 ms rounds, in microseconds: the slowest loop's
+/// average over about the last second (0 when no call has media). Near 20,000 a loop no longer
+/// keeps up and frames are skipped; admission refuses new calls above `limits.max_media_lag_ms`.
+pub static MEDIA_LOOP_LAG_US: Gauge = Gauge::new();
 /// Calls admitted and not yet over (from the INVITE's admission to the dialog's end).
 pub static CALLS_IN_PROGRESS: Gauge = Gauge::new();
 /// Calls answered: 200 OK sent to a caller's INVITE.
@@ -367,6 +373,7 @@ pub fn write_counters(out: &mut String) {
             (r#"reason="server_full""#, n(&CALLS_REFUSED_SERVER_FULL)),
             (r#"reason="source_busy""#, n(&CALLS_REFUSED_SOURCE_BUSY)),
             (r#"reason="source_rate""#, n(&CALLS_REFUSED_SOURCE_RATE)),
+            (r#"reason="overloaded""#, n(&CALLS_REFUSED_OVERLOADED)),
             (r#"reason="shutting_down""#, n(&CALLS_REFUSED_SHUTTING_DOWN)),
         ],
     );
@@ -376,6 +383,13 @@ pub fn write_counters(out: &mut String) {
         "Calls admitted and not over yet (ringing, in the menu, recording, bridged).",
         G,
         &[("", CALLS_IN_PROGRESS.get() as f64)],
+    );
+    write_family(
+        out,
+        "hotline_media_loop_lag_seconds",
+        "How late the media loops finish their 20 ms rounds (slowest loop, ~1 s average).",
+        G,
+        &[("", MEDIA_LOOP_LAG_US.get() as f64 / 1e6)],
     );
     write_family(
         out,
@@ -527,6 +541,7 @@ mod tests {
             "hotline_calls_answered_total",
             "hotline_calls_refused_total",
             "hotline_calls_in_progress",
+            "hotline_media_loop_lag_seconds",
             "hotline_sip_messages_received_total",
             "hotline_tickets_created_total",
             "hotline_uptime_seconds",

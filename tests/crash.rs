@@ -340,7 +340,7 @@ async fn a_hundred_calls_cut_by_kill_9_get_a_final_disposition_and_queued_caller
     let config = dir.path().join("hotline.toml");
     std::fs::write(
         &config,
-        "[limits]\nmax_calls_per_source = 200\nnew_calls_per_source_per_minute = 500\n\
+        "[limits]\nmax_calls_per_source = 200\nnew_calls_per_source_per_minute = 500\nmax_media_lag_ms = 0\n\
          [media]\nrtp_timeout_secs = 300\n",
     )
     .unwrap();

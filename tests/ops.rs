@@ -1,6 +1,6 @@
 //! Operations endpoints against the real server on port 0: `/health`, `/ready` (and its 503
 //! when the store is gone), `/metrics` counting a real call from the test UA and a phone's
-//! REGISTER, and who may read the metrics.
+//! REGISTER, new calls refused while the media loops are behind, and who may read the metrics.
 //!
 //! The counters are process-wide (`hotline::metrics`), so this binary is its own: only the
 //! call test here places a call that is answered, and it compares before and after.
@@ -272,4 +272,49 @@ async fn metrics_count_a_registered_phone_and_a_failed_authentication() {
         sample(&after, "hotline_sip_auth_failures_total"),
         Some(failures + 1.0)
     );
+}
+
+#[tokio::test]
+async fn new_calls_are_refused_while_the_media_loops_are_behind_and_taken_once_they_catch_up() {
+    let server = TestServer::start_with(|c| c.limits.max_media_lag_ms = 15).await;
+    let lag = "hotline_media_loop_lag_seconds";
+    let refused = r#"hotline_calls_refused_total{reason="overloaded"}"#;
+    let before = sample(&scrape(&server).await, refused).unwrap();
+    // A call in progress, so a media loop runs its rounds.
+    let mut first = Ua::udp(server.sip).await;
+    first.connect().await;
+    // The server runs on this test's single-threaded runtime: a task that holds the thread
+    // 50 ms at a time makes the loop finish every 20 ms round late, as a full CPU would.
+    let hog = tokio::spawn(async {
+        loop {
+            std::thread::sleep(Duration::from_millis(50));
+            tokio::task::yield_now().await;
+        }
+    });
+    let behind = until(&server, lag, |s| s > 0.015).await;
+    assert!(
+        behind > 0.015,
+        "media loop lag {behind} s with the thread held"
+    );
+
+    let mut second = Ua::udp(server.sip).await;
+    let answer = second.invite().await;
+    assert_eq!(answer.status_code.code(), 503, "{answer}");
+    assert!(
+        answer.to_string().contains("Retry-After: 10\r\n"),
+        "{answer}"
+    );
+    assert_eq!(sample(&scrape(&server).await, refused), Some(before + 1.0));
+
+    hog.abort();
+    let caught_up = until(&server, lag, |s| s < 0.005).await;
+    assert!(
+        caught_up < 0.005,
+        "media loop lag {caught_up} s after the hold"
+    );
+    let mut third = Ua::udp(server.sip).await;
+    third.connect().await;
+    // The first caller's call went on throughout.
+    assert_eq!(first.bye().await.status_code.code(), 200);
+    assert_eq!(third.bye().await.status_code.code(), 200);
 }

@@ -19,6 +19,7 @@ mod digits_out;
 /// that reaches a call's RTP port goes through it first.
 pub mod inbound;
 mod live;
+mod loop_lag;
 mod media_loop;
 mod outbox;
 mod pacer;
@@ -26,6 +27,7 @@ mod playout;
 mod receive;
 mod send;
 mod stats;
+mod watched;
 
 pub use stats::MediaStats;
 

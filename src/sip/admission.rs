@@ -33,6 +33,8 @@ pub enum Refused {
     SourceBusy { limit: usize },
     #[error("more than {limit} new calls in a minute from this source")]
     SourceRate { limit: usize, retry_after: Duration },
+    #[error("media loops {lag_ms} ms behind (limit {limit_ms} ms): the CPU is full")]
+    Overloaded { lag_ms: u64, limit_ms: u64 },
 }
 
 impl Refused {
@@ -42,6 +44,8 @@ impl Refused {
             Refused::SourceRate { retry_after, .. } => retry_after.as_secs().max(1),
             // A call lasts a few minutes; a short wait lets the caller retry soon after one ends.
             Refused::ServerFull { .. } | Refused::SourceBusy { .. } => 30,
+            // Load falls as soon as a few calls end; another node may take it meanwhile.
+            Refused::Overloaded { .. } => 10,
         }
     }
 }
@@ -69,10 +73,15 @@ impl Admission {
         }
     }
 
-    /// Admits a new call from `source` at `now`, or says why not. An admitted call counts until
-    /// [`Admission::release`]; refused attempts count towards the rate too, so a source that
-    /// keeps retrying stays refused.
-    pub fn admit(&mut self, source: IpAddr, now: Instant) -> Result<(), Refused> {
+    /// Admits a new call from `source` at `now`, while the media loops are `media_lag` behind,
+    /// or says why not. An admitted call counts until [`Admission::release`]; refused attempts
+    /// count towards the rate too, so a source that keeps retrying stays refused.
+    pub fn admit(
+        &mut self,
+        source: IpAddr,
+        now: Instant,
+        media_lag: Duration,
+    ) -> Result<(), Refused> {
         if self.sources.len() > SWEEP_ABOVE {
             self.sweep(now);
         }
@@ -101,6 +110,13 @@ impl Admission {
         if self.in_progress >= limits.max_calls {
             return Err(Refused::ServerFull {
                 limit: limits.max_calls,
+            });
+        }
+        let lag_ms = media_lag.as_millis() as u64;
+        if limits.max_media_lag_ms > 0 && lag_ms > limits.max_media_lag_ms {
+            return Err(Refused::Overloaded {
+                lag_ms,
+                limit_ms: limits.max_media_lag_ms,
             });
         }
         entry.in_progress += 1;
@@ -196,7 +212,15 @@ impl AdmissionControl {
 
     /// [`AdmissionControl::admit`] at `now` (the endpoint's table passes its own clock).
     pub fn admit_at(&self, source: IpAddr, now: Instant) -> Result<Permit, Refused> {
-        let admitted = self.state.lock().expect("poisoned").admit(source, now);
+        // The media loops publish how far behind they are (`media::rtp_session`'s loops); the
+        // gauge operators see is the figure that refuses calls.
+        let media_lag =
+            Duration::from_micros(metrics::MEDIA_LOOP_LAG_US.get().max(0).unsigned_abs());
+        let admitted = self
+            .state
+            .lock()
+            .expect("poisoned")
+            .admit(source, now, media_lag);
         match admitted {
             Ok(()) => {
                 metrics::CALLS_IN_PROGRESS.inc();
@@ -211,6 +235,7 @@ impl AdmissionControl {
                     Refused::ServerFull { .. } => metrics::CALLS_REFUSED_SERVER_FULL.inc(),
                     Refused::SourceBusy { .. } => metrics::CALLS_REFUSED_SOURCE_BUSY.inc(),
                     Refused::SourceRate { .. } => metrics::CALLS_REFUSED_SOURCE_RATE.inc(),
+                    Refused::Overloaded { .. } => metrics::CALLS_REFUSED_OVERLOADED.inc(),
                 }
                 tracing::debug!(%source, reason = %refused, "new call refused");
                 Err(refused)
@@ -237,6 +262,9 @@ mod tests {
         }
     }
 
+    /// Media loops keeping up.
+    const CALM: Duration = Duration::ZERO;
+
     fn ip(last: u8) -> IpAddr {
         IpAddr::from([127, 0, 0, last])
     }
@@ -245,11 +273,14 @@ mod tests {
     fn a_source_over_its_calls_in_progress_is_refused_until_one_ends() {
         let mut a = Admission::new(limits(100, 2, 100));
         let t = Instant::now();
-        assert_eq!(a.admit(ip(2), t), Ok(()));
-        assert_eq!(a.admit(ip(2), t), Ok(()));
-        assert_eq!(a.admit(ip(2), t), Err(Refused::SourceBusy { limit: 2 }));
+        assert_eq!(a.admit(ip(2), t, CALM), Ok(()));
+        assert_eq!(a.admit(ip(2), t, CALM), Ok(()));
+        assert_eq!(
+            a.admit(ip(2), t, CALM),
+            Err(Refused::SourceBusy { limit: 2 })
+        );
         a.release(ip(2));
-        assert_eq!(a.admit(ip(2), t), Ok(()));
+        assert_eq!(a.admit(ip(2), t, CALM), Ok(()));
     }
 
     #[test]
@@ -257,9 +288,11 @@ mod tests {
         let mut a = Admission::new(limits(100, 100, 3));
         let t = Instant::now();
         for s in 0..3 {
-            assert_eq!(a.admit(ip(2), t + Duration::from_secs(s)), Ok(()));
+            assert_eq!(a.admit(ip(2), t + Duration::from_secs(s), CALM), Ok(()));
         }
-        let refused = a.admit(ip(2), t + Duration::from_secs(10)).unwrap_err();
+        let refused = a
+            .admit(ip(2), t + Duration::from_secs(10), CALM)
+            .unwrap_err();
         assert_eq!(
             refused,
             Refused::SourceRate {
@@ -268,17 +301,23 @@ mod tests {
             }
         );
         assert_eq!(refused.retry_after_secs(), 50);
-        assert_eq!(a.admit(ip(2), t + Duration::from_secs(60)), Ok(()));
+        assert_eq!(a.admit(ip(2), t + Duration::from_secs(60), CALM), Ok(()));
     }
 
     #[test]
     fn a_flooding_source_leaves_room_for_callers_from_elsewhere() {
         let mut a = Admission::new(limits(10, 4, 1000));
         let t = Instant::now();
-        let admitted = (0..1000).filter(|_| a.admit(ip(2), t).is_ok()).count();
+        let admitted = (0..1000)
+            .filter(|_| a.admit(ip(2), t, CALM).is_ok())
+            .count();
         assert_eq!(admitted, 4);
         for caller in 3..9 {
-            assert_eq!(a.admit(ip(caller), t), Ok(()), "caller 127.0.0.{caller}");
+            assert_eq!(
+                a.admit(ip(caller), t, CALM),
+                Ok(()),
+                "caller 127.0.0.{caller}"
+            );
         }
     }
 
@@ -286,11 +325,48 @@ mod tests {
     fn the_global_limit_holds_across_sources() {
         let mut a = Admission::new(limits(3, 2, 100));
         let t = Instant::now();
-        assert!(a.admit(ip(1), t).is_ok());
-        assert!(a.admit(ip(2), t).is_ok());
-        assert!(a.admit(ip(3), t).is_ok());
-        assert_eq!(a.admit(ip(4), t), Err(Refused::ServerFull { limit: 3 }));
+        assert!(a.admit(ip(1), t, CALM).is_ok());
+        assert!(a.admit(ip(2), t, CALM).is_ok());
+        assert!(a.admit(ip(3), t, CALM).is_ok());
+        assert_eq!(
+            a.admit(ip(4), t, CALM),
+            Err(Refused::ServerFull { limit: 3 })
+        );
         assert_eq!(a.in_progress(), 3);
+    }
+
+    #[test]
+    fn media_loops_behind_refuse_new_calls_until_they_catch_up() {
+        let mut a = Admission::new(limits(100, 100, 100));
+        let t = Instant::now();
+        let ms = Duration::from_millis;
+        assert_eq!(
+            a.admit(ip(1), t, ms(15)),
+            Ok(()),
+            "at the limit is not over it"
+        );
+        let refused = a.admit(ip(2), t, ms(16)).unwrap_err();
+        assert_eq!(
+            refused,
+            Refused::Overloaded {
+                lag_ms: 16,
+                limit_ms: 15
+            }
+        );
+        assert_eq!(refused.retry_after_secs(), 10);
+        // Refused calls hold no place: the calls in progress are the one admitted.
+        assert_eq!(a.in_progress(), 1);
+        assert_eq!(a.admit(ip(2), t, ms(3)), Ok(()));
+    }
+
+    #[test]
+    fn a_zero_media_lag_limit_turns_the_overload_check_off() {
+        let mut a = Admission::new(Limits {
+            max_media_lag_ms: 0,
+            ..limits(100, 100, 100)
+        });
+        let t = Instant::now();
+        assert_eq!(a.admit(ip(1), t, Duration::from_secs(1)), Ok(()));
     }
 
     #[test]
@@ -299,10 +375,10 @@ mod tests {
         let t = Instant::now();
         for n in 0..(SWEEP_ABOVE as u32 + 10) {
             let source = IpAddr::from(n.to_be_bytes());
-            let _ = a.admit(source, t);
+            let _ = a.admit(source, t, CALM);
             a.release(source);
         }
-        a.admit(ip(1), t + RATE_WINDOW).unwrap();
+        a.admit(ip(1), t + RATE_WINDOW, CALM).unwrap();
         assert!(a.sources.len() < 10, "{} sources kept", a.sources.len());
     }
 

@@ -30,6 +30,11 @@ pub struct Limits {
     pub max_calls_per_source: usize,
     /// New calls one IP address may place in any 60 seconds.
     pub new_calls_per_source_per_minute: usize,
+    /// New calls get 503 while the media loops finish their 20 ms rounds more than this many
+    /// milliseconds late on average (about the last second): the CPU is full, and one more
+    /// call would make every caller's audio late. The calls in progress keep clean audio; the
+    /// refused ones retry (Retry-After) or reach another node. 0 turns it off.
+    pub max_media_lag_ms: u64,
     /// Requests whose User-Agent contains one of these (case-insensitive) are dropped without an
     /// answer: SIP scanners. Empty to turn it off.
     pub scanner_user_agents: Vec<String>,
@@ -46,6 +51,7 @@ impl Default for Limits {
             max_calls: 500,
             max_calls_per_source: 20,
             new_calls_per_source_per_minute: 60,
+            max_media_lag_ms: 15,
             scanner_user_agents: [
                 "friendly-scanner",
                 "sipcli",

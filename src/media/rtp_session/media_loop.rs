@@ -15,6 +15,7 @@
 //! their bursts of sends interleave rather than land together. A loop with no call waits on
 //! its queue and does not tick: an idle server does not wake.
 
+use super::loop_lag::{smoothed, LoopLags};
 use super::receive::{Receiver, DATAGRAM_BUFFER};
 use super::send::{Buffers, Sender};
 use super::PlayoutCommand;
@@ -110,11 +111,12 @@ pub(super) fn join(call: Call) -> LoopHandle {
         Some(index) => index,
         None => {
             let n = runtime.metrics().num_workers().max(1);
+            let lags = LoopLags::new(n);
             let queues = (0..n)
                 .map(|i| {
                     let (queue, messages) = mpsc::unbounded_channel();
                     let phase = FRAME * i as u32 / n as u32;
-                    runtime.spawn(run(messages, phase));
+                    runtime.spawn(run(messages, phase, lags.clone(), i));
                     queue
                 })
                 .collect();
@@ -145,14 +147,22 @@ fn tick_at_or_after(origin: Instant, now: Instant) -> Instant {
     origin + Duration::from_nanos(elapsed.div_ceil(frame) * frame)
 }
 
-async fn run(mut messages: mpsc::UnboundedReceiver<Message>, phase: Duration) {
+async fn run(
+    mut messages: mpsc::UnboundedReceiver<Message>,
+    phase: Duration,
+    lags: LoopLags,
+    index: usize,
+) {
     let origin = Instant::now() + phase;
     let mut calls: HashMap<u64, Box<Call>> = HashMap::new();
     let mut buffers = Buffers::default();
     let mut datagram = Box::new([0u8; DATAGRAM_BUFFER]);
     let mut tick = origin;
+    let mut lag_us = 0;
     loop {
         if calls.is_empty() {
+            lag_us = 0;
+            lags.publish(index, lag_us);
             // Idle: no timer until a call joins.
             let Some(message) = messages.recv().await else {
                 return;
@@ -184,6 +194,8 @@ async fn run(mut messages: mpsc::UnboundedReceiver<Message>, phase: Duration) {
             }
             served.is_ok()
         });
+        lag_us = smoothed(lag_us, Instant::now().saturating_duration_since(tick));
+        lags.publish(index, lag_us);
         // The next tick after now: a loop that woke late does not tick in a burst to catch
         // up; each sender's pacer decides what it still owes.
         tick = tick_at_or_after(origin, now + Duration::from_nanos(1));

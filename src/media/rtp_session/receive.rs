@@ -4,6 +4,7 @@
 use super::inbound::{Dropped, InboundPath};
 use super::outbox::Outbox;
 use super::stats::Counters;
+use super::watched::Watched;
 use super::{lock, MediaEvent, RtpOptions, SharedLatch};
 use crate::media::port_pool::RtpSocket;
 use crate::media::sdp::NegotiatedMedia;
@@ -20,8 +21,8 @@ const MAX_DATAGRAMS_PER_TICK: usize = 16;
 
 pub struct Receiver {
     socket: Arc<RtpSocket>,
-    media: watch::Receiver<NegotiatedMedia>,
-    tap: watch::Receiver<Option<mpsc::Sender<Vec<i16>>>>,
+    media: Watched<NegotiatedMedia>,
+    tap: Watched<Option<mpsc::Sender<Vec<i16>>>>,
     latch: SharedLatch,
     events: Outbox,
     counters: Arc<Counters>,
@@ -45,8 +46,8 @@ impl Receiver {
         let start = Instant::now();
         Receiver {
             socket,
-            media,
-            tap,
+            media: Watched::new(media),
+            tap: Watched::new(tap),
             latch,
             events: Outbox::new(events),
             counters,
@@ -63,8 +64,8 @@ impl Receiver {
     /// packet (issue 16), and 20 ms more at most before a key or relayed audio is acted on.
     pub(super) fn on_tick(&mut self, now: Instant, buf: &mut [u8; DATAGRAM_BUFFER]) {
         self.events.flush();
-        if self.media.has_changed().unwrap_or(false) {
-            self.media.mark_unchanged();
+        self.tap.refresh();
+        if self.media.refresh() {
             // A re-INVITE is a sign of life, and after an unhold the phone gets a full
             // timeout to resume sending.
             self.last_heard = now;
@@ -86,7 +87,7 @@ impl Receiver {
         }
         // A held phone may legitimately send nothing, so the clock only runs off hold.
         if !self.timed_out
-            && !self.media.borrow().on_hold()
+            && !self.media.get().on_hold()
             && now.saturating_duration_since(self.last_heard) >= self.inactivity_timeout
         {
             self.timed_out = true;
@@ -99,11 +100,10 @@ impl Receiver {
     fn on_datagram(&mut self, bytes: &[u8], from: SocketAddr, now: Instant) -> bool {
         let at_ms = now.saturating_duration_since(self.start).as_millis() as u64;
         // Decode only for a listener: the tap, or the in-band detector (the path knows).
-        let want_audio = self.tap.borrow().is_some();
-        let result = {
-            let media = self.media.borrow();
-            self.inbound.read(bytes, &media, at_ms, want_audio)
-        };
+        let want_audio = self.tap.get().is_some();
+        let result = self
+            .inbound
+            .read(bytes, self.media.get(), at_ms, want_audio);
         if result == Err(Dropped::NotRtp) {
             Counters::add(&self.counters.packets_dropped, 1);
             return false;
@@ -130,8 +130,7 @@ impl Receiver {
             }
         };
         if let Some(pcm) = accepted.audio {
-            let tap = self.tap.borrow();
-            if let Some(tap) = tap.as_ref() {
+            if let Some(tap) = self.tap.get() {
                 // A full tap (a stalled recorder) must not stall the media path: drop the frame.
                 if let Err(mpsc::error::TrySendError::Full(_)) = tap.try_send(pcm.to_vec()) {
                     Counters::add(&self.counters.tap_frames_dropped, 1);

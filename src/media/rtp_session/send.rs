@@ -11,6 +11,7 @@ use super::outbox::Outbox;
 use super::pacer::Pacer;
 use super::playout::Playout;
 use super::stats::Counters;
+use super::watched::Watched;
 use super::{lock, MediaEvent, PlayoutCommand, SharedLatch, FRAME_SAMPLES};
 use crate::media::port_pool::RtpSocket;
 use crate::media::sdp::NegotiatedMedia;
@@ -105,7 +106,7 @@ impl OutboundStream {
 
 pub struct Sender {
     socket: Arc<RtpSocket>,
-    media: watch::Receiver<NegotiatedMedia>,
+    media: Watched<NegotiatedMedia>,
     latch: SharedLatch,
     events: Outbox,
     counters: Arc<Counters>,
@@ -146,7 +147,7 @@ impl Sender {
     ) -> Self {
         Sender {
             socket,
-            media,
+            media: Watched::new(media),
             latch,
             events: Outbox::new(events),
             counters,
@@ -181,6 +182,7 @@ impl Sender {
     /// or a jump forward after a long one (`pacer.rs`).
     pub(super) fn on_tick(&mut self, now: Instant, buffers: &mut Buffers) {
         self.events.flush();
+        self.media.refresh();
         while self.pacer.deadline() <= now {
             let due = self.pacer.deadline();
             let tick = self.pacer.tick(now);
@@ -210,7 +212,7 @@ impl Sender {
         packet: &mut [u8; RTP_HEADER + FRAME_SAMPLES],
     ) {
         let (codec, payload_type, on_hold, event_pt) = {
-            let media = self.media.borrow();
+            let media = self.media.get();
             (
                 media.codec,
                 media.codec_pt,
