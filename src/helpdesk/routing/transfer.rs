@@ -6,6 +6,7 @@
 //! "1". If the target does not take it, the caller goes back to the ticket's team's escalation,
 //! once. A target that is unknown or cannot be rung now is refused and the call goes on.
 
+use super::escalation::{Escalation, Stage};
 use super::ring::{presentation, Router, Taken, Waiting};
 use super::roster::{EscalationStep, Roster};
 use crate::call::outbound::Presentation;
@@ -14,6 +15,7 @@ use crate::oncall::Presence;
 use crate::tickets::{CallEventKind, Ticket};
 use rsip::StatusCode;
 use std::time::Duration;
+use tokio::time::Instant;
 
 /// How long a technician named in a transfer is rung (a team's steps ring as its policy says).
 const TECHNICIAN_RING_FOR: Duration = Duration::from_secs(30);
@@ -166,7 +168,7 @@ impl<R: Roster> Router<'_, R> {
     }
 
     /// Rings each step's phones in turn, announcing the call to whoever answers; the first to
-    /// take it is returned.
+    /// take it is returned. A transfer writes no escalation events and has no queue place.
     async fn ring_in_turn(
         &self,
         caller: &mut CallControl,
@@ -175,46 +177,22 @@ impl<R: Roster> Router<'_, R> {
         from: &Presentation,
         waiting: &mut Waiting,
     ) -> Result<Option<Taken>, CallEnded> {
-        for step in steps {
-            let devices = self.roster.devices(&step.technician).await;
-            let answered = self
-                .ring_devices_as(
-                    Some((&mut *caller, &mut *waiting)),
+        let mut escalation = Escalation::start(steps.iter().map(|s| s.ring), Instant::now());
+        while let Stage::Ringing { step, .. } = escalation.stage() {
+            let taken = self
+                .ring_step(
+                    caller,
                     ticket,
-                    &step.technician,
-                    &devices,
-                    step.ring,
+                    &steps[step],
+                    &mut escalation,
                     from,
+                    true,
+                    waiting,
+                    None,
                 )
                 .await?;
-            let Some((attempt, answer)) = answered else {
-                continue;
-            };
-            let device = attempt.target().uri.clone();
-            let leg = match attempt.connect(self.answer, answer).await {
-                Ok(leg) => leg,
-                Err(e) => {
-                    let detail = format!("{}: {device}: {e}", step.technician);
-                    self.event(ticket, CallEventKind::RingResult, &detail).await;
-                    continue;
-                }
-            };
-            let decided = self
-                .announce_and_decide(caller, leg, ticket, step, &device, waiting)
-                .await?;
-            match decided {
-                Some(leg) => {
-                    return Ok(Some(Taken {
-                        leg,
-                        technician: step.technician.clone(),
-                        device,
-                    }))
-                }
-                None => self.store.alert(
-                    &step.technician,
-                    ticket.reference,
-                    crate::store::AlertKind::Stopped,
-                ),
+            if taken.is_some() {
+                return Ok(taken);
             }
         }
         Ok(None)
