@@ -523,7 +523,7 @@ pub fn encode(message: &SipMessage) -> Vec<u8> {
 }
 
 /// The reason phrases of RFC 3261 §21 (and RFC 3261's successors for the few we send).
-fn rfc_reason_phrase(code: u16) -> Option<&'static str> {
+pub(crate) fn rfc_reason_phrase(code: u16) -> Option<&'static str> {
     Some(match code {
         100 => "Trying",
         180 => "Ringing",
