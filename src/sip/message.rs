@@ -17,6 +17,11 @@ pub const PRODUCT: &str = "Hotline";
 /// Methods this server implements (the `Allow` header of every 200 and 405).
 pub const ALLOWED_METHODS: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS";
 
+/// Methods an answered call takes inside its dialog, for the `Allow` of the 200 that answers
+/// its INVITE (§13.3.1.4): besides the above, INFO (keys) and REFER (a technician's transfer,
+/// RFC 3515; refused with 403 until the conversation, as §2.4.2 allows).
+pub const DIALOG_METHODS: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER";
+
 /// Why a datagram or stream frame is not a SIP message we can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MessageError {

@@ -233,7 +233,10 @@ mod tests {
         assert_eq!(e.stage(), Stage::NoAnswer);
         assert_eq!(e.deadline(), None);
         assert_eq!(e.on_time(t0 + 60 * S), [], "nothing more rings");
-        assert_eq!(Escalation::start([], t0).stage(), Stage::NoAnswer);
+        assert_eq!(
+            Escalation::start(std::iter::empty(), t0).stage(),
+            Stage::NoAnswer
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::escalation::{Escalation, Stage};
 use super::fork::{BranchEnd, BranchId, Fork, ForkAction, StepOutcome};
 use super::queue::{CallQueues, Pickup, Place};
 use super::roster::{EscalationStep, Roster};
-use super::transfer::TransferTarget;
+use super::transfer::{TransferTarget, Transferor};
 use crate::call::answer::{self as call_answer, AnswerContext};
 use crate::call::outbound::{self, Attempt, Presentation, Progress, Target};
 use crate::call::{CallControl, CallEnded, CallEvent, EndCause};
@@ -135,6 +135,7 @@ impl<R: Roster> Router<'_, R> {
                     spec.announce,
                     &mut waiting,
                     None,
+                    None,
                 )
                 .await;
             caller.stop_playing();
@@ -155,7 +156,8 @@ impl<R: Roster> Router<'_, R> {
     /// its time runs out, and announces the call to the phone that answered (when `announce`).
     /// `Some` is the technician who took it, having left the queue (`place`) if the caller was
     /// queued; `None` when nobody at this step did, the escalation moved on. Every escalation
-    /// rings its steps through here: a routed call, the head of a queue and a transfer.
+    /// rings its steps through here: a routed call, the head of a queue and a transfer (whose
+    /// `transferor` is told once a target's phone answers).
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn ring_step(
         &self,
@@ -167,6 +169,7 @@ impl<R: Roster> Router<'_, R> {
         announce: bool,
         waiting: &mut Waiting,
         place: Option<&mut Place<'_>>,
+        transferor: Option<&mut Transferor>,
     ) -> Result<Option<Taken>, CallEnded> {
         let devices = self.roster.devices(&step.technician).await;
         let answered = self
@@ -183,7 +186,12 @@ impl<R: Roster> Router<'_, R> {
             return Ok(None);
         };
         let device = attempt.target().uri.clone();
-        let decided = match attempt.connect(self.answer, answer).await {
+        let connected = attempt.connect(self.answer, answer).await;
+        if let (Ok(_), Some(transferor)) = (&connected, transferor) {
+            // The target's phone answered: the transferor's part is over (RFC 3515 §2.4.5).
+            transferor.finish(200).await;
+        }
+        let decided = match connected {
             Ok(leg) if announce => {
                 self.announce_and_decide(caller, leg, ticket, step, &device, waiting)
                     .await
@@ -366,6 +374,7 @@ impl<R: Roster> Router<'_, R> {
             if polls.is_empty() {
                 // Nothing left to wait for (every attempt's transaction is over): the step
                 // cannot be decided otherwise than by its time.
+                drop(polls);
                 let actions = escalation.on_time(deadline);
                 self.carry_out(attempts, actions).await;
                 break;
@@ -496,10 +505,13 @@ impl<R: Roster> Router<'_, R> {
             device: device.to_string(),
         };
         loop {
-            let Some(target) = self.converse(caller, taken, ticket).await? else {
+            let Some((target, transferor)) = self.converse(caller, taken, ticket).await? else {
                 return Ok(());
             };
-            match self.transfer_caller(caller, ticket, target).await? {
+            match self
+                .transfer_caller(caller, ticket, target, transferor)
+                .await?
+            {
                 Some(next) => taken = next,
                 None => return Ok(()),
             }
@@ -508,13 +520,14 @@ impl<R: Roster> Router<'_, R> {
 
     /// One technician's conversation with the caller, until either hangs up (`Ok(None)` when
     /// the technician did, `Err` when the caller did) or the technician's transfer is accepted
-    /// (`Ok(Some(target))`, their leg already hung up).
+    /// (`Ok(Some(target, leg))`: their leg, no longer bridged, stays up until it has been told
+    /// how the transfer went).
     async fn converse(
         &self,
         caller: &mut CallControl,
         taken: Taken,
         ticket: &Ticket,
-    ) -> Result<Option<TransferTarget>, CallEnded> {
+    ) -> Result<Option<(TransferTarget, Transferor)>, CallEnded> {
         let Taken {
             leg: mut tech,
             technician,
@@ -588,16 +601,18 @@ impl<R: Roster> Router<'_, R> {
         };
         let detail = format!("{technician}: {how} after {talk} s");
         self.event(ticket, CallEventKind::TalkEnded, &detail).await;
-        let tech_cause = match ended {
-            Ended::ByTechnician => tech.ended().unwrap_or(EndCause::Completed),
-            // We hang up the technician's leg with BYE: the caller left, or was transferred.
-            Ended::ByCaller(_) | Ended::Transferred(_) => EndCause::Completed,
-        };
-        call_answer::finish(tech, tech_cause).await;
         match ended {
-            Ended::ByCaller(ended) => Err(ended),
-            Ended::ByTechnician => Ok(None),
-            Ended::Transferred(target) => Ok(Some(target)),
+            Ended::ByCaller(ended) => {
+                // We hang up the technician's leg with BYE: the caller left.
+                call_answer::finish(tech, EndCause::Completed).await;
+                Err(ended)
+            }
+            Ended::ByTechnician => {
+                let cause = tech.ended().unwrap_or(EndCause::Completed);
+                call_answer::finish(tech, cause).await;
+                Ok(None)
+            }
+            Ended::Transferred(target) => Ok(Some((target, Transferor::new(tech).await))),
         }
     }
 
@@ -686,6 +701,7 @@ impl<R: Roster> Router<'_, R> {
                             spec.announce,
                             &mut waiting,
                             Some(&mut place),
+                            None,
                         )
                         .await?;
                     if let Some(taken) = taken {
