@@ -206,7 +206,10 @@ mod tests {
     fn the_first_notify_says_trying_and_keeps_the_subscription_active() {
         let text = notify_with(TransferProgress::trying());
         assert!(text.contains("Event: refer\r\n"), "{text}");
-        assert!(text.contains("Subscription-State: active;expires=60\r\n"), "{text}");
+        assert!(
+            text.contains("Subscription-State: active;expires=60\r\n"),
+            "{text}"
+        );
         assert!(
             text.contains("Content-Type: message/sipfrag;version=2.0\r\n"),
             "{text}"

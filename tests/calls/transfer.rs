@@ -4,8 +4,8 @@
 
 use super::routing::{network_team, p1_network_call, routing_server, technician};
 use crate::support::ua::Ua;
-use hotline::store::Store;
 use hotline::sip::message;
+use hotline::store::Store;
 use hotline::tickets::CallEventKind;
 use std::time::Duration;
 
@@ -40,7 +40,10 @@ async fn a_desk_phone_transfer_is_notified_trying_then_the_targets_200_before_th
     }
     let (mut tom, invite) = answering.await.unwrap();
     let allow = message::header_value(&invite.headers, "Allow").unwrap_or_default();
-    assert!(allow.contains("REFER"), "the INVITE allows REFER: {allow:?}");
+    assert!(
+        allow.contains("REFER"),
+        "the INVITE allows REFER: {allow:?}"
+    );
     let mut taken = false;
     for _ in 0..40 {
         tom.press_rfc4733('1').await;
@@ -106,14 +109,23 @@ async fn a_desk_phone_transfer_is_notified_trying_then_the_targets_200_before_th
         );
     }
     assert!(trying.contains("Subscription-State: active"), "{trying}");
-    assert!(trying.ends_with("\r\n\r\nSIP/2.0 100 Trying\r\n"), "{trying}");
+    assert!(
+        trying.ends_with("\r\n\r\nSIP/2.0 100 Trying\r\n"),
+        "{trying}"
+    );
     assert!(
         last.contains("Subscription-State: terminated;reason=noresource\r\n"),
         "{last}"
     );
     assert!(last.ends_with("\r\n\r\nSIP/2.0 200 OK\r\n"), "{last}");
     assert!(
-        has_event(&store, &caller.call_id, CallEventKind::Transferred, "tom → bob").await,
+        has_event(
+            &store,
+            &caller.call_id,
+            CallEventKind::Transferred,
+            "tom → bob"
+        )
+        .await,
         "the timeline has the transfer"
     );
 

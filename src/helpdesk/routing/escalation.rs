@@ -195,7 +195,11 @@ mod tests {
         let mut e = Escalation::start([20 * S, 15 * S], t0);
         e.dialled(2, t0);
         e.on_final(BranchId(0), 486, t0 + 2 * S);
-        assert_eq!(e.stage(), ringing(0, t0, 20 * S), "the other phone rings on");
+        assert_eq!(
+            e.stage(),
+            ringing(0, t0, 20 * S),
+            "the other phone rings on"
+        );
         e.on_final(BranchId(1), 486, t0 + 4 * S);
         assert_eq!(e.stage(), ringing(1, t0 + 4 * S, 15 * S));
     }
@@ -216,10 +220,7 @@ mod tests {
         let t0 = Instant::now();
         let mut e = Escalation::start([20 * S, 15 * S], t0);
         e.dialled(0, t0 + Duration::from_millis(5));
-        assert_eq!(
-            e.stage(),
-            ringing(1, t0 + Duration::from_millis(5), 15 * S)
-        );
+        assert_eq!(e.stage(), ringing(1, t0 + Duration::from_millis(5), 15 * S));
     }
 
     #[test]

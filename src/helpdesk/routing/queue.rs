@@ -271,7 +271,10 @@ mod tests {
         // The head is served: a caller arriving now with P2 goes behind the P2 already waiting.
         drop(p1);
         let p2_later = q.join("net", 7, "P2 later".into(), p(2));
-        assert_eq!((p2.position(), p2_later.position(), p3.position()), (1, 2, 3));
+        assert_eq!(
+            (p2.position(), p2_later.position(), p3.position()),
+            (1, 2, 3)
+        );
         assert_eq!(unknown.position(), 6, "still behind every known priority");
     }
 

@@ -359,9 +359,7 @@ impl<R: Roster> Router<'_, R> {
                     StepOutcome::Refused | StepOutcome::NoAnswer => break,
                 }
             }
-            let deadline = escalation
-                .deadline()
-                .expect("an undecided step is ringing");
+            let deadline = escalation.deadline().expect("an undecided step is ringing");
             let polls: Vec<_> = attempts
                 .iter_mut()
                 .enumerate()
@@ -407,9 +405,7 @@ impl<R: Roster> Router<'_, R> {
                         .await;
                     return Err(ended);
                 }
-                Next::Branch(i, Some(Progress::Ringing)) => {
-                    escalation.on_provisional(BranchId(i))
-                }
+                Next::Branch(i, Some(Progress::Ringing)) => escalation.on_provisional(BranchId(i)),
                 Next::Branch(i, Some(Progress::Answered(answer))) => {
                     let actions = escalation.on_final(BranchId(i), 200, Instant::now());
                     if escalation.fork().outcome() == Some(StepOutcome::Answered(BranchId(i))) {
