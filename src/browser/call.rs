@@ -216,7 +216,13 @@ pub(super) async fn run(
         sdp: sip_answer.clone(),
         version: local_media.session_version,
     };
-    let ok = crate::call::answer::with_sdp_answer(reply(StatusCode::OK), contact, sip_answer);
+    // The page's leg takes no REFER from Hotline (403), so its Allow does not offer it.
+    let ok = crate::call::answer::with_sdp_answer(
+        reply(StatusCode::OK),
+        contact,
+        crate::sip::message::ALLOWED_METHODS,
+        sip_answer,
+    );
     endpoint.respond(&transaction, ok).await;
     let _ = to_page
         .send(ToBrowser::Connected { call: id.clone() })

@@ -165,7 +165,12 @@ pub async fn answer(call: NewCall, ctx: &AnswerContext) -> Result<CallControl, A
         }
     }
     let contact = contact_header(ip, ctx.endpoint.local_addr_for(flow).port(), flow);
-    let ok = with_sdp_answer(reject(StatusCode::OK), contact, body);
+    let ok = with_sdp_answer(
+        reject(StatusCode::OK),
+        contact,
+        message::DIALOG_METHODS,
+        body,
+    );
     // Counted before it is sent, so a caller who has the 200 always finds it counted.
     crate::metrics::CALLS_ANSWERED.inc();
     crate::metrics::INVITE_TO_ANSWER.observe(received.elapsed());
@@ -213,18 +218,17 @@ pub async fn answer(call: NewCall, ctx: &AnswerContext) -> Result<CallControl, A
     ))
 }
 
-/// A 200 OK to an INVITE made an answer: our Contact (§12.1.1), the methods we allow, and the
-/// SDP answer as its body.
+/// A 200 OK to an INVITE made an answer: our Contact (§12.1.1), the methods `allow`ed in the
+/// dialog, and the SDP answer as its body.
 pub(crate) fn with_sdp_answer(
     mut ok: rsip::Response,
     contact: rsip::Header,
+    allow: &str,
     sdp: String,
 ) -> rsip::Response {
     ok.headers.push(contact);
-    ok.headers.push(rsip::Header::Other(
-        "Allow".into(),
-        message::ALLOWED_METHODS.into(),
-    ));
+    ok.headers
+        .push(rsip::Header::Other("Allow".into(), allow.into()));
     message::set_body(
         &mut ok.headers,
         &mut ok.body,

@@ -379,6 +379,43 @@ impl CallControl {
         self.endpoint.respond(&transfer.transaction, r).await;
     }
 
+    /// Tells the far end how the transfer it asked for stands: a NOTIFY of the REFER's
+    /// implicit subscription (RFC 3515 §2.4.4), answered within 5 s or given up. Any answer
+    /// will do: a phone that already hung up says 481 and one that ignores the subscription
+    /// 405, neither of which changes the transfer.
+    pub async fn notify_transfer(&mut self, progress: crate::sip::refer::TransferProgress) {
+        if self.ended.is_some() {
+            return; // their BYE ended the dialog, and the subscription with it (§2.4.7)
+        }
+        let port = self.endpoint.local_addr_for(self.dialog.flow).port();
+        let local = std::net::SocketAddr::new(self.local_media.ip, port);
+        let mut notify = match self.dialog.request(rsip::Method::Notify, local) {
+            Ok(notify) => notify,
+            Err(e) => {
+                tracing::warn!(call_id = %self.dialog.call_id, error = %e, "cannot build NOTIFY");
+                return;
+            }
+        };
+        // RFC 6665 §4.2.2: a NOTIFY carries a Contact, as any dialog-usage request does.
+        notify.headers.push(self.contact_header());
+        progress.apply(&mut notify);
+        let sent = tokio::time::timeout(
+            Duration::from_secs(5),
+            self.endpoint
+                .request(notify, self.dialog.flow, self.dialog.peer),
+        )
+        .await;
+        match sent {
+            Ok(Ok(r)) => {
+                tracing::debug!(call_id = %self.dialog.call_id, status = %r.status_code, "NOTIFY answered")
+            }
+            Ok(Err(e)) => {
+                tracing::info!(call_id = %self.dialog.call_id, error = %e, "NOTIFY unanswered")
+            }
+            Err(_) => tracing::info!(call_id = %self.dialog.call_id, "NOTIFY unanswered after 5 s"),
+        }
+    }
+
     /// Starts playing `prompts` without waiting (ringback, music on hold); the end of the
     /// playback comes back as [`CallEvent::PlaybackFinished`] from [`next_event`](Self::next_event).
     pub fn start_playing(&self, prompts: Vec<Arc<Prompt>>) -> PlaybackId {

@@ -275,6 +275,11 @@ fn invite_request(
     let mut request = builder
         .build()
         .map_err(|e| DialError::Build(e.to_string()))?;
+    // A phone offers its Transfer key only if the dialog allows REFER (RFC 3515 §2.4.1).
+    request.headers.push(rsip::Header::Other(
+        "Allow".into(),
+        crate::sip::message::DIALOG_METHODS.into(),
+    ));
     if from.auto_answer {
         request.headers.push(rsip::Header::Other(
             "Call-Info".into(),

@@ -17,6 +17,11 @@ pub const PRODUCT: &str = "Hotline";
 /// Methods this server implements (the `Allow` header of every 200 and 405).
 pub const ALLOWED_METHODS: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS";
 
+/// Methods an answered call takes inside its dialog, for the `Allow` of the 200 that answers
+/// its INVITE (§13.3.1.4): besides the above, INFO (keys) and REFER (a technician's transfer,
+/// RFC 3515; refused with 403 until the conversation, as §2.4.2 allows).
+pub const DIALOG_METHODS: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER";
+
 /// Why a datagram or stream frame is not a SIP message we can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MessageError {
@@ -523,7 +528,7 @@ pub fn encode(message: &SipMessage) -> Vec<u8> {
 }
 
 /// The reason phrases of RFC 3261 §21 (and RFC 3261's successors for the few we send).
-fn rfc_reason_phrase(code: u16) -> Option<&'static str> {
+pub(crate) fn rfc_reason_phrase(code: u16) -> Option<&'static str> {
     Some(match code {
         100 => "Trying",
         180 => "Ringing",

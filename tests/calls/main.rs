@@ -11,4 +11,5 @@ mod out_of_dialog;
 mod reload;
 mod routing;
 mod teardown;
+mod transfer;
 mod voicemail;

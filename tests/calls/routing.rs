@@ -200,7 +200,7 @@ pub(super) fn phone_succeeded(output: &std::process::Output) {
 
 /// Dials in and keys a P1 network call: skip the welcome, English, network, whole company,
 /// cannot work.
-async fn p1_network_call(server: &TestServer) -> Ua {
+pub(super) async fn p1_network_call(server: &TestServer) -> Ua {
     let mut caller = Ua::udp(server.sip).await;
     caller.connect().await;
     caller.send_silence(200).await;

@@ -2,6 +2,7 @@
 
 pub mod announce;
 pub mod callback;
+pub mod escalation;
 pub mod fork;
 pub mod queue;
 pub mod recorded;

@@ -245,6 +245,39 @@ mod tests {
         assert_eq!(q.snapshot().len(), 3);
     }
 
+    #[test]
+    fn mixed_priorities_are_served_most_urgent_first_and_unknown_priority_last() {
+        let q: CallQueues<()> = CallQueues::default();
+        let unknown = q.join("net", 1, "none".into(), None);
+        let p5 = q.join("net", 2, "P5".into(), p(5));
+        let p3 = q.join("net", 3, "P3 first".into(), p(3));
+        let p1 = q.join("net", 4, "P1".into(), p(1));
+        let p3_later = q.join("net", 5, "P3 later".into(), p(3));
+        let p2 = q.join("net", 6, "P2".into(), p(2));
+        let positions = [&p1, &p2, &p3, &p3_later, &p5, &unknown].map(|w| w.position());
+        assert_eq!(positions, [1, 2, 3, 4, 5, 6]);
+        let board: Vec<_> = q
+            .snapshot()
+            .into_iter()
+            .map(|e| (e.position, e.reference))
+            .collect();
+        let mut sorted = board.clone();
+        sorted.sort();
+        assert_eq!(
+            sorted.into_iter().map(|(_, r)| r).collect::<Vec<_>>(),
+            ["P1", "P2", "P3 first", "P3 later", "P5", "none"],
+            "the board shows the same order"
+        );
+        // The head is served: a caller arriving now with P2 goes behind the P2 already waiting.
+        drop(p1);
+        let p2_later = q.join("net", 7, "P2 later".into(), p(2));
+        assert_eq!(
+            (p2.position(), p2_later.position(), p3.position()),
+            (1, 2, 3)
+        );
+        assert_eq!(unknown.position(), 6, "still behind every known priority");
+    }
+
     /// A stand-in for a technician's live leg.
     #[derive(Debug, PartialEq)]
     struct Leg(&'static str);

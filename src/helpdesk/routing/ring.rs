@@ -7,10 +7,11 @@
 //! each escalation, who took the call, and who hung up after how long.
 
 use super::announce::{self, PASS_KEY, TAKE_KEY};
+use super::escalation::{Escalation, Stage};
 use super::fork::{BranchEnd, BranchId, Fork, ForkAction, StepOutcome};
 use super::queue::{CallQueues, Pickup, Place};
 use super::roster::{EscalationStep, Roster};
-use super::transfer::TransferTarget;
+use super::transfer::{TransferTarget, Transferor};
 use crate::call::answer::{self as call_answer, AnswerContext};
 use crate::call::outbound::{self, Attempt, Presentation, Progress, Target};
 use crate::call::{CallControl, CallEnded, CallEvent, EndCause};
@@ -66,14 +67,6 @@ pub(super) struct Taken {
     pub device: String,
 }
 
-/// How one escalation step ended.
-pub(super) enum StepResult {
-    /// A technician took the call and the conversation is over.
-    Talked,
-    /// Nobody took it at this step.
-    NotTaken,
-}
-
 /// What the caller hears while waiting, restarted whenever it ends.
 pub(super) struct Waiting {
     prompt: Option<Arc<Prompt>>,
@@ -122,23 +115,35 @@ impl<R: Roster> Router<'_, R> {
             return Ok(RouteOutcome::NobodyAvailable);
         }
         let ringback = self.prompt(self.language, "ringback");
-        for (i, step) in steps.iter().enumerate() {
+        let from = self.presented(ticket);
+        let rings = steps.iter().map(|s| spec.ring.unwrap_or(s.ring));
+        let mut escalation = Escalation::start(rings, Instant::now());
+        while let Stage::Ringing { step: i, .. } = escalation.stage() {
+            let step = &steps[i];
             if i > 0 {
                 let detail = format!("to {} ({})", step.technician, step.role);
                 self.event(ticket, CallEventKind::Escalated, &detail).await;
             }
             let mut waiting = Waiting::start(caller, ringback.clone());
-            let result = self
-                .ring_step(caller, ticket, spec, step, &mut waiting, None)
+            let taken = self
+                .ring_step(
+                    caller,
+                    ticket,
+                    step,
+                    &mut escalation,
+                    &from,
+                    spec.announce,
+                    &mut waiting,
+                    None,
+                    None,
+                )
                 .await;
             caller.stop_playing();
-            match result? {
-                StepResult::Talked => {
-                    return Ok(RouteOutcome::Answered {
-                        technician: step.technician.clone(),
-                    })
-                }
-                StepResult::NotTaken => continue,
+            if let Some(taken) = taken? {
+                self.talk_taken(caller, ticket, taken).await?;
+                return Ok(RouteOutcome::Answered {
+                    technician: step.technician.clone(),
+                });
             }
         }
         caller
@@ -147,42 +152,111 @@ impl<R: Roster> Router<'_, R> {
         Ok(RouteOutcome::NobodyAvailable)
     }
 
-    /// Rings every phone of the step's technician until one answers, all refuse, or time runs
-    /// out; announces and bridges the one that answered. A queued caller leaves its queue
-    /// (`place`) once the technician takes the call.
-    async fn ring_step(
+    /// Rings every phone of the escalation's ringing `step` until one answers, all refuse, or
+    /// its time runs out, and announces the call to the phone that answered (when `announce`).
+    /// `Some` is the technician who took it, having left the queue (`place`) if the caller was
+    /// queued; `None` when nobody at this step did, the escalation moved on. Every escalation
+    /// rings its steps through here: a routed call, the head of a queue and a transfer (whose
+    /// `transferor` is told once a target's phone answers).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn ring_step(
         &self,
         caller: &mut CallControl,
         ticket: &Ticket,
-        spec: &RouteSpec,
         step: &EscalationStep,
+        escalation: &mut Escalation,
+        from: &Presentation,
+        announce: bool,
         waiting: &mut Waiting,
         place: Option<&mut Place<'_>>,
-    ) -> Result<StepResult, CallEnded> {
-        let ring_for = spec.ring.unwrap_or(step.ring);
+        transferor: Option<&mut Transferor>,
+    ) -> Result<Option<Taken>, CallEnded> {
         let devices = self.roster.devices(&step.technician).await;
         let answered = self
-            .ring_devices(
+            .ring_phones(
                 Some((&mut *caller, &mut *waiting)),
                 ticket,
                 &step.technician,
                 &devices,
-                ring_for,
+                escalation,
+                from,
             )
             .await?;
-        match answered {
-            Some((attempt, answer)) => {
-                let result = self
-                    .take_or_pass(caller, ticket, spec, step, attempt, answer, waiting, place)
-                    .await;
-                if !matches!(result, Ok(StepResult::Talked)) {
-                    // Passed, or the caller left during the announcement: the card goes.
-                    self.store
-                        .alert(&step.technician, ticket.reference, AlertKind::Stopped);
-                }
-                result
+        let Some((attempt, answer)) = answered else {
+            return Ok(None);
+        };
+        let device = attempt.target().uri.clone();
+        let connected = attempt.connect(self.answer, answer).await;
+        if let (Ok(_), Some(transferor)) = (&connected, transferor) {
+            // The target's phone answered: the transferor's part is over (RFC 3515 §2.4.5).
+            transferor.finish(200).await;
+        }
+        let decided = match connected {
+            Ok(leg) if announce => {
+                self.announce_and_decide(caller, leg, ticket, step, &device, waiting)
+                    .await
             }
-            None => Ok(StepResult::NotTaken),
+            Ok(leg) => Ok(Some(leg)),
+            Err(e) => {
+                let detail = format!("{}: {device}: {e}", step.technician);
+                self.event(ticket, CallEventKind::RingResult, &detail).await;
+                Ok(None)
+            }
+        };
+        match decided {
+            Ok(Some(leg)) => {
+                if let Some(place) = place {
+                    place.leave();
+                }
+                Ok(Some(Taken {
+                    leg,
+                    technician: step.technician.clone(),
+                    device,
+                }))
+            }
+            Ok(None) => {
+                // Passed, or the phone could not be connected: the card goes, the next step rings.
+                self.store
+                    .alert(&step.technician, ticket.reference, AlertKind::Stopped);
+                escalation.not_taken(Instant::now());
+                Ok(None)
+            }
+            Err(ended) => {
+                // The caller left during the announcement.
+                self.store
+                    .alert(&step.technician, ticket.reference, AlertKind::Stopped);
+                Err(ended)
+            }
+        }
+    }
+
+    /// The conversation with the technician who took the call at an escalation step; if the
+    /// caller ends it, the technician's card goes.
+    async fn talk_taken(
+        &self,
+        caller: &mut CallControl,
+        ticket: &Ticket,
+        taken: Taken,
+    ) -> Result<(), CallEnded> {
+        let Taken {
+            leg,
+            technician,
+            device,
+        } = taken;
+        let result = self.talk(caller, leg, ticket, &technician, &device).await;
+        if result.is_err() {
+            self.store
+                .alert(&technician, ticket.reference, AlertKind::Stopped);
+        }
+        result
+    }
+
+    /// How a routed call shows on the technician's phone.
+    fn presented(&self, ticket: &Ticket) -> Presentation {
+        Presentation {
+            display_name: presentation(ticket),
+            user: ticket.caller_number.clone(),
+            auto_answer: false,
         }
     }
 
@@ -199,11 +273,7 @@ impl<R: Roster> Router<'_, R> {
         devices: &[Target],
         ring_for: Duration,
     ) -> Result<Option<(Attempt, outbound::Answer)>, CallEnded> {
-        let from = Presentation {
-            display_name: presentation(ticket),
-            user: ticket.caller_number.clone(),
-            auto_answer: false,
-        };
+        let from = self.presented(ticket);
         self.ring_devices_as(caller, ticket, technician, devices, ring_for, &from)
             .await
     }
@@ -212,11 +282,26 @@ impl<R: Roster> Router<'_, R> {
     /// who transferred it).
     pub(super) async fn ring_devices_as(
         &self,
-        mut caller: Option<(&mut CallControl, &mut Waiting)>,
+        caller: Option<(&mut CallControl, &mut Waiting)>,
         ticket: &Ticket,
         technician: &str,
         devices: &[Target],
         ring_for: Duration,
+        from: &Presentation,
+    ) -> Result<Option<(Attempt, outbound::Answer)>, CallEnded> {
+        let mut escalation = Escalation::start([ring_for], Instant::now());
+        self.ring_phones(caller, ticket, technician, devices, &mut escalation, from)
+            .await
+    }
+
+    /// Rings `devices` as the escalation's ringing step, which decides when they stop.
+    async fn ring_phones(
+        &self,
+        mut caller: Option<(&mut CallControl, &mut Waiting)>,
+        ticket: &Ticket,
+        technician: &str,
+        devices: &[Target],
+        escalation: &mut Escalation,
         from: &Presentation,
     ) -> Result<Option<(Attempt, outbound::Answer)>, CallEnded> {
         let mut attempts: Vec<Option<Attempt>> = Vec::new();
@@ -233,8 +318,7 @@ impl<R: Roster> Router<'_, R> {
                 }
             }
         }
-        let mut fork = Fork::new(attempts.len());
-        let deadline = Instant::now() + ring_for;
+        escalation.dialled(attempts.len(), Instant::now());
         let mut reported = vec![false; attempts.len()];
         if !attempts.is_empty() {
             self.store
@@ -246,9 +330,8 @@ impl<R: Roster> Router<'_, R> {
                 ticket,
                 technician,
                 &mut attempts,
-                &mut fork,
+                escalation,
                 &mut reported,
-                deadline,
             )
             .await;
         if !matches!(result, Ok(Some(_))) && !reported.is_empty() {
@@ -259,25 +342,24 @@ impl<R: Roster> Router<'_, R> {
     }
 
     /// The fork's loop: waits for the phones (and the caller) until one answers, all end, or
-    /// `deadline`.
-    #[allow(clippy::too_many_arguments)]
+    /// the escalation says the step's time is up.
     async fn fork_until_answered(
         &self,
         caller: &mut Option<(&mut CallControl, &mut Waiting)>,
         ticket: &Ticket,
         technician: &str,
         attempts: &mut [Option<Attempt>],
-        fork: &mut Fork,
+        escalation: &mut Escalation,
         reported: &mut [bool],
-        deadline: Instant,
     ) -> Result<Option<(Attempt, outbound::Answer)>, CallEnded> {
         loop {
-            if let Some(outcome) = fork.outcome() {
+            if let Some(outcome) = escalation.fork().outcome() {
                 match outcome {
                     StepOutcome::Answered(_) => unreachable!("an answer returns at once"),
                     StepOutcome::Refused | StepOutcome::NoAnswer => break,
                 }
             }
+            let deadline = escalation.deadline().expect("an undecided step is ringing");
             let polls: Vec<_> = attempts
                 .iter_mut()
                 .enumerate()
@@ -288,7 +370,11 @@ impl<R: Roster> Router<'_, R> {
                 })
                 .collect();
             if polls.is_empty() {
-                // Nothing left to wait for (every attempt's transaction is over).
+                // Nothing left to wait for (every attempt's transaction is over): the step
+                // cannot be decided otherwise than by its time.
+                drop(polls);
+                let actions = escalation.on_time(deadline);
+                self.carry_out(attempts, actions).await;
                 break;
             }
             let next = match caller.as_mut() {
@@ -303,7 +389,8 @@ impl<R: Roster> Router<'_, R> {
             };
             match next {
                 Next::Caller(Ok(CallEvent::Timeout)) => {
-                    let actions = fork.on_timeout();
+                    // The timer fired at (or, late, after) the deadline.
+                    let actions = escalation.on_time(Instant::now().max(deadline));
                     self.carry_out(attempts, actions).await;
                 }
                 Next::Caller(Ok(e)) => {
@@ -312,19 +399,19 @@ impl<R: Roster> Router<'_, R> {
                     }
                 }
                 Next::Caller(Err(ended)) => {
-                    let actions = fork.abandon();
+                    let actions = escalation.abandon();
                     self.carry_out(attempts, actions).await;
-                    self.drain(attempts, reported, fork, technician, ticket)
+                    self.drain(attempts, reported, escalation.fork(), technician, ticket)
                         .await;
                     return Err(ended);
                 }
-                Next::Branch(i, Some(Progress::Ringing)) => fork.on_provisional(BranchId(i)),
+                Next::Branch(i, Some(Progress::Ringing)) => escalation.on_provisional(BranchId(i)),
                 Next::Branch(i, Some(Progress::Answered(answer))) => {
-                    let actions = fork.on_final(BranchId(i), 200);
-                    if fork.outcome() == Some(StepOutcome::Answered(BranchId(i))) {
+                    let actions = escalation.on_final(BranchId(i), 200, Instant::now());
+                    if escalation.fork().outcome() == Some(StepOutcome::Answered(BranchId(i))) {
                         self.carry_out(attempts, actions).await;
                         let attempt = attempts[i].take().expect("a live attempt answered");
-                        self.drain(attempts, reported, fork, technician, ticket)
+                        self.drain(attempts, reported, escalation.fork(), technician, ticket)
                             .await;
                         return Ok(Some((attempt, answer)));
                     }
@@ -333,63 +420,22 @@ impl<R: Roster> Router<'_, R> {
                     }
                 }
                 Next::Branch(i, Some(Progress::Failed(code))) => {
-                    let actions = fork.on_final(BranchId(i), code);
+                    let actions = escalation.on_final(BranchId(i), code, Instant::now());
                     self.carry_out(attempts, actions).await;
                 }
                 Next::Branch(i, None) => {
                     // The transaction ended without a final response reaching us.
-                    let actions = fork.on_final(BranchId(i), 408);
+                    let actions = escalation.on_final(BranchId(i), 408, Instant::now());
                     self.carry_out(attempts, actions).await;
                     attempts[i] = None;
                 }
             }
-            self.report_ends(fork, reported, technician, ticket, attempts)
+            self.report_ends(escalation.fork(), reported, technician, ticket, attempts)
                 .await;
         }
-        self.drain(attempts, reported, fork, technician, ticket)
+        self.drain(attempts, reported, escalation.fork(), technician, ticket)
             .await;
         Ok(None)
-    }
-
-    /// The phone that answered hears the announcement and decides; on "1" the legs are joined
-    /// until one hangs up.
-    #[allow(clippy::too_many_arguments)]
-    async fn take_or_pass(
-        &self,
-        caller: &mut CallControl,
-        ticket: &Ticket,
-        spec: &RouteSpec,
-        step: &EscalationStep,
-        attempt: Attempt,
-        answer: outbound::Answer,
-        waiting: &mut Waiting,
-        place: Option<&mut Place<'_>>,
-    ) -> Result<StepResult, CallEnded> {
-        let device = attempt.target().uri.clone();
-        let tech = match attempt.connect(self.answer, answer).await {
-            Ok(t) => t,
-            Err(e) => {
-                let detail = format!("{}: {device}: {e}", step.technician);
-                self.event(ticket, CallEventKind::RingResult, &detail).await;
-                return Ok(StepResult::NotTaken);
-            }
-        };
-        let tech = if spec.announce {
-            let decided = self
-                .announce_and_decide(caller, tech, ticket, step, &device, waiting)
-                .await?;
-            match decided {
-                Some(tech) => tech,
-                None => return Ok(StepResult::NotTaken),
-            }
-        } else {
-            tech
-        };
-        if let Some(place) = place {
-            place.leave();
-        }
-        self.talk(caller, tech, ticket, &step.technician, &device)
-            .await
     }
 
     /// The technician who answered hears the announcement and decides: `Some(leg)` on "1",
@@ -448,32 +494,36 @@ impl<R: Roster> Router<'_, R> {
         ticket: &Ticket,
         technician: &str,
         device: &str,
-    ) -> Result<StepResult, CallEnded> {
+    ) -> Result<(), CallEnded> {
         let mut taken = Taken {
             leg: tech,
             technician: technician.to_string(),
             device: device.to_string(),
         };
         loop {
-            let Some(target) = self.converse(caller, taken, ticket).await? else {
-                return Ok(StepResult::Talked);
+            let Some((target, transferor)) = self.converse(caller, taken, ticket).await? else {
+                return Ok(());
             };
-            match self.transfer_caller(caller, ticket, target).await? {
+            match self
+                .transfer_caller(caller, ticket, target, transferor)
+                .await?
+            {
                 Some(next) => taken = next,
-                None => return Ok(StepResult::Talked),
+                None => return Ok(()),
             }
         }
     }
 
     /// One technician's conversation with the caller, until either hangs up (`Ok(None)` when
     /// the technician did, `Err` when the caller did) or the technician's transfer is accepted
-    /// (`Ok(Some(target))`, their leg already hung up).
+    /// (`Ok(Some(target, leg))`: their leg, no longer bridged, stays up until it has been told
+    /// how the transfer went).
     async fn converse(
         &self,
         caller: &mut CallControl,
         taken: Taken,
         ticket: &Ticket,
-    ) -> Result<Option<TransferTarget>, CallEnded> {
+    ) -> Result<Option<(TransferTarget, Transferor)>, CallEnded> {
         let Taken {
             leg: mut tech,
             technician,
@@ -547,16 +597,18 @@ impl<R: Roster> Router<'_, R> {
         };
         let detail = format!("{technician}: {how} after {talk} s");
         self.event(ticket, CallEventKind::TalkEnded, &detail).await;
-        let tech_cause = match ended {
-            Ended::ByTechnician => tech.ended().unwrap_or(EndCause::Completed),
-            // We hang up the technician's leg with BYE: the caller left, or was transferred.
-            Ended::ByCaller(_) | Ended::Transferred(_) => EndCause::Completed,
-        };
-        call_answer::finish(tech, tech_cause).await;
         match ended {
-            Ended::ByCaller(ended) => Err(ended),
-            Ended::ByTechnician => Ok(None),
-            Ended::Transferred(target) => Ok(Some(target)),
+            Ended::ByCaller(ended) => {
+                // We hang up the technician's leg with BYE: the caller left.
+                call_answer::finish(tech, EndCause::Completed).await;
+                Err(ended)
+            }
+            Ended::ByTechnician => {
+                let cause = tech.ended().unwrap_or(EndCause::Completed);
+                call_answer::finish(tech, cause).await;
+                Ok(None)
+            }
+            Ended::Transferred(target) => Ok(Some((target, Transferor::new(tech).await))),
         }
     }
 
@@ -627,22 +679,34 @@ impl<R: Roster> Router<'_, R> {
                 // The head of the queue goes to whoever is free now, by the team's escalation
                 // order; the caller keeps hearing music meanwhile.
                 let steps = self.roster.steps(ticket, Some(&team)).await;
-                for step in &steps {
+                let rings = steps.iter().map(|s| spec.ring.unwrap_or(s.ring));
+                let mut escalation = Escalation::start(rings, Instant::now());
+                while let Stage::Ringing { step: i, .. } = escalation.stage() {
+                    let step = &steps[i];
                     let mut waiting = Waiting {
                         prompt: music.clone(),
                         playing,
                     };
-                    match self
-                        .ring_step(caller, ticket, spec, step, &mut waiting, Some(&mut place))
-                        .await?
-                    {
-                        StepResult::Talked => {
-                            return Ok(RouteOutcome::Answered {
-                                technician: step.technician.clone(),
-                            })
-                        }
-                        StepResult::NotTaken => playing = waiting.playing,
+                    let taken = self
+                        .ring_step(
+                            caller,
+                            ticket,
+                            step,
+                            &mut escalation,
+                            &self.presented(ticket),
+                            spec.announce,
+                            &mut waiting,
+                            Some(&mut place),
+                            None,
+                        )
+                        .await?;
+                    if let Some(taken) = taken {
+                        self.talk_taken(caller, ticket, taken).await?;
+                        return Ok(RouteOutcome::Answered {
+                            technician: step.technician.clone(),
+                        });
                     }
+                    playing = waiting.playing;
                 }
                 next_offer = Instant::now() + QUEUE_RETRY;
             }
@@ -675,11 +739,8 @@ impl<R: Roster> Router<'_, R> {
                     place.leave();
                     let result = self.talk(caller, leg, ticket, &technician, &how).await;
                     let _ = done.send(None);
-                    return match result? {
-                        StepResult::Talked | StepResult::NotTaken => {
-                            Ok(RouteOutcome::Answered { technician })
-                        }
-                    };
+                    result?;
+                    return Ok(RouteOutcome::Answered { technician });
                 }
             }
         }

@@ -1,19 +1,25 @@
 //! Blind transfer during a conversation, as a PBX does it: the technician's leg (a desk phone
 //! or the browser phone's gateway) sends a REFER in its dialog naming a technician or a team
 //! (`Refer-To: <sip:bob@hotline>`, `<sip:network@hotline>`). Hotline keeps the caller's leg:
-//! it answers 202, hangs up the technician's leg, plays the caller ringback while it rings the
-//! target (announced as any routed call, presented as transferred by whom), and bridges on
-//! "1". If the target does not take it, the caller goes back to the ticket's team's escalation,
-//! once. A target that is unknown or cannot be rung now is refused and the call goes on.
+//! it answers 202, plays the caller ringback while it rings the target (announced as any routed
+//! call, presented as transferred by whom), and bridges on "1". The technician's leg hears
+//! nothing more but stays up until it has been told how the transfer went (RFC 3515 §2.4.4:
+//! NOTIFY `100 Trying`, then the target's final status), then gets our BYE. If the target does
+//! not take it, the caller goes back to the ticket's team's escalation, once. A target that is
+//! unknown or cannot be rung now is refused and the call goes on.
 
+use super::escalation::{Escalation, Stage};
 use super::ring::{presentation, Router, Taken, Waiting};
 use super::roster::{EscalationStep, Roster};
+use crate::call::answer as call_answer;
 use crate::call::outbound::Presentation;
-use crate::call::{control, CallControl, CallEnded};
+use crate::call::{control, CallControl, CallEnded, CallEvent, EndCause};
 use crate::oncall::Presence;
+use crate::sip::refer::TransferProgress;
 use crate::tickets::{CallEventKind, Ticket};
 use rsip::StatusCode;
 use std::time::Duration;
+use tokio::time::Instant;
 
 /// How long a technician named in a transfer is rung (a team's steps ring as its policy says).
 const TECHNICIAN_RING_FOR: Duration = Duration::from_secs(30);
@@ -25,6 +31,41 @@ pub(super) struct TransferTarget {
     /// Who transferred the call.
     pub by: String,
     steps: Vec<EscalationStep>,
+}
+
+/// The technician whose REFER was accepted, on their leg (no longer bridged) until they have
+/// been told how the transfer went; only then do they get our BYE, so their phone shows the
+/// transfer's result before its call ends.
+pub(super) struct Transferor {
+    leg: Option<CallControl>,
+}
+
+impl Transferor {
+    /// Takes over the transferring leg and tells it the transfer is under way.
+    pub(super) async fn new(mut leg: CallControl) -> Transferor {
+        // One transfer per conversation: a second REFER on this leg is refused (403).
+        leg.allow_transfer(false);
+        leg.notify_transfer(TransferProgress::trying()).await;
+        Transferor { leg: Some(leg) }
+    }
+
+    /// The last NOTIFY (the target's final `status`: 200 when its phone answered), then our
+    /// BYE; only the first call does anything.
+    pub(super) async fn finish(&mut self, status: u16) {
+        let Some(mut leg) = self.leg.take() else {
+            return;
+        };
+        // What the phone sent while the target rang is read first: after its own BYE there
+        // is no dialog left to notify or hang up.
+        while let Ok(event) = leg.next_event(Some(Instant::now())).await {
+            if event == CallEvent::Timeout {
+                break;
+            }
+        }
+        leg.notify_transfer(TransferProgress::status(status)).await;
+        let cause = leg.ended().unwrap_or(EndCause::Completed);
+        call_answer::finish(leg, cause).await;
+    }
 }
 
 /// Why a REFER is refused; the status tells the phone, the text the timeline and the page.
@@ -127,12 +168,14 @@ impl<R: Roster> Router<'_, R> {
 
     /// Rings the target while the caller hears ringback; if nobody there takes the call, the
     /// ticket's team's escalation once more. `None` (the caller told nobody answered) when
-    /// neither took it.
+    /// neither took it. The `transferor` learns the target's outcome before its BYE: 200 as
+    /// soon as a target's phone answers, 480 when none did, 487 when the caller hung up first.
     pub(super) async fn transfer_caller(
         &self,
         caller: &mut CallControl,
         ticket: &Ticket,
         target: TransferTarget,
+        mut transferor: Transferor,
     ) -> Result<Option<Taken>, CallEnded> {
         let from = Presentation {
             display_name: format!("{} (transfer from {})", presentation(ticket), target.by),
@@ -140,10 +183,23 @@ impl<R: Roster> Router<'_, R> {
             auto_answer: false,
         };
         let mut waiting = Waiting::start(caller, self.prompt(self.language, "ringback"));
-        if let Some(taken) = self
-            .ring_in_turn(caller, ticket, &target.steps, &from, &mut waiting)
-            .await?
-        {
+        let rung = self
+            .ring_in_turn(
+                caller,
+                ticket,
+                &target.steps,
+                &from,
+                &mut waiting,
+                Some(&mut transferor),
+            )
+            .await;
+        // A target's phone that answered told the transferor already (a no-op here then).
+        match &rung {
+            Ok(Some(_)) => {}
+            Ok(None) => transferor.finish(480).await,
+            Err(_) => transferor.finish(487).await,
+        }
+        if let Some(taken) = rung? {
             return Ok(Some(taken));
         }
         let detail = format!(
@@ -153,7 +209,7 @@ impl<R: Roster> Router<'_, R> {
         self.event(ticket, CallEventKind::Escalated, &detail).await;
         let steps = self.roster.steps(ticket, None).await;
         if let Some(taken) = self
-            .ring_in_turn(caller, ticket, &steps, &from, &mut waiting)
+            .ring_in_turn(caller, ticket, &steps, &from, &mut waiting, None)
             .await?
         {
             return Ok(Some(taken));
@@ -166,7 +222,7 @@ impl<R: Roster> Router<'_, R> {
     }
 
     /// Rings each step's phones in turn, announcing the call to whoever answers; the first to
-    /// take it is returned.
+    /// take it is returned. A transfer writes no escalation events and has no queue place.
     async fn ring_in_turn(
         &self,
         caller: &mut CallControl,
@@ -174,47 +230,25 @@ impl<R: Roster> Router<'_, R> {
         steps: &[EscalationStep],
         from: &Presentation,
         waiting: &mut Waiting,
+        mut transferor: Option<&mut Transferor>,
     ) -> Result<Option<Taken>, CallEnded> {
-        for step in steps {
-            let devices = self.roster.devices(&step.technician).await;
-            let answered = self
-                .ring_devices_as(
-                    Some((&mut *caller, &mut *waiting)),
+        let mut escalation = Escalation::start(steps.iter().map(|s| s.ring), Instant::now());
+        while let Stage::Ringing { step, .. } = escalation.stage() {
+            let taken = self
+                .ring_step(
+                    caller,
                     ticket,
-                    &step.technician,
-                    &devices,
-                    step.ring,
+                    &steps[step],
+                    &mut escalation,
                     from,
+                    true,
+                    waiting,
+                    None,
+                    transferor.as_deref_mut(),
                 )
                 .await?;
-            let Some((attempt, answer)) = answered else {
-                continue;
-            };
-            let device = attempt.target().uri.clone();
-            let leg = match attempt.connect(self.answer, answer).await {
-                Ok(leg) => leg,
-                Err(e) => {
-                    let detail = format!("{}: {device}: {e}", step.technician);
-                    self.event(ticket, CallEventKind::RingResult, &detail).await;
-                    continue;
-                }
-            };
-            let decided = self
-                .announce_and_decide(caller, leg, ticket, step, &device, waiting)
-                .await?;
-            match decided {
-                Some(leg) => {
-                    return Ok(Some(Taken {
-                        leg,
-                        technician: step.technician.clone(),
-                        device,
-                    }))
-                }
-                None => self.store.alert(
-                    &step.technician,
-                    ticket.reference,
-                    crate::store::AlertKind::Stopped,
-                ),
+            if taken.is_some() {
+                return Ok(taken);
             }
         }
         Ok(None)
