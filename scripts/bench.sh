@@ -14,7 +14,7 @@
 #   - INVITE→200 p50/p99/max from SIPp's -trace_rtt, failed calls from -trace_stat, peak RSS.
 #
 #   scripts/bench.sh [--server PATH] [--label NAME] [--secs N] [--out DIR] [--data-root DIR]
-#                    [--dialplan FILE] [--caller stream|pcap] [LEVEL ...]
+#                    [--dialplan FILE] [--caller stream|pcap] [--probe RATE] [LEVEL ...]
 #
 # --server: the binary to load (default target/release/hotline), so that two builds can be
 # measured back to back in the same conditions (`--server /tmp/hotline-before --label before`).
@@ -27,6 +27,10 @@
 # offers every UDP packet on the host to each of them, and that cost lands in the server's
 # sendto (a fifth of its profile at 1,200 calls), so it measures the load generator as much as
 # the server.
+# --probe RATE: beside the load, a second SIPp (SIPp's built-in `uac`: no audio from the caller,
+# 2 s calls) places RATE calls a second, and its own INVITE→200 p50/p99/max is reported as a
+# line of `probe.csv`: how fast the SIP endpoint answers while the media loops carry LEVEL
+# calls. Level 0 runs the probe alone (the endpoint with no media load).
 # SIPP_MEDIA_PORT (default 40000): SIPp's first RTP port, to run beside another SIPp.
 # Default levels: 500 1000 1500 2000. Needs root for nft (or sudo). On a machine shared with
 # other work, run it as `nice -n -15 scripts/bench.sh …` so that the figures are the server's.
@@ -40,6 +44,7 @@ out=""
 data_root=""
 dialplan=()
 caller=stream
+probe=""
 levels=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -50,6 +55,7 @@ while [[ $# -gt 0 ]]; do
     --data-root) data_root=$2; shift 2 ;;
     --dialplan) dialplan=(--dialplan "$2"); shift 2 ;;
     --caller) caller=$2; shift 2 ;;
+    --probe) probe=$2; shift 2 ;;
     *) levels+=("$1"); shift ;;
   esac
 done
@@ -113,21 +119,50 @@ for level in "${levels[@]}"; do
   python3 bench/sample_process.py "$server" "$run/process.csv" $table rtp_out &
   sampler=$!
   uptime > "$run/uptime"
+  if [[ -n $probe ]]; then
+    # Starts once the load has ramped up (call_secs), places calls for secs - call_secs.
+    mkdir -p "$run/probe"
+    ( cd "$run/probe" && sleep $((level > 0 ? call_secs : 0)) && \
+      timeout -s KILL $((secs + 60)) sipp -sn uac -s helpdesk 127.0.0.1:$sip_port \
+          -i 127.0.0.1 -p 0 -mi 127.0.0.1 -mp 48000 -d 2000 -r "$probe" \
+          -m $(python3 -c "print(int($probe * ($secs - ($level > 0) * $call_secs)))") \
+          -timeout $((secs + 30))s -nostdin -trace_rtt -rtt_freq 1 -trace_stat > sipp.out 2>&1 ) &
+    prober=$!
+  fi
   # SIPp's own -timeout does not end it when its RTP threads hang at exit (seen once at
   # 1,500 calls, every call already over): the kill makes sure the next level runs.
-  ( cd "$run" && timeout -s KILL $((secs + call_secs + 120)) sipp -sf "$out/caller.xml" -s helpdesk 127.0.0.1:$sip_port \
+  (( level > 0 )) && ( cd "$run" && timeout -s KILL $((secs + call_secs + 120)) sipp -sf "$out/caller.xml" -s helpdesk 127.0.0.1:$sip_port \
         -i 127.0.0.1 -p 0 -mi 127.0.0.1 -mp "${SIPP_MEDIA_PORT:-40000}" -r "$rate" -l "$level" -m "$total" \
         -timeout $((secs + call_secs + 60))s -nostdin -trace_rtt -rtt_freq 1 \
         -trace_stat -fd 1 > sipp.out 2>&1 ) || true
+  [[ -n $probe ]] && { wait "$prober" || true; }
   kill "$sampler" 2>/dev/null || true
   $SUDO kill "$capture" 2>/dev/null || true
   kill -INT "$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
   wait "$capture" 2>/dev/null || true
   [[ $data_root == "$out" ]] || rm -rf "${data_root:?}/$label-$level-data"
-  python3 bench/report.py --label "$label" --level "$level" --secs "$secs" \
-      --call-secs $call_secs "$run" | tee -a "$out/results.csv"
+  if (( level > 0 )); then
+    python3 bench/report.py --label "$label" --level "$level" --secs "$secs" \
+        --call-secs $call_secs "$run" | tee -a "$out/results.csv"
+  fi
+  if [[ -n $probe ]]; then
+    python3 - "$run/probe" "$label" "$level" "$probe" <<'EOF_PROBE' | tee -a "$out/probe.csv"
+import sys
+sys.path.insert(0, "bench")
+from report import percentile, setup_times, sipp_stats
+run, label, level, rate = sys.argv[1:]
+times = setup_times(run)
+_, (attempted, ok, failed) = sipp_stats(run)
+print(f"{label},{level},{rate},{attempted},{failed},{percentile(times, 50):.0f},"
+      f"{percentile(times, 99):.0f},{max(times) if times else float('nan'):.0f}")
+EOF_PROBE
+  fi
   sip_port=$((sip_port + 2))
 done
 python3 bench/report.py --table "$out/results.csv"
+if [[ -n $probe ]]; then
+  echo "probe: label,level,calls/s,attempted,failed,INVITE→200 p50,p99,max (ms)"
+  cat "$out/probe.csv"
+fi
 echo "raw data: $out"
