@@ -2,7 +2,8 @@
 //! with digest authentication (over UDP, TCP or TLS), auto-answers a P1 call routed to it over the
 //! transport it registered with, takes the call with an RFC 4733 `1` and talks both ways through
 //! the bridge (the caller is the test UA, or a second baresip keying the menu), and dials the
-//! presence feature codes.
+//! presence feature codes. Over TLS it uses SRTP (its `srtp` module, `mediaenc=srtp-mand`):
+//! Hotline rings a phone on TLS with an SRTP offer, and answers an SRTP call over TLS.
 //! Each baresip runs headless from its own configuration directory, driven through its
 //! `ctrl_tcp` module, bounded in time (`-t`) and killed when the test ends. Over TLS, baresip
 //! is given the CA made for the test (`sip_cafile`), though baresip 1.0 does not enforce it.
