@@ -114,6 +114,7 @@ fn run_level(n: usize, secs: u64) {
                 remote_direction: Direction::SendRecv,
                 local_direction: Direction::SendRecv,
                 ptime_ms: 20,
+                srtp: None,
             };
             let (session, events) = MediaSession::start(socket, media, options.clone());
             sessions.push((session, events));

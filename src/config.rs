@@ -82,6 +82,9 @@ pub struct SipConfig {
     pub tls_cert: Option<PathBuf>,
     /// PEM file: the certificate's private key (PKCS#8, PKCS#1 or SEC1).
     pub tls_key: Option<PathBuf>,
+    /// Calls over TLS must use SRTP (RTP/SAVP with SDES keys): a plain-RTP offer over TLS gets
+    /// 488. Off by default: over TLS SRTP is taken when offered, plain RTP otherwise.
+    pub tls_require_srtp: bool,
 }
 
 /// A certificate chain and its key, as files.
@@ -148,6 +151,7 @@ impl Default for SipConfig {
             tls_listen: None,
             tls_cert: None,
             tls_key: None,
+            tls_require_srtp: false,
         }
     }
 }

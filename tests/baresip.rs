@@ -2,7 +2,8 @@
 //! with digest authentication (over UDP, TCP or TLS), auto-answers a P1 call routed to it over the
 //! transport it registered with, takes the call with an RFC 4733 `1` and talks both ways through
 //! the bridge (the caller is the test UA, or a second baresip keying the menu), and dials the
-//! presence feature codes.
+//! presence feature codes. Over TLS it uses SRTP (its `srtp` module, `mediaenc=srtp-mand`):
+//! Hotline rings a phone on TLS with an SRTP offer, and answers an SRTP call over TLS.
 //! Each baresip runs headless from its own configuration directory, driven through its
 //! `ctrl_tcp` module, bounded in time (`-t`) and killed when the test ends. Over TLS, baresip
 //! is given the CA made for the test (`sip_cafile`), though baresip 1.0 does not enforce it.
@@ -155,16 +156,31 @@ async fn a_p1_call_reaches_baresip_over_its_tls_connection_and_both_hear_each_ot
 /// prompt is heard; the ticket is written like any other call's.
 #[tokio::test]
 async fn baresip_calls_the_hotline_over_tls_and_hears_the_welcome_prompt() {
+    let log = baresip_calls_over_tls(Line::CallerOverTls).await;
+    assert!(log.contains(" RTP/AVP "), "plain RTP:\n{log}");
+}
+
+/// The same with `mediaenc srtp-mand`: baresip offers RTP/SAVP with its keys, Hotline answers
+/// RTP/SAVP with one of its own, and baresip decrypts the welcome prompt.
+#[tokio::test]
+async fn baresip_calls_the_hotline_over_tls_with_srtp_and_hears_the_welcome_prompt() {
+    let log = baresip_calls_over_tls(Line::CallerOverTlsWithSrtp).await;
+    let answer = log
+        .split("SIP/2.0 200 OK")
+        .nth(1)
+        .unwrap_or_else(|| panic!("Hotline's 200 in the trace:\n{log}"));
+    assert!(
+        answer.contains(" RTP/SAVP ") && answer.contains("a=crypto:"),
+        "Hotline answered with SRTP:\n{log}"
+    );
+}
+
+/// Calls the hotline from a baresip on `line` (over TLS), listens 3 s, hangs up; baresip's log.
+async fn baresip_calls_over_tls(line: Line) -> String {
     let server = md5_tls_server().await;
     let store = server.server.as_ref().unwrap().store().clone();
     let tls = server.sip_tls.unwrap();
-    let mut caller = Softphone::start(
-        &server,
-        "5550100",
-        Line::CallerOverTls,
-        &tone(1000.0, 20000),
-    )
-    .await;
+    let mut caller = Softphone::start(&server, "5550100", line, &tone(1000.0, 20000)).await;
     let dialled = caller
         .command("dial", &format!("sip:helpdesk@{tls};transport=tls"))
         .await;
@@ -190,6 +206,7 @@ async fn baresip_calls_the_hotline_over_tls_and_hears_the_welcome_prompt() {
     );
     let tickets = store.list_tickets(&Default::default()).await.unwrap();
     assert_eq!(tickets.len(), 1, "{tickets:#?}");
+    log
 }
 
 /// The technician on `phone`, in the background: auto-answers, hears the announcement start,
@@ -280,6 +297,13 @@ async fn p1_call_taken_by_baresip(transport: Transport) {
         invite_via,
         [expected],
         "Hotline's INVITE in baresip's trace:\n{log}"
+    );
+    // A phone on TLS is offered SRTP (and answers it: srtp-mand on its account).
+    let offered_srtp = log.contains("RTP/SAVP");
+    assert_eq!(
+        offered_srtp,
+        transport == Transport::Tls,
+        "SRTP offered on TLS only:\n{log}"
     );
     phone.quit().await;
     let technician_heard = best_share_at(&phone.heard(), 1000.0);

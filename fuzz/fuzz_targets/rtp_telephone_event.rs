@@ -27,6 +27,7 @@ fuzz_target!(|data: &[u8]| {
         remote_direction: Direction::SendRecv,
         local_direction: Direction::SendRecv,
         ptime_ms: 20,
+        srtp: None,
     };
     let policy = match control >> 6 {
         0 => InbandPolicy::Never,

@@ -13,7 +13,15 @@ fuzz_target!(|data: &[u8]| {
         port: 20000,
         session_id: 1,
         session_version: 1,
+        srtp: Default::default(),
     };
     let _ = sdp::answer(text, &local);
-    let _ = sdp::accept_answer(text);
+    let _ = sdp::accept_answer(text, &local);
+    // Over TLS the a=crypto lines are read too.
+    let tls = LocalMedia {
+        srtp: sdp::SrtpPolicy::Allowed(sdp::MasterKey::from_bytes([1; sdp::MASTER_LEN])),
+        ..local
+    };
+    let _ = sdp::answer(text, &tls);
+    let _ = sdp::accept_answer(text, &tls);
 });

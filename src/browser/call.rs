@@ -77,6 +77,7 @@ pub(super) async fn run(
         port: socket.port(),
         session_id: u64::from(rand::random::<u32>()),
         session_version: 1,
+        srtp: Default::default(),
     };
     // The caller leg decides the codec; the browser is then offered exactly that one.
     let (negotiated, sip_answer) =

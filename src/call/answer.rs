@@ -5,10 +5,11 @@ use super::local_ip::local_ip_towards;
 use super::EndCause;
 use crate::media::port_pool::{PortPool, PortPoolError};
 use crate::media::rtp_session::{MediaSession, MediaStats, RtpOptions};
-use crate::media::sdp::{self, LocalMedia, NegotiatedMedia, SdpError};
+use crate::media::sdp::{self, LocalMedia, MasterKey, NegotiatedMedia, SdpError, SrtpPolicy};
 use crate::sip::dialog::{self, Dialog, DialogError};
 use crate::sip::endpoint::{CallSignal, EndpointHandle, NewCall};
 use crate::sip::message;
+use crate::sip::transport::Flow;
 use rsip::prelude::*;
 use rsip::StatusCode;
 use std::net::IpAddr;
@@ -59,6 +60,21 @@ pub struct AnswerContext {
     pub shutdown: watch::Receiver<bool>,
     /// Ring this long (180 Ringing) before answering; zero answers at once.
     pub ring: Duration,
+    /// Calls over TLS must use SRTP (`sip.tls_require_srtp`).
+    pub tls_require_srtp: bool,
+}
+
+impl AnswerContext {
+    /// Whether a call whose SIP travels on `flow` may use SRTP, with a fresh key of ours.
+    /// SDES puts the key in the SDP in clear text (RFC 4568 §8.1), so only TLS keeps it
+    /// secret; over UDP or TCP an SRTP offer would protect nothing from whoever reads the SIP.
+    pub fn srtp_policy(&self, flow: Flow) -> SrtpPolicy {
+        match flow {
+            Flow::Tls(_) if self.tls_require_srtp => SrtpPolicy::Required(MasterKey::random()),
+            Flow::Tls(_) => SrtpPolicy::Allowed(MasterKey::random()),
+            Flow::Udp | Flow::Tcp(_) => SrtpPolicy::Refused,
+        }
+    }
 }
 
 /// Why a call could not be answered. Each has already been answered with the status shown.
@@ -128,6 +144,7 @@ pub async fn answer(call: NewCall, ctx: &AnswerContext) -> Result<CallControl, A
         port: socket.port(),
         session_id: rand::random::<u32>() as u64,
         session_version: 1,
+        srtp: ctx.srtp_policy(flow),
     };
     let offer = String::from_utf8_lossy(&invite.body).to_string();
     let (negotiated, body) = if offer.trim().is_empty() {
@@ -137,12 +154,17 @@ pub async fn answer(call: NewCall, ctx: &AnswerContext) -> Result<CallControl, A
         match sdp::answer(&offer, &local_media) {
             Ok((n, answer)) => (Some(n), answer),
             Err(e) => {
+                // Says which part of the offer we could not take (RFC 3261 §20.43), so a
+                // phone's log or its user sees why (no SRTP without TLS, no common codec...).
+                let warning = message::warning(&e.to_string());
                 let (status, error) = if e.is_not_acceptable() {
                     (StatusCode::NotAcceptableHere, AnswerError::NoCommonCodec(e))
                 } else {
                     (StatusCode::BadRequest, AnswerError::BadOffer(e))
                 };
-                ctx.endpoint.respond(&transaction, reject(status)).await;
+                let mut response = reject(status);
+                response.headers.push(warning);
+                ctx.endpoint.respond(&transaction, response).await;
                 forget(&ctx.endpoint, &dialog).await;
                 return Err(error);
             }
@@ -183,7 +205,7 @@ pub async fn answer(call: NewCall, ctx: &AnswerContext) -> Result<CallControl, A
                 if let Some(n) = negotiated {
                     break n;
                 }
-                match sdp::accept_answer(&String::from_utf8_lossy(&ack.body)) {
+                match sdp::accept_answer(&String::from_utf8_lossy(&ack.body), &local_media) {
                     Ok(n) => break n,
                     Err(e) => {
                         // The dialog exists: end it with BYE (§13.2.1 leaves no other way out).

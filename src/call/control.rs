@@ -317,7 +317,7 @@ impl CallControl {
                 let response = if offer.trim().is_empty() {
                     let mut ok =
                         message::response(&request, StatusCode::OK, Some(&self.dialog.local_tag));
-                    let body = sdp::offer(&self.local_media).into_bytes();
+                    let body = sdp::reoffer(&self.local_media, self.media.uses_srtp()).into_bytes();
                     message::set_body(&mut ok.headers, &mut ok.body, "application/sdp", body);
                     ok
                 } else {
@@ -340,11 +340,13 @@ impl CallControl {
                         }
                         Err(e) => {
                             tracing::warn!(call_id = %self.dialog.call_id, error = %e, "re-INVITE refused");
-                            message::response(
+                            let mut refused = message::response(
                                 &request,
                                 StatusCode::NotAcceptableHere,
                                 Some(&self.dialog.local_tag),
-                            )
+                            );
+                            refused.headers.push(message::warning(&e.to_string()));
+                            refused
                         }
                     }
                 };

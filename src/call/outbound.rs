@@ -99,6 +99,7 @@ pub async fn dial(
         port: socket.port(),
         session_id: rand::random::<u32>() as u64,
         session_version: 1,
+        srtp: ctx.srtp_policy(target.flow),
     };
     let local = SocketAddr::new(ip, ctx.endpoint.local_addr_for(target.flow).port());
     let request = invite_request(target, from, local, &sdp::offer(&local_media))?;
@@ -184,7 +185,8 @@ impl Attempt {
                 }
             }
         });
-        let negotiated = match sdp::accept_answer(&String::from_utf8_lossy(&response.body)) {
+        let answer = String::from_utf8_lossy(&response.body);
+        let negotiated = match sdp::accept_answer(&answer, &self.local_media) {
             Ok(n) => n,
             Err(e) => {
                 let mut dialog = dialog;

@@ -13,3 +13,4 @@ pub mod recording;
 pub mod resample;
 pub mod rtp_session;
 pub mod sdp;
+pub mod srtp;

@@ -217,6 +217,11 @@ impl MediaSession {
         self.media.borrow().on_hold()
     }
 
+    /// Whether this leg's RTP is SRTP.
+    pub fn uses_srtp(&self) -> bool {
+        self.media.borrow().srtp.is_some()
+    }
+
     /// The codec this leg uses.
     pub fn codec(&self) -> crate::media::g711::G711 {
         self.media.borrow().codec

@@ -6,16 +6,27 @@
 //! not take is rejected with port 0 (§6) rather than left out, which would break the m-line
 //! pairing of offer and answer.
 //!
+//! Over TLS a call may use SRTP keyed with SDES (RFC 4568, `crypto.rs`): the answer then keeps
+//! RTP/SAVP and carries the chosen tag and suite with a key of our own.
+//!
 //! `read` turns a description into the chosen stream, `write` builds ours; this file holds
 //! the types and the three operations the call layer needs.
 
+mod crypto;
+#[cfg(test)]
+mod crypto_tests;
 mod read;
 #[cfg(test)]
 mod tests;
 mod write;
 
+pub use crypto::{CryptoError, MasterKey, SrtpKeys, SrtpPolicy, SrtpSuite, MASTER_LEN};
+
 use super::g711::G711;
 use std::net::{IpAddr, SocketAddr};
+
+/// The tag of the one `a=crypto` line in our offers.
+pub const OUR_CRYPTO_TAG: u32 = 1;
 
 /// The payload type we offer for telephone-events when we make the offer.
 pub const OUR_TELEPHONE_EVENT_PT: u8 = 101;
@@ -31,6 +42,8 @@ pub struct LocalMedia {
     pub session_id: u64,
     /// Bumped by the caller for every new offer or answer in the session (RFC 3264 §8).
     pub session_version: u64,
+    /// Whether SRTP may be used, with our key: decided by the SIP transport.
+    pub srtp: SrtpPolicy,
 }
 
 /// A media direction attribute (RFC 3264 §5.1), as one side states it.
@@ -104,6 +117,8 @@ pub struct NegotiatedMedia {
     /// What we do: the direction of our answer.
     pub local_direction: Direction,
     pub ptime_ms: u32,
+    /// The SRTP keys when the stream is RTP/SAVP; `None`: plain RTP.
+    pub srtp: Option<SrtpKeys>,
 }
 
 impl NegotiatedMedia {
@@ -124,9 +139,22 @@ pub enum SdpError {
     Parse(String),
     #[error("no audio stream (m=audio) in the SDP")]
     NoAudio,
-    /// Audio only over a transport we do not speak (SRTP's RTP/SAVP, ...).
-    #[error("audio offered only over {protos:?}, we take RTP/AVP or RTP/AVPF (no SRTP)")]
+    /// Audio only over a transport we do not speak (DTLS-SRTP's UDP/TLS/RTP/SAVPF, ...).
+    #[error("audio offered only over {protos:?}, we take RTP/AVP or RTP/AVPF, and RTP/SAVP or RTP/SAVPF over TLS")]
     NoPlainRtp { protos: Vec<String> },
+    /// SRTP offered on a call whose SIP is not encrypted: its SDES key is on the wire in clear.
+    #[error("SRTP (RTP/SAVP) with SDES keys is only accepted over SIP over TLS (sips: or transport=tls): over this transport the keys in the SDP travel in clear text")]
+    SrtpWithoutTls,
+    /// Plain RTP offered where the configuration asks for SRTP (`sip.tls_require_srtp`).
+    #[error("audio offered as plain RTP ({protos:?}), but calls over TLS must use SRTP (RTP/SAVP with a=crypto)")]
+    SrtpRequired { protos: Vec<String> },
+    #[error(
+        "RTP/SAVP audio without an a=crypto line (we key SRTP with SDES, RFC 4568; not DTLS-SRTP)"
+    )]
+    NoCrypto,
+    /// Every `a=crypto` line had a fault; each is named with its line.
+    #[error("no usable a=crypto line: {}", describe_faults(faults))]
+    BadCrypto { faults: Vec<(String, CryptoError)> },
     #[error("no common codec: offered {offered:?}, we take PCMU/8000 or PCMA/8000")]
     NoCommonCodec { offered: Vec<String> },
     #[error("no connection address (c=) for the audio stream, neither in it nor at session level")]
@@ -139,9 +167,23 @@ impl SdpError {
     pub fn is_not_acceptable(&self) -> bool {
         matches!(
             self,
-            SdpError::NoAudio | SdpError::NoPlainRtp { .. } | SdpError::NoCommonCodec { .. }
+            SdpError::NoAudio
+                | SdpError::NoPlainRtp { .. }
+                | SdpError::NoCommonCodec { .. }
+                | SdpError::SrtpWithoutTls
+                | SdpError::SrtpRequired { .. }
+                | SdpError::NoCrypto
+                | SdpError::BadCrypto { .. }
         )
     }
+}
+
+fn describe_faults(faults: &[(String, CryptoError)]) -> String {
+    faults
+        .iter()
+        .map(|(line, fault)| format!("`a=crypto:{line}`: {fault}"))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Answers an offer: the first codec of the offerer's list that we support, its
@@ -150,8 +192,8 @@ impl SdpError {
 /// The caller bumps `local.session_version` for each answer after the first (re-INVITEs).
 pub fn answer(offer: &str, local: &LocalMedia) -> Result<(NegotiatedMedia, String), SdpError> {
     let offer = read::parse(offer)?;
-    let chosen = read::choose_audio(&offer)?;
-    let negotiated = chosen.negotiated();
+    let chosen = read::choose_audio(&offer, read::Accept::offer(&local.srtp))?;
+    let negotiated = chosen.negotiated(local.srtp.local_key());
     let media = offer
         .media_descriptions
         .iter()
@@ -166,11 +208,18 @@ pub fn answer(offer: &str, local: &LocalMedia) -> Result<(NegotiatedMedia, Strin
             } else {
                 local.port
             };
+            // The offerer's tag and suite, our own key (RFC 4568 §7.1.2).
+            let crypto = chosen
+                .crypto
+                .as_ref()
+                .zip(negotiated.srtp.as_ref())
+                .map(|(offered, keys)| crypto::write(offered.tag, offered.suite, &keys.local));
             write::audio(
                 port,
                 m.media_name.protos.clone(),
                 &[(negotiated.codec_pt, negotiated.codec)],
                 negotiated.telephone_event_pt,
+                crypto,
                 negotiated.local_direction,
             )
         })
@@ -178,20 +227,62 @@ pub fn answer(offer: &str, local: &LocalMedia) -> Result<(NegotiatedMedia, Strin
     Ok((negotiated, write::session(local, media)))
 }
 
-/// Our offer, for an INVITE that came without one: PCMU, PCMA and telephone-events, sendrecv.
+/// Our offer (for an INVITE that came without one, or a call we place): PCMU, PCMA and
+/// telephone-events, sendrecv. RTP/SAVP with our key when SRTP is possible: an offer cannot say
+/// "SRTP if you can" without capability negotiation (RFC 5939), and a phone reached over TLS
+/// is one set up for secure calls.
 pub fn offer(local: &LocalMedia) -> String {
+    let (protos, crypto) = match local.srtp.local_key() {
+        Some(key) => (
+            "SAVP",
+            Some(crypto::write(
+                OUR_CRYPTO_TAG,
+                SrtpSuite::AesCm128HmacSha1_80,
+                key,
+            )),
+        ),
+        None => ("AVP", None),
+    };
     let audio = write::audio(
         local.port,
-        vec!["RTP".into(), "AVP".into()],
+        vec!["RTP".into(), protos.into()],
         &[(0, G711::Ulaw), (8, G711::Alaw)],
         Some(OUR_TELEPHONE_EVENT_PT),
+        crypto,
         Direction::SendRecv,
     );
     write::session(local, vec![audio])
 }
 
-/// Reads the answer to our offer (it arrives in the ACK of an offer-less INVITE).
-pub fn accept_answer(answer: &str) -> Result<NegotiatedMedia, SdpError> {
+/// Our offer in the 200 to an offer-less re-INVITE: the profile the call already uses, so a
+/// plain call over TLS is not switched to SRTP by a session refresh.
+pub fn reoffer(local: &LocalMedia, srtp_in_use: bool) -> String {
+    if srtp_in_use {
+        return offer(local);
+    }
+    offer(&LocalMedia {
+        srtp: SrtpPolicy::Refused,
+        ..local.clone()
+    })
+}
+
+/// Reads the answer to our [`offer`] (it arrives in the ACK of an offer-less INVITE, or in
+/// the 200 to a call we place): with SRTP offered, it must take our tag and suite.
+pub fn accept_answer(answer: &str, local: &LocalMedia) -> Result<NegotiatedMedia, SdpError> {
     let answer = read::parse(answer)?;
-    Ok(read::choose_audio(&answer)?.negotiated())
+    let chosen = read::choose_audio(&answer, read::Accept::answer(&local.srtp))?;
+    if let Some(crypto) = &chosen.crypto {
+        if crypto.tag != OUR_CRYPTO_TAG || crypto.suite != SrtpSuite::AesCm128HmacSha1_80 {
+            return Err(SdpError::BadCrypto {
+                faults: vec![(
+                    format!("{} {}", crypto.tag, crypto.suite.name()),
+                    CryptoError::NotOffered {
+                        tag: crypto.tag,
+                        suite: crypto.suite.name().into(),
+                    },
+                )],
+            });
+        }
+    }
+    Ok(chosen.negotiated(local.srtp.local_key()))
 }

@@ -185,6 +185,7 @@ impl Server {
             },
             shutdown: shutdown_rx.clone(),
             ring: Duration::from_millis(config.sip.ring_ms),
+            tls_require_srtp: config.sip.tls_require_srtp,
         };
         let helpdesk = Arc::new(Helpdesk::new(
             answer,

@@ -388,6 +388,22 @@ pub fn response(request: &Request, status: StatusCode, to_tag: Option<&str>) -> 
     }
 }
 
+/// A Warning header (§20.43) with code 399 (miscellaneous) and `text` as a quoted string: why
+/// a request was refused, in words a phone can show or log.
+pub fn warning(text: &str) -> Header {
+    // A quoted-string cannot hold a bare `"` or `\`, nor line breaks.
+    let text: String = text
+        .chars()
+        .map(|c| match c {
+            '"' => '\'',
+            '\\' => '/',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect();
+    Header::Warning(format!("399 {} \"{text}\"", PRODUCT.to_lowercase()).into())
+}
+
 /// 503 with Retry-After for a new call over the admission limits (§21.5.4).
 pub fn over_limits(request: &Request, refused: &crate::sip::admission::Refused) -> Response {
     let tag = crate::sip::dialog::random_token();

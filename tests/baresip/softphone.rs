@@ -39,6 +39,8 @@ pub enum Line {
     Caller,
     /// The same, over TLS to the server's TLS port.
     CallerOverTls,
+    /// The same with SRTP required (`mediaenc=srtp-mand`: RTP/SAVP with SDES keys).
+    CallerOverTlsWithSrtp,
 }
 
 /// The server's address for `transport`: its TLS port for TLS.
@@ -101,6 +103,7 @@ impl Softphone {
              net_interface 127.0.0.1\n\
              module_path /usr/lib/baresip/modules\n\
              module g711.so\n\
+             module srtp.so\n\
              module aufile.so\n\
              module sndfile.so\n\
              snd_path {dir}\n\
@@ -122,6 +125,13 @@ impl Softphone {
         }
         std::fs::write(dir.path().join("config"), config).unwrap();
         let account = match line {
+            // Hotline rings a phone on TLS with an SRTP offer, which baresip refuses (488)
+            // unless the account has SRTP on.
+            Line::Technician(Transport::Tls) => format!(
+                "<sip:{user}@{};transport=tls>;auth_pass={PASSWORD};regint=60;answermode=auto;\
+                 mediaenc=srtp-mand\n",
+                server_for(server, Transport::Tls),
+            ),
             Line::Technician(transport) => format!(
                 "<sip:{user}@{};transport={}>;auth_pass={PASSWORD};regint=60;answermode=auto\n",
                 server_for(server, transport),
@@ -130,6 +140,10 @@ impl Softphone {
             Line::Caller => format!("<sip:{user}@{}>;regint=0\n", server.sip),
             Line::CallerOverTls => format!(
                 "<sip:{user}@{};transport=tls>;regint=0\n",
+                server_for(server, Transport::Tls)
+            ),
+            Line::CallerOverTlsWithSrtp => format!(
+                "<sip:{user}@{};transport=tls>;regint=0;mediaenc=srtp-mand\n",
                 server_for(server, Transport::Tls)
             ),
         };

@@ -46,6 +46,7 @@ pub fn negotiated(remote: SocketAddr, codec: G711) -> NegotiatedMedia {
         remote_direction: Direction::SendRecv,
         local_direction: Direction::SendRecv,
         ptime_ms: 20,
+        srtp: None,
     }
 }
 

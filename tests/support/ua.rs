@@ -1,6 +1,7 @@
 //! A small SIP user agent for the integration tests: real sockets (UDP, TCP or TLS for SIP, UDP
 //! for RTP), hand-written requests, and measurements of what a caller would hear.
 
+use base64::Engine;
 use hotline::media::dtmf::{encode_telephone_event, synthesize_tone, Digit};
 use hotline::media::g711::G711;
 use hotline::sip::message;
@@ -51,6 +52,12 @@ pub struct Ua {
     ssrc: u32,
     /// Requests the server sent us (e.g. its BYE), already answered with 200.
     pub server_requests: Vec<Request>,
+    /// On an SRTP call (tests/srtp.rs): what our packets are protected with...
+    pub srtp_out: Option<webrtc_srtp::context::Context>,
+    /// ...and what the server's are checked with; packets that fail are not collected.
+    pub srtp_in: Option<webrtc_srtp::context::Context>,
+    /// Send every SRTP packet with its authentication tag broken, as a forger would.
+    pub srtp_break_tags: bool,
 }
 
 fn token() -> String {
@@ -98,6 +105,9 @@ impl Ua {
             ts: 0,
             ssrc: rand::random(),
             server_requests: Vec::new(),
+            srtp_out: None,
+            srtp_in: None,
+            srtp_break_tags: false,
         }
     }
 
@@ -339,6 +349,14 @@ impl Ua {
 
     async fn send_rtp(&mut self, bytes: &[u8]) {
         let to = self.remote_rtp.expect("media address known");
+        if let Some(srtp) = &mut self.srtp_out {
+            let mut protected = srtp.encrypt_rtp(bytes).unwrap().to_vec();
+            if self.srtp_break_tags {
+                *protected.last_mut().unwrap() ^= 0x01;
+            }
+            self.rtp.send_to(&protected, to).await.unwrap();
+            return;
+        }
         self.rtp.send_to(bytes, to).await.unwrap();
     }
 
@@ -425,7 +443,14 @@ impl Ua {
         while let Ok(Ok((n, from))) =
             tokio::time::timeout_at(deadline, self.rtp.recv_from(&mut buf)).await
         {
-            let mut slice = &buf[..n];
+            let plain = match &mut self.srtp_in {
+                Some(srtp) => match srtp.decrypt_rtp(&buf[..n]) {
+                    Ok(plain) => plain.to_vec(),
+                    Err(_) => continue,
+                },
+                None => buf[..n].to_vec(),
+            };
+            let mut slice = &plain[..];
             if let Ok(packet) = rtp::packet::Packet::unmarshal(&mut slice) {
                 out.push(Received {
                     at: Instant::now(),
@@ -473,10 +498,22 @@ impl Ua {
         let ringing = message::response(&invite, rsip::StatusCode::Ringing, Some(&tag));
         self.send_raw(ringing.to_string().as_bytes()).await;
         let rtp_port = self.rtp.local_addr().unwrap().port();
+        // An SRTP offer (a TLS leg) is answered in kind: its key for what we receive, a key of
+        // ours, under its tag and suite, for what we send.
+        let (profile, crypto) = match srtp_offer(&offer) {
+            Some((line, their_key)) => {
+                let ours: [u8; 30] = rand::random();
+                self.srtp_in = Some(srtp_context(&their_key, true));
+                self.srtp_out = Some(srtp_context(&ours, false));
+                let crypto = format!("{line} inline:{}\r\n", B64.encode(ours));
+                ("RTP/SAVP", crypto)
+            }
+            None => ("RTP/AVP", String::new()),
+        };
         let answer = format!(
             "v=0\r\no=test 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
-             m=audio {rtp_port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n\
-             a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=sendrecv\r\n"
+             m=audio {rtp_port} {profile} 0 101\r\na=rtpmap:0 PCMU/8000\r\n\
+             a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=sendrecv\r\n{crypto}"
         );
         let mut ok = message::response(&invite, rsip::StatusCode::OK, Some(&tag));
         ok.headers.push(rsip::Header::Contact(
@@ -527,6 +564,38 @@ impl Ua {
 }
 
 /// Decodes received G.711 packets to linear PCM.
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// An AES_CM_128_HMAC_SHA1_80 context for `key` (16-byte key, 14-byte salt).
+pub fn srtp_context(key: &[u8], replay_protection: bool) -> webrtc_srtp::context::Context {
+    webrtc_srtp::context::Context::new(
+        &key[..16],
+        &key[16..],
+        webrtc_srtp::protection_profile::ProtectionProfile::Aes128CmHmacSha1_80,
+        replay_protection.then(|| webrtc_srtp::option::srtp_replay_protection(64)),
+        None,
+    )
+    .unwrap()
+}
+
+/// For an RTP/SAVP offer: its `a=crypto:TAG AES_CM_128_HMAC_SHA1_80` part and its key.
+fn srtp_offer(sdp: &str) -> Option<(String, Vec<u8>)> {
+    if !sdp
+        .lines()
+        .any(|l| l.starts_with("m=audio ") && l.contains(" RTP/SAVP "))
+    {
+        return None;
+    }
+    let line = sdp
+        .lines()
+        .find(|l| l.starts_with("a=crypto:") && l.contains(" AES_CM_128_HMAC_SHA1_80 "))
+        .expect("an AES_CM_128_HMAC_SHA1_80 key in the SRTP offer");
+    let (head, inline) = line.split_once(" inline:").unwrap();
+    let key = B64.decode(inline.trim()).expect("base64 key");
+    assert_eq!(key.len(), 30, "{line}");
+    Some((head.to_string(), key))
+}
+
 pub fn decode(packets: &[Received], codec: G711) -> Vec<i16> {
     let mut pcm = Vec::new();
     for r in packets

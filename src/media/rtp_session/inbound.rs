@@ -199,6 +199,7 @@ mod tests {
             remote_direction: Direction::SendRecv,
             local_direction: Direction::SendRecv,
             ptime_ms: 20,
+            srtp: None,
         }
     }
 

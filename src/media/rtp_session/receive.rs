@@ -8,6 +8,7 @@ use super::watched::Watched;
 use super::{lock, MediaEvent, RtpOptions, SharedLatch};
 use crate::media::port_pool::RtpSocket;
 use crate::media::sdp::NegotiatedMedia;
+use crate::media::srtp::{self, SrtpTransform};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +29,8 @@ pub struct Receiver {
     counters: Arc<Counters>,
     inactivity_timeout: Duration,
     inbound: InboundPath,
+    /// The peer's SRTP context on an SRTP call (`None`: plain RTP).
+    srtp: Option<SrtpTransform>,
     start: Instant,
     last_heard: Instant,
     timed_out: bool,
@@ -53,6 +56,7 @@ impl Receiver {
             counters,
             inactivity_timeout: options.inactivity_timeout,
             inbound: InboundPath::new(options.inband_dtmf),
+            srtp: None,
             start,
             last_heard: start,
             timed_out: false,
@@ -101,9 +105,29 @@ impl Receiver {
         let at_ms = now.saturating_duration_since(self.start).as_millis() as u64;
         // Decode only for a listener: the tap, or the in-band detector (the path knows).
         let want_audio = self.tap.get().is_some();
-        let result = self
-            .inbound
-            .read(bytes, self.media.get(), at_ms, want_audio);
+        let result = {
+            let media = self.media.get();
+            let wanted = media.srtp.as_ref().map(|k| (k.suite, &k.remote));
+            SrtpTransform::follow(&mut self.srtp, srtp::Direction::Inbound, wanted);
+            let decrypted;
+            let rtp = match &mut self.srtp {
+                None => bytes,
+                Some(transform) => match transform.unprotect(bytes) {
+                    Ok(plain) => {
+                        decrypted = plain;
+                        &decrypted[..]
+                    }
+                    Err(e) => {
+                        // Not from the peer (or replayed): not a sign of life, not a source
+                        // to latch on, and never audio or a key.
+                        tracing::trace!(error = %e, "SRTP packet refused");
+                        Counters::add(&self.counters.srtp_refused, 1);
+                        return false;
+                    }
+                },
+            };
+            self.inbound.read(rtp, media, at_ms, want_audio)
+        };
         if result == Err(Dropped::NotRtp) {
             Counters::add(&self.counters.packets_dropped, 1);
             return false;

@@ -15,6 +15,7 @@ use super::watched::Watched;
 use super::{lock, MediaEvent, PlayoutCommand, SharedLatch, FRAME_SAMPLES};
 use crate::media::port_pool::RtpSocket;
 use crate::media::sdp::NegotiatedMedia;
+use crate::media::srtp::{self, SrtpTransform};
 use bytes::Bytes;
 use rtp::header::Header;
 use rtp::packet::Packet;
@@ -120,6 +121,8 @@ pub struct Sender {
     /// Keys to send as RFC 4733 events.
     digits: DigitSender,
     pacer: Pacer,
+    /// Our SRTP context on an SRTP call (`None`: plain RTP).
+    srtp: Option<SrtpTransform>,
 }
 
 /// Scratch space the send loop lends each sender in turn: one decoded frame, one packet.
@@ -157,6 +160,7 @@ impl Sender {
             live: None,
             digits: DigitSender::default(),
             pacer: Pacer::new(Instant::now()),
+            srtp: None,
         }
     }
 
@@ -213,6 +217,8 @@ impl Sender {
     ) {
         let (codec, payload_type, on_hold, event_pt) = {
             let media = self.media.get();
+            let wanted = media.srtp.as_ref().map(|k| (k.suite, &k.local));
+            SrtpTransform::follow(&mut self.srtp, srtp::Direction::Outbound, wanted);
             (
                 media.codec,
                 media.codec_pt,
@@ -277,7 +283,22 @@ impl Sender {
         }
     }
 
-    fn transmit(&self, packet: &[u8]) {
+    fn transmit(&mut self, packet: &[u8]) {
+        let protected;
+        let packet = match &mut self.srtp {
+            None => packet,
+            Some(transform) => match transform.protect(packet) {
+                Ok(p) => {
+                    protected = p;
+                    &protected[..]
+                }
+                Err(e) => {
+                    // Only after 2^48 packets with one key (RFC 3711 §9.2); never in clear.
+                    tracing::warn!(error = %e, "RTP packet not sent: SRTP refused to protect it");
+                    return;
+                }
+            },
+        };
         let target = lock(&self.latch).target();
         // Never waits: the send loop serves other calls. A UDP socket whose kernel buffer is
         // full (the only `WouldBlock`) would drop the datagram further on anyway.

@@ -23,6 +23,9 @@ pub struct MediaStats {
     pub frames_skipped: u64,
     /// Decoded frames the audio tap had no room for.
     pub tap_frames_dropped: u64,
+    /// SRTP datagrams refused: a tag that does not authenticate, a replay, or too short.
+    /// Never played, recorded or read for digits.
+    pub srtp_refused: u64,
     /// When the last well-formed RTP packet arrived.
     pub last_received: Option<Instant>,
 }
@@ -37,6 +40,7 @@ pub(super) struct Counters {
     pub(super) packets_dropped: AtomicU64,
     pub(super) frames_skipped: AtomicU64,
     pub(super) tap_frames_dropped: AtomicU64,
+    pub(super) srtp_refused: AtomicU64,
     /// Nanoseconds after `origin` plus one; zero until a packet arrived.
     last_received: AtomicU64,
 }
@@ -52,6 +56,7 @@ impl Counters {
             packets_dropped: AtomicU64::new(0),
             frames_skipped: AtomicU64::new(0),
             tap_frames_dropped: AtomicU64::new(0),
+            srtp_refused: AtomicU64::new(0),
             last_received: AtomicU64::new(0),
         }
     }
@@ -79,6 +84,7 @@ impl Counters {
             packets_dropped: load(&self.packets_dropped),
             frames_skipped: load(&self.frames_skipped),
             tap_frames_dropped: load(&self.tap_frames_dropped),
+            srtp_refused: load(&self.srtp_refused),
             last_received: (last > 0).then(|| self.origin + Duration::from_nanos(last - 1)),
         }
     }

@@ -1,6 +1,7 @@
 //! Reading a peer's SDP: parsing with errors that name the line, and choosing the audio stream
 //! and codec.
 
+use super::crypto::{self, CryptoAttribute, MasterKey, SrtpKeys, SrtpPolicy};
 use super::{Direction, NegotiatedMedia, SdpError, PTIME_MS};
 use crate::media::g711::G711;
 use sdp::description::common::Attribute;
@@ -87,10 +88,13 @@ pub(super) struct ChosenAudio {
     pub telephone_event_pt: Option<u8>,
     pub remote: SocketAddr,
     pub remote_direction: Direction,
+    /// The peer's key when the stream is RTP/SAVP(F).
+    pub crypto: Option<CryptoAttribute>,
 }
 
 impl ChosenAudio {
-    pub fn negotiated(&self) -> NegotiatedMedia {
+    /// The agreed media; `local_key` is ours, used when the stream is SRTP.
+    pub fn negotiated(&self, local_key: Option<&MasterKey>) -> NegotiatedMedia {
         let mut local_direction = self.remote_direction.mirrored();
         if self.remote.ip().is_unspecified() || self.remote.port() == 0 {
             local_direction = local_direction.without_send();
@@ -103,16 +107,53 @@ impl ChosenAudio {
             remote_direction: self.remote_direction,
             local_direction,
             ptime_ms: PTIME_MS,
+            srtp: self.crypto.as_ref().and_then(|c| {
+                Some(SrtpKeys {
+                    suite: c.suite,
+                    local: local_key?.clone(),
+                    remote: c.key.clone(),
+                })
+            }),
+        }
+    }
+}
+
+/// Which RTP profiles a description may settle on.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Accept {
+    plain: bool,
+    secure: bool,
+}
+
+impl Accept {
+    /// What a peer's offer may use under our policy.
+    pub fn offer(policy: &SrtpPolicy) -> Accept {
+        Accept {
+            plain: policy.takes_plain(),
+            secure: policy.local_key().is_some(),
+        }
+    }
+
+    /// What the answer to our offer must use: the profile we offered (`super::offer`).
+    pub fn answer(policy: &SrtpPolicy) -> Accept {
+        let secure = policy.local_key().is_some();
+        Accept {
+            plain: !secure,
+            secure,
         }
     }
 }
 
 /// Picks the audio stream and codec from a description (an offer, or an answer to ours).
 ///
-/// The first plain-RTP audio stream with a codec we support wins, live streams before
-/// disabled ones (port 0): a phone that offers only a disabled stream is putting us on hold.
-/// Within the stream the offerer's order is its preference (§5.1).
-pub(super) fn choose_audio(session: &SessionDescription) -> Result<ChosenAudio, SdpError> {
+/// The first audio stream in a profile we `accept` with a codec we support wins, live streams
+/// before disabled ones (port 0): a phone that offers only a disabled stream is putting us on
+/// hold. SRTP before plain RTP when both are offered (a phone's "best effort" pair of m-lines).
+/// Within the stream the offerer's order is its preference (§5.1), for codecs and keys alike.
+pub(super) fn choose_audio(
+    session: &SessionDescription,
+    accept: Accept,
+) -> Result<ChosenAudio, SdpError> {
     let audio: Vec<(usize, &MediaDescription)> = session
         .media_descriptions
         .iter()
@@ -122,24 +163,32 @@ pub(super) fn choose_audio(session: &SessionDescription) -> Result<ChosenAudio, 
     if audio.is_empty() {
         return Err(SdpError::NoAudio);
     }
-    let plain: Vec<(usize, &MediaDescription)> = audio
+    let mut usable: Vec<(usize, &MediaDescription, bool)> = audio
         .iter()
-        .copied()
-        .filter(|(_, m)| is_plain_rtp(m))
+        .filter_map(|&(i, m)| match profile(m)? {
+            Profile::Plain if accept.plain => Some((i, m, false)),
+            Profile::Secure if accept.secure => Some((i, m, true)),
+            _ => None,
+        })
         .collect();
-    if plain.is_empty() {
-        return Err(SdpError::NoPlainRtp {
-            protos: audio
-                .iter()
-                .map(|(_, m)| m.media_name.protos.join("/"))
-                .collect(),
+    if usable.is_empty() {
+        let offered = |wanted: Profile| audio.iter().any(|(_, m)| profile(m) == Some(wanted));
+        let protos = audio
+            .iter()
+            .map(|(_, m)| m.media_name.protos.join("/"))
+            .collect();
+        return Err(if offered(Profile::Secure) && !accept.secure {
+            SdpError::SrtpWithoutTls
+        } else if offered(Profile::Plain) && !accept.plain {
+            SdpError::SrtpRequired { protos }
+        } else {
+            SdpError::NoPlainRtp { protos }
         });
     }
-    let live_first = plain
-        .iter()
-        .filter(|(_, m)| m.media_name.port.value != 0)
-        .chain(plain.iter().filter(|(_, m)| m.media_name.port.value == 0));
-    for &(index, media) in live_first {
+    // Stable: the offer's order stays within each group.
+    usable.sort_by_key(|&(_, m, secure)| (m.media_name.port.value == 0, !secure));
+    let mut crypto_fault = None;
+    for &(index, media, secure) in &usable {
         let Some((codec_pt, codec)) = media
             .media_name
             .formats
@@ -148,6 +197,17 @@ pub(super) fn choose_audio(session: &SessionDescription) -> Result<ChosenAudio, 
         else {
             continue;
         };
+        let crypto = if secure {
+            match choose_crypto(media) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    crypto_fault.get_or_insert(e);
+                    continue;
+                }
+            }
+        } else {
+            None
+        };
         return Ok(ChosenAudio {
             index,
             codec,
@@ -155,20 +215,65 @@ pub(super) fn choose_audio(session: &SessionDescription) -> Result<ChosenAudio, 
             telephone_event_pt: telephone_event_of(media),
             remote: remote_address(session, media)?,
             remote_direction: direction_of(session, media),
+            crypto,
         });
     }
+    if let Some(fault) = crypto_fault {
+        return Err(fault);
+    }
     Err(SdpError::NoCommonCodec {
-        offered: plain
+        offered: usable
             .iter()
-            .flat_map(|(_, m)| m.media_name.formats.iter().map(|pt| describe(m, pt)))
+            .flat_map(|(_, m, _)| m.media_name.formats.iter().map(|pt| describe(m, pt)))
             .collect(),
     })
 }
 
-/// RTP/AVP, or RTP/AVPF whose feedback messages we can ignore; not SRTP (SAVP/SAVPF).
-fn is_plain_rtp(media: &MediaDescription) -> bool {
-    let protos = &media.media_name.protos;
-    *protos == ["RTP", "AVP"] || *protos == ["RTP", "AVPF"]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Profile {
+    /// RTP/AVP, or RTP/AVPF whose feedback messages we can ignore.
+    Plain,
+    /// RTP/SAVP or RTP/SAVPF: SRTP, keyed by `a=crypto` (not DTLS's UDP/TLS/RTP/SAVP).
+    Secure,
+}
+
+fn profile(media: &MediaDescription) -> Option<Profile> {
+    match media.media_name.protos.as_slice() {
+        [rtp, p] if rtp == "RTP" && (p == "AVP" || p == "AVPF") => Some(Profile::Plain),
+        [rtp, p] if rtp == "RTP" && (p == "SAVP" || p == "SAVPF") => Some(Profile::Secure),
+        _ => None,
+    }
+}
+
+/// The first `a=crypto` line of the stream we can use (the offerer lists its preferred first,
+/// RFC 4568 §7.1.1); if none, every line's fault.
+fn choose_crypto(media: &MediaDescription) -> Result<CryptoAttribute, SdpError> {
+    let mut faults = Vec::new();
+    for value in media
+        .attributes
+        .iter()
+        .filter(|a| a.key == "crypto")
+        .map(|a| a.value.as_deref().unwrap_or_default())
+    {
+        match crypto::parse(value) {
+            Ok(c) => return Ok(c),
+            // Named by tag and suite only: the key is a secret, even a refused one.
+            Err(e) => faults.push((
+                quote(
+                    &value
+                        .split_ascii_whitespace()
+                        .take(2)
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                ),
+                e,
+            )),
+        }
+    }
+    if faults.is_empty() {
+        return Err(SdpError::NoCrypto);
+    }
+    Err(SdpError::BadCrypto { faults })
 }
 
 /// The rtpmap of `pt` in a media description: (encoding name, clock rate).

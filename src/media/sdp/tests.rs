@@ -8,6 +8,7 @@ fn local() -> LocalMedia {
         port: 10000,
         session_id: 42,
         session_version: 1,
+        srtp: Default::default(),
     }
 }
 
@@ -335,16 +336,12 @@ fn no_common_codec_lists_what_was_offered_and_means_488() {
 }
 
 #[test]
-fn srtp_only_audio_is_refused_as_not_acceptable() {
+fn srtp_only_audio_without_tls_is_refused_as_not_acceptable() {
+    // `local()` is a call over plain SIP (more in crypto_tests.rs).
     let offer =
         offer_with("m=audio 4000 RTP/SAVP 0\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:abc\n");
     let err = answer(&offer, &local()).unwrap_err();
-    assert_eq!(
-        err,
-        SdpError::NoPlainRtp {
-            protos: vec!["RTP/SAVP".into()]
-        }
-    );
+    assert_eq!(err, SdpError::SrtpWithoutTls);
     assert!(err.is_not_acceptable());
 }
 
@@ -458,7 +455,7 @@ fn ipv6_offer_and_local_address() {
 #[test]
 fn our_answer_is_itself_valid_sdp_with_one_codec() {
     let (_, sdp) = answer(&crlf(LINPHONE), &local()).unwrap();
-    let again = accept_answer(&sdp).unwrap();
+    let again = accept_answer(&sdp, &local()).unwrap();
     assert_eq!(again.codec, G711::Ulaw);
     assert_eq!(again.telephone_event_pt, Some(100));
     assert_eq!(
@@ -490,7 +487,7 @@ fn our_offer_lists_pcmu_pcma_and_telephone_events() {
 #[test]
 fn phone_answer_to_our_offer_picks_its_codec_and_direction() {
     let phone = offer_with("m=audio 5004 RTP/AVP 8 101\na=rtpmap:8 PCMA/8000\na=rtpmap:101 telephone-event/8000\na=fmtp:101 0-15\na=recvonly\n");
-    let n = accept_answer(&phone).unwrap();
+    let n = accept_answer(&phone, &local()).unwrap();
     assert_eq!(n.codec, G711::Alaw);
     assert_eq!(n.telephone_event_pt, Some(101));
     assert_eq!(
@@ -504,8 +501,11 @@ fn phone_answer_to_our_offer_picks_its_codec_and_direction() {
 fn answer_without_a_usable_codec_is_refused() {
     let phone = offer_with("m=audio 5004 RTP/AVP 18\n");
     assert!(matches!(
-        accept_answer(&phone),
+        accept_answer(&phone, &local()),
         Err(SdpError::NoCommonCodec { .. })
     ));
-    assert!(matches!(accept_answer(""), Err(SdpError::Parse(_))));
+    assert!(matches!(
+        accept_answer("", &local()),
+        Err(SdpError::Parse(_))
+    ));
 }

@@ -58,12 +58,13 @@ pub(super) fn session(local: &LocalMedia, media: Vec<MediaDescription>) -> Strin
 }
 
 /// An audio stream: the codecs under their payload types, then telephone-events (digits 0-9,
-/// *, #, A-D: events 0-15), the packet time and the direction.
+/// *, #, A-D: events 0-15), the SRTP key (`a=crypto` value), the packet time and the direction.
 pub(super) fn audio(
     port: u16,
     protos: Vec<String>,
     codecs: &[(u8, G711)],
     telephone_event_pt: Option<u8>,
+    crypto: Option<String>,
     direction: Direction,
 ) -> MediaDescription {
     let mut attributes = Vec::new();
@@ -82,6 +83,9 @@ pub(super) fn audio(
             Some(format!("{te} telephone-event/8000")),
         ));
         attributes.push(attribute("fmtp", Some(format!("{te} 0-15"))));
+    }
+    if let Some(crypto) = crypto {
+        attributes.push(attribute("crypto", Some(crypto)));
     }
     attributes.push(attribute("ptime", Some(PTIME_MS.to_string())));
     attributes.push(attribute(direction.as_str(), None));
