@@ -13,7 +13,7 @@ use hotline::tickets::{CallEventKind, Language};
 use rsip::prelude::*;
 use std::time::Duration;
 use support::audio::{best_share_at, tone};
-use support::digest::{md5_challenge, md5_register_authorization};
+use support::digest::register_over_tls;
 use support::server::TestServer;
 use support::tls::TestPki;
 use support::ua::{decode, rms, srtp_context, Received, Ua};
@@ -198,36 +198,6 @@ async fn plain_rtp_over_tls_is_refused_when_srtp_is_required() {
     assert_eq!(secure.bye().await.status_code.code(), 200);
 }
 
-/// REGISTER over TLS with digest authentication (MD5), as tests/tls.rs does.
-async fn register(ua: &mut Ua, user: &str, password: &str) -> rsip::Response {
-    let contact = format!("<sip:{user}@{};transport=tls>", ua.local());
-    let mut authorization = None;
-    let call_id = format!("{:016x}@phone", rand::random::<u64>());
-    for cseq in 1..=2 {
-        let mut text = format!(
-            "REGISTER sip:127.0.0.1 SIP/2.0\r\n\
-             Via: SIP/2.0/TLS {local};branch=z9hG4bK{branch:016x};rport\r\n\
-             Max-Forwards: 70\r\nFrom: <sip:{user}@127.0.0.1>;tag=r{cseq}\r\n\
-             To: <sip:{user}@127.0.0.1>\r\nCall-ID: {call_id}\r\n\
-             CSeq: {cseq} REGISTER\r\nContact: {contact}\r\nExpires: 600\r\n",
-            local = ua.local(),
-            branch = rand::random::<u64>(),
-        );
-        if let Some(a) = &authorization {
-            text.push_str(&format!("Authorization: {a}\r\n"));
-        }
-        text.push_str("Content-Length: 0\r\n\r\n");
-        ua.send_raw(text.as_bytes()).await;
-        let response = ua.final_response(WAIT).await.expect("answer to REGISTER");
-        if response.status_code.code() != 401 || authorization.is_some() {
-            return response;
-        }
-        let challenge = md5_challenge(&response);
-        authorization = Some(md5_register_authorization(&challenge, user, password));
-    }
-    unreachable!()
-}
-
 /// Sends `hz` in 200 ms chunks and keeps what arrives, until `until` says stop.
 async fn talk(ua: &mut Ua, hz: f64, mut until: impl FnMut() -> bool) -> Vec<Received> {
     let chunk = tone(hz, 200);
@@ -252,7 +222,8 @@ async fn a_technician_registered_over_tls_is_rung_with_srtp_and_both_sides_hear_
     support::oncall::sip_technician(&server, "bob", "correct horse").await;
     support::oncall::network_team(&store, &["bob"], None).await;
     let mut bob = Ua::tls(pki.connect(server.sip_tls.unwrap(), &[]).await).await;
-    let registered = register(&mut bob, "bob", "correct horse").await;
+    let contact = format!("<sip:bob@{};transport=tls>", bob.local());
+    let registered = register_over_tls(&mut bob, "bob", "correct horse", &contact).await;
     assert_eq!(registered.status_code.code(), 200, "{registered}");
 
     let technician = tokio::spawn(async move {

@@ -6,9 +6,8 @@
 mod support;
 
 use hotline::sip::transport::Flow;
-use rsip::Response;
 use std::time::Duration;
-use support::digest::{md5_challenge, md5_register_authorization};
+use support::digest::register_over_tls;
 use support::oncall::sip_technician;
 use support::server::TestServer;
 use support::tls::TestPki;
@@ -60,35 +59,6 @@ async fn options_over_tls_is_answered_on_the_same_connection() {
     }
 }
 
-/// REGISTER over TLS with digest authentication (MD5); returns the final response.
-async fn register(ua: &mut Ua, user: &str, password: &str, contact: &str) -> Response {
-    let mut authorization = None;
-    let call_id = format!("{:016x}@phone", rand::random::<u64>());
-    for cseq in 1..=2 {
-        let mut text = format!(
-            "REGISTER sip:127.0.0.1 SIP/2.0\r\n\
-             Via: SIP/2.0/TLS {local};branch=z9hG4bK{branch:016x};rport\r\n\
-             Max-Forwards: 70\r\nFrom: <sip:{user}@127.0.0.1>;tag=r{cseq}\r\n\
-             To: <sip:{user}@127.0.0.1>\r\nCall-ID: {call_id}\r\n\
-             CSeq: {cseq} REGISTER\r\nContact: {contact}\r\nExpires: 600\r\n",
-            local = ua.local(),
-            branch = rand::random::<u64>(),
-        );
-        if let Some(a) = &authorization {
-            text.push_str(&format!("Authorization: {a}\r\n"));
-        }
-        text.push_str("Content-Length: 0\r\n\r\n");
-        ua.send_raw(text.as_bytes()).await;
-        let response = ua.final_response(WAIT).await.expect("answer to REGISTER");
-        if response.status_code.code() != 401 || authorization.is_some() {
-            return response;
-        }
-        let challenge = md5_challenge(&response);
-        authorization = Some(md5_register_authorization(&challenge, user, password));
-    }
-    unreachable!()
-}
-
 /// A phone registered over TLS is stored with transport tls, and the server's requests to it
 /// (here its OPTIONS keep-alive) come back on the phone's own TLS connection, with our TLS
 /// address in Via: the phone is outside the LAN and accepts no connection itself.
@@ -102,9 +72,9 @@ async fn a_phone_registers_over_tls_and_is_reached_on_its_connection() {
     let mut phone = Ua::tls(pki.connect(tls, &[]).await).await;
     let contact = format!("<sip:bob@{};transport=tls>", phone.local());
 
-    let wrong = register(&mut phone, "bob", "wrong horse", &contact).await;
+    let wrong = register_over_tls(&mut phone, "bob", "wrong horse", &contact).await;
     assert_eq!(wrong.status_code.code(), 401, "challenged again: {wrong}");
-    let ok = register(&mut phone, "bob", "correct horse", &contact).await;
+    let ok = register_over_tls(&mut phone, "bob", "correct horse", &contact).await;
     assert_eq!(ok.status_code.code(), 200, "{ok}");
 
     let store = server.server.as_ref().unwrap().store();

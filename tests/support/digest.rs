@@ -1,7 +1,10 @@
-//! What a phone knowing its password answers to Hotline's digest challenge.
+//! What a phone knowing its password answers to Hotline's digest challenge, and a REGISTER
+//! over TLS that answers it.
 
+use super::ua::Ua;
 use hotline::sip::digest::{Algorithm, Credentials, Ha1Set};
 use rsip::{Header, Response};
+use std::time::Duration;
 
 /// The `WWW-Authenticate` (or `Proxy-Authenticate`) of `response` that offers MD5.
 pub fn md5_challenge(response: &Response) -> String {
@@ -53,4 +56,36 @@ pub fn md5_register_authorization(challenge: &str, user: &str, password: &str) -
          algorithm=MD5, cnonce=\"{}\", qop=auth, nc={}",
         c.nonce, c.uri, c.response, c.cnonce, c.nc_text
     )
+}
+
+/// REGISTER over TLS with digest authentication (MD5); returns the final response.
+pub async fn register_over_tls(ua: &mut Ua, user: &str, password: &str, contact: &str) -> Response {
+    let mut authorization = None;
+    let call_id = format!("{:016x}@phone", rand::random::<u64>());
+    for cseq in 1..=2 {
+        let mut text = format!(
+            "REGISTER sip:127.0.0.1 SIP/2.0\r\n\
+             Via: SIP/2.0/TLS {local};branch=z9hG4bK{branch:016x};rport\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:{user}@127.0.0.1>;tag=r{cseq}\r\n\
+             To: <sip:{user}@127.0.0.1>\r\nCall-ID: {call_id}\r\n\
+             CSeq: {cseq} REGISTER\r\nContact: {contact}\r\nExpires: 600\r\n",
+            local = ua.local(),
+            branch = rand::random::<u64>(),
+        );
+        if let Some(a) = &authorization {
+            text.push_str(&format!("Authorization: {a}\r\n"));
+        }
+        text.push_str("Content-Length: 0\r\n\r\n");
+        ua.send_raw(text.as_bytes()).await;
+        let response = ua
+            .final_response(Duration::from_secs(5))
+            .await
+            .expect("answer to REGISTER");
+        if response.status_code.code() != 401 || authorization.is_some() {
+            return response;
+        }
+        let challenge = md5_challenge(&response);
+        authorization = Some(md5_register_authorization(&challenge, user, password));
+    }
+    unreachable!()
 }
