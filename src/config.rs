@@ -634,7 +634,10 @@ mod tests {
         );
         for bad in ["node = \"\"", "node = \"pbx 2\""] {
             let err = Config::from_toml(&format!("data_dir = \"d\"\n{bad}\n")).unwrap_err();
-            assert!(err.starts_with("line 2") && err.contains("node name"), "{err}");
+            assert!(
+                err.starts_with("line 2") && err.contains("node name"),
+                "{err}"
+            );
         }
     }
 

@@ -440,9 +440,41 @@ fn sipp_callers(
 async fn a_hundred_calls_cut_by_kill_9_get_a_final_disposition_and_queued_callers_keep_their_place()
 {
     let dir = tempfile::tempdir().unwrap();
-    let mut hotline = Hotline::new(dir.path().join("data"), "43000-43999");
+    let hotline = Hotline::new(dir.path().join("data"), "43000-43999");
+    a_hundred_calls_cut_by_kill_9_are_closed_at_restart(hotline, dir.path()).await;
+}
+
+/// The same on PostgreSQL, the server being one named node (issue 15: PostgreSQL serves
+/// several nodes, and each closes its own cut calls).
+#[tokio::test]
+async fn on_postgres_a_hundred_calls_cut_by_kill_9_get_a_final_disposition_and_queued_callers_keep_their_place(
+) {
+    let Some(db) = PgDatabase::create("hotline_crash").await else {
+        return;
+    };
+    let url = db.url.clone();
+    // In a task of its own, so a failing assertion still drops the database.
+    let outcome = tokio::spawn(async move {
+        let dir = tempfile::tempdir().unwrap();
+        let mut hotline = Hotline::on(dir.path().join("data"), "45000-45999", url);
+        hotline.node = Some("pbx-a");
+        a_hundred_calls_cut_by_kill_9_are_closed_at_restart(hotline, dir.path()).await;
+    })
+    .await;
+    db.drop().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// 100 SIPp calls (50 in the menus, 30 recording a voicemail, 20 waiting in a queue), `kill
+/// -9`, restart: every ticket has a final disposition, the queued callers' a call-back request.
+async fn a_hundred_calls_cut_by_kill_9_are_closed_at_restart(
+    mut hotline: Hotline,
+    dir: &std::path::Path,
+) {
     // One address places all the calls: lift the per-source limits for it.
-    let config = dir.path().join("hotline.toml");
+    let config = dir.join("hotline.toml");
     std::fs::write(
         &config,
         "[limits]\nmax_calls_per_source = 200\nnew_calls_per_source_per_minute = 500\nmax_media_lag_ms = 0\n\
@@ -451,10 +483,9 @@ async fn a_hundred_calls_cut_by_kill_9_get_a_final_disposition_and_queued_caller
     .unwrap();
     hotline.config = Some(config);
     // A network team with nobody on call: its callers wait in the queue.
-    let url = format!("sqlite://{}", hotline.data.join("hotline.db").display());
     let team = Command::new(env!("CARGO_BIN_EXE_hotline"))
         .args(["teams", "set", "network", "--time-zone", "Europe/Paris"])
-        .args(["--categories", "network", "--database-url", &url])
+        .args(["--categories", "network", "--database-url", &hotline.url])
         .output()
         .unwrap();
     assert!(team.status.success(), "{team:?}");
