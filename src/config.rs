@@ -319,6 +319,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `sqlite://…` or `postgres://…`; default `sqlite://<data_dir>/hotline.db`.
     pub database_url: Option<String>,
+    /// This node's name, recorded on the tickets of the calls it takes; default the host name.
+    /// Nodes sharing a PostgreSQL database need distinct names: at start a node closes the
+    /// calls its own crash cut, found by this name.
+    pub node: Option<crate::store::NodeName>,
     /// The dialplan the calls run through.
     pub dialplan: PathBuf,
     /// Prompt audio: `<prompts>/<language>/<name>.wav`.
@@ -400,6 +404,7 @@ impl Default for Config {
             limits: Default::default(),
             data_dir: PathBuf::from("data"),
             database_url: None,
+            node: None,
             dialplan: PathBuf::from("dialplans/hotline.toml"),
             prompts: PathBuf::from("prompts"),
             directory_csv: None,
@@ -446,6 +451,13 @@ impl Config {
         self.database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("hotline.db").display()))
+    }
+
+    /// The configured node name, or the host name (`hotline` if it has none usable).
+    pub fn node(&self) -> crate::store::NodeName {
+        self.node
+            .clone()
+            .unwrap_or_else(crate::store::NodeName::of_this_host)
     }
 
     pub fn rtp_timeout(&self) -> Duration {
@@ -614,6 +626,23 @@ mod tests {
         let http_half = Config::from_toml("[http]\ntls_key = \"k.pem\"\n").unwrap();
         let err = http_half.http.tls().unwrap_err().to_string();
         assert!(err.contains("[http]") && err.contains("tls_cert"), "{err}");
+    }
+
+    #[test]
+    fn the_node_name_is_read_and_a_bad_one_names_its_line() {
+        let c = Config::from_toml("node = \"pbx-2\"\n").unwrap();
+        assert_eq!(c.node().as_str(), "pbx-2");
+        assert_eq!(
+            Config::from_toml("").unwrap().node(),
+            crate::store::NodeName::of_this_host()
+        );
+        for bad in ["node = \"\"", "node = \"pbx 2\""] {
+            let err = Config::from_toml(&format!("data_dir = \"d\"\n{bad}\n")).unwrap_err();
+            assert!(
+                err.starts_with("line 2") && err.contains("node name"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

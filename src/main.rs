@@ -239,6 +239,10 @@ struct ServeArgs {
     /// Database URL: sqlite://… or postgres://… [default: sqlite://<data-dir>/hotline.db]
     #[arg(long, env = "HOTLINE_DATABASE_URL")]
     database_url: Option<String>,
+    /// This node's name, distinct per node on a shared PostgreSQL database [default: the host
+    /// name]
+    #[arg(long, env = "HOTLINE_NODE")]
+    node: Option<hotline::store::NodeName>,
     /// Dialplan file [default: dialplans/hotline.toml]
     #[arg(long, env = "HOTLINE_DIALPLAN")]
     dialplan: Option<PathBuf>,
@@ -267,6 +271,9 @@ impl ServeArgs {
         }
         if let Some(v) = self.database_url {
             config.database_url = Some(v);
+        }
+        if let Some(v) = self.node {
+            config.node = Some(v);
         }
         if let Some(v) = self.dialplan {
             config.dialplan = v;

@@ -2,12 +2,14 @@
 //! start and its transcript arrives; calls that were in the menus get a final disposition.
 //!
 //! The server runs as a separate process (it must be killed), so the test awaits its changes
-//! through the web log's `/events` stream and reads tickets from the same SQLite file.
+//! through the web log's `/events` stream and reads tickets from the same database: an SQLite
+//! file, or a PostgreSQL database shared with another node (when HOTLINE_TEST_POSTGRES_URL is
+//! set).
 
 #[path = "support/mod.rs"]
 mod support;
 
-use hotline::store::{Store, Ticket};
+use hotline::store::{NewTicket, Store, Ticket};
 use hotline::tickets::{CallEventKind, Disposition, PriorityMatrix};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -36,6 +38,10 @@ struct Hotline {
     token: String,
     /// A configuration file passed to `serve` (limits), if any.
     config: Option<PathBuf>,
+    /// The database: `sqlite://<data>/hotline.db` unless given.
+    url: String,
+    /// `--node`, if given.
+    node: Option<&'static str>,
     process: Option<Child>,
 }
 
@@ -43,6 +49,12 @@ impl Hotline {
     /// Creates the database with an account whose token reads `/events`.
     fn new(data: PathBuf, rtp: &'static str) -> Hotline {
         let url = format!("sqlite://{}", data.join("hotline.db").display());
+        Hotline::on(data, rtp, url)
+    }
+
+    /// The same on the database at `url`.
+    fn on(data: PathBuf, rtp: &'static str, url: String) -> Hotline {
+        std::fs::create_dir_all(&data).unwrap();
         let password = data.with_extension("password");
         std::fs::write(&password, "a long enough password\n").unwrap();
         let cli = |args: &[&str]| {
@@ -73,6 +85,8 @@ impl Hotline {
             rtp,
             token,
             config: None,
+            url,
+            node: None,
             process: None,
         }
     }
@@ -88,6 +102,8 @@ impl Hotline {
             .args(["--http-listen", &format!("127.0.0.1:{}", self.http)])
             .arg("--data-dir")
             .arg(&self.data)
+            .args(["--database-url", &self.url])
+            .args(self.node.iter().flat_map(|n| ["--node", n]))
             .args(["--rtp-ports", self.rtp])
             .args(
                 self.config
@@ -138,8 +154,7 @@ impl Hotline {
     }
 
     async fn store(&self) -> Store {
-        let url = format!("sqlite://{}", self.data.join("hotline.db").display());
-        Store::connect(&url, PriorityMatrix::default())
+        Store::connect(&self.url, PriorityMatrix::default())
             .await
             .unwrap()
     }
@@ -228,7 +243,54 @@ async fn a_voicemail_cut_by_a_crash_is_repaired_and_transcribed_after_restart() 
 #[tokio::test]
 async fn calls_in_the_menus_when_the_server_dies_are_closed_at_the_next_start() {
     let dir = tempfile::tempdir().unwrap();
-    let mut hotline = Hotline::new(dir.path().join("data"), "42000-42999");
+    let hotline = Hotline::new(dir.path().join("data"), "42000-42999");
+    calls_in_the_menus_are_closed_at_the_next_start(hotline).await;
+}
+
+/// The same on PostgreSQL, where another node runs a call meanwhile: the restarted node
+/// closes the calls its own crash cut, and leaves the other node's running call alone.
+#[tokio::test]
+async fn on_postgres_a_node_killed_closes_its_own_cut_calls_and_not_another_nodes() {
+    let Some(db) = PgDatabase::create("hotline_crash").await else {
+        return;
+    };
+    let url = db.url.clone();
+    // In a task of its own, so a failing assertion still drops the database.
+    let outcome = tokio::spawn(async move {
+        let dir = tempfile::tempdir().unwrap();
+        let mut hotline = Hotline::on(dir.path().join("data"), "44000-44999", url.clone());
+        hotline.node = Some("pbx-a");
+        let other = Store::connect(&url, PriorityMatrix::default())
+            .await
+            .unwrap()
+            .with_node("pbx-b".parse().unwrap());
+        let running = other
+            .create_ticket(&NewTicket {
+                call_id: "running-on-pbx-b@test".into(),
+                caller_number: "5551234".into(),
+                caller_name: None,
+            })
+            .await
+            .unwrap();
+        calls_in_the_menus_are_closed_at_the_next_start(hotline).await;
+        let running = other.ticket(running.id).await.unwrap().unwrap();
+        other.close().await;
+        assert_eq!(
+            running.disposition,
+            Disposition::InProgress,
+            "pbx-b's call is still running"
+        );
+    })
+    .await;
+    db.drop().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// Three calls stopped at different menu steps, `kill -9`, restart: each is closed as failed
+/// at its step, its timeline ending with the restart.
+async fn calls_in_the_menus_are_closed_at_the_next_start(mut hotline: Hotline) {
     hotline.start().await;
     let store = hotline.store().await;
     let mut events = hotline.events().await;
@@ -279,6 +341,49 @@ async fn calls_in_the_menus_when_the_server_dies_are_closed_at_the_next_start() 
         );
     }
     hotline.kill();
+}
+
+/// A new, empty PostgreSQL database on HOTLINE_TEST_POSTGRES_URL's server (as in
+/// tests/web/main.rs).
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl PgDatabase {
+    /// None, saying so, when HOTLINE_TEST_POSTGRES_URL is not set.
+    async fn create(prefix: &str) -> Option<PgDatabase> {
+        use sqlx::Executor;
+        let Ok(admin_url) = std::env::var("HOTLINE_TEST_POSTGRES_URL") else {
+            eprintln!("HOTLINE_TEST_POSTGRES_URL not set: PostgreSQL part skipped");
+            return None;
+        };
+        sqlx::any::install_default_drivers();
+        let name = format!("{prefix}_{:016x}", rand::random::<u64>());
+        let admin = sqlx::AnyPool::connect(&admin_url).await.unwrap();
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap();
+        admin.close().await;
+        let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+        Some(PgDatabase {
+            admin_url,
+            name,
+            url,
+        })
+    }
+
+    async fn drop(self) {
+        use sqlx::Executor;
+        let admin = sqlx::AnyPool::connect(&self.admin_url).await.unwrap();
+        admin
+            .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
+            .await
+            .unwrap();
+        admin.close().await;
+    }
 }
 
 /// SIPp places `calls` calls from one address (`-sn uac`: INVITE, ACK, then silence for a
@@ -335,9 +440,41 @@ fn sipp_callers(
 async fn a_hundred_calls_cut_by_kill_9_get_a_final_disposition_and_queued_callers_keep_their_place()
 {
     let dir = tempfile::tempdir().unwrap();
-    let mut hotline = Hotline::new(dir.path().join("data"), "43000-43999");
+    let hotline = Hotline::new(dir.path().join("data"), "43000-43999");
+    a_hundred_calls_cut_by_kill_9_are_closed_at_restart(hotline, dir.path()).await;
+}
+
+/// The same on PostgreSQL, the server being one named node (issue 15: PostgreSQL serves
+/// several nodes, and each closes its own cut calls).
+#[tokio::test]
+async fn on_postgres_a_hundred_calls_cut_by_kill_9_get_a_final_disposition_and_queued_callers_keep_their_place(
+) {
+    let Some(db) = PgDatabase::create("hotline_crash").await else {
+        return;
+    };
+    let url = db.url.clone();
+    // In a task of its own, so a failing assertion still drops the database.
+    let outcome = tokio::spawn(async move {
+        let dir = tempfile::tempdir().unwrap();
+        let mut hotline = Hotline::on(dir.path().join("data"), "45000-45999", url);
+        hotline.node = Some("pbx-a");
+        a_hundred_calls_cut_by_kill_9_are_closed_at_restart(hotline, dir.path()).await;
+    })
+    .await;
+    db.drop().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// 100 SIPp calls (50 in the menus, 30 recording a voicemail, 20 waiting in a queue), `kill
+/// -9`, restart: every ticket has a final disposition, the queued callers' a call-back request.
+async fn a_hundred_calls_cut_by_kill_9_are_closed_at_restart(
+    mut hotline: Hotline,
+    dir: &std::path::Path,
+) {
     // One address places all the calls: lift the per-source limits for it.
-    let config = dir.path().join("hotline.toml");
+    let config = dir.join("hotline.toml");
     std::fs::write(
         &config,
         "[limits]\nmax_calls_per_source = 200\nnew_calls_per_source_per_minute = 500\nmax_media_lag_ms = 0\n\
@@ -346,10 +483,9 @@ async fn a_hundred_calls_cut_by_kill_9_get_a_final_disposition_and_queued_caller
     .unwrap();
     hotline.config = Some(config);
     // A network team with nobody on call: its callers wait in the queue.
-    let url = format!("sqlite://{}", hotline.data.join("hotline.db").display());
     let team = Command::new(env!("CARGO_BIN_EXE_hotline"))
         .args(["teams", "set", "network", "--time-zone", "Europe/Paris"])
-        .args(["--categories", "network", "--database-url", &url])
+        .args(["--categories", "network", "--database-url", &hotline.url])
         .output()
         .unwrap();
     assert!(team.status.success(), "{team:?}");

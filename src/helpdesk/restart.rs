@@ -2,11 +2,16 @@
 //! transcriptions that were running, recordings that were cut, and the tickets of calls that
 //! were in progress (a caller who was waiting in a queue keeps their place as a call-back
 //! request).
+//!
+//! Only this node's: on PostgreSQL, several nodes share the database, and each ticket names
+//! the node that took its call (`node` in the configuration), so a restarting node closes the
+//! calls it was running and leaves the others' alone. On SQLite one node owns the file, so
+//! everything left running is its own.
 
 use super::disposition::{self, CutAt};
 use super::voicemail::Voicemail;
-use crate::store::{Dialect, Store, StoreError, TicketFilter};
-use crate::tickets::{CallEventKind, Disposition, RecordingState};
+use crate::store::{Dialect, Store, StoreError};
+use crate::tickets::{CallEventKind, RecordingState};
 
 /// The most tickets read at once while closing the calls a crash cut.
 const CHUNK: u32 = 1000;
@@ -15,6 +20,8 @@ const CHUNK: u32 = 1000;
 pub async fn recover(store: &Store, voicemail: &Voicemail) -> Result<(), StoreError> {
     if store.dialect() == Dialect::Sqlite {
         // One node owns an SQLite database: whatever was running was cut by our own stop.
+        // On PostgreSQL a job does not say which node runs it; its lease does the work
+        // instead: any node claims it again once the lease has passed (`store::jobs`).
         let n = store.requeue_running_transcriptions().await?;
         if n > 0 {
             tracing::info!(jobs = n, "interrupted transcriptions queued again");
@@ -22,32 +29,25 @@ pub async fn recover(store: &Store, voicemail: &Voicemail) -> Result<(), StoreEr
     }
     // Recordings first: a call cut mid-voicemail is closed below as a voicemail.
     voicemail.recover_interrupted().await?;
-    if store.dialect() == Dialect::Sqlite {
-        let n = close_cut_calls(store).await?;
-        if n > 0 {
-            tracing::warn!(
-                calls = n,
-                "calls cut by the last stop closed on their tickets"
-            );
-        }
+    let n = close_cut_calls(store).await?;
+    if n > 0 {
+        tracing::warn!(
+            calls = n,
+            node = %store.node(),
+            "calls cut by the last stop closed on their tickets"
+        );
     }
     Ok(())
 }
 
-/// Gives every ticket still `in_progress` its final disposition: no call survives a restart,
-/// so these calls were cut when the server died. Only for SQLite: on PostgreSQL another node
-/// may be running those calls right now.
+/// Gives every ticket of this node still `in_progress` its final disposition: no call survives
+/// a restart, so these calls were cut when the node died. Another node's calls are not ours to
+/// close: it may be running them right now (and closes them itself if it died too).
 async fn close_cut_calls(store: &Store) -> Result<usize, StoreError> {
     let mut closed = 0;
     loop {
         // Each round closes what it read, so the next one reads the rest.
-        let cut = store
-            .list_tickets(&TicketFilter {
-                disposition: Some(Disposition::InProgress),
-                limit: CHUNK,
-                ..TicketFilter::default()
-            })
-            .await?;
+        let cut = store.calls_cut_by_own_stop(CHUNK).await?;
         if cut.is_empty() {
             return Ok(closed);
         }

@@ -95,7 +95,9 @@ impl Server {
             )?),
             None => None,
         };
-        let store = Store::connect(&config.database_url(), config.priorities.clone()).await?;
+        let store = Store::connect(&config.database_url(), config.priorities.clone())
+            .await?
+            .with_node(config.node());
         if let Some(csv) = &config.directory_csv {
             let n = store.import_directory_csv(csv).await?;
             tracing::info!(entries = n, file = %csv.display(), "caller directory imported");

@@ -347,12 +347,23 @@ impl Store {
         Ok(r.rows_affected())
     }
 
-    /// Recordings a crash interrupted (their ticket still says `recording`): ticket id, path,
-    /// language.
+    /// Recordings a crash of this node interrupted (their ticket still says `recording`):
+    /// ticket id, path, language. On PostgreSQL only this node's calls (see
+    /// [`Store::own_rows`]): another node's may be recording right now, into its own disk.
     pub async fn interrupted_recordings(
         &self,
     ) -> Result<Vec<(i64, String, Option<String>)>, StoreError> {
-        let rows = sqlx::query("SELECT id, recording_path, language FROM tickets WHERE recording_end_cause = 'recording'")
+        let mut sql =
+            "SELECT id, recording_path, language FROM tickets WHERE recording_end_cause = 'recording'"
+                .to_string();
+        if self.own_rows().is_some() {
+            sql.push_str(" AND node = $1");
+        }
+        let mut query = sqlx::query(&sql);
+        if let Some(node) = self.own_rows() {
+            query = query.bind(node.as_str());
+        }
+        let rows = query
             .fetch_all(self.pool())
             .await
             .map_err(query_error("finding interrupted recordings"))?;

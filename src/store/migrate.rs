@@ -57,6 +57,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "conversation",
         include_str!("../../migrations/sqlite/0010_conversation.sql"),
     ),
+    (
+        11,
+        "ticket node",
+        include_str!("../../migrations/sqlite/0011_ticket_node.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -108,6 +113,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         10,
         "conversation",
         include_str!("../../migrations/postgres/0010_conversation.sql"),
+    ),
+    (
+        11,
+        "ticket node",
+        include_str!("../../migrations/postgres/0011_ticket_node.sql"),
     ),
 ];
 

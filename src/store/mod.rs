@@ -7,6 +7,7 @@ mod directory;
 mod event_batch;
 mod jobs;
 mod migrate;
+mod node;
 mod oncall;
 mod phones;
 mod row;
@@ -22,6 +23,7 @@ pub use board::LiveCall;
 pub use changes::{AlertKind, CallAlert, ChangeKind, TicketChange};
 pub use directory::DirectoryEntry;
 pub use jobs::{QueueCounts, TranscriptRecord, TranscriptionJob, MAX_ATTEMPTS};
+pub use node::{NodeName, NodeNameError, MAX_NODE_NAME};
 pub use oncall::{TeamSettings, TechnicianStatus};
 pub use phones::{Phone, PhoneView};
 pub use search::SearchQuery;
@@ -127,6 +129,8 @@ pub struct Store {
     events: event_batch::EventBatcher,
     dialect: Dialect,
     matrix: PriorityMatrix,
+    /// The node whose calls this store writes: recorded on every ticket it creates.
+    node: NodeName,
     /// Committed ticket changes, for live views (see `changes`).
     changes: tokio::sync::broadcast::Sender<TicketChange>,
     /// Routed calls told to the technician they ring (see `changes`).
@@ -189,6 +193,7 @@ impl Store {
             events,
             dialect,
             matrix,
+            node: NodeName::of_this_host(),
             changes: tokio::sync::broadcast::channel(changes::BACKLOG).0,
             alerts: tokio::sync::broadcast::channel(changes::BACKLOG).0,
         };
@@ -211,6 +216,28 @@ impl Store {
 
     pub fn matrix(&self) -> &PriorityMatrix {
         &self.matrix
+    }
+
+    /// The same database, writing for `node` (the configured `node`; by default the host
+    /// name): the tickets it creates from now on are that node's.
+    pub fn with_node(mut self, node: NodeName) -> Store {
+        self.node = node;
+        self
+    }
+
+    pub fn node(&self) -> &NodeName {
+        &self.node
+    }
+
+    /// Which node's rows a restart of this node may repair: on PostgreSQL, its own (the
+    /// others may be running theirs right now); on SQLite, every row (`None`) — one node owns
+    /// an SQLite file, so whatever ran was cut by its own stop, even rows written before
+    /// tickets named their node or under an earlier host name.
+    pub(crate) fn own_rows(&self) -> Option<&NodeName> {
+        match self.dialect {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some(&self.node),
+        }
     }
 
     /// For reads.

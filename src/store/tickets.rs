@@ -85,8 +85,8 @@ impl Store {
         let now = Utc::now();
         let mut tx = self.begin_write("starting a ticket").await?;
         let row = sqlx::query(
-            "INSERT INTO tickets (created_at, updated_at, call_id, caller_number, caller_name, caller_identity, status, disposition) \
-             VALUES ($1, $1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO tickets (created_at, updated_at, call_id, caller_number, caller_name, caller_identity, status, disposition, node) \
+             VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(now.timestamp_millis())
         .bind(&call.call_id)
@@ -95,6 +95,7 @@ impl Store {
         .bind(&identity)
         .bind(TicketStatus::New.as_str())
         .bind(Disposition::InProgress.as_str())
+        .bind(self.node().as_str())
         .fetch_one(&mut *tx)
         .await
         .map_err(query_error("creating a ticket"))?;
@@ -408,6 +409,29 @@ impl Store {
             .fetch_all(self.pool())
             .await
             .map_err(query_error("listing tickets"))?;
+        rows.iter().map(ticket_from_row).collect()
+    }
+
+    /// Up to `limit` tickets still `in_progress` that this node's restart must close (see
+    /// [`Store::own_rows`]: on PostgreSQL the ones this node took, on SQLite all), oldest
+    /// first. Runs before the node takes a call, so none of them is a call still running.
+    pub async fn calls_cut_by_own_stop(&self, limit: u32) -> Result<Vec<Ticket>, StoreError> {
+        let mine = if self.own_rows().is_some() {
+            "AND node = $2"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE disposition = $1 {mine} ORDER BY id LIMIT {limit}"
+        );
+        let mut query = sqlx::query(&sql).bind(Disposition::InProgress.as_str());
+        if let Some(node) = self.own_rows() {
+            query = query.bind(node.as_str());
+        }
+        let rows = query
+            .fetch_all(self.pool())
+            .await
+            .map_err(query_error("listing the calls cut by the last stop"))?;
         rows.iter().map(ticket_from_row).collect()
     }
 

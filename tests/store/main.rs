@@ -9,6 +9,7 @@ mod connect;
 mod directory;
 mod estimate;
 mod json;
+mod nodes;
 mod oncall;
 mod phones;
 mod queue;
