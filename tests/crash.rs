@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use support::events::TicketEvents;
+use support::postgres::PgDatabase;
 use support::server::repo;
 use support::ua::Ua;
 
@@ -341,49 +342,6 @@ async fn calls_in_the_menus_are_closed_at_the_next_start(mut hotline: Hotline) {
         );
     }
     hotline.kill();
-}
-
-/// A new, empty PostgreSQL database on HOTLINE_TEST_POSTGRES_URL's server (as in
-/// tests/web/main.rs).
-struct PgDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl PgDatabase {
-    /// None, saying so, when HOTLINE_TEST_POSTGRES_URL is not set.
-    async fn create(prefix: &str) -> Option<PgDatabase> {
-        use sqlx::Executor;
-        let Ok(admin_url) = std::env::var("HOTLINE_TEST_POSTGRES_URL") else {
-            eprintln!("HOTLINE_TEST_POSTGRES_URL not set: PostgreSQL part skipped");
-            return None;
-        };
-        sqlx::any::install_default_drivers();
-        let name = format!("{prefix}_{:016x}", rand::random::<u64>());
-        let admin = sqlx::AnyPool::connect(&admin_url).await.unwrap();
-        admin
-            .execute(format!("CREATE DATABASE {name}").as_str())
-            .await
-            .unwrap();
-        admin.close().await;
-        let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
-        Some(PgDatabase {
-            admin_url,
-            name,
-            url,
-        })
-    }
-
-    async fn drop(self) {
-        use sqlx::Executor;
-        let admin = sqlx::AnyPool::connect(&self.admin_url).await.unwrap();
-        admin
-            .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
-            .await
-            .unwrap();
-        admin.close().await;
-    }
 }
 
 /// SIPp places `calls` calls from one address (`-sn uac`: INVITE, ACK, then silence for a

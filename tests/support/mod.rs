@@ -6,6 +6,7 @@ pub mod digest;
 pub mod events;
 pub mod http;
 pub mod oncall;
+pub mod postgres;
 pub mod server;
 pub mod tickets;
 pub mod tls;
