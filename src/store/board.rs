@@ -1,5 +1,6 @@
 //! The technician's home page board: calls now with what is happening on each, the queue,
-//! someone's open tickets, open urgent tickets, and a technician's own presence choice.
+//! the callers waiting to be called back, someone's open tickets, open urgent tickets, and a
+//! technician's own presence choice.
 
 use super::row::{parse_opt, ticket_from_row, TICKET_COLUMNS};
 use super::{query_error, Store, StoreError};
@@ -93,6 +94,23 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .map_err(query_error("listing open urgent tickets"))?;
+        rows.iter().map(ticket_from_row).collect()
+    }
+
+    /// Callers who left a queue to be called back (virtual hold) and are still waiting for it,
+    /// in the order the queue would have served them: priority (none last), then arrival.
+    /// The call is over, so this is the ticket, not the queue's memory: a restart or another
+    /// node sees the same order.
+    pub async fn callback_requests(&self) -> Result<Vec<Ticket>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE disposition = $1 AND {OPEN} \
+             ORDER BY CASE WHEN priority IS NULL THEN 1 ELSE 0 END, priority, created_at, id \
+             LIMIT 100"
+        ))
+        .bind(Disposition::CallbackRequested.as_str())
+        .fetch_all(self.pool())
+        .await
+        .map_err(query_error("listing call-back requests"))?;
         rows.iter().map(ticket_from_row).collect()
     }
 

@@ -135,6 +135,67 @@ async fn technician_sees_calls_queue_own_tickets_urgent_tickets_and_who_is_on_ca
     assert!(js.text().contains("/events"));
 }
 
+/// Callers who pressed 1 in a queue to be called back keep their place: the board lists them
+/// by priority (none last), then arrival, each with a Call back button; a call-back done or a
+/// closed ticket leaves the list.
+#[tokio::test]
+async fn callers_waiting_for_a_call_back_are_listed_in_queue_order() {
+    let web = Web::start().await;
+    let store = web.store();
+    let mut requested = Vec::new();
+    for (caller, impact, urgency) in [
+        ("301", None, None),
+        ("302", Some(Impact::Individual), Some(Urgency::Degraded)),
+        ("303", Some(Impact::Organisation), Some(Urgency::Blocked)),
+        ("304", Some(Impact::Individual), Some(Urgency::Degraded)),
+    ] {
+        let t = match (impact, urgency) {
+            (Some(i), Some(u)) => ticket(&web, caller, i, u).await,
+            _ => crate::support::tickets::callback_requested(store, caller).await,
+        };
+        store
+            .set_disposition(t.id, Disposition::CallbackRequested, None)
+            .await
+            .unwrap();
+        requested.push(store.ticket(t.id).await.unwrap().unwrap());
+    }
+    let done = ticket(&web, "305", Impact::Organisation, Urgency::Blocked).await;
+    store
+        .set_disposition(done.id, Disposition::CallbackDone, None)
+        .await
+        .unwrap();
+    let closed = crate::support::tickets::callback_requested(store, "306").await;
+    store
+        .set_status(closed.id, hotline::tickets::TicketStatus::Closed)
+        .await
+        .unwrap();
+
+    let (cookie, _) = web.session_of("tom").await;
+    let html = web.get("/", &[("Cookie", &cookie)]).await.text();
+    let list = section(&html, "callbacks");
+    let at = |t: &hotline::store::Ticket| {
+        list.find(&t.reference.to_string())
+            .unwrap_or_else(|| panic!("{} not listed: {list}", t.reference))
+    };
+    let (none, p3_first, p1, p3_later) =
+        (&requested[0], &requested[1], &requested[2], &requested[3]);
+    assert!(
+        p1.priority < p3_first.priority,
+        "the set-up gives a P1 and P3s"
+    );
+    assert!(at(p1) < at(p3_first), "P1 first: {list}");
+    assert!(at(p3_first) < at(p3_later), "then arrival: {list}");
+    assert!(at(p3_later) < at(none), "no priority last: {list}");
+    assert!(!list.contains(&done.reference.to_string()), "{list}");
+    assert!(!list.contains(&closed.reference.to_string()), "{list}");
+    assert_eq!(
+        list.matches(r#"action="/tickets/"#).count(),
+        4,
+        "a Call back button per request: {list}"
+    );
+    assert!(list.contains(&format!(r#"action="/tickets/{}/callback""#, p1.reference)));
+}
+
 #[tokio::test]
 async fn presence_form_changes_presence_and_needs_the_csrf_token() {
     let web = Web::start().await;

@@ -1,5 +1,6 @@
-//! The technician's home page: calls now, the queue, my open tickets, open P1/P2 tickets, who
-//! is on call with their presence, and the technician's own Available / Away control.
+//! The technician's home page: calls now, the queue, call-back requests, my open tickets, open
+//! P1/P2 tickets, who is on call with their presence, and the technician's own Available / Away
+//! control.
 //!
 //! Each section has an id; `/assets/home.js` fetches this page again when `/events` announces
 //! a change and swaps the sections in, leaving the presence form alone.
@@ -112,6 +113,14 @@ fn take_button(reference: &str, csrf: &str, lang: Lang) -> String {
     )
 }
 
+/// Click-to-call from the board: rings my phone, then the caller (as on the ticket page).
+fn call_back_button(reference: &str, csrf: &str, lang: Lang) -> String {
+    format!(
+        "<form method=\"post\" action=\"/tickets/{reference}/callback\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button>{}</button></form>",
+        lang.t("Call back")
+    )
+}
+
 pub(crate) async fn home(
     State(state): State<AppState>,
     auth: Result<Auth, WebError>,
@@ -124,6 +133,7 @@ pub(crate) async fn home(
     let calls = store.live_calls().await?;
     let mine = store.open_tickets_of(&me).await?;
     let urgent = store.open_urgent_tickets().await?;
+    let callbacks = store.callback_requests().await?;
     let technicians = store.technicians(now).await?;
     let my_choice = store.presence_choice(&me).await?;
     let my_presence = store.presence(&me, now).await?;
@@ -209,6 +219,29 @@ pub(crate) async fn home(
         &[l_ticket, l_prio, l_cat, l_caller, lang.t("Waiting"), ""],
         &rows,
         lang.t("Nobody is waiting."),
+    );
+
+    // Callers who asked to be called back keep their place: the same order as the queue.
+    let rows: Vec<String> = callbacks
+        .iter()
+        .map(|t| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                ticket_link(t),
+                priority_badge(t.priority),
+                category(t),
+                esc(&caller(t)),
+                since(t.created_at, now),
+                call_back_button(&t.reference.to_string(), &csrf, lang),
+            )
+        })
+        .collect();
+    body += &section(
+        "callbacks",
+        lang.t("Call-back requests"),
+        &[l_ticket, l_prio, l_cat, l_caller, lang.t("Waiting"), ""],
+        &rows,
+        lang.t("Nobody is waiting for a call-back."),
     );
 
     let ticket_rows = |tickets: &[Ticket]| -> Vec<String> {
