@@ -321,14 +321,21 @@ async fn calls_in_the_menus_are_closed_at_the_next_start(mut hotline: Hotline) {
         calls.push((ua, step));
     }
     hotline.kill();
-    for (ua, _) in &calls {
-        let t = ticket(&store, &ua.call_id).await;
+    // The phones are done with; their calls are known by Call-ID from here on (a `Ua` holds
+    // SRTP state that is Send but not Sync, so a reference to one cannot cross an await in a
+    // spawned task).
+    let calls: Vec<(String, &str)> = calls
+        .into_iter()
+        .map(|(ua, step)| (ua.call_id.clone(), step))
+        .collect();
+    for (call_id, _) in &calls {
+        let t = ticket(&store, call_id).await;
         assert_eq!(t.disposition, Disposition::InProgress, "cut by the crash");
     }
 
     hotline.start().await;
-    for (ua, step) in &calls {
-        let t = ticket(&store, &ua.call_id).await;
+    for (call_id, step) in &calls {
+        let t = ticket(&store, call_id).await;
         assert_eq!(t.disposition, Disposition::Failed, "{}", t.reference);
         assert_eq!(
             t.disposition_detail.as_deref(),
