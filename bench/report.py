@@ -4,6 +4,9 @@
     report.py --header                                          the CSV header
     report.py --label L --level N --secs S --call-secs C RUN    one CSV line for results.csv
     report.py --table RESULTS                                   the table for docs/performance.md
+    report.py --bridge-header                                   bridged calls (bench-bridge.sh):
+    report.py --bridge --label L --level N --teams T --database DB RUN     one CSV line
+    report.py --bridge-table RESULTS                            the table
 
 The steady part of a run is from the end of the ramp (call_secs + 5 s after SIPp's first call)
 to the moment SIPp placed its last call: every figure per call is over that window.
@@ -11,6 +14,8 @@ to the moment SIPp placed its last call: every figure per call is over that wind
 import argparse
 import csv
 import glob
+import re
+import sqlite3
 import struct
 import sys
 from collections import defaultdict
@@ -139,6 +144,106 @@ def line(args):
     print(",".join(str(f) for f in fields))
 
 
+BRIDGE_COLUMNS = [
+    "label", "level", "teams", "load1", "attempted", "failed_callers", "failed_technicians",
+    "bridged", "live_bridged", "steady_s", "cpu_pct", "cpu_pct_per_call", "rtp_in_per_call_s",
+    "rtp_out_per_call_s", "intervals_over_5ms_pct", "jitter_streams", "jitter_p50_ms",
+    "jitter_p99_ms", "jitter_max_ms", "setup_p50_ms", "setup_p99_ms", "bridged_p50_ms",
+    "bridged_p99_ms", "route_p50_ms", "route_p99_ms", "rings_per_call", "rung_twice",
+    "took_two", "by_primary", "by_secondary", "by_lead", "rss_peak_mb",
+]
+
+
+def timelines(database):
+    """Per ticket: INVITE→bridged and route→bridged (ms), and who was rung and who took it."""
+    db = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    created = dict(db.execute("SELECT id, created_at FROM tickets"))
+    routed, answered, rung = {}, {}, []
+    for ticket, at, kind, detail in db.execute(
+        "SELECT ticket_id, at, kind, detail FROM ticket_events WHERE kind IN "
+        "('routing_attempt', 'ringing', 'technician_answered') ORDER BY id"
+    ):
+        if kind == "routing_attempt":
+            routed.setdefault(ticket, at)
+        elif kind == "ringing":
+            rung.append(detail.split(":")[0])
+        else:
+            answered[ticket] = (at, detail.split(" on ")[0])
+    bridged = [at - created[t] for t, (at, _) in answered.items()]
+    route = [at - routed[t] for t, (at, _) in answered.items() if t in routed]
+    return bridged, route, rung, [who for _, who in answered.values()]
+
+
+def bridge_line(args):
+    """One CSV line for a bridged-calls level (scripts/bench-bridge.sh). The steady part is the
+    seconds in which the technicians' SIPp had (within 1 %) its most calls up, less 2 s at each
+    end: every call bridged, none ringing or in the IVR."""
+    run = args.run
+    _, (attempted, _, failed_callers) = sipp_stats(run)
+    tech_series, (_, _, failed_techs) = sipp_stats(f"{run}/technicians")
+    samples = process_samples(run)
+    peak = max((c for _, c in tech_series), default=0)
+    full = [t for t, c in tech_series if peak and c >= 0.99 * peak]
+    lo, hi = (full[0] + 2, full[-1] - 2) if full else (0, 0)
+    window = [c for t, c in tech_series if lo <= t <= hi]
+    live = sum(window) / len(window) if window else float("nan")
+    a, b = at(samples, lo), at(samples, hi)
+    seconds = b[0] - a[0]
+    steady = seconds > 0 and live == live and live > 0
+    cpu = (b[1] - a[1]) / seconds * 100 if seconds > 0 else float("nan")
+    with open(f"{run}/process.csv") as f:
+        rows = {float(r[0]): r for r in csv.reader(f)}
+    ra, rb = rows[a[0]], rows[b[0]]
+    rtp_in = (int(rb[3]) - int(ra[3])) / seconds / live if steady else float("nan")
+    rtp_out = (int(rb[4]) - int(ra[4])) / seconds / live if steady and len(ra) > 4 else float("nan")
+    deviations, streams = jitter(run)
+    late = 100 * sum(1 for d in deviations if d > 5) / len(deviations) if deviations else float("nan")
+    setup = setup_times(run)
+    bridged, route, rung, took = timelines(args.database)
+    # Who held which position when the calls came: `hotline oncall now`, saved by the script
+    # ("t000: primary t000b (available), secondary t000a (…), lead t000c (…)").
+    position = {}
+    with open(f"{run}/oncall.txt") as f:
+        for line in f:
+            for m in re.finditer(r"(primary|secondary|lead) (\S+)", line):
+                position[m.group(2)] = m.group(1)
+    taken_by = [position.get(t) for t in took]
+    load = open(f"{run}/uptime").read().split("load average:")[1].split(",")[0].strip()
+    twice = sum(n - 1 for n in (rung.count(t) for t in set(rung)) if n > 1)
+    took_two = sum(1 for t in set(took) if took.count(t) > 1)
+    fields = [
+        args.label, args.level, args.teams, load, attempted, failed_callers, failed_techs,
+        len(bridged), f"{live:.0f}", f"{seconds:.0f}", f"{cpu:.1f}",
+        f"{cpu / live:.4f}" if steady else "nan", f"{rtp_in:.1f}", f"{rtp_out:.1f}", f"{late:.2f}",
+        streams, f"{percentile(deviations, 50):.2f}", f"{percentile(deviations, 99):.2f}",
+        f"{max(deviations) if deviations else float('nan'):.1f}",
+        f"{percentile(setup, 50):.0f}", f"{percentile(setup, 99):.0f}",
+        f"{percentile(bridged, 50):.0f}", f"{percentile(bridged, 99):.0f}",
+        f"{percentile(route, 50):.0f}", f"{percentile(route, 99):.0f}",
+        f"{len(rung) / len(bridged):.2f}" if bridged else "nan", twice, took_two,
+        taken_by.count("primary"), taken_by.count("secondary"), taken_by.count("lead"),
+        f"{max(r[2] for r in samples) / 1024:.0f}",
+    ]
+    print(",".join(str(f) for f in fields))
+
+
+def bridge_table(path):
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    print("| build | calls (bridged at once, steady s) | load before | CPU % of a core per bridged call | server CPU | RTP in / out per bridged call-second | jitter p50 / p99 / max (ms), sampled streams | INVITE→200 p50 / p99 (ms) | INVITE→bridged p50 / p99 (ms) | route→bridged p50 / p99 (ms) | bridged / attempted, failed (callers, technicians) | rings per call, rung twice, took two | taken by primary / secondary / lead | peak RSS (MB) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['label']} | {r['level']} ({r['live_bridged']}, {r['steady_s']} s) | {r['load1']} | "
+            f"{r['cpu_pct_per_call']} | {r['cpu_pct']} % | {r['rtp_in_per_call_s']} / {r['rtp_out_per_call_s']} | "
+            f"{r['jitter_p50_ms']} / {r['jitter_p99_ms']} / {r['jitter_max_ms']}, {r['jitter_streams']} | "
+            f"{r['setup_p50_ms']} / {r['setup_p99_ms']} | {r['bridged_p50_ms']} / {r['bridged_p99_ms']} | "
+            f"{r['route_p50_ms']} / {r['route_p99_ms']} | {r['bridged']} / {r['attempted']}, "
+            f"{r['failed_callers']}, {r['failed_technicians']} | {r['rings_per_call']}, {r['rung_twice']}, "
+            f"{r['took_two']} | {r['by_primary']} / {r['by_secondary']} / {r['by_lead']} | {r['rss_peak_mb']} |"
+        )
+
+
 def table(path):
     with open(path) as f:
         rows = list(csv.DictReader(f))
@@ -156,6 +261,19 @@ def table(path):
 if __name__ == "__main__":
     if sys.argv[1] == "--header":
         print(",".join(COLUMNS))
+    elif sys.argv[1] == "--bridge-header":
+        print(",".join(BRIDGE_COLUMNS))
+    elif sys.argv[1] == "--bridge-table":
+        bridge_table(sys.argv[2])
+    elif sys.argv[1] == "--bridge":
+        p = argparse.ArgumentParser()
+        p.add_argument("--bridge", action="store_true")
+        p.add_argument("--label")
+        p.add_argument("--level", type=int)
+        p.add_argument("--teams", type=int)
+        p.add_argument("--database")
+        p.add_argument("run")
+        bridge_line(p.parse_args())
     elif sys.argv[1] == "--table":
         table(sys.argv[2])
     else:
