@@ -147,7 +147,7 @@ def line(args):
 BRIDGE_COLUMNS = [
     "label", "level", "teams", "load1", "attempted", "failed_callers", "failed_technicians",
     "bridged", "live_bridged", "steady_s", "cpu_pct", "cpu_pct_per_call", "rtp_in_per_call_s",
-    "rtp_out_per_call_s", "intervals_over_5ms_pct", "jitter_streams", "jitter_p50_ms",
+    "rtp_out_per_call_s", "forwarded_pct", "intervals_over_5ms_pct", "jitter_streams", "jitter_p50_ms",
     "jitter_p99_ms", "jitter_max_ms", "setup_p50_ms", "setup_p99_ms", "bridged_p50_ms",
     "bridged_p99_ms", "route_p50_ms", "route_p99_ms", "rings_per_call", "rung_twice",
     "took_two", "by_primary", "by_secondary", "by_lead", "rss_peak_mb",
@@ -214,7 +214,8 @@ def bridge_line(args):
     fields = [
         args.label, args.level, args.teams, load, attempted, failed_callers, failed_techs,
         len(bridged), f"{live:.0f}", f"{seconds:.0f}", f"{cpu:.1f}",
-        f"{cpu / live:.4f}" if steady else "nan", f"{rtp_in:.1f}", f"{rtp_out:.1f}", f"{late:.2f}",
+        f"{cpu / live:.4f}" if steady else "nan", f"{rtp_in:.1f}", f"{rtp_out:.1f}",
+        f"{100 * rtp_out / rtp_in:.2f}" if steady and rtp_in else "nan", f"{late:.2f}",
         streams, f"{percentile(deviations, 50):.2f}", f"{percentile(deviations, 99):.2f}",
         f"{max(deviations) if deviations else float('nan'):.1f}",
         f"{percentile(setup, 50):.0f}", f"{percentile(setup, 99):.0f}",
@@ -230,12 +231,13 @@ def bridge_line(args):
 def bridge_table(path):
     with open(path) as f:
         rows = list(csv.DictReader(f))
-    print("| build | calls (bridged at once, steady s) | load before | CPU % of a core per bridged call | server CPU | RTP in / out per bridged call-second | jitter p50 / p99 / max (ms), sampled streams | INVITE→200 p50 / p99 (ms) | INVITE→bridged p50 / p99 (ms) | route→bridged p50 / p99 (ms) | bridged / attempted, failed (callers, technicians) | rings per call, rung twice, took two | taken by primary / secondary / lead | peak RSS (MB) |")
+    print("| build | calls (bridged at once, steady s) | load before | CPU % of a core per bridged call | server CPU | RTP in / out per bridged call-second (forwarded) | jitter p50 / p99 / max (ms), sampled streams | INVITE→200 p50 / p99 (ms) | INVITE→bridged p50 / p99 (ms) | route→bridged p50 / p99 (ms) | bridged / attempted, failed (callers, technicians) | rings per call, rung twice, took two | taken by primary / secondary / lead | peak RSS (MB) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
             f"| {r['label']} | {r['level']} ({r['live_bridged']}, {r['steady_s']} s) | {r['load1']} | "
-            f"{r['cpu_pct_per_call']} | {r['cpu_pct']} % | {r['rtp_in_per_call_s']} / {r['rtp_out_per_call_s']} | "
+            f"{r['cpu_pct_per_call']} | {r['cpu_pct']} % | {r['rtp_in_per_call_s']} / {r['rtp_out_per_call_s']} "
+            f"({r.get('forwarded_pct', 'nan')} %) | "
             f"{r['jitter_p50_ms']} / {r['jitter_p99_ms']} / {r['jitter_max_ms']}, {r['jitter_streams']} | "
             f"{r['setup_p50_ms']} / {r['setup_p99_ms']} | {r['bridged_p50_ms']} / {r['bridged_p99_ms']} | "
             f"{r['route_p50_ms']} / {r['route_p99_ms']} | {r['bridged']} / {r['attempted']}, "

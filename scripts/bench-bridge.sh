@@ -41,7 +41,8 @@
 # calls bridged (default 60). --rate: calls placed a second (default N/15, at most 10: a team's
 # calls come T/RATE s apart, long enough for its previous one to be taken). --out, --data-root:
 # as scripts/bench.sh (the rota built for a level is kept in --out and reused by later runs).
-# Default levels: 250 500 1000. Needs root for nft and tcpdump (sudo is used if not root). On a
+# Default levels: 250 500 1000. Run as root: nft, tcpdump, and bench/sample_process.py reads the
+# counters with nft (as scripts/bench.sh). On a
 # machine shared with other work, run it as `nice -n -15 scripts/bench-bridge.sh …`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
