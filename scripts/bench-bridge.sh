@@ -42,8 +42,8 @@
 # calls come T/RATE s apart, long enough for its previous one to be taken). --out, --data-root:
 # as scripts/bench.sh (the rota built for a level is kept in --out and reused by later runs).
 # Default levels: 250 500 1000. Run as root: nft, tcpdump, and bench/sample_process.py reads the
-# counters with nft (as scripts/bench.sh). On a
-# machine shared with other work, run it as `nice -n -15 scripts/bench-bridge.sh …`.
+# counters with nft (as scripts/bench.sh). On a machine shared with other work, run it as
+# `nice -n -15 scripts/bench-bridge.sh …`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
