@@ -7,6 +7,7 @@
     report.py --bridge-header                                   bridged calls (bench-bridge.sh):
     report.py --bridge --label L --level N --teams T --database DB RUN     one CSV line
     report.py --bridge-table RESULTS                            the table
+    report.py --signatures PAYLOAD                              bench-bridge.sh's latency filter
 
 The steady part of a run is from the end of the ramp (call_secs + 5 s after SIPp's first call)
 to the moment SIPp placed its last call: every figure per call is over that window.
@@ -147,7 +148,8 @@ def line(args):
 BRIDGE_COLUMNS = [
     "label", "level", "teams", "load1", "attempted", "failed_callers", "failed_technicians",
     "bridged", "live_bridged", "steady_s", "cpu_pct", "cpu_pct_per_call", "rtp_in_per_call_s",
-    "rtp_out_per_call_s", "forwarded_pct", "intervals_over_5ms_pct", "jitter_streams", "jitter_p50_ms",
+    "rtp_out_per_call_s", "forwarded_pct", "relay_delay_frames", "relay_delay_p50_ms",
+    "relay_delay_p99_ms", "intervals_over_5ms_pct", "jitter_streams", "jitter_p50_ms",
     "jitter_p99_ms", "jitter_max_ms", "setup_p50_ms", "setup_p99_ms", "bridged_p50_ms",
     "bridged_p99_ms", "route_p50_ms", "route_p99_ms", "rings_per_call", "rung_twice",
     "took_two", "by_primary", "by_secondary", "by_lead", "rss_peak_mb",
@@ -174,6 +176,79 @@ def timelines(database):
     return bridged, route, rung, [who for _, who in answered.values()]
 
 
+def signatures(payload_file, count=4):
+    """A tcpdump clause that keeps RTP packets carrying one of `count` frames of the streamed
+    file (by their first four payload bytes, udp[20:4]), chosen unique in the file and spread
+    through it: every stream sends each of them once a loop (20 s), a few packets a second in
+    all, so the capture costs nothing next to the calls."""
+    data = open(payload_file, "rb").read()
+    frames = [data[i:i + 160] for i in range(0, len(data) - 159, 160)]
+    heads = defaultdict(int)
+    for f in frames:
+        heads[f[:4]] += 1
+    unique = [i for i, f in enumerate(frames) if heads[f[:4]] == 1 and len(set(f[:16])) > 8]
+    chosen = [unique[round(k * (len(unique) - 1) / max(1, count - 1))] for k in range(count)]
+    return " or ".join(f"udp[20:4] = 0x{frames[i][:4].hex()}" for i in sorted(set(chosen)))
+
+
+def relay_latency(run, media_ports, lo=0.0, hi=float("inf")):
+    """The relay's added delay (ms): a frame's arrival from one phone to its departure to the
+    other, both seen by the capture on the loopback (latency.pcap: only the signature frames).
+    A frame is recognised by its first payload bytes (G.711 decoded and encoded again comes out
+    the same); the two legs of a call by the server ports that carry the same frames most
+    often, so a frame another caller sent at about the same moment is not mistaken for it.
+    Only frames that arrived between `lo` and `hi` (Unix time) count."""
+    try:
+        data = open(f"{run}/latency.pcap", "rb").read()
+    except FileNotFoundError:
+        return []
+    if len(data) < 24:
+        return []
+    magic = struct.unpack("<I", data[:4])[0]
+    endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+    nanos = struct.unpack(endian + "I", data[:4])[0] == 0xA1B23C4D
+    link_header = {1: 14, 113: 16, 276: 20}.get(struct.unpack(endian + "I", data[20:24])[0], 14)
+    arrivals, departures = defaultdict(list), defaultdict(list)
+    off = 24
+    while off + 16 <= len(data):
+        sec, frac, caplen, _ = struct.unpack(endian + "IIII", data[off:off + 16])
+        pkt = data[off + 16:off + 16 + caplen]
+        off += 16 + caplen
+        ip = pkt[link_header:]
+        if len(ip) < 20 or ip[0] >> 4 != 4:
+            continue
+        udp = ip[(ip[0] & 0x0F) * 4:]
+        if len(udp) < 36:
+            continue
+        sport, dport = struct.unpack("!HH", udp[:4])
+        t = sec + frac / (1e9 if nanos else 1e6)
+        key = bytes(udp[20:36])
+        if sport in media_ports:
+            arrivals[key].append((t, dport, sport))
+        elif dport in media_ports:
+            departures[key].append((t, sport, dport))
+    # Candidate pairs: a departure of the same frame to the other kind of phone within 200 ms.
+    candidates = []
+    for key, ins in arrivals.items():
+        outs = sorted(departures.get(key, []))
+        for t, port_in, phone in ins:
+            for t2, port_out, to in outs:
+                if to != phone and 0 <= t2 - t <= 0.2:
+                    candidates.append((port_in, port_out, t, t2 - t))
+    votes = defaultdict(int)
+    for port_in, port_out, _, _ in candidates:
+        votes[(port_in, port_out)] += 1
+    partner = {}
+    for (port_in, port_out), n in sorted(votes.items(), key=lambda kv: -kv[1]):
+        partner.setdefault(port_in, port_out)
+    # One delay per arrival: the first departure of that frame on the partner leg.
+    best = {}
+    for port_in, port_out, t, d in candidates:
+        if partner.get(port_in) == port_out and lo <= t <= hi:
+            best[(port_in, t)] = min(d, best.get((port_in, t), d))
+    return [d * 1000 for d in best.values()]
+
+
 def bridge_line(args):
     """One CSV line for a bridged-calls level (scripts/bench-bridge.sh). The steady part is the
     seconds in which the technicians' SIPp had (within 1 %) its most calls up, less 2 s at each
@@ -198,6 +273,7 @@ def bridge_line(args):
     rtp_out = (int(rb[4]) - int(ra[4])) / seconds / live if steady and len(ra) > 4 else float("nan")
     deviations, streams = jitter(run)
     late = 100 * sum(1 for d in deviations if d > 5) / len(deviations) if deviations else float("nan")
+    delay = relay_latency(run, set(args.media_ports), lo, hi)
     setup = setup_times(run)
     bridged, route, rung, took = timelines(args.database)
     # Who held which position when the calls came: `hotline oncall now`, saved by the script
@@ -215,7 +291,8 @@ def bridge_line(args):
         args.label, args.level, args.teams, load, attempted, failed_callers, failed_techs,
         len(bridged), f"{live:.0f}", f"{seconds:.0f}", f"{cpu:.1f}",
         f"{cpu / live:.4f}" if steady else "nan", f"{rtp_in:.1f}", f"{rtp_out:.1f}",
-        f"{100 * rtp_out / rtp_in:.2f}" if steady and rtp_in else "nan", f"{late:.2f}",
+        f"{100 * rtp_out / rtp_in:.2f}" if steady and rtp_in else "nan", len(delay),
+        f"{percentile(delay, 50):.1f}", f"{percentile(delay, 99):.1f}", f"{late:.2f}",
         streams, f"{percentile(deviations, 50):.2f}", f"{percentile(deviations, 99):.2f}",
         f"{max(deviations) if deviations else float('nan'):.1f}",
         f"{percentile(setup, 50):.0f}", f"{percentile(setup, 99):.0f}",
@@ -231,13 +308,14 @@ def bridge_line(args):
 def bridge_table(path):
     with open(path) as f:
         rows = list(csv.DictReader(f))
-    print("| build | calls (bridged at once, steady s) | load before | CPU % of a core per bridged call | server CPU | RTP in / out per bridged call-second (forwarded) | jitter p50 / p99 / max (ms), sampled streams | INVITE→200 p50 / p99 (ms) | INVITE→bridged p50 / p99 (ms) | route→bridged p50 / p99 (ms) | bridged / attempted, failed (callers, technicians) | rings per call, rung twice, took two | taken by primary / secondary / lead | peak RSS (MB) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| build | calls (bridged at once, steady s) | load before | CPU % of a core per bridged call | server CPU | RTP in / out per bridged call-second (forwarded) | relay delay p50 / p99 (ms), frames | jitter p50 / p99 / max (ms), sampled streams | INVITE→200 p50 / p99 (ms) | INVITE→bridged p50 / p99 (ms) | route→bridged p50 / p99 (ms) | bridged / attempted, failed (callers, technicians) | rings per call, rung twice, took two | taken by primary / secondary / lead | peak RSS (MB) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
             f"| {r['label']} | {r['level']} ({r['live_bridged']}, {r['steady_s']} s) | {r['load1']} | "
             f"{r['cpu_pct_per_call']} | {r['cpu_pct']} % | {r['rtp_in_per_call_s']} / {r['rtp_out_per_call_s']} "
-            f"({r.get('forwarded_pct', 'nan')} %) | "
+            f"({r.get('forwarded_pct', 'nan')} %) | {r.get('relay_delay_p50_ms', 'nan')} / "
+            f"{r.get('relay_delay_p99_ms', 'nan')}, {r.get('relay_delay_frames', 0)} | "
             f"{r['jitter_p50_ms']} / {r['jitter_p99_ms']} / {r['jitter_max_ms']}, {r['jitter_streams']} | "
             f"{r['setup_p50_ms']} / {r['setup_p99_ms']} | {r['bridged_p50_ms']} / {r['bridged_p99_ms']} | "
             f"{r['route_p50_ms']} / {r['route_p99_ms']} | {r['bridged']} / {r['attempted']}, "
@@ -274,8 +352,11 @@ if __name__ == "__main__":
         p.add_argument("--level", type=int)
         p.add_argument("--teams", type=int)
         p.add_argument("--database")
+        p.add_argument("--media-ports", type=int, nargs=2, default=[44000, 48000])
         p.add_argument("run")
         bridge_line(p.parse_args())
+    elif sys.argv[1] == "--signatures":
+        print(signatures(sys.argv[2]))
     elif sys.argv[1] == "--table":
         table(sys.argv[2])
     else:

@@ -30,9 +30,11 @@
 #     (ticket created → technician_answered, routing_attempt → technician_answered, from the
 #     database's timelines), failed calls on both SIPps, calls bridged, and whether routing
 #     skipped busy technicians (every technician rung once, took one call).
-# The relay's added latency is not measured here: SIPp's rtp_stream sends and never reads, so
-# nothing end to end times a packet through the relay. `cargo bench --bench bridge`
-# (benches/bridge.rs) measures the relay alone with its own phones.
+#   - the relay's added delay p50/p99: from a frame's arrival from one phone to its departure to
+#     the other, on the loopback, for a few chosen frames of the speech file (a second tcpdump
+#     keeps only those, recognised by their first payload bytes: bench/report.py
+#     relay_latency). It is the server's share only: SIPp's rtp_stream never reads, so nothing
+#     here times a packet from phone to phone (benches/bridge.rs does, with its own phones).
 #
 #   scripts/bench-bridge.sh [--server PATH] [--label NAME] [--secs N] [--out DIR]
 #                           [--data-root DIR] [--rate R] [--levels "N ..."] [LEVEL ...]
@@ -93,6 +95,7 @@ table=hotline_bench_bridge
 python3 bench/speech_pcap.py "$out/speech.pcap" 20 tests/fixtures/speech/*.wav \
     --payload "$out/speech.ulaw"
 play="rtp_stream=\"$out/speech.ulaw,-1,0\""
+signatures=$(python3 bench/report.py --signatures "$out/speech.ulaw")
 sed -e "s#@PLAY@#$play#" -e "s#@DTMF@#/usr/share/sip-tester#" \
     bench/bridge_technician.xml > "$out/technician.xml"
 
@@ -169,6 +172,11 @@ for level in "${levels[@]}"; do
       "udp and udp[0:2] >= 30000 and udp[0:2] <= 39999 and (udp[0:2] & $mask) = 0 and \
        (udp[2:2] = $caller_media or udp[2:2] = $tech_media)" > /dev/null 2>&1 &
   capture=$!
+  # The relay's delay: only the packets carrying a few chosen frames of the speech file, both
+  # ways (a few packets a second per call), whole enough to recognise the frame.
+  $SUDO tcpdump -i lo -s 80 -w "$run/latency.pcap" \
+      "udp and ($signatures) and (port $caller_media or port $tech_media)" > /dev/null 2>&1 &
+  latency_capture=$!
   python3 bench/sample_process.py "$server" "$run/process.csv" $table rtp_in rtp_out &
   sampler=$!
   uptime > "$run/uptime"
@@ -180,12 +188,13 @@ for level in "${levels[@]}"; do
   sleep 3  # the technicians' BYEs
   kill "$technicians" 2>/dev/null || true
   kill "$sampler" 2>/dev/null || true
-  $SUDO kill "$capture" 2>/dev/null || true
+  $SUDO kill "$capture" "$latency_capture" 2>/dev/null || true
   kill -INT "$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
-  wait "$capture" "$technicians" 2>/dev/null || true
+  wait "$capture" "$latency_capture" "$technicians" 2>/dev/null || true
   python3 bench/report.py --bridge --label "$label" --level "$level" --teams "$teams" \
-      --database "$data/hotline.db" "$run" | tee -a "$out/results-bridge.csv"
+      --database "$data/hotline.db" --media-ports $caller_media $tech_media "$run" \
+      | tee -a "$out/results-bridge.csv"
   [[ $data_root == "$out" ]] || rm -rf "${data_root:?}/$label-$level-data"
   sip_port=$((sip_port + 2)); tech_port=$((tech_port + 2))
 done
