@@ -1,7 +1,8 @@
 # Hotline — the two commands a newcomer needs:
 #   make run    install what is missing, build in release mode, fetch the speech model, start the server
 #   make test   install what the tests need, then run the whole suite (SQLite and PostgreSQL)
-# and `make bench` for the load and transcription benchmarks (not part of `make test`),
+# and `make bench` for the load (IVR calls, then bridged calls) and transcription benchmarks
+# (not part of `make test`),
 # `make fuzz FUZZ_SECONDS=N` to run every cargo-fuzz target for N seconds (nightly toolchain).
 
 SHELL := /bin/bash
@@ -42,6 +43,7 @@ bench: test-deps build-release
 	./target/release/hotline model fetch base
 	./target/release/hotline model fetch tiny.en
 	scripts/bench.sh
+	scripts/bench-bridge.sh
 	$(CARGO) bench --locked --bench transcribe
 
 # Every cargo-fuzz target (fuzz/) for FUZZ_SECONDS seconds each, one at a time.

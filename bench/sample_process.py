@@ -2,11 +2,12 @@
 """Samples a process's CPU time, resident memory and the kernel's RTP packet counter once a
 second until killed.
 
-    sample_process.py PID OUT.csv [NFT_TABLE NFT_COUNTER]
+    sample_process.py PID OUT.csv [NFT_TABLE NFT_COUNTER ...]
 
-Writes CSV lines: Unix time, CPU seconds used (user + system), RSS in kB, and the packets the
-nftables counter has seen (0 without one). Counting in the kernel instead of capturing keeps the
-measurement off the two cores the server is competing for."""
+Writes CSV lines: Unix time, CPU seconds used (user + system), RSS in kB, and the packets each
+nftables counter has seen, one column per counter in the order given (one 0 column without
+any). Counting in the kernel instead of capturing keeps the measurement off the two cores the
+server is competing for."""
 import os
 import re
 import signal
@@ -15,7 +16,7 @@ import sys
 import time
 
 pid, path = int(sys.argv[1]), sys.argv[2]
-counter = sys.argv[3:5]
+table, counters = (sys.argv[3], sys.argv[4:]) if len(sys.argv) > 4 else (None, [])
 ticks = os.sysconf("SC_CLK_TCK")
 running = True
 
@@ -25,10 +26,8 @@ def stop(*_):
     running = False
 
 
-def packets():
-    if not counter:
-        return 0
-    out = subprocess.run(["nft", "list", "counter", "inet", *counter], capture_output=True,
+def packets(counter):
+    out = subprocess.run(["nft", "list", "counter", "inet", table, counter], capture_output=True,
                          text=True, check=False).stdout
     m = re.search(r"packets (\d+)", out)
     return int(m.group(1)) if m else 0
@@ -45,6 +44,7 @@ with open(path, "w") as out:
                 rss = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
         except (FileNotFoundError, ProcessLookupError, StopIteration):
             break
-        out.write(f"{time.time():.3f},{cpu:.2f},{rss},{packets()}\n")
+        counts = [packets(c) for c in counters] or [0]
+        out.write(f"{time.time():.3f},{cpu:.2f},{rss},{','.join(map(str, counts))}\n")
         out.flush()
         time.sleep(1)
