@@ -1,5 +1,7 @@
 //! Feature codes a technician dials from their phone: `*1` available, `*0` away, `*8` pick up
-//! the first waiting call of their teams, `*8` + a ticket number for that caller.
+//! the first waiting call of their teams, `*8` + a ticket number for that caller. With nobody
+//! waiting live (and an outbound gateway), `*8` calls back the first caller of their teams who
+//! asked for a call-back, from the technician's phone.
 //!
 //! The caller is already known to be the technician (`phones::Phones::identify` checked their
 //! password); this module answers, does what the code says, confirms with a short prompt and
@@ -88,13 +90,11 @@ pub async fn run(call: NewCall, technician: String, code: FeatureCode, helpdesk:
                 }
             };
             // A ticket number alone means this year's ticket, as the caller was told it.
-            let reference = ticket_number.map(|number| {
-                crate::tickets::TicketRef {
-                    year: chrono::Datelike::year(&Utc::now()) as u16,
-                    number,
-                }
-                .to_string()
+            let reference = ticket_number.map(|number| crate::tickets::TicketRef {
+                year: chrono::Datelike::year(&Utc::now()) as u16,
+                number,
             });
+            let dialled_reference = reference.map(|r| r.to_string());
             let (done, finished) = oneshot::channel();
             let pickup = Pickup {
                 technician: technician.clone(),
@@ -104,7 +104,7 @@ pub async fn run(call: NewCall, technician: String, code: FeatureCode, helpdesk:
             };
             match helpdesk
                 .queues
-                .pick_up(&teams, reference.as_deref(), pickup)
+                .pick_up(&teams, dialled_reference.as_deref(), pickup)
             {
                 Ok(picked) => {
                     tracing::info!(parent: &span, ticket = %picked, "call picked up");
@@ -120,9 +120,22 @@ pub async fn run(call: NewCall, technician: String, code: FeatureCode, helpdesk:
                     }
                 }
                 Err(pickup) => {
-                    tracing::info!(parent: &span, ?teams, "nothing to pick up");
                     control = pickup.leg;
-                    "pickup_none"
+                    // Nobody waits live: a caller who asked to be called back is next, called
+                    // from this very phone.
+                    match helpdesk.claim_call_back(&teams, reference).await {
+                        Some((ticket, gateway)) => {
+                            tracing::info!(parent: &span, ticket = %ticket.reference, "calling back on *8");
+                            helpdesk
+                                .star_8_call_back(control, ticket, &technician, gateway)
+                                .await;
+                            return;
+                        }
+                        None => {
+                            tracing::info!(parent: &span, ?teams, "nothing to pick up");
+                            "pickup_none"
+                        }
+                    }
                 }
             }
         }

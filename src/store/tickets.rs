@@ -219,6 +219,29 @@ impl Store {
         self.updated(id, row)
     }
 
+    /// Takes a caller's call-back request for one technician: `callback_requested` becomes
+    /// `in_progress` (on this node, whose restart closes it again) only if it still is. The
+    /// condition is in the UPDATE, so two technicians pressing `*8` at once, on one node or
+    /// two, cannot both get `true` and call the same caller back twice.
+    pub async fn claim_callback(&self, id: i64) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "UPDATE tickets SET disposition = $1, node = $2, updated_at = $3 \
+             WHERE id = $4 AND disposition = $5 RETURNING reference",
+        )
+        .bind(Disposition::InProgress.as_str())
+        .bind(self.node().as_str())
+        .bind(now_ms())
+        .bind(id)
+        .bind(Disposition::CallbackRequested.as_str())
+        .fetch_optional(self.writer())
+        .await
+        .map_err(query_error("claiming a call-back request"))?;
+        match row {
+            Some(row) => self.updated(id, Some(row)).map(|()| true),
+            None => Ok(false),
+        }
+    }
+
     /// Moves the ticket along the technicians' workflow.
     pub async fn set_status(&self, id: i64, status: TicketStatus) -> Result<(), StoreError> {
         let row = sqlx::query(

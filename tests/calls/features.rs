@@ -1,5 +1,5 @@
 //! A technician's phone dials feature codes: `*0`/`*1` set presence, `*8` picks up the caller
-//! waiting in the team's queue. The phone is SIPp answering Hotline's 407 digest challenge
+//! waiting in the team's queue, or with nobody waiting calls back one who asked for it. The phone is SIPp answering Hotline's 407 digest challenge
 //! with the technician's SIP password, as a desk phone does.
 
 use super::routing::{
@@ -492,4 +492,110 @@ async fn call_back_rings_the_technician_then_the_caller_through_the_gateway_and_
         has(CallEventKind::TalkEnded, "hung up by technician"),
         "{events:?}"
     );
+}
+
+/// A server whose outbound gateway is the Rust test UA, returned to play the caller being
+/// called back; tess is in the network team with a SIP password and no phone the queue rings.
+async fn server_with_gateway() -> (TestServer, Store, Ua) {
+    let mut gateway = Ua::udp("127.0.0.1:9".parse().unwrap()).await;
+    let server = TestServer::start_with(|c| {
+        c.registrar.keepalive_secs = 0;
+        c.sip.outbound_gateway = Some(gateway.local());
+    })
+    .await;
+    gateway.server = server.sip;
+    let store = server.server.as_ref().unwrap().store().clone();
+    network_team(&store, &[], None).await;
+    store
+        .upsert_user("tess", "not used here", hotline::accounts::Role::Technician)
+        .await
+        .unwrap();
+    store.add_team_member("network", "tess").await.unwrap();
+    sip_password(&server, "tess").await;
+    (server, store, gateway)
+}
+
+/// An earlier caller of `number` who left the network team's queue to be called back: their
+/// timeline as the queue writes it.
+async fn network_callback_request(store: &Store, number: &str) -> Ticket {
+    let ticket = super::support::tickets::callback_requested(store, number).await;
+    for detail in ["network, position 1", "call-back requested"] {
+        store
+            .add_event(ticket.id, CallEventKind::Queued, detail)
+            .await
+            .unwrap();
+    }
+    ticket
+}
+
+#[tokio::test]
+async fn star_8_with_nobody_waiting_calls_back_the_first_caller_who_asked_and_both_talk() {
+    let (server, store, mut caller) = server_with_gateway().await;
+    let earlier = network_callback_request(&store, "1001").await;
+    let mut changes = store.subscribe();
+
+    // tess dials *8 and talks for 5 s once the call is up; the caller, behind the gateway,
+    // answers at once and talks to the echoing phone through the bridge.
+    let phone = dial(&server, "*8", PASSWORD, phone_hangs_up(5000));
+    let invite = caller.answer_incoming(Duration::from_secs(30)).await;
+    assert!(
+        invite.uri.to_string().starts_with("sip:1001@"),
+        "{}",
+        invite.uri
+    );
+    talk_to_the_echoing_phone(&mut caller, phone).await;
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let ticket = loop {
+        let t = store.ticket(earlier.id).await.unwrap().unwrap();
+        if t.disposition == Disposition::CallbackDone {
+            break t;
+        }
+        // Any change may be ours; a lagged receiver just looks again.
+        if tokio::time::timeout_at(deadline, changes.recv())
+            .await
+            .is_err()
+        {
+            panic!(
+                "never marked callback_done: {:?}",
+                store.events(earlier.id).await.unwrap()
+            );
+        }
+    };
+    assert_eq!(ticket.assignee.as_deref(), Some("tess"));
+    let events = store.events(ticket.id).await.unwrap();
+    let has = |kind: CallEventKind, detail: &str| {
+        events
+            .iter()
+            .any(|e| e.kind == kind && e.detail.contains(detail))
+    };
+    assert!(
+        has(CallEventKind::RoutingAttempt, "call-back by tess: *8"),
+        "{events:?}"
+    );
+    assert!(
+        has(CallEventKind::TechnicianAnswered, "tess on *8 call-back"),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn star_8_serves_a_caller_waiting_live_before_one_who_asked_to_be_called_back() {
+    let (server, store, mut gateway) = server_with_gateway().await;
+    let earlier = network_callback_request(&store, "1001").await;
+    let (mut caller, ticket) = p3_caller_in_the_queue(&server, &store).await;
+
+    let phone = dial(&server, "*8", PASSWORD, phone_hangs_up(4000));
+    talk_to_the_echoing_phone(&mut caller, phone).await;
+    let ticket = settled(&store, &ticket.call_id).await;
+    assert_eq!(ticket.disposition, Disposition::Answered);
+    assert!(
+        gateway.recv(Duration::from_millis(500)).await.is_none(),
+        "nobody was called back"
+    );
+    let waiting = store.ticket(earlier.id).await.unwrap().unwrap();
+    assert_eq!(waiting.disposition, Disposition::CallbackRequested);
+    // The request is still there for the next *8, and only one *8 can take it.
+    assert!(store.claim_callback(earlier.id).await.unwrap());
+    assert!(!store.claim_callback(earlier.id).await.unwrap());
 }

@@ -5,12 +5,14 @@
 //! has the web log's browser phone open, that page is their leg instead: it is asked to answer
 //! by itself (`answer-after=0`), so the click dials the caller from the browser.
 
+use super::queue::queued_team;
 use crate::call::answer as call_answer;
 use crate::call::outbound::{self, Presentation, Progress, Target};
-use crate::call::{CallEvent, EndCause};
+use crate::call::{CallControl, CallEvent, EndCause};
 use crate::helpdesk::Helpdesk;
 use crate::sip::transport::Flow;
-use crate::tickets::{CallEventKind, Disposition, TicketRef};
+use crate::tickets::{CallEventKind, Disposition, Ticket, TicketRef};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -55,13 +57,7 @@ impl Helpdesk {
         if ticket.disposition == Disposition::InProgress {
             return Err(CallBackError::InProgress);
         }
-        let number = ticket.caller_number.clone();
-        // The number goes into a SIP URI's user part: nothing that could change the URI.
-        let dialable = !number.is_empty()
-            && number
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"+.-_".contains(&b));
-        if !dialable || number == "unknown" {
+        if !dialable(&ticket.caller_number) {
             return Err(CallBackError::NoNumber);
         }
         let devices = self.phones_to_ring(technician).await;
@@ -108,107 +104,211 @@ impl Helpdesk {
             else {
                 return;
             };
-            let Ok(mut tech) = attempt.connect(&helpdesk.answer, answer).await else {
+            let Ok(tech) = attempt.connect(&helpdesk.answer, answer).await else {
                 return;
             };
-            // The technician hears ringback while the caller's phone rings.
-            let ringback = router.prompt(language, "ringback");
-            let mut ringing = ringback.clone().map(|p| tech.start_playing(vec![p]));
-            let uri = format!("sip:{number}@{gateway}");
-            let target = Target {
-                uri: uri.clone(),
-                to: uri.clone(),
-                flow: Flow::Udp,
-                dest: gateway,
-            };
-            let from = Presentation {
-                display_name: "Helpdesk".into(),
-                user: "helpdesk".into(),
-                auto_answer: false,
-            };
-            let mut dialled = match outbound::dial(&helpdesk.answer, &target, &from).await {
-                Ok(a) => a,
-                Err(e) => {
-                    let detail = format!("caller: {uri}: cannot ring ({e})");
-                    router
-                        .event(&ticket, CallEventKind::RingResult, &detail)
-                        .await;
-                    tech.stop_playing();
-                    helpdesk
-                        .tell_and_hang_up(tech, language, "callback_no_answer")
-                        .await;
-                    return;
-                }
-            };
-            router
-                .event(&ticket, CallEventKind::Ringing, &format!("caller: {uri}"))
+            helpdesk
+                .call_back_on(tech, &ticket, &technician, gateway, "call-back")
                 .await;
-            let deadline = Instant::now() + CALLER_RING_FOR;
-            let ctx = &helpdesk.answer;
-            let outcome = loop {
-                tokio::select! {
-                    progress = dialled.next(ctx) => match progress {
-                        Some(Progress::Ringing) => {}
-                        Some(Progress::Answered(a)) => break Ok(a),
-                        Some(Progress::Failed(code)) => break Err(format!("answered {code}")),
-                        None => break Err("no answer".to_string()),
-                    },
-                    event = tech.next_event(Some(deadline)) => match event {
-                        Ok(CallEvent::PlaybackFinished(id)) if Some(id) == ringing => {
-                            ringing = ringback.clone().map(|p| tech.start_playing(vec![p]));
-                        }
-                        Ok(CallEvent::Timeout) => {
-                            dialled.cancel().await;
-                            break Err("no answer".to_string());
-                        }
-                        Ok(_) => {}
-                        Err(_) => {
-                            // The technician gave up: stop ringing the caller.
-                            dialled.cancel().await;
-                            break Err("cancelled by the technician".to_string());
-                        }
-                    },
-                }
-            };
-            tech.stop_playing();
-            let answer = match outcome {
-                Ok(answer) => answer,
-                Err(reason) => {
-                    let detail = format!("caller: {uri}: {reason}");
-                    router
-                        .event(&ticket, CallEventKind::RingResult, &detail)
-                        .await;
-                    dialled.finish_unwanted(ctx);
-                    helpdesk
-                        .tell_and_hang_up(tech, language, "callback_no_answer")
-                        .await;
-                    return;
-                }
-            };
-            let mut caller = match dialled.connect(ctx, answer).await {
-                Ok(leg) => leg,
-                Err(e) => {
-                    tracing::info!(error = %e, "the caller's answer could not be connected");
-                    call_answer::finish(tech, EndCause::Completed).await;
-                    return;
-                }
-            };
-            // The technician's hang-up ends the talk; the caller's leg is ours to end then.
-            let talked = router
-                .talk(&mut caller, tech, &ticket, &technician, "call-back")
-                .await;
-            let cause = match talked {
-                Ok(_) => EndCause::Completed,
-                Err(_) => caller.ended().unwrap_or(EndCause::CallerHangup),
-            };
-            call_answer::finish(caller, cause).await;
-            crate::helpdesk::log_store(
-                helpdesk
-                    .store
-                    .set_disposition(ticket.id, Disposition::CallbackDone, Some(&technician))
-                    .await,
-            );
         });
         Ok(())
     }
+
+    /// `*8` with nobody waiting live: takes the first call-back request of `teams` (or the
+    /// one of `reference`), in the board's order, and claims it in the store so that nobody
+    /// else calls that caller back too. `None` without a gateway or a request to take.
+    pub(crate) async fn claim_call_back(
+        &self,
+        teams: &[String],
+        reference: Option<TicketRef>,
+    ) -> Option<(Ticket, SocketAddr)> {
+        let gateway = self.gateway?;
+        let requests = match self.store.callback_requests().await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the call-back requests");
+                return None;
+            }
+        };
+        for ticket in requests {
+            if reference.is_some_and(|r| r != ticket.reference) || !dialable(&ticket.caller_number)
+            {
+                continue;
+            }
+            let events = match self.store.events(ticket.id).await {
+                Ok(events) => events,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read a call-back request's timeline");
+                    return None;
+                }
+            };
+            if !queued_team(&events).is_some_and(|team| teams.iter().any(|t| t == team)) {
+                continue;
+            }
+            match self.store.claim_callback(ticket.id).await {
+                Ok(true) => return Some((ticket, gateway)),
+                // Another technician took it a moment ago: the next one is ours to try.
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot claim a call-back request");
+                    return None;
+                }
+            }
+        }
+        None
+    }
+
+    /// Calls back the caller of `ticket` (claimed by [`Helpdesk::claim_call_back`]) on the
+    /// leg `tech` of the technician who dialled `*8`. When the caller could not be reached
+    /// the request goes back to waiting, keeping its place.
+    pub(crate) async fn star_8_call_back(
+        self: &Arc<Self>,
+        tech: CallControl,
+        ticket: Ticket,
+        technician: &str,
+        gateway: SocketAddr,
+    ) {
+        let router = self.router(self.dialplan().default_language);
+        let detail = format!("call-back by {technician}: *8 on their phone");
+        router
+            .event(&ticket, CallEventKind::RoutingAttempt, &detail)
+            .await;
+        let how = "*8 call-back";
+        if !self
+            .call_back_on(tech, &ticket, technician, gateway, how)
+            .await
+        {
+            crate::helpdesk::log_store(
+                self.store
+                    .set_disposition(
+                        ticket.id,
+                        Disposition::CallbackRequested,
+                        ticket.disposition_detail.as_deref(),
+                    )
+                    .await,
+            );
+        }
+    }
+
+    /// The technician's leg `tech` is connected: they hear ringback while Hotline dials the
+    /// caller of `ticket` through `gateway`, then the two talk and the ticket ends
+    /// `callback_done`. Shared by "Call back" on the web and `*8`; `how` names it on the
+    /// timeline. Returns whether the caller answered (their talk is over when it returns).
+    async fn call_back_on(
+        self: &Arc<Self>,
+        mut tech: CallControl,
+        ticket: &Ticket,
+        technician: &str,
+        gateway: SocketAddr,
+        how: &str,
+    ) -> bool {
+        let number = &ticket.caller_number;
+        let language = self.dialplan().default_language;
+        let router = self.router(language);
+        // The technician hears ringback while the caller's phone rings.
+        let ringback = router.prompt(language, "ringback");
+        let mut ringing = ringback.clone().map(|p| tech.start_playing(vec![p]));
+        let uri = format!("sip:{number}@{gateway}");
+        let target = Target {
+            uri: uri.clone(),
+            to: uri.clone(),
+            flow: Flow::Udp,
+            dest: gateway,
+        };
+        let from = Presentation {
+            display_name: "Helpdesk".into(),
+            user: "helpdesk".into(),
+            auto_answer: false,
+        };
+        let mut dialled = match outbound::dial(&self.answer, &target, &from).await {
+            Ok(a) => a,
+            Err(e) => {
+                let detail = format!("caller: {uri}: cannot ring ({e})");
+                router
+                    .event(ticket, CallEventKind::RingResult, &detail)
+                    .await;
+                tech.stop_playing();
+                self.tell_and_hang_up(tech, language, "callback_no_answer")
+                    .await;
+                return false;
+            }
+        };
+        router
+            .event(ticket, CallEventKind::Ringing, &format!("caller: {uri}"))
+            .await;
+        let deadline = Instant::now() + CALLER_RING_FOR;
+        let ctx = &self.answer;
+        let outcome = loop {
+            tokio::select! {
+                progress = dialled.next(ctx) => match progress {
+                    Some(Progress::Ringing) => {}
+                    Some(Progress::Answered(a)) => break Ok(a),
+                    Some(Progress::Failed(code)) => break Err(format!("answered {code}")),
+                    None => break Err("no answer".to_string()),
+                },
+                event = tech.next_event(Some(deadline)) => match event {
+                    Ok(CallEvent::PlaybackFinished(id)) if Some(id) == ringing => {
+                        ringing = ringback.clone().map(|p| tech.start_playing(vec![p]));
+                    }
+                    Ok(CallEvent::Timeout) => {
+                        dialled.cancel().await;
+                        break Err("no answer".to_string());
+                    }
+                    Ok(_) => {}
+                    Err(_) => {
+                        // The technician gave up: stop ringing the caller.
+                        dialled.cancel().await;
+                        break Err("cancelled by the technician".to_string());
+                    }
+                },
+            }
+        };
+        tech.stop_playing();
+        let answer = match outcome {
+            Ok(answer) => answer,
+            Err(reason) => {
+                let detail = format!("caller: {uri}: {reason}");
+                router
+                    .event(ticket, CallEventKind::RingResult, &detail)
+                    .await;
+                dialled.finish_unwanted(ctx);
+                self.tell_and_hang_up(tech, language, "callback_no_answer")
+                    .await;
+                return false;
+            }
+        };
+        let mut caller = match dialled.connect(ctx, answer).await {
+            Ok(leg) => leg,
+            Err(e) => {
+                tracing::info!(error = %e, "the caller's answer could not be connected");
+                call_answer::finish(tech, EndCause::Completed).await;
+                return false;
+            }
+        };
+        // The technician's hang-up ends the talk; the caller's leg is ours to end then.
+        let talked = router
+            .talk(&mut caller, tech, ticket, technician, how)
+            .await;
+        let cause = match talked {
+            Ok(_) => EndCause::Completed,
+            Err(_) => caller.ended().unwrap_or(EndCause::CallerHangup),
+        };
+        call_answer::finish(caller, cause).await;
+        crate::helpdesk::log_store(
+            self.store
+                .set_disposition(ticket.id, Disposition::CallbackDone, Some(technician))
+                .await,
+        );
+        true
+    }
+}
+
+/// Whether `number` can be dialled: it goes into a SIP URI's user part, so nothing that could
+/// change the URI.
+fn dialable(number: &str) -> bool {
+    !number.is_empty()
+        && number != "unknown"
+        && number
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+.-_".contains(&b))
 }

@@ -640,7 +640,7 @@ impl<R: Roster> Router<'_, R> {
             ticket.priority,
         );
         let joined = Instant::now();
-        let detail = format!("{team}, position {}", place.position());
+        let detail = super::queue::queued_detail(&team, place.position());
         self.event(ticket, CallEventKind::Queued, &detail).await;
         let music = self.prompt(self.language, "music_on_hold");
         let give_up = joined + spec.queue_max;
