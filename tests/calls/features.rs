@@ -453,25 +453,7 @@ async fn call_back_rings_the_technician_then_the_caller_through_the_gateway_and_
     phone_succeeded(&tess.await.unwrap());
     phone_succeeded(&caller.await.unwrap());
 
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let ticket = loop {
-        let t = store.ticket(earlier.id).await.unwrap().unwrap();
-        if t.disposition == Disposition::CallbackDone {
-            break t;
-        }
-        // Any change may be ours; a lagged receiver just looks again.
-        if tokio::time::timeout_at(deadline, changes.recv())
-            .await
-            .is_err()
-        {
-            panic!(
-                "never marked callback_done: {:?}",
-                store.events(earlier.id).await.unwrap()
-            );
-        }
-    };
-    assert_eq!(ticket.assignee.as_deref(), Some("tess"));
-    let events = store.events(ticket.id).await.unwrap();
+    let events = called_back_by_tess(&store, earlier.id, &mut changes).await;
     let has = |kind: CallEventKind, detail: &str| {
         events
             .iter()
@@ -492,6 +474,34 @@ async fn call_back_rings_the_technician_then_the_caller_through_the_gateway_and_
         has(CallEventKind::TalkEnded, "hung up by technician"),
         "{events:?}"
     );
+}
+
+/// Waits (10 s at most) until the call-back of ticket `id` is done, checks tess has it, and
+/// returns its timeline.
+async fn called_back_by_tess(
+    store: &Store,
+    id: i64,
+    changes: &mut tokio::sync::broadcast::Receiver<hotline::store::TicketChange>,
+) -> Vec<hotline::tickets::CallEvent> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let ticket = loop {
+        let t = store.ticket(id).await.unwrap().unwrap();
+        if t.disposition == Disposition::CallbackDone {
+            break t;
+        }
+        // Any change may be ours; a lagged receiver just looks again.
+        if tokio::time::timeout_at(deadline, changes.recv())
+            .await
+            .is_err()
+        {
+            panic!(
+                "never marked callback_done: {:?}",
+                store.events(id).await.unwrap()
+            );
+        }
+    };
+    assert_eq!(ticket.assignee.as_deref(), Some("tess"));
+    store.events(ticket.id).await.unwrap()
 }
 
 /// A server whose outbound gateway is the Rust test UA, returned to play the caller being
@@ -545,25 +555,7 @@ async fn star_8_with_nobody_waiting_calls_back_the_first_caller_who_asked_and_bo
     );
     talk_to_the_echoing_phone(&mut caller, phone).await;
 
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let ticket = loop {
-        let t = store.ticket(earlier.id).await.unwrap().unwrap();
-        if t.disposition == Disposition::CallbackDone {
-            break t;
-        }
-        // Any change may be ours; a lagged receiver just looks again.
-        if tokio::time::timeout_at(deadline, changes.recv())
-            .await
-            .is_err()
-        {
-            panic!(
-                "never marked callback_done: {:?}",
-                store.events(earlier.id).await.unwrap()
-            );
-        }
-    };
-    assert_eq!(ticket.assignee.as_deref(), Some("tess"));
-    let events = store.events(ticket.id).await.unwrap();
+    let events = called_back_by_tess(&store, earlier.id, &mut changes).await;
     let has = |kind: CallEventKind, detail: &str| {
         events
             .iter()
