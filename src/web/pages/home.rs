@@ -105,19 +105,23 @@ fn section(id: &str, title: &str, head: &[&str], rows: &[String], empty: &str) -
     s
 }
 
-/// Rings my phones for this waiting caller (`POST /tickets/{ref}/take`).
-fn take_button(reference: &str, csrf: &str, lang: Lang) -> String {
+/// A one-button form acting on a ticket: `take` rings my phones for this waiting caller,
+/// `callback` rings my phone and then the caller (as on the ticket page).
+fn ticket_button(reference: &str, action: &str, label: &str, csrf: &str) -> String {
     format!(
-        "<form method=\"post\" action=\"/tickets/{reference}/take\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button>{}</button></form>",
-        lang.t("Take call")
+        "<form method=\"post\" action=\"/tickets/{reference}/{action}\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button>{label}</button></form>"
     )
 }
 
-/// Click-to-call from the board: rings my phone, then the caller (as on the ticket page).
-fn call_back_button(reference: &str, csrf: &str, lang: Lang) -> String {
+/// A board row: the ticket, its priority, category and caller, then two cells of the section's
+/// own (escaped by the caller).
+fn ticket_row(t: &Ticket, fifth: &str, sixth: &str) -> String {
     format!(
-        "<form method=\"post\" action=\"/tickets/{reference}/callback\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button>{}</button></form>",
-        lang.t("Call back")
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{fifth}</td><td>{sixth}</td></tr>",
+        ticket_link(t),
+        priority_badge(t.priority),
+        category(t),
+        esc(&caller(t)),
     )
 }
 
@@ -168,18 +172,7 @@ pub(crate) async fn home(
 
     let rows: Vec<String> = calls
         .iter()
-        .map(|c| {
-            let t = &c.ticket;
-            format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                ticket_link(t),
-                priority_badge(t.priority),
-                category(t),
-                esc(&caller(t)),
-                since(t.created_at, now),
-                doing(lang, c),
-            )
-        })
+        .map(|c| ticket_row(&c.ticket, &since(c.ticket.created_at, now), &doing(lang, c)))
         .collect();
     body += &section(
         "calls",
@@ -202,14 +195,12 @@ pub(crate) async fn home(
         .iter()
         .map(|c| {
             let t = &c.ticket;
-            format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                ticket_link(t),
-                priority_badge(t.priority),
-                category(t),
-                esc(&caller(t)),
-                since(c.queued_at().unwrap_or(t.created_at), now),
-                take_button(&t.reference.to_string(), &csrf, lang),
+            let take = lang.t("Take call");
+            let button = ticket_button(&t.reference.to_string(), "take", take, &csrf);
+            ticket_row(
+                t,
+                &since(c.queued_at().unwrap_or(t.created_at), now),
+                &button,
             )
         })
         .collect();
@@ -225,15 +216,9 @@ pub(crate) async fn home(
     let rows: Vec<String> = callbacks
         .iter()
         .map(|t| {
-            format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                ticket_link(t),
-                priority_badge(t.priority),
-                category(t),
-                esc(&caller(t)),
-                since(t.created_at, now),
-                call_back_button(&t.reference.to_string(), &csrf, lang),
-            )
+            let call_back = lang.t("Call back");
+            let button = ticket_button(&t.reference.to_string(), "callback", call_back, &csrf);
+            ticket_row(t, &since(t.created_at, now), &button)
         })
         .collect();
     body += &section(
@@ -247,17 +232,7 @@ pub(crate) async fn home(
     let ticket_rows = |tickets: &[Ticket]| -> Vec<String> {
         tickets
             .iter()
-            .map(|t| {
-                format!(
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    ticket_link(t),
-                    priority_badge(t.priority),
-                    category(t),
-                    esc(&caller(t)),
-                    t.status.as_str(),
-                    since(t.created_at, now),
-                )
-            })
+            .map(|t| ticket_row(t, t.status.as_str(), &since(t.created_at, now)))
             .collect()
     };
     let age = lang.t("Age");
