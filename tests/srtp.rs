@@ -15,27 +15,13 @@ use std::time::Duration;
 use support::audio::{best_share_at, tone};
 use support::digest::register_over_tls;
 use support::server::TestServer;
-use support::tls::TestPki;
+use support::tls::{tls_server, TestPki};
 use support::ua::{decode, rms, srtp_context, Received, Ua};
 use webrtc_util::marshal::Unmarshal;
 
 const WAIT: Duration = Duration::from_secs(10);
 /// AES_CM_128_HMAC_SHA1_80's tag.
 const TAG_80: usize = 10;
-
-async fn tls_server(
-    pki: &TestPki,
-    adjust: impl FnOnce(&mut hotline::config::Config),
-) -> TestServer {
-    let (cert, key) = (pki.cert.clone(), pki.key.clone());
-    TestServer::start_with(|c| {
-        c.sip.tls_listen = Some("127.0.0.1:0".parse().unwrap());
-        c.sip.tls_cert = Some(cert);
-        c.sip.tls_key = Some(key);
-        adjust(c);
-    })
-    .await
-}
 
 fn b64() -> base64::engine::GeneralPurpose {
     base64::engine::general_purpose::STANDARD

@@ -10,27 +10,12 @@ use std::time::Duration;
 use support::digest::register_over_tls;
 use support::oncall::sip_technician;
 use support::server::TestServer;
-use support::tls::TestPki;
+use support::tls::{tls_server, TestPki};
 use support::ua::{decode, rms, Ua};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const WAIT: Duration = Duration::from_secs(5);
-
-/// A server with SIP over TLS on an ephemeral port, certificate from `pki`.
-async fn tls_server(
-    pki: &TestPki,
-    adjust: impl FnOnce(&mut hotline::config::Config),
-) -> TestServer {
-    let (cert, key) = (pki.cert.clone(), pki.key.clone());
-    TestServer::start_with(|c| {
-        c.sip.tls_listen = Some("127.0.0.1:0".parse().unwrap());
-        c.sip.tls_cert = Some(cert);
-        c.sip.tls_key = Some(key);
-        adjust(c);
-    })
-    .await
-}
 
 fn options(ua: &Ua) -> String {
     let local = ua.local();

@@ -105,6 +105,18 @@ fn dial_as(
     })
 }
 
+/// tess is in the network team with a SIP password but no phone the queue could ring: she
+/// dials in (`*8`) rather than being rung.
+async fn tess_dials_in_to_network(server: &TestServer, store: &Store) {
+    network_team(store, &[], None).await;
+    store
+        .upsert_user("tess", "not used here", hotline::accounts::Role::Technician)
+        .await
+        .unwrap();
+    store.add_team_member("network", "tess").await.unwrap();
+    sip_password(server, "tess").await;
+}
+
 async fn presence(store: &Store) -> Presence {
     store.presence("tess", Utc::now()).await.unwrap()
 }
@@ -213,14 +225,7 @@ async fn star_8_with_nobody_waiting_says_so_and_hangs_up() {
 async fn a_p3_caller_waiting_in_the_queue_is_picked_up_with_star_8_and_both_talk() {
     let server = routing_server().await;
     let store = server.server.as_ref().unwrap().store().clone();
-    // tess is in the network team but has no phone the queue could ring: she dials in.
-    network_team(&store, &[], None).await;
-    store
-        .upsert_user("tess", "not used here", hotline::accounts::Role::Technician)
-        .await
-        .unwrap();
-    store.add_team_member("network", "tess").await.unwrap();
-    sip_password(&server, "tess").await;
+    tess_dials_in_to_network(&server, &store).await;
 
     let (mut caller, ticket) = p3_caller_in_the_queue(&server, &store).await;
 
@@ -515,13 +520,7 @@ async fn server_with_gateway() -> (TestServer, Store, Ua) {
     .await;
     gateway.server = server.sip;
     let store = server.server.as_ref().unwrap().store().clone();
-    network_team(&store, &[], None).await;
-    store
-        .upsert_user("tess", "not used here", hotline::accounts::Role::Technician)
-        .await
-        .unwrap();
-    store.add_team_member("network", "tess").await.unwrap();
-    sip_password(&server, "tess").await;
+    tess_dials_in_to_network(&server, &store).await;
     (server, store, gateway)
 }
 

@@ -99,3 +99,18 @@ impl TestPki {
             .await
     }
 }
+
+/// A server with SIP over TLS on an ephemeral port, certificate from `pki`.
+pub async fn tls_server(
+    pki: &TestPki,
+    adjust: impl FnOnce(&mut hotline::config::Config),
+) -> super::server::TestServer {
+    let (cert, key) = (pki.cert.clone(), pki.key.clone());
+    super::server::TestServer::start_with(|c| {
+        c.sip.tls_listen = Some("127.0.0.1:0".parse().unwrap());
+        c.sip.tls_cert = Some(cert);
+        c.sip.tls_key = Some(key);
+        adjust(c);
+    })
+    .await
+}
