@@ -17,7 +17,7 @@ use hotline::tickets::{CallEventKind, Disposition};
 use std::process::Command;
 use std::time::Duration;
 
-const PASSWORD: &str = "correct-horse-battery";
+pub(super) const PASSWORD: &str = "correct-horse-battery";
 
 /// The end of the call when Hotline hangs up after its confirmation prompt.
 const HOTLINE_HANGS_UP: &str = r#"<recv request="BYE"/>
@@ -148,7 +148,7 @@ async fn p3_caller_in_the_queue(server: &TestServer, store: &Store) -> (Ua, Tick
 
 /// The caller talks (1000 Hz) until the technician's phone, which echoes what it hears, hangs
 /// up; the caller must have heard itself back through the bridge.
-async fn talk_to_the_echoing_phone(
+pub(super) async fn talk_to_the_echoing_phone(
     caller: &mut Ua,
     phone: tokio::task::JoinHandle<std::process::Output>,
 ) {
@@ -357,21 +357,29 @@ async fn take_call(server: &TestServer, session: &(String, String), reference: &
 }
 
 /// Presses a ticket's button that posts to `/tickets/{reference}/{action}`; the HTTP status.
-async fn press(
+pub(super) async fn press(
     server: &TestServer,
     session: &(String, String),
     reference: &str,
     action: &str,
 ) -> u16 {
+    press_reply(server, session, reference, action).await.status
+}
+
+/// Presses a ticket's button; the whole reply, whose page says why when it is refused.
+pub(super) async fn press_reply(
+    server: &TestServer,
+    session: &(String, String),
+    reference: &str,
+    action: &str,
+) -> crate::support::http::Reply {
     let body = format!("csrf={}", crate::support::http::form_escape(&session.1));
     let headers = [
         ("Content-Type", "application/x-www-form-urlencoded"),
         ("Cookie", session.0.as_str()),
     ];
     let path = format!("/tickets/{reference}/{action}");
-    crate::support::http::request(server.http, "POST", &path, &headers, body.as_bytes())
-        .await
-        .status
+    crate::support::http::request(server.http, "POST", &path, &headers, body.as_bytes()).await
 }
 
 #[tokio::test]
@@ -511,7 +519,7 @@ async fn called_back_by_tess(
 
 /// A server whose outbound gateway is the Rust test UA, returned to play the caller being
 /// called back; tess is in the network team with a SIP password and no phone the queue rings.
-async fn server_with_gateway() -> (TestServer, Store, Ua) {
+pub(super) async fn server_with_gateway() -> (TestServer, Store, Ua) {
     let mut gateway = Ua::udp("127.0.0.1:9".parse().unwrap()).await;
     let server = TestServer::start_with(|c| {
         c.registrar.keepalive_secs = 0;
@@ -526,7 +534,7 @@ async fn server_with_gateway() -> (TestServer, Store, Ua) {
 
 /// An earlier caller of `number` who left the network team's queue to be called back: their
 /// timeline as the queue writes it.
-async fn network_callback_request(store: &Store, number: &str) -> Ticket {
+pub(super) async fn network_callback_request(store: &Store, number: &str) -> Ticket {
     let ticket = super::support::tickets::callback_requested(store, number).await;
     for detail in ["network, position 1", "call-back requested"] {
         store

@@ -5,6 +5,7 @@
 mod support;
 
 mod answer;
+mod call_back_claim;
 mod features;
 mod menu;
 mod out_of_dialog;

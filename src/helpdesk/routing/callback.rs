@@ -1,9 +1,11 @@
 //! "Call back" from the web log (click-to-call): Hotline rings the technician's own phones
 //! first; once they answer and hear ringback, it dials the caller through the configured
 //! outbound gateway (`sip:NUMBER@gateway`) and joins the two when the caller answers. The
-//! ticket records each leg and ends `callback_done` after a conversation. When the technician
-//! has the web log's browser phone open, that page is their leg instead: it is asked to answer
-//! by itself (`answer-after=0`), so the click dials the caller from the browser.
+//! ticket records each leg and ends `callback_done` after a conversation. A caller's
+//! `callback_requested` is claimed in the store first, by the click as by `*8`, so only one
+//! technician calls them back. When the technician has the web log's browser phone open, that
+//! page is their leg instead: it is asked to answer by itself (`answer-after=0`), so the click
+//! dials the caller from the browser.
 
 use super::queue::queued_team;
 use crate::call::answer as call_answer;
@@ -35,13 +37,17 @@ pub enum CallBackError {
     NoPhone,
     #[error("no such ticket")]
     NoTicket,
+    #[error("another technician is already calling this caller back")]
+    Taken,
     #[error("the ticket store failed: {0}")]
     Store(String),
 }
 
 impl Helpdesk {
     /// Rings `technician`'s phones, then the caller of `reference`, and joins them. Returns
-    /// once the technician's phones ring; the rest happens in its own task.
+    /// once the technician's phones ring; the rest happens in its own task. A call-back request
+    /// is claimed first ([`CallBackError::Taken`] when someone took it a moment ago) and given
+    /// back when the technician or the caller does not answer.
     pub async fn call_back(
         self: &Arc<Self>,
         technician: &str,
@@ -73,45 +79,74 @@ impl Helpdesk {
             .collect();
         let from_page = !pages.is_empty();
         let devices = if from_page { pages } else { devices };
+        // A caller's request is claimed as `*8` claims it, so that two technicians (or a click
+        // and a `*8`) never ring the same caller; any other ended call is simply called back.
+        let claimed = ticket.disposition == Disposition::CallbackRequested;
+        if claimed
+            && !self
+                .store
+                .claim_callback(ticket.id)
+                .await
+                .map_err(|e| CallBackError::Store(e.to_string()))?
+        {
+            return Err(CallBackError::Taken);
+        }
         let helpdesk = self.clone();
         let technician = technician.to_string();
         tokio::spawn(async move {
-            let language = helpdesk.dialplan().default_language;
-            let router = helpdesk.router(language);
-            let detail = if from_page {
-                format!("call-back by {technician}: from their browser phone")
-            } else {
-                format!("call-back by {technician}: ringing their phone first")
-            };
-            router
-                .event(&ticket, CallEventKind::RoutingAttempt, &detail)
+            let reached = helpdesk
+                .ring_technician_then_caller(&ticket, &technician, &devices, from_page, gateway)
                 .await;
-            let shown = Presentation {
-                display_name: super::ring::presentation(&ticket),
-                user: ticket.caller_number.clone(),
-                auto_answer: from_page,
-            };
-            let Ok(Some((attempt, answer))) = router
-                .ring_devices_as(
-                    None,
-                    &ticket,
-                    &technician,
-                    &devices,
-                    TECHNICIAN_RING_FOR,
-                    &shown,
-                )
-                .await
-            else {
-                return;
-            };
-            let Ok(tech) = attempt.connect(&helpdesk.answer, answer).await else {
-                return;
-            };
-            helpdesk
-                .call_back_on(tech, &ticket, &technician, gateway, "call-back")
-                .await;
+            if claimed && !reached {
+                helpdesk.release_call_back(&ticket).await;
+            }
         });
         Ok(())
+    }
+
+    /// The web "Call back" once it may start: rings `devices` of `technician`, then, once
+    /// one answers, the caller of `ticket`. Returns whether the caller answered.
+    async fn ring_technician_then_caller(
+        self: &Arc<Self>,
+        ticket: &Ticket,
+        technician: &str,
+        devices: &[Target],
+        from_page: bool,
+        gateway: SocketAddr,
+    ) -> bool {
+        let language = self.dialplan().default_language;
+        let router = self.router(language);
+        let detail = if from_page {
+            format!("call-back by {technician}: from their browser phone")
+        } else {
+            format!("call-back by {technician}: ringing their phone first")
+        };
+        router
+            .event(ticket, CallEventKind::RoutingAttempt, &detail)
+            .await;
+        let shown = Presentation {
+            display_name: super::ring::presentation(ticket),
+            user: ticket.caller_number.clone(),
+            auto_answer: from_page,
+        };
+        let Ok(Some((attempt, answer))) = router
+            .ring_devices_as(
+                None,
+                ticket,
+                technician,
+                devices,
+                TECHNICIAN_RING_FOR,
+                &shown,
+            )
+            .await
+        else {
+            return false;
+        };
+        let Ok(tech) = attempt.connect(&self.answer, answer).await else {
+            return false;
+        };
+        self.call_back_on(tech, ticket, technician, gateway, "call-back")
+            .await
     }
 
     /// `*8` with nobody waiting live: takes the first call-back request of `teams` (or the
@@ -178,16 +213,22 @@ impl Helpdesk {
             .call_back_on(tech, &ticket, technician, gateway, how)
             .await
         {
-            crate::helpdesk::log_store(
-                self.store
-                    .set_disposition(
-                        ticket.id,
-                        Disposition::CallbackRequested,
-                        ticket.disposition_detail.as_deref(),
-                    )
-                    .await,
-            );
+            self.release_call_back(&ticket).await;
         }
+    }
+
+    /// Gives back a call-back request claimed from `ticket` (as read before the claim) whose
+    /// caller was not reached: it is `callback_requested` again, keeping its place on the board.
+    async fn release_call_back(&self, ticket: &Ticket) {
+        crate::helpdesk::log_store(
+            self.store
+                .set_disposition(
+                    ticket.id,
+                    Disposition::CallbackRequested,
+                    ticket.disposition_detail.as_deref(),
+                )
+                .await,
+        );
     }
 
     /// The technician's leg `tech` is connected: they hear ringback while Hotline dials the

@@ -173,7 +173,7 @@ pub(crate) async fn take_call(
 
 /// "Call back": rings the technician's phones, then dials the caller through the outbound
 /// gateway and joins them. 409 when it cannot start (no gateway, call still in progress, no
-/// phone to ring, no number).
+/// phone to ring, no number, a call-back request another technician took a moment ago).
 pub(crate) async fn call_back(
     State(state): State<AppState>,
     auth: Result<Auth, WebError>,
