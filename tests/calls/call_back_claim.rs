@@ -3,10 +3,12 @@
 //! and given back, keeping its place, when the technician does not answer.
 
 use super::features::{
-    network_callback_request, press, press_reply, server_with_gateway,
-    talk_to_the_echoing_phone, web_session, PASSWORD,
+    network_callback_request, press, press_reply, server_with_gateway, talk_to_the_echoing_phone,
+    web_session, PASSWORD,
 };
-use super::routing::{at, free_port, phone_scenario, phone_succeeded, technician, technician_phone};
+use super::routing::{
+    at, free_port, phone_scenario, phone_succeeded, technician, technician_phone,
+};
 use crate::support::tickets::{ticket_when, SETTLE};
 use hotline::accounts::Role;
 use hotline::store::Store;
