@@ -4,12 +4,16 @@
 //! and four at once. Needs the models (`hotline model fetch base` / `tiny.en`), espeak-ng, sox
 //! and the MBROLA voices (scripts/install-deps.sh --test).
 //!
-//! `cargo bench --bench transcribe -- [accuracy|delay|timing|chunks] [--decoding greedy|beam5]
-//! [--prompt on|off] [--audio-window full|fitted|fittedN] [--model base|tiny.en]…
-//! [--voices mbrola|all] [--windows full,fitted10,…] [--language en|fr]`: only one part, the
-//! decoding to measure (default: the server's defaults; accuracy with base and tiny.en, all
-//! voices). `chunks` compares, on voicemails of five sentences, the former 30 s parts with
-//! parts cut at pauses (each with the previous part's text as context) in each audio window.
+//! `cargo bench --bench transcribe -- [accuracy|delay|timing|chunks|voicemails]
+//! [--decoding greedy|beam5] [--prompt on|off] [--audio-window full|fitted|fittedN]
+//! [--model base|tiny.en]… [--voices mbrola|all] [--windows full,fitted10,…] [--language en|fr]
+//! [--part-min N]`: only one part, the decoding to measure (default: the server's defaults;
+//! accuracy with base and tiny.en, all voices). `chunks` compares, on voicemails of five
+//! sentences, the former 30 s parts with parts cut at pauses (each with the previous part's
+//! text as context) in each audio window. `voicemails` scores the voicemails of
+//! `bench/voicemails.tsv` (20–40 s, names, numbers, places; each said by both MBROLA voices of
+//! its language) twice: the draft (parts cut at pauses, transcribed as they are recorded) and
+//! the final pass (the whole recording, whisper's full window) that replaces it after hang-up.
 
 use hotline::media::chunker::{ChunkPolicy, Chunker};
 use hotline::transcribe::clean::{clean_segments, drop_context_repeats};
@@ -95,7 +99,9 @@ fn words(text: &str) -> Vec<String> {
 }
 
 /// The words a key word is looked for in: `words`, plus each hyphenated word joined, so the key
-/// word `email` is found in "e-mail" and `wifi` in "Wi-Fi" (the references spell them so).
+/// word `email` is found in "e-mail" and `wifi` in "Wi-Fi" (the references spell them so), plus
+/// runs of digit groups joined, so the extension `4183` is found in "41 83" (how French
+/// numbers are often written).
 fn heard_words(text: &str) -> Vec<String> {
     let mut heard = words(text);
     heard.extend(
@@ -103,6 +109,15 @@ fn heard_words(text: &str) -> Vec<String> {
             .filter(|w| w.contains('-'))
             .flat_map(|w| words(&w.replace('-', ""))),
     );
+    let all = words(text);
+    let digits = |w: &String| w.chars().all(|c| c.is_ascii_digit());
+    for start in 0..all.len() {
+        let mut joined = String::new();
+        for w in all[start..].iter().take_while(|w| digits(w)) {
+            joined.push_str(w);
+            heard.push(joined.clone());
+        }
+    }
     heard
 }
 
@@ -128,6 +143,13 @@ struct Args {
     delay: bool,
     timing: bool,
     chunks: bool,
+    voicemails_mode: bool,
+    /// `voicemails` without the draft: the final pass only.
+    no_draft: bool,
+    /// The company's names for the prompt (`vocabulary_file`), in `voicemails`.
+    vocabulary: Vocabulary,
+    /// No cut at a pause before a part has this many seconds (`part_min_secs`).
+    part_min: u64,
     /// The audio windows `chunks` tries on parts cut at pauses.
     windows: Vec<AudioWindow>,
     /// The languages `chunks` measures.
@@ -152,6 +174,10 @@ fn args() -> Args {
         delay: false,
         timing: false,
         chunks: false,
+        voicemails_mode: false,
+        no_draft: false,
+        vocabulary: Vocabulary::default(),
+        part_min: ChunkPolicy::default().min.as_secs(),
         windows: Vec::new(),
         languages: Vec::new(),
         voicemails: usize::MAX,
@@ -172,6 +198,12 @@ fn args() -> Args {
             "delay" => a.delay = true,
             "timing" => a.timing = true,
             "chunks" => a.chunks = true,
+            "voicemails" => a.voicemails_mode = true,
+            "--part-min" => a.part_min = value().parse().unwrap(),
+            "--no-draft" => a.no_draft = true,
+            "--vocabulary-file" => {
+                a.vocabulary = Vocabulary::load(&[], Some(std::path::Path::new(&value()))).unwrap()
+            }
             "--windows" => {
                 a.windows = value()
                     .split(',')
@@ -198,7 +230,7 @@ fn args() -> Args {
                     v => panic!("--voices mbrola|all, not {v}"),
                 }
             }
-            other => panic!("unknown argument {other}: [accuracy|delay|timing|chunks] [--decoding greedy|beam5] [--prompt on|off] [--audio-window full|fitted|fittedN] [--model base|tiny.en] [--voices mbrola|all] [--windows full,fitted10,…] [--language en|fr] [--voicemails N] [--length 30|120]"),
+            other => panic!("unknown argument {other}: [accuracy|delay|timing|chunks|voicemails] [--part-min N] [--no-draft] [--vocabulary-file F] [--decoding greedy|beam5] [--prompt on|off] [--audio-window full|fitted|fittedN] [--model base|tiny.en] [--voices mbrola|all] [--windows full,fitted10,…] [--language en|fr] [--voicemails N] [--length 30|120]"),
         }
     }
     if a.windows.is_empty() {
@@ -210,7 +242,7 @@ fn args() -> Args {
     if a.languages.is_empty() {
         a.languages = vec!["en".into(), "fr".into()];
     }
-    if !a.accuracy && !a.delay && !a.timing && !a.chunks {
+    if !a.accuracy && !a.delay && !a.timing && !a.chunks && !a.voicemails_mode {
         (a.accuracy, a.delay) = (true, true);
     }
     if a.models.is_empty() {
@@ -365,6 +397,9 @@ fn main() {
     if args.chunks {
         chunks(&args, &all);
     }
+    if args.voicemails_mode {
+        voicemails(&args);
+    }
 }
 
 /// Time per clip of each decoding, the variants taking turns on the same clip, so a machine
@@ -467,7 +502,7 @@ struct Part {
     audio: Vec<i16>,
 }
 
-fn cut(audio: &[i16], how: Cut) -> Vec<Part> {
+fn cut(audio: &[i16], how: Cut, policy: ChunkPolicy) -> Vec<Part> {
     match how {
         Cut::Parts30 => audio
             .chunks(30 * 8000)
@@ -478,7 +513,7 @@ fn cut(audio: &[i16], how: Cut) -> Vec<Part> {
             })
             .collect(),
         Cut::Pauses { .. } => {
-            let mut chunker = Chunker::new(ChunkPolicy::default());
+            let mut chunker = Chunker::new(policy);
             let mut chunks = chunker.push(audio);
             chunks.extend(chunker.finish());
             // As the recorder: a part without speech is not transcribed.
@@ -500,12 +535,13 @@ fn transcribe_parts(
     model: &WhisperModel,
     audio: &[i16],
     how: Cut,
+    policy: ChunkPolicy,
     options: &DecodeOptions,
 ) -> (String, Vec<(f64, f64)>) {
     let vocabulary = options.prompt;
     let mut texts: Vec<String> = Vec::new();
     let mut times = Vec::new();
-    for part in cut(audio, how) {
+    for part in cut(audio, how, policy) {
         let context = match how {
             Cut::Pauses { context: true } => texts.last().and_then(|t| context_tail(t)),
             _ => None,
@@ -605,7 +641,7 @@ fn chunks(args: &Args, all: &[Sentence]) {
                 let mut t = Tally::default();
                 let mut last = 0.0;
                 for vm in voicemails.iter().filter(|v| v.voice == *voice) {
-                    let (text, times) = transcribe_parts(&model, &vm.audio, *how, &options);
+                    let (text, times) = transcribe_parts(&model, &vm.audio, *how, policy(args), &options);
                     t.compute_s += times.iter().map(|(_, s)| s).sum::<f64>();
                     last += times.last().map_or(0.0, |(_, s)| *s);
                     t.audio_s += vm.audio.len() as f64 / 8000.0;
@@ -654,33 +690,73 @@ fn chunks(args: &Args, all: &[Sentence]) {
     }
 }
 
-/// When each voicemail's text is complete, in seconds after its hang-up: every voicemail starts
-/// at 0; its parts are queued as they are cut (`ready`, s) and taken in queue order by
-/// `workers` workers, each taking `service` s (measured alone).
-fn simulate(voicemails: &[Vec<(f64, f64)>], hangups: &[f64], workers: usize) -> Vec<f64> {
-    let mut jobs: Vec<(f64, usize, f64)> = voicemails
+/// Where the server cuts parts at pauses, with `--part-min` as `part_min_secs`.
+fn policy(args: &Args) -> ChunkPolicy {
+    ChunkPolicy {
+        min: std::time::Duration::from_secs(args.part_min),
+        ..ChunkPolicy::default()
+    }
+}
+
+/// One voicemail's jobs for the queue simulation: its parts (`ready` in the recording, s;
+/// compute time, s) and, if it gets one, its final pass (compute time), queued at hang-up.
+struct Jobs {
+    parts: Vec<(f64, f64)>,
+    whole: Option<f64>,
+    hangup: f64,
+}
+
+/// When each voicemail's draft (every part) and final text (the final pass, or the draft when
+/// there is none) are done, in seconds after its hang-up. Every voicemail starts at 0; `workers`
+/// workers take jobs as the store hands them out: a ready part first (oldest first), a ready
+/// final pass only when no part is ready; each job takes its measured time.
+fn simulate(voicemails: &[Jobs], workers: usize) -> Vec<(f64, f64)> {
+    // (ready, voicemail, service, is the final pass)
+    let mut jobs: Vec<(f64, usize, f64, bool)> = voicemails
         .iter()
         .enumerate()
-        .flat_map(|(v, parts)| {
-            parts
+        .flat_map(|(v, vm)| {
+            vm.parts
                 .iter()
-                .map(move |&(ready, service)| (ready, v, service))
+                .map(move |&(ready, service)| (ready, v, service, false))
+                .chain(vm.whole.map(|service| (vm.hangup, v, service, true)))
         })
         .collect();
     jobs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let mut free = vec![0.0f64; workers];
-    let mut done = vec![0.0f64; voicemails.len()];
-    for (ready, v, service) in jobs {
+    let mut draft = vec![0.0f64; voicemails.len()];
+    let mut fin = vec![0.0f64; voicemails.len()];
+    while !jobs.is_empty() {
         let w = (0..workers)
             .min_by(|&a, &b| free[a].total_cmp(&free[b]))
             .unwrap();
-        let end = free[w].max(ready) + service;
-        free[w] = end;
-        done[v] = done[v].max(end);
+        // Nothing ready when the worker frees up: it waits for the next job to be queued.
+        let now = free[w].max(jobs[0].0);
+        let pick = jobs
+            .iter()
+            .position(|j| j.0 <= now && !j.3)
+            .or_else(|| jobs.iter().position(|j| j.0 <= now))
+            .unwrap();
+        let (_, v, service, whole) = jobs.remove(pick);
+        free[w] = now + service;
+        if whole {
+            fin[v] = fin[v].max(free[w]);
+        } else {
+            draft[v] = draft[v].max(free[w]);
+        }
     }
-    done.iter()
-        .zip(hangups)
-        .map(|(d, h)| (d - h).max(0.0))
+    voicemails
+        .iter()
+        .enumerate()
+        .map(|(v, vm)| {
+            let d = (draft[v] - vm.hangup).max(0.0);
+            let f = if vm.whole.is_some() {
+                (fin[v] - vm.hangup).max(0.0)
+            } else {
+                d
+            };
+            (d, f)
+        })
         .collect()
 }
 
@@ -692,9 +768,10 @@ fn percentile(values: &[f64], p: f64) -> f64 {
 
 /// Hang-up to transcript, with the server's settings on this machine (one worker, one whisper
 /// thread per job) and the decoding and window given. Voicemails of about 30 and 120 s, English
-/// sentences by mb-us1 each starting at another sentence; every part is transcribed once,
-/// alone, to measure its time, and the queue is then played out with those times: one
-/// voicemail alone, and four recorded at the same time on one and on two workers.
+/// sentences by mb-us1 each starting at another sentence; every part (and the whole recording,
+/// for the final pass) is transcribed once, alone, to measure its time, and the queue is then
+/// played out with those times: one voicemail alone, and four recorded at the same time on one
+/// and on two workers. A cell reads "draft / final" where there is a final pass.
 fn delay(args: &Args, all: &[Sentence]) {
     let model = WhisperModel::load(&ModelKind::Base.file_in(&default_cache_dir())).unwrap();
     let prompt = args
@@ -715,10 +792,11 @@ fn delay(args: &Args, all: &[Sentence]) {
         .collect();
     println!();
     println!(
-        "decoding {}, prompt {}, audio window {}, 1 whisper thread, load average at start {}",
+        "decoding {}, prompt {}, audio window {} for parts at pauses (min {} s), 1 whisper thread, load average at start {}",
         args.search,
         if args.prompt { "on" } else { "off" },
         args.window,
+        args.part_min,
         load_average()
     );
     println!();
@@ -744,10 +822,22 @@ fn delay(args: &Args, all: &[Sentence]) {
             })
             .collect();
         let hangups: Vec<f64> = recordings.iter().map(|a| a.len() as f64 / 8000.0).collect();
-        for (name, how) in [
-            ("30 s parts", Cut::Parts30),
-            ("pauses", Cut::Pauses { context: true }),
-        ] {
+        // The final pass's time: the whole recording, full window, no context.
+        let whole: Vec<f64> = recordings
+            .iter()
+            .map(|a| {
+                let pcm = audio::phone_to_16k(a).unwrap();
+                let t0 = Instant::now();
+                let whole = DecodeOptions {
+                    window: AudioWindow::Full,
+                    ..options
+                };
+                model.transcribe_with(&pcm, &whole).unwrap();
+                t0.elapsed().as_secs_f64()
+            })
+            .collect();
+        // Each cut's parts are transcribed once; the final pass only adds its job.
+        let part_times = |how| -> Vec<Vec<(f64, f64)>> {
             // 30 s parts as before issue 17: the full window.
             let options = match how {
                 Cut::Parts30 => DecodeOptions {
@@ -756,35 +846,241 @@ fn delay(args: &Args, all: &[Sentence]) {
                 },
                 Cut::Pauses { .. } => options,
             };
-            let parts: Vec<Vec<(f64, f64)>> = recordings
+            recordings
                 .iter()
-                .map(|a| transcribe_parts(&model, a, how, &options).1)
-                .collect();
-            let alone: Vec<f64> = parts
+                .map(|a| transcribe_parts(&model, a, how, policy(args), &options).1)
+                .collect()
+        };
+        let (thirty, pauses) = (
+            part_times(Cut::Parts30),
+            part_times(Cut::Pauses { context: true }),
+        );
+        for (name, parts, final_pass) in [
+            ("30 s parts", &thirty, false),
+            ("pauses", &pauses, false),
+            ("pauses + final pass", &pauses, true),
+        ] {
+            let jobs: Vec<Jobs> = parts
                 .iter()
                 .zip(&hangups)
-                .map(|(p, h)| simulate(std::slice::from_ref(p), &[*h], 1)[0])
+                .zip(&whole)
+                .map(|((p, h), w)| Jobs {
+                    parts: p.clone(),
+                    whole: final_pass.then_some(*w),
+                    hangup: *h,
+                })
                 .collect();
-            let four = &parts[..4];
-            let slowest = |workers| {
-                simulate(four, &hangups[..4], workers)
-                    .into_iter()
-                    .fold(0.0, f64::max)
+            let alone: Vec<(f64, f64)> = jobs
+                .iter()
+                .map(|j| simulate(std::slice::from_ref(j), 1)[0])
+                .collect();
+            let cell = |f: &dyn Fn(&[f64]) -> f64, pairs: &[(f64, f64)]| {
+                let drafts: Vec<f64> = pairs.iter().map(|p| p.0).collect();
+                let finals: Vec<f64> = pairs.iter().map(|p| p.1).collect();
+                if final_pass {
+                    format!("{:.1} / {:.1} s", f(&drafts), f(&finals))
+                } else {
+                    format!("{:.1} s", f(&drafts))
+                }
             };
-            let busy: f64 =
-                parts.iter().flatten().map(|(_, s)| s).sum::<f64>() / hangups.iter().sum::<f64>();
+            let slowest = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
+            let busy: f64 = jobs
+                .iter()
+                .map(|j| j.parts.iter().map(|(_, s)| s).sum::<f64>() + j.whole.unwrap_or(0.0))
+                .sum::<f64>()
+                / hangups.iter().sum::<f64>();
             println!(
-                "| {secs} s | {name} | {count} | {} | {:.1} s | {:.1} s | {:.1} s | {:.1} s | {:.1} s | {:.0} % |",
-                parts.iter().map(Vec::len).sum::<usize>(),
-                percentile(&alone, 0.5),
-                percentile(&alone, 0.95),
-                percentile(&alone, 1.0),
-                slowest(1),
-                slowest(2),
+                "| {secs} s | {name} | {count} | {} | {} | {} | {} | {} | {} | {:.0} % |",
+                jobs.iter().map(|j| j.parts.len()).sum::<usize>(),
+                cell(&|v| percentile(v, 0.5), &alone),
+                cell(&|v| percentile(v, 0.95), &alone),
+                cell(&|v| percentile(v, 1.0), &alone),
+                cell(&slowest, &simulate(&jobs[..4], 1)),
+                cell(&slowest, &simulate(&jobs[..4], 2)),
                 100.0 * busy
             );
         }
     }
     println!();
     println!("load average at the end {}", load_average());
+}
+
+/// One line of `bench/voicemails.tsv`.
+struct Script {
+    language: String,
+    id: String,
+    text: String,
+    keywords: Vec<String>,
+}
+
+fn scripts() -> Vec<Script> {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/bench/voicemails.tsv"))
+            .unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            Script {
+                language: f[0].into(),
+                id: f[1].into(),
+                text: f[2].into(),
+                keywords: f[3].split(',').map(|k| k.trim().to_lowercase()).collect(),
+            }
+        })
+        .collect()
+}
+
+/// Scores one transcript into a tally, noting the key words missed.
+fn score(t: &mut Tally, reference: &str, keywords: &[String], text: &str, missed: &mut Vec<String>) {
+    let (e, len) = wer(reference, text);
+    t.errors += e;
+    t.words += len;
+    let heard = heard_words(text);
+    for k in keywords {
+        t.keys += 1;
+        if words(k).iter().all(|w| heard.contains(w)) {
+            t.found += 1;
+        } else {
+            missed.push(k.clone());
+        }
+    }
+    t.clips += 1;
+}
+
+/// A row of the `voicemails` table; the draft's cells are blank when it was not run.
+fn voicemail_row(language: &str, voice: &str, draft: &Tally, fin: &Tally) -> String {
+    let pct = |n: usize, of: usize| format!("{:.1} %", 100.0 * n as f64 / of as f64);
+    let (d_wer, d_keys, d_time) = if draft.clips == 0 {
+        ("—".to_string(), "—".to_string(), "—".to_string())
+    } else {
+        (
+            pct(draft.errors, draft.words),
+            pct(draft.found, draft.keys),
+            format!("{:.2} s", draft.compute_s / draft.clips as f64),
+        )
+    };
+    format!(
+        "| {language} | {voice} | {} | {:.1} s | {d_wer} | {d_keys} | {} | {} | {d_time} | {:.2} s |",
+        fin.clips,
+        fin.audio_s / fin.clips as f64,
+        pct(fin.errors, fin.words),
+        pct(fin.found, fin.keys),
+        fin.compute_s / fin.clips as f64,
+    )
+}
+
+/// The voicemails of `bench/voicemails.tsv`, each said by both MBROLA voices of its language:
+/// the draft (parts cut at pauses with the window given, the previous part's text as context,
+/// as the server transcribes them while the caller speaks) and the final pass (the whole
+/// recording, whisper's full window, as the server does after hang-up). 2 whisper threads.
+fn voicemails(args: &Args) {
+    let model = WhisperModel::load(&ModelKind::Base.file_in(&default_cache_dir())).unwrap();
+    let scripts = scripts();
+    println!(
+        "decoding {}, prompt {} ({} company names), draft: parts at pauses (min {} s) in window {}, 2 whisper threads, load average at start {}",
+        args.search,
+        if args.prompt { "on" } else { "off" },
+        args.vocabulary.words().len(),
+        args.part_min,
+        args.window,
+        load_average()
+    );
+    println!();
+    println!("| language | voice | voicemails | audio per voicemail | draft WER | draft key words | final WER | final key words | draft compute | final compute |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let voices = [("en", ["mb-us1", "mb-us2"]), ("fr", ["mb-fr1", "mb-fr4"])];
+    let mut missed: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    let mut worst: Vec<(f64, String, String, String)> = Vec::new();
+    for (language, voice_list) in voices {
+        if !args.languages.iter().any(|l| l == language) {
+            continue;
+        }
+        let prompt = args
+            .prompt
+            .then(|| initial_prompt(Some(language), None, &args.vocabulary))
+            .flatten();
+        let options = DecodeOptions {
+            language: Some(language),
+            threads: 2,
+            search: args.search,
+            prompt: prompt.as_deref(),
+            window: args.window,
+        };
+        let whole = DecodeOptions {
+            window: AudioWindow::Full,
+            ..options
+        };
+        let (mut draft_all, mut final_all) = (Tally::default(), Tally::default());
+        for voice in voice_list {
+            let (mut draft, mut fin) = (Tally::default(), Tally::default());
+            for s in scripts
+                .iter()
+                .filter(|s| s.language == language)
+                .take(args.voicemails)
+            {
+                let audio = phone_8k(voice, &s.text);
+                let secs = audio.len() as f64 / 8000.0;
+                if !args.no_draft {
+                    let (text, times) = transcribe_parts(
+                        &model,
+                        &audio,
+                        Cut::Pauses { context: true },
+                        policy(args),
+                        &options,
+                    );
+                    draft.compute_s += times.iter().map(|(_, t)| t).sum::<f64>();
+                    draft.audio_s += secs;
+                    let mut lost = Vec::new();
+                    score(&mut draft, &s.text, &s.keywords, &text, &mut lost);
+                    missed
+                        .entry(("draft".into(), voice.to_string()))
+                        .or_default()
+                        .extend(lost);
+                }
+                let pcm = audio::phone_to_16k(&audio).unwrap();
+                let t0 = Instant::now();
+                let heard = model.transcribe_with(&pcm, &whole).unwrap();
+                fin.compute_s += t0.elapsed().as_secs_f64();
+                fin.audio_s += secs;
+                let text = clean_segments(heard.segments, prompt.as_deref())
+                    .iter()
+                    .map(|s| s.text.trim().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let mut lost = Vec::new();
+                let before = fin.errors;
+                score(&mut fin, &s.text, &s.keywords, &text, &mut lost);
+                let (_, len) = wer(&s.text, &text);
+                worst.push((
+                    (fin.errors - before) as f64 / len as f64,
+                    format!("{} {voice}", s.id),
+                    s.text.clone(),
+                    text,
+                ));
+                missed
+                    .entry(("final".into(), voice.to_string()))
+                    .or_default()
+                    .extend(lost);
+            }
+            println!("{}", voicemail_row(language, voice, &draft, &fin));
+            draft_all.add(&draft);
+            final_all.add(&fin);
+        }
+        println!(
+            "{}",
+            voicemail_row(&format!("**{language}**"), "both", &draft_all, &final_all)
+        );
+    }
+    println!();
+    println!("load average at the end {}", load_average());
+    for ((pass, voice), keys) in &missed {
+        println!("key words missed, {pass}, {voice}: {}", keys.join(", "));
+    }
+    worst.sort_by(|a, b| b.0.total_cmp(&a.0));
+    println!();
+    println!("the five worst final transcripts:");
+    for (w, id, reference, heard) in worst.iter().take(5) {
+        println!("- {id}, WER {:.0} %\n  said:  {reference}\n  heard: {heard}", 100.0 * w);
+    }
 }

@@ -560,16 +560,21 @@ mod tests {
         let c = Config::from_toml("").unwrap().transcription;
         assert_eq!(c.decoding, Search::BEAM5);
         assert!(c.prompt);
-        assert_eq!(c.audio_window, AudioWindow::Full);
+        assert_eq!(c.audio_window, AudioWindow::Fitted { at_least_secs: 10 });
         assert!(c.part_context);
         let policy = c.chunk_policy();
         assert_eq!(
             (policy.min, policy.max),
             (
-                std::time::Duration::from_secs(30),
-                std::time::Duration::from_secs(30)
+                std::time::Duration::from_secs(6),
+                std::time::Duration::from_secs(10)
             ),
-            "30 s parts, not cut at pauses"
+            "parts of 6–10 s cut at pauses"
+        );
+        // The parts' 10 s window: the whole recording gets its final pass.
+        assert_eq!(
+            c.final_pass(),
+            crate::transcribe::worker::FinalPass::Always
         );
         assert!(c.decode_settings().unwrap().vocabulary.words().is_empty());
     }

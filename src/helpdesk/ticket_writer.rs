@@ -69,6 +69,11 @@ pub enum TicketWrite {
         path: String,
         language: Option<Language>,
     },
+    /// The whole voicemail, queued for its final pass once the caller has hung up.
+    Transcription {
+        path: String,
+        language: Option<Language>,
+    },
 }
 
 impl TicketWrite {
@@ -111,6 +116,11 @@ impl TicketWrite {
                 let language = language.map(Language::as_str);
                 store
                     .enqueue_transcription_part(id, path, language, part)
+                    .await
+            }
+            TicketWrite::Transcription { path, language } => {
+                store
+                    .enqueue_transcription(id, path, language.map(Language::as_str))
                     .await
             }
         }

@@ -20,7 +20,7 @@ use crate::media::chunker::ChunkPolicy;
 use crate::media::recording::{self, RecordStop, Recorder};
 use crate::store::{Store, StoreError, Ticket};
 use crate::tickets::{CallEventKind, Language, RecordingEnd, RecordingState, TicketRef};
-use crate::transcribe::worker::Wakeup;
+use crate::transcribe::worker::{FinalPass, Wakeup};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -35,6 +35,13 @@ pub struct TranscriptionQueue {
 impl TranscriptionQueue {
     pub fn new(store: Store, wakeup: Option<Wakeup>) -> TranscriptionQueue {
         TranscriptionQueue { store, wakeup }
+    }
+
+    /// Wakes a worker, if they run, for a job just queued.
+    fn wake(&self) {
+        if let Some(w) = &self.wakeup {
+            w.notify();
+        }
     }
 
     /// Queues part `n` of a call's voicemail through the call's ticket writer (kept through a
@@ -53,9 +60,43 @@ impl TranscriptionQueue {
                 language,
             })
             .await;
-        if let Some(w) = &self.wakeup {
-            w.notify();
-        }
+        self.wake();
+    }
+
+    /// Queues the whole of a call's voicemail for its final pass, through the call's ticket
+    /// writer, and wakes a worker (who takes it after every part waiting).
+    pub async fn enqueue_call_recording(
+        &self,
+        writer: &TicketWriter,
+        recording: &Path,
+        language: Option<Language>,
+    ) {
+        writer
+            .write(TicketWrite::Transcription {
+                path: recording.display().to_string(),
+                language,
+            })
+            .await;
+        self.wake();
+    }
+
+    /// Queues the whole of a ticket's voicemail for its final pass (once per recording) and
+    /// wakes a worker.
+    pub async fn enqueue_recording(
+        &self,
+        ticket_id: i64,
+        recording: &Path,
+        language: Option<Language>,
+    ) -> Result<(), StoreError> {
+        self.store
+            .enqueue_transcription(
+                ticket_id,
+                &recording.display().to_string(),
+                language.map(Language::as_str),
+            )
+            .await?;
+        self.wake();
+        Ok(())
     }
 
     /// Queues part `n` of a ticket's voicemail (once per part file) and wakes a worker.
@@ -75,9 +116,7 @@ impl TranscriptionQueue {
                 i64::try_from(n).unwrap_or(i64::MAX),
             )
             .await?;
-        if let Some(w) = &self.wakeup {
-            w.notify();
-        }
+        self.wake();
         Ok(())
     }
 }
@@ -95,6 +134,8 @@ pub struct Voicemail {
     dir: PathBuf,
     /// Where the parts transcribed while the caller speaks are cut.
     part: ChunkPolicy,
+    /// Whether the whole recording is transcribed again after hang-up.
+    final_pass: FinalPass,
     store: Store,
     queue: TranscriptionQueue,
     /// Room on the recordings disk, and the one error log per full-disk condition.
@@ -113,9 +154,16 @@ impl Voicemail {
             disk: RecordingsDisk::new(&dir, 0),
             dir,
             part,
+            final_pass: FinalPass::Never,
             store,
             queue,
         }
+    }
+
+    /// Transcribes the whole recording again after hang-up as `final_pass` says.
+    pub fn with_final_pass(mut self, final_pass: FinalPass) -> Self {
+        self.final_pass = final_pass;
+        self
     }
 
     /// Starts recordings only while the recordings disk has `bytes` free.
@@ -289,6 +337,11 @@ impl Voicemail {
                     .enqueue_call_part(writer, *n, part, language)
                     .await;
             }
+            if self.final_pass.wanted(info.parts) {
+                self.queue
+                    .enqueue_call_recording(writer, &info.path, language)
+                    .await;
+            }
         }
         Recorded {
             outcome: RecordingOutcome {
@@ -391,9 +444,15 @@ impl Voicemail {
             // cut now.
             match recording::split_into_parts(file, self.part) {
                 Ok(parts) => {
+                    let final_pass = self.final_pass.wanted(parts.len()) && !parts.is_empty();
                     for (n, part) in parts {
                         self.queue
                             .enqueue_part(*ticket_id, n, &part, language)
+                            .await?;
+                    }
+                    if final_pass {
+                        self.queue
+                            .enqueue_recording(*ticket_id, file, language)
                             .await?;
                     }
                     tracing::info!(%path, "interrupted recording repaired and queued for transcription");

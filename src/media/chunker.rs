@@ -22,7 +22,8 @@ pub struct ChunkPolicy {
 }
 
 impl Default for ChunkPolicy {
-    /// The measured defaults (docs/performance.md, "Chunks cut at pauses").
+    /// Cutting at every pause, as first measured (docs/performance.md, "Parts cut at
+    /// pauses"); the server's own defaults are `TranscriptionConfig`'s (6–10 s parts).
     fn default() -> Self {
         ChunkPolicy {
             min: Duration::from_secs(3),

@@ -114,6 +114,8 @@ pub struct RecordingInfo {
     pub has_speech: bool,
     /// The last part (what followed the last cut), when parts are cut and it holds speech.
     pub last_part: Option<(usize, PathBuf)>,
+    /// How many part files the recording was cut into (0 when parts are not cut).
+    pub parts: usize,
 }
 
 /// The file of part `n` of the recording at `path`: `HD-…-000001.part3.wav`.
@@ -310,6 +312,7 @@ impl Recorder {
             duration: self.duration(),
             has_speech: self.voice.heard_speech(),
             last_part: self.finished_parts.pop(),
+            parts: self.next_part,
         };
         self.writer
             .finalize()

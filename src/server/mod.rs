@@ -109,7 +109,8 @@ impl Server {
             transcript_part,
             store.clone(),
             TranscriptionQueue::new(store.clone(), None),
-        );
+        )
+        .with_final_pass(config.transcription.final_pass());
         helpdesk::restart::recover(&store, &recovery).await?;
         let transcriber = start_transcription(&config, &store)?;
         let (transports, inbound) =
@@ -176,6 +177,7 @@ impl Server {
                 transcriber.as_ref().map(|t| t.wakeup.clone()),
             ),
         )
+        .with_final_pass(config.transcription.final_pass())
         .keep_free(config.recordings.min_free_kib.saturating_mul(1024));
         let answer = AnswerContext {
             endpoint: endpoint.clone(),

@@ -98,7 +98,9 @@ impl Store {
     }
 
     /// Claims the oldest ready job as of `now`: queued and due, or running with an expired
-    /// lease. The claim holds the job until `now + lease`.
+    /// lease. The claim holds the job until `now + lease`. Parts go before whole recordings:
+    /// a part is a caller's draft text, still missing; a whole recording's job (the final pass
+    /// after hang-up, `transcribe::job`) only improves a text that is already there.
     pub async fn claim_transcription(
         &self,
         lease: Duration,
@@ -109,7 +111,7 @@ impl Store {
             "UPDATE transcription_jobs SET status = 'running', attempts = attempts + 1, lease_until = $2 \
              WHERE id = (SELECT id FROM transcription_jobs \
                          WHERE (status = 'queued' AND run_after <= $1) OR (status = 'running' AND lease_until < $1) \
-                         ORDER BY id LIMIT 1) \
+                         ORDER BY (part IS NULL), id LIMIT 1) \
                AND ((status = 'queued' AND run_after <= $1) OR (status = 'running' AND lease_until < $1)) \
              RETURNING id, ticket_id, recording_path, language, attempts, part",
         )
@@ -167,6 +169,14 @@ impl Store {
             self.transcript_stored(row)?;
             return Ok(true);
         }
+        if record.text.is_none() && Self::parts_heard(&mut tx, job.ticket_id).await? {
+            // The final pass heard nothing usable where the parts heard words: the draft
+            // stays rather than a blank.
+            tx.commit()
+                .await
+                .map_err(query_error("committing a transcription"))?;
+            return Ok(true);
+        }
         let row = sqlx::query(
             "UPDATE tickets SET transcript = $1, transcript_language = $2, transcript_segments = $3, transcript_model = $4, \
              transcript_ms = $5, updated_at = $6 WHERE id = $7 RETURNING reference",
@@ -201,8 +211,10 @@ impl Store {
     }
 
     /// Keeps one part's text and rebuilds the ticket's transcript from every part done so far,
-    /// in order, so the ticket shows the voicemail's text as it is transcribed. Returns the
-    /// ticket's `reference` row (None if it was deleted meanwhile).
+    /// in order, so the ticket shows the voicemail's text as it is transcribed. Once the whole
+    /// recording's job is done its text stays: a part finished later (a retry, a second
+    /// worker) is kept but does not overwrite it. Returns the ticket's `reference` row (None if
+    /// the ticket was deleted meanwhile, or its final text is already there).
     async fn store_part(
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         ticket_id: i64,
@@ -261,7 +273,9 @@ impl Store {
         let text = (!texts.is_empty()).then(|| texts.join(" "));
         sqlx::query(
             "UPDATE tickets SET transcript = $1, transcript_language = $2, transcript_segments = $3, transcript_model = $4, \
-             transcript_ms = $5, updated_at = $6 WHERE id = $7 RETURNING reference",
+             transcript_ms = $5, updated_at = $6 WHERE id = $7 \
+             AND NOT EXISTS (SELECT 1 FROM transcription_jobs WHERE ticket_id = $7 AND part IS NULL AND status = 'done') \
+             RETURNING reference",
         )
         .bind(text)
         .bind(language)
@@ -273,6 +287,34 @@ impl Store {
         .fetch_optional(&mut **tx)
         .await
         .map_err(query_error("assembling the transcript"))
+    }
+
+    /// Whether any part of a ticket's voicemail was heard as words.
+    async fn parts_heard(
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        ticket_id: i64,
+    ) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM transcript_parts WHERE ticket_id = $1 AND text IS NOT NULL",
+        )
+        .bind(ticket_id)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(query_error("reading transcript parts"))?;
+        Ok(required::<i64>(&row, "n")? > 0)
+    }
+
+    /// Whether a ticket's transcript is final: the whole recording's job (the final pass after
+    /// hang-up) is done. False while only the parts' draft is there.
+    pub async fn transcript_final(&self, ticket_id: i64) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM transcription_jobs WHERE ticket_id = $1 AND part IS NULL AND status = 'done'",
+        )
+        .bind(ticket_id)
+        .fetch_one(self.pool())
+        .await
+        .map_err(query_error("reading the transcription queue"))?;
+        Ok(required::<i64>(&row, "n")? > 0)
     }
 
     /// How many parts of a ticket's voicemail have been transcribed.

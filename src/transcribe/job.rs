@@ -144,6 +144,16 @@ fn start_in_recording(job: &TranscriptionJob) -> Duration {
     }
 }
 
+/// The audio window a job is encoded with: the configured one for parts (a short one makes
+/// the text come sooner), whisper's full 30 s for a whole recording (the final pass after
+/// hang-up, there for the better text).
+fn window_for(job: &TranscriptionJob, settings: &DecodeSettings) -> AudioWindow {
+    match job.part {
+        Some(_) => settings.window,
+        None => AudioWindow::Full,
+    }
+}
+
 /// Runs one job: audio from the recording, whisper (prompted with the helpdesk's words in the
 /// caller's language and `category`'s, then `previous`, the text of the part before), clean-up.
 pub fn transcribe_job(
@@ -166,7 +176,7 @@ pub fn transcribe_job(
         threads: settings.threads,
         search: settings.search,
         prompt: prompt.as_deref(),
-        window: settings.window,
+        window: window_for(job, settings),
     };
     let started = Instant::now();
     let transcript = model.transcribe_with(&audio, &options)?;

@@ -42,6 +42,12 @@ pub struct WhisperModel {
 
 static LOGGING: Once = Once::new();
 
+/// Audio longer than this (10 s at 16 kHz, longer than any part) is split into segments of at
+/// most [`SEGMENT_CHARS`] characters.
+const LONG_AUDIO_SAMPLES: usize = 10 * 16_000;
+/// About a sentence, 5–8 s of speech.
+const SEGMENT_CHARS: i32 = 120;
+
 impl WhisperModel {
     pub fn load(path: &Path) -> Result<WhisperModel, ModelError> {
         if !path.is_file() {
@@ -116,6 +122,14 @@ impl WhisperModel {
             params.set_tokens(&prompt_tokens);
         }
         params.set_audio_ctx(options.window.audio_ctx(audio_16k.len()));
+        if audio_16k.len() > LONG_AUDIO_SAMPLES {
+            // A whole voicemail (the final pass) may come back as one segment for 30 s of
+            // speech; split at words, with each token's time, so the ticket page can still
+            // play it from near each sentence. Text is decoded the same either way.
+            params.set_token_timestamps(true);
+            params.set_max_len(SEGMENT_CHARS);
+            params.set_split_on_word(true);
+        }
         let language = options.language;
         let lang = if self.multilingual {
             language

@@ -54,6 +54,11 @@ pub struct TranscriptionConfig {
     /// Give whisper the end of the previous part's text after the helpdesk's words, so a
     /// sentence cut between parts reads on.
     pub part_context: bool,
+    /// After hang-up, transcribe the whole voicemail once more with whisper's full window and
+    /// replace the parts' text with it (parts first: the draft comes at once, the final text
+    /// seconds later). Only when the parts could have cost words: more than one part, or parts
+    /// encoded in a shorter window.
+    pub final_pass: bool,
 }
 
 impl Default for TranscriptionConfig {
@@ -65,20 +70,22 @@ impl Default for TranscriptionConfig {
             model_dir: None,
             models: BTreeMap::new(),
             default_model: "base".into(),
-            // Parts of up to 30 s, cut at the quietest moment of their last two seconds, not
-            // at every pause: short parts cut at pauses made English WER 6 % → 11–14 % and
-            // doubled the worker time per voicemail (docs/performance.md, "Parts cut at
-            // pauses"). `part_secs = 10`, `part_min_secs = 3` turn pause-cutting on.
-            part_secs: 30,
-            part_min_secs: 30,
+            // Parts of 6–10 s cut at pauses, in a 10 s window: one caller's draft is text
+            // about 2.4 s (p50) after hang-up against 12.4 s for a 30 s part, and the final
+            // pass (the whole recording, full window) then brings back the accuracy the short
+            // parts cost (docs/performance.md, "Draft and final pass"). A 6 s minimum halves
+            // the parts of a 3 s one: the worker is 40 % busy per caller, not 58 %.
+            part_secs: 10,
+            part_min_secs: 6,
             part_pause_ms: 500,
             decoding: Search::BEAM5,
             prompt: true,
             vocabulary: Vec::new(),
             vocabulary_file: None,
-            // Whisper's own 30 s window: the fitted ones cost accuracy (see above).
-            audio_window: AudioWindow::Full,
+            // For the parts only: the final pass always encodes whisper's own 30 s window.
+            audio_window: AudioWindow::Fitted { at_least_secs: 10 },
             part_context: true,
+            final_pass: true,
         }
     }
 }
@@ -93,6 +100,15 @@ impl TranscriptionConfig {
         }
     }
 
+    /// When a voicemail's whole recording is transcribed again after hang-up.
+    pub fn final_pass(&self) -> FinalPass {
+        match (self.final_pass, self.audio_window) {
+            (false, _) => FinalPass::Never,
+            (true, AudioWindow::Full) => FinalPass::WhenCut,
+            (true, _) => FinalPass::Always,
+        }
+    }
+
     /// What every job is decoded with; the word list is read and checked here, at start-up.
     pub fn decode_settings(&self) -> Result<DecodeSettings, VocabularyError> {
         Ok(DecodeSettings {
@@ -103,6 +119,27 @@ impl TranscriptionConfig {
             window: self.audio_window,
             context: self.part_context,
         })
+    }
+}
+
+/// When the whole voicemail is transcribed again after hang-up (`final_pass`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinalPass {
+    Never,
+    /// When it was cut into more than one part: whisper heard each alone.
+    WhenCut,
+    /// Whenever it has speech: its parts were encoded in a window shorter than whisper's own.
+    Always,
+}
+
+impl FinalPass {
+    /// Whether a voicemail cut into `parts` part files gets its final pass.
+    pub fn wanted(self, parts: usize) -> bool {
+        match self {
+            FinalPass::Never => false,
+            FinalPass::WhenCut => parts > 1,
+            FinalPass::Always => true,
+        }
     }
 }
 
@@ -348,5 +385,26 @@ fn settle_failure(
         Err(e) => {
             tracing::error!(job = job.id, error = %e, "cannot record a transcription failure")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_final_pass_runs_when_the_parts_could_have_cost_words() {
+        let mut c = TranscriptionConfig::default();
+        c.audio_window = AudioWindow::Full;
+        // Full window: one part is the whole recording already; several parts are not.
+        assert_eq!(c.final_pass(), FinalPass::WhenCut);
+        assert!(!c.final_pass().wanted(1));
+        assert!(c.final_pass().wanted(2));
+        // A shorter window for the parts: even one part is worth the full window afterwards.
+        c.audio_window = "fitted10".parse().unwrap();
+        assert_eq!(c.final_pass(), FinalPass::Always);
+        assert!(c.final_pass().wanted(1));
+        c.final_pass = false;
+        assert!(!c.final_pass().wanted(5));
     }
 }

@@ -1,5 +1,6 @@
 //! A voicemail is cut into parts at the caller's pauses and transcribed while the caller still
-//! speaks: its text is on the ticket before the call is over, assembled in order.
+//! speaks: its text is on the ticket before the call is over, assembled in order, and the
+//! final pass over the whole recording replaces it after hang-up.
 
 use crate::support::server::TestServer;
 use crate::support::tickets::{settled_ticket, ticket_when};
@@ -101,6 +102,14 @@ async fn a_voicemail_is_transcribed_in_parts_cut_at_pauses_while_the_caller_spea
     assert_eq!(ua.bye().await.status_code.code(), 200);
     let ticket = settled_ticket(&store, &call_id).await;
     assert_eq!(ticket.disposition, Disposition::Voicemail);
+    // The draft is there; after hang-up the whole recording's final pass (full window, the
+    // default with parts in a shorter one) replaces it.
+    let id = ticket.id;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !store.transcript_final(id).await.unwrap() {
+        assert!(Instant::now() < deadline, "no final pass 120 s after hang-up");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let ticket = ticket_when(
         &store,
         &call_id,
@@ -120,10 +129,13 @@ async fn a_voicemail_is_transcribed_in_parts_cut_at_pauses_while_the_caller_spea
         .map(|(_, key)| text.find(key).unwrap())
         .collect();
     assert!(at[0] < at[1] && at[1] < at[2], "out of order: {text}");
-    // One part per sentence (cut at the pauses), not one 30 s window.
+    // One part per sentence (cut at the pauses), not one 30 s window, and the final pass.
     let parts = store.transcript_parts_done(ticket.id).await.unwrap();
     assert!(parts >= 3, "{parts} parts: {text}");
-    // Segment times run on across parts: each part's segments start where the part starts.
+    let counts = store.transcription_counts().await.unwrap();
+    assert_eq!(counts.done, parts + 1, "{counts:?}");
+    // The final pass's segments: the whole recording split at words into sentence-long
+    // segments with their times (the parts' offsets are checked in tests/store/queue.rs).
     let segments = ticket.transcript_segments.unwrap();
     let starts: Vec<u64> = segments
         .as_array()
@@ -133,7 +145,7 @@ async fn a_voicemail_is_transcribed_in_parts_cut_at_pauses_while_the_caller_spea
         .collect();
     assert!(starts.windows(2).all(|w| w[0] <= w[1]), "{starts:?}");
     assert!(
-        *starts.last().unwrap() >= 7000,
+        starts.last().is_some_and(|&last| last >= 7000),
         "the last sentence starts past 7 s: {starts:?}"
     );
 }

@@ -295,7 +295,95 @@ async fn parts_finishing_out_of_order_still_read_in_order(Db { store, .. }: Db) 
     assert_eq!(store.transcript_parts_done(t.id).await.unwrap(), 2);
 }
 
+/// The final pass: the whole recording's job, queued after the last part, waits behind every
+/// part (of any ticket) and then replaces the parts' draft; a part finished after it is kept
+/// but does not bring the draft back; a final pass that heard nothing leaves the draft.
+async fn the_whole_recording_replaces_the_parts_draft_and_goes_after_every_part(
+    Db { store, .. }: Db,
+) {
+    let (a, b) = (
+        store.create_ticket(&call("1")).await.unwrap(),
+        store.create_ticket(&call("2")).await.unwrap(),
+    );
+    let lease = |job: &hotline::store::TranscriptionJob| (job.ticket_id, job.part);
+    for n in 0..2 {
+        store
+            .enqueue_transcription_part(a.id, &format!("/data/a.part{n}.wav"), Some("en"), n)
+            .await
+            .unwrap();
+    }
+    store
+        .enqueue_transcription(a.id, "/data/a.wav", Some("en"))
+        .await
+        .unwrap();
+    // Another caller's part queued after a's final pass still goes first.
+    store
+        .enqueue_transcription_part(b.id, "/data/b.part0.wav", Some("en"), 0)
+        .await
+        .unwrap();
+    let now = Utc::now();
+    let mut claimed = Vec::new();
+    while let Some(job) = store.claim_transcription(LEASE, now).await.unwrap() {
+        claimed.push(job);
+    }
+    assert_eq!(
+        claimed.iter().map(lease).collect::<Vec<_>>(),
+        vec![(a.id, Some(0)), (a.id, Some(1)), (b.id, Some(0)), (a.id, None)]
+    );
+    let (part0, part1, whole) = (&claimed[0], &claimed[1], &claimed[3]);
+    assert!(store
+        .complete_transcription(part0, &record("My printer"), now)
+        .await
+        .unwrap());
+    let draft = store.ticket(a.id).await.unwrap().unwrap();
+    assert_eq!(draft.transcript.as_deref(), Some("My printer"));
+    assert!(store
+        .complete_transcription(whole, &record("My printer stopped working."), now)
+        .await
+        .unwrap());
+    let fin = store.ticket(a.id).await.unwrap().unwrap();
+    assert_eq!(
+        fin.transcript.as_deref(),
+        Some("My printer stopped working.")
+    );
+    // A part finishing late (a retry) is kept, and the final text stays.
+    assert!(store
+        .complete_transcription(part1, &record("stop working"), now)
+        .await
+        .unwrap());
+    assert_eq!(store.transcript_parts_done(a.id).await.unwrap(), 2);
+    let t = store.ticket(a.id).await.unwrap().unwrap();
+    assert_eq!(t.transcript.as_deref(), Some("My printer stopped working."));
+
+    // b: the final pass hears nothing where its part heard words: the draft stays.
+    let b_part = &claimed[2];
+    assert!(store
+        .complete_transcription(b_part, &record("VPN is down"), now)
+        .await
+        .unwrap());
+    store
+        .enqueue_transcription(b.id, "/data/b.wav", Some("en"))
+        .await
+        .unwrap();
+    // Queued just now: claimed as of now, not as of the first claims.
+    let b_whole = store
+        .claim_transcription(LEASE, Utc::now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(lease(&b_whole), (b.id, None));
+    let mut nothing = record("");
+    nothing.text = None;
+    assert!(store
+        .complete_transcription(&b_whole, &nothing, now)
+        .await
+        .unwrap());
+    let t = store.ticket(b.id).await.unwrap().unwrap();
+    assert_eq!(t.transcript.as_deref(), Some("VPN is down"));
+}
+
 on_both!(
+    the_whole_recording_replaces_the_parts_draft_and_goes_after_every_part,
     parts_finishing_out_of_order_still_read_in_order,
     a_job_is_claimed_once_and_completed_once,
     an_expired_lease_is_taken_over_and_the_old_claim_cannot_finish,
