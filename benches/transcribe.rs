@@ -641,7 +641,8 @@ fn chunks(args: &Args, all: &[Sentence]) {
                 let mut t = Tally::default();
                 let mut last = 0.0;
                 for vm in voicemails.iter().filter(|v| v.voice == *voice) {
-                    let (text, times) = transcribe_parts(&model, &vm.audio, *how, policy(args), &options);
+                    let (text, times) =
+                        transcribe_parts(&model, &vm.audio, *how, policy(args), &options);
                     t.compute_s += times.iter().map(|(_, s)| s).sum::<f64>();
                     last += times.last().map_or(0.0, |(_, s)| *s);
                     t.audio_s += vm.audio.len() as f64 / 8000.0;
@@ -932,7 +933,13 @@ fn scripts() -> Vec<Script> {
 }
 
 /// Scores one transcript into a tally, noting the key words missed.
-fn score(t: &mut Tally, reference: &str, keywords: &[String], text: &str, missed: &mut Vec<String>) {
+fn score(
+    t: &mut Tally,
+    reference: &str,
+    keywords: &[String],
+    text: &str,
+    missed: &mut Vec<String>,
+) {
     let (e, len) = wer(reference, text);
     t.errors += e;
     t.words += len;
@@ -1081,6 +1088,9 @@ fn voicemails(args: &Args) {
     println!();
     println!("the five worst final transcripts:");
     for (w, id, reference, heard) in worst.iter().take(5) {
-        println!("- {id}, WER {:.0} %\n  said:  {reference}\n  heard: {heard}", 100.0 * w);
+        println!(
+            "- {id}, WER {:.0} %\n  said:  {reference}\n  heard: {heard}",
+            100.0 * w
+        );
     }
 }

@@ -572,10 +572,7 @@ mod tests {
             "parts of 6–10 s cut at pauses"
         );
         // The parts' 10 s window: the whole recording gets its final pass.
-        assert_eq!(
-            c.final_pass(),
-            crate::transcribe::worker::FinalPass::Always
-        );
+        assert_eq!(c.final_pass(), crate::transcribe::worker::FinalPass::Always);
         assert!(c.decode_settings().unwrap().vocabulary.words().is_empty());
     }
 

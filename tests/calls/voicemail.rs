@@ -107,7 +107,10 @@ async fn a_voicemail_is_transcribed_in_parts_cut_at_pauses_while_the_caller_spea
     let id = ticket.id;
     let deadline = Instant::now() + Duration::from_secs(120);
     while !store.transcript_final(id).await.unwrap() {
-        assert!(Instant::now() < deadline, "no final pass 120 s after hang-up");
+        assert!(
+            Instant::now() < deadline,
+            "no final pass 120 s after hang-up"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let ticket = ticket_when(

@@ -328,7 +328,12 @@ async fn the_whole_recording_replaces_the_parts_draft_and_goes_after_every_part(
     }
     assert_eq!(
         claimed.iter().map(lease).collect::<Vec<_>>(),
-        vec![(a.id, Some(0)), (a.id, Some(1)), (b.id, Some(0)), (a.id, None)]
+        vec![
+            (a.id, Some(0)),
+            (a.id, Some(1)),
+            (b.id, Some(0)),
+            (a.id, None)
+        ]
     );
     let (part0, part1, whole) = (&claimed[0], &claimed[1], &claimed[3]);
     assert!(store
