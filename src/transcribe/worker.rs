@@ -394,8 +394,10 @@ mod tests {
 
     #[test]
     fn the_final_pass_runs_when_the_parts_could_have_cost_words() {
-        let mut c = TranscriptionConfig::default();
-        c.audio_window = AudioWindow::Full;
+        let mut c = TranscriptionConfig {
+            audio_window: AudioWindow::Full,
+            ..TranscriptionConfig::default()
+        };
         // Full window: one part is the whole recording already; several parts are not.
         assert_eq!(c.final_pass(), FinalPass::WhenCut);
         assert!(!c.final_pass().wanted(1));
