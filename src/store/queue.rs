@@ -240,10 +240,12 @@ impl Store {
     /// PostgreSQL; every row on SQLite (one node owns the file).
     pub async fn forget_own_queue(&self) -> Result<u64, StoreError> {
         let done = match self.own_rows() {
-            Some(node) => sqlx::query("DELETE FROM queue_waiting WHERE node = $1")
-                .bind(node.as_str())
-                .execute(self.writer())
-                .await,
+            Some(node) => {
+                sqlx::query("DELETE FROM queue_waiting WHERE node = $1")
+                    .bind(node.as_str())
+                    .execute(self.writer())
+                    .await
+            }
             None => {
                 sqlx::query("DELETE FROM queue_waiting")
                     .execute(self.writer())

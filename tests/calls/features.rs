@@ -352,7 +352,11 @@ pub(super) async fn web_session(
 }
 
 /// Presses "Take call" for `reference`; returns the HTTP status.
-pub(super) async fn take_call(server: &TestServer, session: &(String, String), reference: &str) -> u16 {
+pub(super) async fn take_call(
+    server: &TestServer,
+    session: &(String, String),
+    reference: &str,
+) -> u16 {
     press(server, session, reference, "take").await
 }
 

@@ -74,9 +74,11 @@ async fn answered_by_tess(store: &Store, call_id: &str, how: &str) {
     assert_eq!(ticket.assignee.as_deref(), Some("tess"));
     let events = store.events(ticket.id).await.unwrap();
     assert!(
-        events.iter().any(|e| e.kind == CallEventKind::TechnicianAnswered
-            && e.detail.starts_with("tess on sip:tess@")
-            && e.detail.ends_with(how)),
+        events
+            .iter()
+            .any(|e| e.kind == CallEventKind::TechnicianAnswered
+                && e.detail.starts_with("tess on sip:tess@")
+                && e.detail.ends_with(how)),
         "{events:?}"
     );
 }
@@ -135,11 +137,6 @@ async fn star_8_on_one_node_rings_the_technicians_phone_for_a_caller_waiting_on_
     let dialled = dial_as(&b, "tess", "*8", PASSWORD, HOTLINE_HANGS_UP.into());
     phone_succeeded(&dialled.await.unwrap());
     talk_to_the_echoing_phone(&mut caller, phone).await;
-    answered_by_tess(
-        &store,
-        &ticket.call_id,
-        "(taken with *8 on another node)",
-    )
-    .await;
+    answered_by_tess(&store, &ticket.call_id, "(taken with *8 on another node)").await;
     stop(db, a, b).await;
 }

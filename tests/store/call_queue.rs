@@ -55,7 +55,10 @@ async fn positions_count_every_nodes_callers_by_priority_then_arrival(db: Db) {
     // From A, the first caller of the team waiting elsewhere is B's P2.
     let teams = ["network".to_string()];
     let next = a.first_waiting_elsewhere(&teams, None, now).await.unwrap();
-    assert_eq!(next.map(|w| (w.ticket_id, w.node)), Some((urgent.ticket_id, "pbx-b".into())));
+    assert_eq!(
+        next.map(|w| (w.ticket_id, w.node)),
+        Some((urgent.ticket_id, "pbx-b".into()))
+    );
 
     // The P2 caller's call is over (its node closed it): they no longer count.
     b.set_disposition(urgent.ticket_id, Disposition::CallbackRequested, None)
@@ -100,7 +103,11 @@ async fn a_take_request_is_claimed_once_by_the_node_the_caller_waits_on(db: Db) 
     let claimed: Vec<TakeRequest> = one.into_iter().chain(two).collect();
     assert_eq!(claimed.len(), 1, "{claimed:?}");
     assert_eq!(
-        (claimed[0].ticket_id, claimed[0].technician.as_str(), claimed[0].via),
+        (
+            claimed[0].ticket_id,
+            claimed[0].technician.as_str(),
+            claimed[0].via
+        ),
         (ticket.id, "tess", TakeVia::WebLog)
     );
     assert!(claim(&a).await.is_empty(), "a claimed request is gone");
@@ -117,7 +124,10 @@ async fn a_take_request_is_claimed_once_by_the_node_the_caller_waits_on(db: Db) 
         .await
         .unwrap();
     a.leave_queue(spot.id).await.unwrap();
-    assert!(claim(&a).await.is_empty(), "the caller no longer waits on A");
+    assert!(
+        claim(&a).await.is_empty(),
+        "the caller no longer waits on A"
+    );
     let expired = Utc::now() + Span::seconds(11);
     assert!(a.claim_take_requests(expired).await.unwrap().is_empty());
     a.join_queue(ticket.id, "network", Priority::new(3), Utc::now())

@@ -128,7 +128,10 @@ impl<L> CallQueues<L> {
                 // A row written after all is deleted at the next start, or stops counting
                 // once this call is over.
                 Err(_) => {
-                    tracing::error!(ticket, "the shared queue did not answer; positions count this node only");
+                    tracing::error!(
+                        ticket,
+                        "the shared queue did not answer; positions count this node only"
+                    );
                 }
             }
         }
@@ -270,7 +273,10 @@ impl<L> Place<'_, L> {
                     tracing::warn!(error = %e, ticket = self.ticket, "shared queue unreadable; telling this node's position");
                 }
                 Err(_) => {
-                    tracing::warn!(ticket = self.ticket, "shared queue slow; telling this node's position");
+                    tracing::warn!(
+                        ticket = self.ticket,
+                        "shared queue slow; telling this node's position"
+                    );
                 }
             }
         }

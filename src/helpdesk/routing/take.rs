@@ -40,15 +40,27 @@ impl Helpdesk {
         reference: TicketRef,
     ) -> Result<(), TakeError> {
         let text = reference.to_string();
-        match self.queues.snapshot().into_iter().find(|e| e.reference == text) {
-            Some(waiting) => self.take_waiting(technician, waiting, TakeVia::WebLog).await,
+        match self
+            .queues
+            .snapshot()
+            .into_iter()
+            .find(|e| e.reference == text)
+        {
+            Some(waiting) => {
+                self.take_waiting(technician, waiting, TakeVia::WebLog)
+                    .await
+            }
             None => self.ask_other_node(technician, reference).await,
         }
     }
 
     /// Writes a take request for a caller waiting on another node, once it is known they wait
     /// there and the technician has a phone that node can ring.
-    async fn ask_other_node(&self, technician: &str, reference: TicketRef) -> Result<(), TakeError> {
+    async fn ask_other_node(
+        &self,
+        technician: &str,
+        reference: TicketRef,
+    ) -> Result<(), TakeError> {
         let store_error = |e: crate::store::StoreError| TakeError::Store(e.to_string());
         let Some(store) = self.queues.shared_store() else {
             return Err(TakeError::NotWaiting);
