@@ -6,7 +6,9 @@
 //! The caller is already known to be the technician (`phones::Phones::identify` checked their
 //! password); this module answers, does what the code says, confirms with a short prompt and
 //! hangs up — except for a pick-up, where the answered leg is handed to the waiting caller's
-//! task, which bridges it and hangs it up when the conversation ends.
+//! task, which bridges it and hangs it up when the conversation ends. A caller waiting on
+//! another node (nodes sharing PostgreSQL) is not bridged to this leg: the technician hears
+//! that their phone will ring, and the caller's node rings it (`routing::remote_take`).
 
 use super::routing::Pickup;
 use super::Helpdesk;
@@ -121,6 +123,20 @@ pub async fn run(call: NewCall, technician: String, code: FeatureCode, helpdesk:
                 }
                 Err(pickup) => {
                     control = pickup.leg;
+                    // Nobody waits live here, but someone may on another node: that node rings
+                    // this technician's phones. Asked only once this call is over, so the
+                    // phone that dialled is free to ring.
+                    if let Some(ticket) = helpdesk
+                        .first_waiting_elsewhere(&technician, &teams, reference)
+                        .await
+                    {
+                        tracing::info!(parent: &span, ticket, "taking a caller waiting on another node");
+                        helpdesk
+                            .tell_and_hang_up(control, language, "pickup_ringing")
+                            .await;
+                        helpdesk.request_take_elsewhere(ticket, &technician).await;
+                        return;
+                    }
                     // Nobody waits live: a caller who asked to be called back is next, called
                     // from this very phone.
                     match helpdesk.claim_call_back(&teams, reference).await {

@@ -43,7 +43,8 @@ pub struct Helpdesk {
     pub(crate) voicemail: Voicemail,
     /// Who routed calls ring: the rota, presence and phones, read when ringing.
     pub(crate) roster: routing::StoreRoster,
-    /// Callers waiting for a team on this node.
+    /// Callers waiting for a team on this node (also written to the store on PostgreSQL, for
+    /// the other nodes).
     pub(crate) queues: routing::CallQueues,
     /// Technicians' phones: tells a technician's call (a feature code) from a caller's.
     pub(crate) phones: crate::phones::Phones,
@@ -78,7 +79,12 @@ impl Helpdesk {
         };
         Helpdesk {
             roster,
-            queues: routing::CallQueues::default(),
+            // Several nodes can only share PostgreSQL: on SQLite the queue stays this node's.
+            queues: if store.dialect() == crate::store::Dialect::Postgres {
+                routing::CallQueues::shared(store.clone())
+            } else {
+                routing::CallQueues::default()
+            },
             phones,
             gateway,
             conversations,

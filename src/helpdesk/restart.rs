@@ -1,7 +1,7 @@
 //! What the helpdesk repairs when it starts after a stop it did not choose (a crash, `kill -9`):
 //! transcriptions that were running, recordings that were cut, and the tickets of calls that
 //! were in progress (a caller who was waiting in a queue keeps their place as a call-back
-//! request).
+//! request, and their row in the shared queue is deleted).
 //!
 //! Only this node's: on PostgreSQL, several nodes share the database, and each ticket names
 //! the node that took its call (`node` in the configuration), so a restarting node closes the
@@ -29,6 +29,12 @@ pub async fn recover(store: &Store, voicemail: &Voicemail) -> Result<(), StoreEr
     }
     // Recordings first: a call cut mid-voicemail is closed below as a voicemail.
     voicemail.recover_interrupted().await?;
+    // No caller waits through a restart: the queue rows the stop left go (their tickets are
+    // closed below, a queued caller's as a call-back request).
+    let n = store.forget_own_queue().await?;
+    if n > 0 {
+        tracing::info!(callers = n, "queue places left by the last stop deleted");
+    }
     let n = close_cut_calls(store).await?;
     if n > 0 {
         tracing::warn!(

@@ -229,6 +229,9 @@ impl Server {
                 tracing::error!(error = %e, "web log stopped");
             }
         });
+        // Take requests from other nodes for this node's waiting callers (PostgreSQL only).
+        let _remote_take =
+            helpdesk::routing::remote_take::start(helpdesk.clone(), shutdown_rx.clone());
         let dispatcher = tokio::spawn(dispatch_calls(new_calls, helpdesk.clone(), shutdown_rx));
         tracing::info!(%sip_addr, "Hotline answering SIP on UDP and TCP");
         if let Some(tls) = sip_tls_addr {

@@ -62,6 +62,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "ticket node",
         include_str!("../../migrations/sqlite/0011_ticket_node.sql"),
     ),
+    (
+        12,
+        "call queue",
+        include_str!("../../migrations/sqlite/0012_call_queue.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -118,6 +123,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         11,
         "ticket node",
         include_str!("../../migrations/postgres/0011_ticket_node.sql"),
+    ),
+    (
+        12,
+        "call queue",
+        include_str!("../../migrations/postgres/0012_call_queue.sql"),
     ),
 ];
 

@@ -10,6 +10,7 @@ mod migrate;
 mod node;
 mod oncall;
 mod phones;
+mod queue;
 mod row;
 mod search;
 mod staffing;
@@ -26,6 +27,10 @@ pub use jobs::{QueueCounts, TranscriptRecord, TranscriptionJob, MAX_ATTEMPTS};
 pub use node::{NodeName, NodeNameError, MAX_NODE_NAME};
 pub use oncall::{TeamSettings, TechnicianStatus};
 pub use phones::{Phone, PhoneView};
+pub use queue::{
+    queue_level, QueueSpot, TakeRequest, TakeVia, WaitingCaller, QUEUE_ROW_STALE_AFTER,
+    TAKE_REQUEST_EXPIRES_AFTER,
+};
 pub use search::SearchQuery;
 pub use tickets::{NewTicket, TicketFilter};
 

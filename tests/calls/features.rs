@@ -20,7 +20,7 @@ use std::time::Duration;
 pub(super) const PASSWORD: &str = "correct-horse-battery";
 
 /// The end of the call when Hotline hangs up after its confirmation prompt.
-const HOTLINE_HANGS_UP: &str = r#"<recv request="BYE"/>
+pub(super) const HOTLINE_HANGS_UP: &str = r#"<recv request="BYE"/>
   <send>
     <![CDATA[
 SIP/2.0 200 OK
@@ -35,7 +35,7 @@ Content-Length: 0
   </send>"#;
 
 /// The end of the call when the technician talks for `ms` then hangs up.
-fn phone_hangs_up(ms: u32) -> String {
+pub(super) fn phone_hangs_up(ms: u32) -> String {
     format!(
         r#"<pause milliseconds="{ms}"/>
   <send retrans="500">
@@ -56,7 +56,7 @@ Content-Length: 0
 }
 
 /// Gives `name` a SIP password in the server's realm.
-async fn sip_password(server: &TestServer, name: &str) {
+pub(super) async fn sip_password(server: &TestServer, name: &str) {
     let store = server.server.as_ref().unwrap().store();
     let realm = &server.config.registrar.realm;
     let ha1 = Ha1Set::from_password(name, realm, PASSWORD);
@@ -74,7 +74,7 @@ fn dial(
 }
 
 /// Runs SIPp as `user`'s phone dialling `code`.
-fn dial_as(
+pub(super) fn dial_as(
     server: &TestServer,
     user: &str,
     code: &str,
@@ -123,7 +123,7 @@ async fn presence(store: &Store) -> Presence {
 
 /// A caller keyed to the network team's queue (English, network, a team affected, working with
 /// difficulty: P3), and their ticket once they have joined it.
-async fn p3_caller_in_the_queue(server: &TestServer, store: &Store) -> (Ua, Ticket) {
+pub(super) async fn p3_caller_in_the_queue(server: &TestServer, store: &Store) -> (Ua, Ticket) {
     let mut caller = Ua::udp(server.sip).await;
     caller.connect().await;
     caller.send_silence(200).await;
@@ -352,7 +352,11 @@ pub(super) async fn web_session(
 }
 
 /// Presses "Take call" for `reference`; returns the HTTP status.
-async fn take_call(server: &TestServer, session: &(String, String), reference: &str) -> u16 {
+pub(super) async fn take_call(
+    server: &TestServer,
+    session: &(String, String),
+    reference: &str,
+) -> u16 {
     press(server, session, reference, "take").await
 }
 

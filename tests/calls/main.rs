@@ -9,6 +9,7 @@ mod call_back_claim;
 mod features;
 mod menu;
 mod out_of_dialog;
+mod queue_across_nodes;
 mod reload;
 mod routing;
 mod teardown;

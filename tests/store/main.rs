@@ -5,6 +5,7 @@
 #[macro_use]
 mod support;
 
+mod call_queue;
 mod connect;
 mod directory;
 mod estimate;

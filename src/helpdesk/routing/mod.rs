@@ -6,6 +6,7 @@ pub mod escalation;
 pub mod fork;
 pub mod queue;
 pub mod recorded;
+pub mod remote_take;
 pub mod ring;
 pub mod roster;
 pub mod store_roster;

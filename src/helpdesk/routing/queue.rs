@@ -3,13 +3,24 @@
 //! asks it for its position and is handed a technician who picks the call up (`*8`).
 //!
 //! The lock is held for a lookup or an insertion, never across an await.
+//!
+//! On PostgreSQL, where several nodes may share the database, every caller is also written to
+//! the store as they join and deleted as they leave (`store::queue`): the position a caller is
+//! told counts every node's callers, and a technician on another node can ask for them (a take
+//! request, see `remote_take`). The node's own memory still decides who its head is and hands
+//! over pick-ups: a store that fails only makes the told position this node's own.
 
 use crate::call::CallControl;
+use crate::store::{QueueSpot, Store};
 use crate::tickets::{CallEvent, CallEventKind, Priority};
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, Notify};
+
+/// How long a caller waits for the shared queue's store before going on with this node's
+/// own count: the caller hears music or their position, not a database's timeout.
+const STORE_WAIT: Duration = Duration::from_secs(1);
 
 /// A technician's answered leg, handed to the waiting caller to bridge.
 /// Generic over the leg only so the hand-over can be tested without a live call.
@@ -57,6 +68,8 @@ pub struct CallQueues<L = CallControl> {
     /// Told whenever a caller leaves a queue: those behind move up, and the new head must be
     /// offered without waiting for a timer.
     moved: Notify,
+    /// Where the callers of every node are written, when several nodes may share it.
+    shared: Option<Store>,
 }
 
 impl<L> Default for CallQueues<L> {
@@ -64,6 +77,7 @@ impl<L> Default for CallQueues<L> {
         CallQueues {
             teams: Mutex::default(),
             moved: Notify::new(),
+            shared: None,
         }
     }
 }
@@ -75,10 +89,56 @@ pub struct Place<'q, L = CallControl> {
     ticket: i64,
     pub pickups: mpsc::Receiver<Pickup<L>>,
     left: bool,
+    /// The caller's row in the shared queue, once written.
+    spot: Option<QueueSpot>,
 }
 
 impl<L> CallQueues<L> {
-    /// Puts a caller in `team`'s queue.
+    /// Queues that also write their callers to `store`, for the other nodes to count and ask
+    /// for.
+    pub fn shared(store: Store) -> Self {
+        CallQueues {
+            shared: Some(store),
+            ..CallQueues::default()
+        }
+    }
+
+    /// The store the queues are written to, when shared with other nodes.
+    pub fn shared_store(&self) -> Option<&Store> {
+        self.shared.as_ref()
+    }
+
+    /// Puts a caller in `team`'s queue, and in the shared queue when there is one. A store
+    /// that fails is logged: the caller waits all the same, counted by this node only.
+    pub async fn enter(
+        &self,
+        team: &str,
+        ticket: i64,
+        reference: String,
+        priority: Option<Priority>,
+    ) -> Place<'_, L> {
+        let mut place = self.join(team, ticket, reference, priority);
+        if let Some(store) = &self.shared {
+            let joined = store.join_queue(ticket, team, priority, chrono::Utc::now());
+            match tokio::time::timeout(STORE_WAIT, joined).await {
+                Ok(Ok(spot)) => place.spot = Some(spot),
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, ticket, "the shared queue is not written; positions count this node only");
+                }
+                // A row written after all is deleted at the next start, or stops counting
+                // once this call is over.
+                Err(_) => {
+                    tracing::error!(
+                        ticket,
+                        "the shared queue did not answer; positions count this node only"
+                    );
+                }
+            }
+        }
+        place
+    }
+
+    /// Puts a caller in `team`'s queue (this node's memory only).
     pub fn join(
         &self,
         team: &str,
@@ -104,6 +164,7 @@ impl<L> CallQueues<L> {
             ticket,
             pickups,
             left: false,
+            spot: None,
         }
     }
 
@@ -200,6 +261,28 @@ impl<L> Place<'_, L> {
         self.queues.position(&self.team, self.ticket).unwrap_or(1)
     }
 
+    /// The position to tell the caller: counted across every node when the queue is shared,
+    /// this node's own when it is not or the store cannot be read (an outage must not stop
+    /// the queue).
+    pub async fn position_told(&self) -> usize {
+        if let (Some(store), Some(spot)) = (&self.queues.shared, &self.spot) {
+            let counted = store.queue_position(spot, chrono::Utc::now());
+            match tokio::time::timeout(STORE_WAIT, counted).await {
+                Ok(Ok(position)) => return position,
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, ticket = self.ticket, "shared queue unreadable; telling this node's position");
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        ticket = self.ticket,
+                        "shared queue slow; telling this node's position"
+                    );
+                }
+            }
+        }
+        self.position()
+    }
+
     /// Leaves the queue (taken by a technician, hung up, call-back): everyone behind moves
     /// up at once, not when this caller's conversation ends. Safe to call twice.
     pub fn leave(&mut self) {
@@ -207,6 +290,17 @@ impl<L> Place<'_, L> {
             return;
         }
         self.queues.leave(&self.team, self.ticket);
+        if let (Some(store), Some(spot)) = (&self.queues.shared, self.spot.take()) {
+            // Leaving happens in `Drop` too, which cannot await: the row is deleted in a task
+            // of its own. A row left behind (no runtime, a failed delete) stops counting once
+            // its ticket is closed, and the node's next start deletes it.
+            let store = store.clone();
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    crate::helpdesk::log_store(store.leave_queue(spot.id).await);
+                });
+            }
+        }
         // A pick-up may already sit in the channel (sent after the caller hung up, or while
         // the caller was being offered to someone else): its leg goes back to its owner.
         // Closing first means a pick-up sent after this point is refused at `try_send`.

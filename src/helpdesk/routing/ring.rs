@@ -38,7 +38,7 @@ pub struct Router<'a, R: Roster> {
     pub prompts: &'a PromptLibrary,
     pub store: &'a Store,
     pub roster: &'a R,
-    /// The team queues of this node.
+    /// The team queues of this node (written to the store when nodes share it).
     pub queues: &'a CallQueues,
     /// Which conversations are recorded.
     pub conversations: &'a super::recorded::ConversationPolicy,
@@ -633,14 +633,17 @@ impl<R: Roster> Router<'_, R> {
                 .await?;
             return Ok(RouteOutcome::NobodyAvailable);
         };
-        let mut place = self.queues.join(
-            &team,
-            ticket.id,
-            ticket.reference.to_string(),
-            ticket.priority,
-        );
+        let mut place = self
+            .queues
+            .enter(
+                &team,
+                ticket.id,
+                ticket.reference.to_string(),
+                ticket.priority,
+            )
+            .await;
         let joined = Instant::now();
-        let detail = super::queue::queued_detail(&team, place.position());
+        let detail = super::queue::queued_detail(&team, place.position_told().await);
         self.event(ticket, CallEventKind::Queued, &detail).await;
         let music = self.prompt(self.language, "music_on_hold");
         let give_up = joined + spec.queue_max;
@@ -662,7 +665,7 @@ impl<R: Roster> Router<'_, R> {
             }
             if now >= next_position {
                 caller.stop_playing();
-                let position = place.position();
+                let position = place.position_told().await;
                 let mut words = vec!["queue_position".to_string()];
                 words.push(crate::ivr::say::number(position as u64));
                 words.push("in_queue".into());

@@ -1,0 +1,142 @@
+//! Two nodes on one PostgreSQL database share the team queues: a caller is told a position
+//! that counts the callers waiting on the other node, and a technician on one node takes a
+//! caller waiting on the other ("Take call" on the web log, or `*8`) — the caller's node rings
+//! the technician's phone and bridges them. Skipped without HOTLINE_TEST_POSTGRES_URL.
+
+use super::features::{
+    dial_as, p3_caller_in_the_queue, sip_password, take_call, talk_to_the_echoing_phone,
+    web_session, HOTLINE_HANGS_UP, PASSWORD,
+};
+use super::routing::{
+    free_port, network_team, phone_succeeded, settled, technician, technician_phone,
+};
+use crate::support::postgres::PgDatabase;
+use crate::support::server::TestServer;
+use hotline::store::Store;
+use hotline::tickets::{CallEventKind, Disposition};
+
+/// A node named `name` on the database `db`.
+async fn node_on(db: &PgDatabase, name: &str) -> TestServer {
+    let url = db.url.clone();
+    let node = name.parse().unwrap();
+    TestServer::start_with(move |c| {
+        // The test phones (SIPp) expect an INVITE and nothing else.
+        c.registrar.keepalive_secs = 0;
+        c.database_url = Some(url);
+        c.node = Some(node);
+    })
+    .await
+}
+
+/// Nodes `pbx-a` and `pbx-b` on a fresh database, and the store they share.
+async fn two_nodes() -> Option<(PgDatabase, TestServer, TestServer, Store)> {
+    let db = PgDatabase::create("hotline_queue").await?;
+    let a = node_on(&db, "pbx-a").await;
+    let b = node_on(&db, "pbx-b").await;
+    let store = a.server.as_ref().unwrap().store().clone();
+    Some((db, a, b, store))
+}
+
+async fn stop(db: PgDatabase, mut a: TestServer, mut b: TestServer) {
+    a.shutdown().await;
+    b.shutdown().await;
+    drop((a, b));
+    db.drop().await;
+}
+
+/// The `queued` details of a ticket's timeline ("network, position 2").
+async fn queued(store: &Store, ticket: i64) -> Vec<String> {
+    store
+        .events(ticket)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == CallEventKind::Queued)
+        .map(|e| e.detail)
+        .collect()
+}
+
+/// tess, in the network team (not on call: the queue does not ring her by itself), with one
+/// registered phone on `port` and a web log account.
+async fn tess_with_a_phone(store: &Store, port: u16) {
+    network_team(store, &[], None).await;
+    technician(store, "tess", format!("127.0.0.1:{port}").parse().unwrap()).await;
+    store.add_team_member("network", "tess").await.unwrap();
+    hotline::web::add_user(store, "tess", hotline::accounts::Role::Technician, PASSWORD)
+        .await
+        .unwrap();
+}
+
+/// The call of `ticket` ended answered by tess on her phone, taken as `how` says.
+async fn answered_by_tess(store: &Store, call_id: &str, how: &str) {
+    let ticket = settled(store, call_id).await;
+    assert_eq!(ticket.disposition, Disposition::Answered);
+    assert_eq!(ticket.assignee.as_deref(), Some("tess"));
+    let events = store.events(ticket.id).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == CallEventKind::TechnicianAnswered
+                && e.detail.starts_with("tess on sip:tess@")
+                && e.detail.ends_with(how)),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_caller_queued_after_one_on_another_node_is_told_position_2() {
+    let Some((db, a, b, store)) = two_nodes().await else {
+        return;
+    };
+    network_team(&store, &[], None).await;
+    let (_first, first) = p3_caller_in_the_queue(&a, &store).await;
+    let (_second, second) = p3_caller_in_the_queue(&b, &store).await;
+    assert_eq!(queued(&store, first.id).await, ["network, position 1"]);
+    assert_eq!(
+        queued(&store, second.id).await,
+        ["network, position 2"],
+        "pbx-b counts the caller waiting on pbx-a"
+    );
+    stop(db, a, b).await;
+}
+
+#[tokio::test]
+async fn take_call_on_one_node_rings_the_technician_for_a_caller_waiting_on_the_other() {
+    let Some((db, a, b, store)) = two_nodes().await else {
+        return;
+    };
+    let port = free_port();
+    tess_with_a_phone(&store, port).await;
+    // tess uses pbx-b's web log; the caller waits on pbx-a.
+    let session = web_session(&b, "tess", PASSWORD).await;
+    let (mut caller, ticket) = p3_caller_in_the_queue(&a, &store).await;
+
+    let phone = technician_phone(port, "1", 0, 300, 4000);
+    assert_eq!(
+        take_call(&b, &session, &ticket.reference.to_string()).await,
+        303
+    );
+    talk_to_the_echoing_phone(&mut caller, phone).await;
+    answered_by_tess(&store, &ticket.call_id, "(taken from the web log)").await;
+    stop(db, a, b).await;
+}
+
+#[tokio::test]
+async fn star_8_on_one_node_rings_the_technicians_phone_for_a_caller_waiting_on_the_other() {
+    let Some((db, a, b, store)) = two_nodes().await else {
+        return;
+    };
+    let port = free_port();
+    tess_with_a_phone(&store, port).await;
+    sip_password(&b, "tess").await;
+    let (mut caller, ticket) = p3_caller_in_the_queue(&a, &store).await;
+
+    // tess dials *8 on pbx-b (from another phone than the one rung): pbx-b tells her that her
+    // phone will ring and hangs up; pbx-a rings it.
+    let phone = technician_phone(port, "1", 0, 300, 4000);
+    let dialled = dial_as(&b, "tess", "*8", PASSWORD, HOTLINE_HANGS_UP.into());
+    phone_succeeded(&dialled.await.unwrap());
+    talk_to_the_echoing_phone(&mut caller, phone).await;
+    answered_by_tess(&store, &ticket.call_id, "(taken with *8 on another node)").await;
+    stop(db, a, b).await;
+}
