@@ -20,7 +20,8 @@ use std::time::Duration;
 #[serde(deny_unknown_fields, default)]
 pub struct TranscriptionConfig {
     pub enabled: bool,
-    /// Worker threads; default: cores − 1, at least 1.
+    /// Worker threads; default: one per core. They run at `nice`, below the calls, so the
+    /// second core is theirs only when the calls leave it idle.
     pub workers: usize,
     /// whisper.cpp threads per job.
     pub threads: usize,
@@ -72,7 +73,7 @@ impl Default for TranscriptionConfig {
     fn default() -> Self {
         TranscriptionConfig {
             enabled: true,
-            workers: super::default_threads(),
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             threads: 1,
             nice: 19,
             model_dir: None,
