@@ -5,7 +5,7 @@
 //! and the MBROLA voices (scripts/install-deps.sh --test).
 //!
 //! `cargo bench --bench transcribe -- [accuracy|delay|timing|chunks|voicemails]
-//! [--decoding greedy|beam5] [--prompt on|off] [--audio-window full|fitted|fittedN]
+//! [--decoding greedy|beam5] [--prompt on|off] [--fallback on|off] [--audio-window full|fitted|fittedN]
 //! [--model base|tiny.en]… [--voices mbrola|all] [--windows full,fitted10,…] [--language en|fr]
 //! [--part-min N]`: only one part, the decoding to measure (default: the server's defaults;
 //! accuracy with base and tiny.en, all voices). `chunks` compares, on voicemails of five
@@ -33,19 +33,30 @@ struct Sentence {
 }
 
 fn sentences() -> Vec<Sentence> {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/bench/sentences.tsv"))
-        .unwrap();
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            Sentence {
-                language: f[0].into(),
-                text: f[1].into(),
-                keywords: f[2].split(',').map(|k| k.trim().to_lowercase()).collect(),
-            }
+    tsv_rows("sentences.tsv")
+        .map(|f| Sentence {
+            language: f[0].clone(),
+            text: f[1].clone(),
+            keywords: keyword_list(&f[2]),
         })
         .collect()
+}
+
+/// The rows of a benchmark file under `bench/`, tab-separated, `#` lines and blank lines
+/// skipped.
+fn tsv_rows(name: &str) -> impl Iterator<Item = Vec<String>> {
+    let path = format!("{}/bench/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+/// A row's key words: comma-separated, compared in lower case.
+fn keyword_list(field: &str) -> Vec<String> {
+    field.split(',').map(|k| k.trim().to_lowercase()).collect()
 }
 
 /// espeak-ng speech through µ-law at 8 kHz, back as 16 kHz f32.
@@ -165,6 +176,8 @@ struct Args {
     /// Only the MBROLA voices (the goals are set on them; espeak-ng's own voices are the
     /// slow stress case).
     mbrola_only: bool,
+    /// whisper's temperature fallback (`temperature_fallback`).
+    fallback: bool,
 }
 
 fn args() -> Args {
@@ -187,6 +200,7 @@ fn args() -> Args {
         window: defaults.audio_window,
         models: Vec::new(),
         mbrola_only: false,
+        fallback: defaults.temperature_fallback,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -222,6 +236,13 @@ fn args() -> Args {
                 }
             }
             "--audio-window" => a.window = value().parse().unwrap(),
+            "--fallback" => {
+                a.fallback = match value().as_str() {
+                    "on" => true,
+                    "off" => false,
+                    v => panic!("--fallback on|off, not {v}"),
+                }
+            }
             "--model" => a.models.push(value().parse().unwrap()),
             "--voices" => {
                 a.mbrola_only = match value().as_str() {
@@ -230,7 +251,7 @@ fn args() -> Args {
                     v => panic!("--voices mbrola|all, not {v}"),
                 }
             }
-            other => panic!("unknown argument {other}: [accuracy|delay|timing|chunks|voicemails] [--part-min N] [--no-draft] [--vocabulary-file F] [--decoding greedy|beam5] [--prompt on|off] [--audio-window full|fitted|fittedN] [--model base|tiny.en] [--voices mbrola|all] [--windows full,fitted10,…] [--language en|fr] [--voicemails N] [--length 30|120]"),
+            other => panic!("unknown argument {other}: [accuracy|delay|timing|chunks|voicemails] [--part-min N] [--no-draft] [--vocabulary-file F] [--decoding greedy|beam5] [--prompt on|off] [--fallback on|off] [--audio-window full|fitted|fittedN] [--model base|tiny.en] [--voices mbrola|all] [--windows full,fitted10,…] [--language en|fr] [--voicemails N] [--length 30|120]"),
         }
     }
     if a.windows.is_empty() {
@@ -321,6 +342,7 @@ fn accuracy(args: &Args, all: &[Sentence]) {
                 search: args.search,
                 prompt: prompt.as_deref(),
                 window: args.window,
+                temperature_fallback: args.fallback,
             };
             let (mut mbrola, mut every) = (Tally::default(), Tally::default());
             for voice in voice_list {
@@ -428,6 +450,7 @@ fn timing(all: &[Sentence]) {
                         search: search.parse().unwrap(),
                         prompt: prompt.as_deref().filter(|_| *prompted),
                         window: *window,
+                        temperature_fallback: true,
                     };
                     let t0 = Instant::now();
                     model.transcribe_with(&audio, &options).unwrap();
@@ -637,6 +660,7 @@ fn chunks(args: &Args, all: &[Sentence]) {
                     search: args.search,
                     prompt: prompt.as_deref(),
                     window: *window,
+                    temperature_fallback: args.fallback,
                 };
                 let mut t = Tally::default();
                 let mut last = 0.0;
@@ -785,6 +809,7 @@ fn delay(args: &Args, all: &[Sentence]) {
         search: args.search,
         prompt: prompt.as_deref(),
         window: args.window,
+        temperature_fallback: args.fallback,
     };
     let english: Vec<&Sentence> = all.iter().filter(|s| s.language == "en").collect();
     let spoken: Vec<Vec<i16>> = english
@@ -793,9 +818,10 @@ fn delay(args: &Args, all: &[Sentence]) {
         .collect();
     println!();
     println!(
-        "decoding {}, prompt {}, audio window {} for parts at pauses (min {} s), 1 whisper thread, load average at start {}",
+        "decoding {}, prompt {}, temperature fallback {}, audio window {} for parts at pauses (min {} s), 1 whisper thread, load average at start {}",
         args.search,
         if args.prompt { "on" } else { "off" },
+        if args.fallback { "on" } else { "off" },
         args.window,
         args.part_min,
         load_average()
@@ -856,6 +882,27 @@ fn delay(args: &Args, all: &[Sentence]) {
             part_times(Cut::Parts30),
             part_times(Cut::Pauses { context: true }),
         );
+        // The slowest parts cut at pauses: an outlier here is what a caller's p95 waits for.
+        let mut slow: Vec<(f64, usize, usize)> = pauses
+            .iter()
+            .enumerate()
+            .flat_map(|(v, parts)| {
+                parts
+                    .iter()
+                    .enumerate()
+                    .map(move |(n, (_, secs))| (*secs, v, n))
+            })
+            .collect();
+        slow.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let slow: Vec<String> = slow
+            .iter()
+            .take(3)
+            .map(|(secs, v, n)| format!("voicemail {v} part {n}: {secs:.1} s"))
+            .collect();
+        eprintln!(
+            "{secs} s voicemails, slowest parts at pauses: {}",
+            slow.join(", ")
+        );
         for (name, parts, final_pass) in [
             ("30 s parts", &thirty, false),
             ("pauses", &pauses, false),
@@ -915,19 +962,12 @@ struct Script {
 }
 
 fn scripts() -> Vec<Script> {
-    let text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/bench/voicemails.tsv"))
-            .unwrap();
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            Script {
-                language: f[0].into(),
-                id: f[1].into(),
-                text: f[2].into(),
-                keywords: f[3].split(',').map(|k| k.trim().to_lowercase()).collect(),
-            }
+    tsv_rows("voicemails.tsv")
+        .map(|f| Script {
+            language: f[0].clone(),
+            id: f[1].clone(),
+            text: f[2].clone(),
+            keywords: keyword_list(&f[3]),
         })
         .collect()
 }
@@ -1013,6 +1053,7 @@ fn voicemails(args: &Args) {
             search: args.search,
             prompt: prompt.as_deref(),
             window: args.window,
+            temperature_fallback: args.fallback,
         };
         let whole = DecodeOptions {
             window: AudioWindow::Full,

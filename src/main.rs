@@ -447,6 +447,7 @@ fn run() -> anyhow::Result<()> {
                 search: decoding.unwrap_or(defaults.decoding),
                 prompt: prompt.as_deref(),
                 window: defaults.audio_window,
+                temperature_fallback: defaults.temperature_fallback,
             };
             let started = std::time::Instant::now();
             let mut t = model.transcribe_with(&audio, &options)?;

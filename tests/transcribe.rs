@@ -100,6 +100,7 @@ fn options<'a>(language: &'a str, search: Search, prompt: &'a str) -> DecodeOpti
         search,
         prompt: Some(prompt),
         window: AudioWindow::Full,
+        temperature_fallback: true,
     }
 }
 

@@ -5,7 +5,7 @@
 //! (`media::recording`) that are queued one by one, so the transcript is nearly ready when the
 //! caller hangs up. A call's parts (live and the last one) are queued through the call's ticket
 //! writer, so a database outage delays them instead of losing them
-//! ([`TranscriptionQueue::enqueue_call_part`]); parts cut from a repaired file at start-up go
+//! ([`TranscriptionQueue::enqueue_call`]); parts cut from a repaired file at start-up go
 //! through [`TranscriptionQueue::enqueue_part`].
 //!
 //! A full recordings disk costs the recording, never the call: a recording is not started
@@ -44,37 +44,26 @@ impl TranscriptionQueue {
         }
     }
 
-    /// Queues part `n` of a call's voicemail through the call's ticket writer (kept through a
-    /// database outage, like the rest of the call's writes) and wakes a worker.
-    pub async fn enqueue_call_part(
+    /// Queues part `n` of a call's voicemail (`None`: the whole recording, for its final pass
+    /// once the caller has hung up; workers take it after every part waiting) through the
+    /// call's ticket writer, kept through a database outage like the rest of the call's
+    /// writes, and wakes a worker.
+    pub async fn enqueue_call(
         &self,
         writer: &TicketWriter,
-        n: usize,
-        part: &Path,
+        part: Option<usize>,
+        audio: &Path,
         language: Option<Language>,
     ) {
+        let path = audio.display().to_string();
         writer
-            .write(TicketWrite::TranscriptionPart {
-                part: n,
-                path: part.display().to_string(),
-                language,
-            })
-            .await;
-        self.wake();
-    }
-
-    /// Queues the whole of a call's voicemail for its final pass, through the call's ticket
-    /// writer, and wakes a worker (who takes it after every part waiting).
-    pub async fn enqueue_call_recording(
-        &self,
-        writer: &TicketWriter,
-        recording: &Path,
-        language: Option<Language>,
-    ) {
-        writer
-            .write(TicketWrite::Transcription {
-                path: recording.display().to_string(),
-                language,
+            .write(match part {
+                Some(part) => TicketWrite::TranscriptionPart {
+                    part,
+                    path,
+                    language,
+                },
+                None => TicketWrite::Transcription { path, language },
             })
             .await;
         self.wake();
@@ -242,7 +231,7 @@ impl Voicemail {
             let (queue, writer) = (self.queue.clone(), writer.clone());
             tokio::spawn(async move {
                 while let Some((n, part)) = parts_rx.recv().await {
-                    queue.enqueue_call_part(&writer, n, &part, language).await;
+                    queue.enqueue_call(&writer, Some(n), &part, language).await;
                 }
             })
         };
@@ -334,12 +323,12 @@ impl Voicemail {
         if info.has_speech {
             if let Some((n, part)) = &info.last_part {
                 self.queue
-                    .enqueue_call_part(writer, *n, part, language)
+                    .enqueue_call(writer, Some(*n), part, language)
                     .await;
             }
             if self.final_pass.wanted(info.parts) {
                 self.queue
-                    .enqueue_call_recording(writer, &info.path, language)
+                    .enqueue_call(writer, None, &info.path, language)
                     .await;
             }
         }

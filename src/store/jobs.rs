@@ -50,6 +50,27 @@ pub struct QueueCounts {
 /// After this many failed attempts a job is marked failed for good (see `transcribe::job`).
 pub const MAX_ATTEMPTS: i64 = 5;
 
+/// Where a ticket's transcript stands (its page says whether the text may still change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TranscriptStage {
+    /// Parts of the voicemail are still queued or being transcribed: the text grows.
+    PartsPending,
+    /// Every part is done and the whole recording is queued for its final pass: the text on
+    /// the ticket is a draft that will be replaced.
+    FinalPending,
+    /// Nothing more is queued: the text is the final one (or the draft, when the final pass
+    /// is off or failed).
+    Settled,
+}
+
+/// SQL: the whole recording's job (the final pass) of the ticket bound at `param` is done.
+/// Once it is, its text is the ticket's and a part's text no longer replaces it.
+fn final_pass_done(param: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM transcription_jobs WHERE ticket_id = {param} AND part IS NULL AND status = 'done')"
+    )
+}
+
 impl Store {
     /// Queues the transcription of a closed recording (once per recording).
     pub async fn enqueue_transcription(
@@ -271,22 +292,22 @@ impl Store {
             .cloned()
             .unwrap_or_else(|| record.language.clone());
         let text = (!texts.is_empty()).then(|| texts.join(" "));
-        sqlx::query(
+        let assemble = format!(
             "UPDATE tickets SET transcript = $1, transcript_language = $2, transcript_segments = $3, transcript_model = $4, \
-             transcript_ms = $5, updated_at = $6 WHERE id = $7 \
-             AND NOT EXISTS (SELECT 1 FROM transcription_jobs WHERE ticket_id = $7 AND part IS NULL AND status = 'done') \
-             RETURNING reference",
-        )
-        .bind(text)
-        .bind(language)
-        .bind(serde_json::Value::Array(segments).to_string())
-        .bind(&record.model)
-        .bind(processing)
-        .bind(now)
-        .bind(ticket_id)
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(query_error("assembling the transcript"))
+             transcript_ms = $5, updated_at = $6 WHERE id = $7 AND NOT {} RETURNING reference",
+            final_pass_done("$7")
+        );
+        sqlx::query(&assemble)
+            .bind(text)
+            .bind(language)
+            .bind(serde_json::Value::Array(segments).to_string())
+            .bind(&record.model)
+            .bind(processing)
+            .bind(now)
+            .bind(ticket_id)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(query_error("assembling the transcript"))
     }
 
     /// Whether any part of a ticket's voicemail was heard as words.
@@ -307,14 +328,38 @@ impl Store {
     /// Whether a ticket's transcript is final: the whole recording's job (the final pass after
     /// hang-up) is done. False while only the parts' draft is there.
     pub async fn transcript_final(&self, ticket_id: i64) -> Result<bool, StoreError> {
+        let query = format!(
+            "SELECT CASE WHEN {} THEN 1 ELSE 0 END AS done",
+            final_pass_done("$1")
+        );
+        let row = sqlx::query(&query)
+            .bind(ticket_id)
+            .fetch_one(self.pool())
+            .await
+            .map_err(query_error("reading the transcription queue"))?;
+        Ok(required::<i64>(&row, "done")? == 1)
+    }
+
+    /// Where a ticket's transcript stands, for its page: more parts to come, a draft that the
+    /// final pass will replace, or nothing more queued.
+    pub async fn transcript_stage(&self, ticket_id: i64) -> Result<TranscriptStage, StoreError> {
         let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM transcription_jobs WHERE ticket_id = $1 AND part IS NULL AND status = 'done'",
+            "SELECT \
+             COALESCE(SUM(CASE WHEN part IS NOT NULL AND status IN ('queued', 'running') THEN 1 ELSE 0 END), 0) AS parts, \
+             COALESCE(SUM(CASE WHEN part IS NULL AND status IN ('queued', 'running') THEN 1 ELSE 0 END), 0) AS whole \
+             FROM transcription_jobs WHERE ticket_id = $1",
         )
         .bind(ticket_id)
         .fetch_one(self.pool())
         .await
         .map_err(query_error("reading the transcription queue"))?;
-        Ok(required::<i64>(&row, "n")? > 0)
+        Ok(if required::<i64>(&row, "parts")? > 0 {
+            TranscriptStage::PartsPending
+        } else if required::<i64>(&row, "whole")? > 0 {
+            TranscriptStage::FinalPending
+        } else {
+            TranscriptStage::Settled
+        })
     }
 
     /// How many parts of a ticket's voicemail have been transcribed.

@@ -23,7 +23,7 @@ pub use crate::tickets::{CallEvent, Ticket, TicketField};
 pub use board::LiveCall;
 pub use changes::{AlertKind, CallAlert, ChangeKind, TicketChange};
 pub use directory::DirectoryEntry;
-pub use jobs::{QueueCounts, TranscriptRecord, TranscriptionJob, MAX_ATTEMPTS};
+pub use jobs::{QueueCounts, TranscriptRecord, TranscriptStage, TranscriptionJob, MAX_ATTEMPTS};
 pub use node::{NodeName, NodeNameError, MAX_NODE_NAME};
 pub use oncall::{TeamSettings, TechnicianStatus};
 pub use phones::{Phone, PhoneView};

@@ -157,6 +157,10 @@ pub struct DecodeOptions<'a> {
     /// (`transcribe::prompt`).
     pub prompt: Option<&'a str>,
     pub window: AudioWindow,
+    /// Decode again at a higher temperature (whisper's fallback, +0.2 per try) when the text
+    /// fails whisper's checks (compression ratio, average log-probability): it can rescue a
+    /// garbled part, and costs a whole decoding per try when it triggers.
+    pub temperature_fallback: bool,
 }
 
 impl<'a> DecodeOptions<'a> {
@@ -168,6 +172,7 @@ impl<'a> DecodeOptions<'a> {
             search: Search::Greedy,
             prompt: None,
             window: AudioWindow::Full,
+            temperature_fallback: true,
         }
     }
 }

@@ -112,6 +112,7 @@ pub struct DecodeSettings {
     pub window: AudioWindow,
     /// Whether a part's prompt ends with the previous part's text.
     pub context: bool,
+    pub temperature_fallback: bool,
 }
 
 /// The category the caller chose in the menu, if the ticket has one: the prompt adds its words.
@@ -177,6 +178,7 @@ pub fn transcribe_job(
         search: settings.search,
         prompt: prompt.as_deref(),
         window: window_for(job, settings),
+        temperature_fallback: settings.temperature_fallback,
     };
     let started = Instant::now();
     let transcript = model.transcribe_with(&audio, &options)?;

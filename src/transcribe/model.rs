@@ -111,6 +111,12 @@ impl WhisperModel {
             },
         });
         params.set_n_threads(options.threads.max(1) as i32);
+        // whisper.cpp's own step (0.2); zero turns the fallback off.
+        params.set_temperature_inc(if options.temperature_fallback {
+            0.2
+        } else {
+            0.0
+        });
         params.set_print_progress(false);
         params.set_print_realtime(false);
         params.set_print_special(false);

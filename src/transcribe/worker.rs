@@ -20,10 +20,15 @@ use std::time::Duration;
 #[serde(deny_unknown_fields, default)]
 pub struct TranscriptionConfig {
     pub enabled: bool,
-    /// Worker threads; default: cores − 1, at least 1.
+    /// Worker threads; default: one per core. They run at `nice`, below the calls, so the
+    /// second core is theirs only when the calls leave it idle.
     pub workers: usize,
     /// whisper.cpp threads per job.
     pub threads: usize,
+    /// The workers' nice value (0–19, more is taken as 19): how far below the calls' media and signalling they
+    /// run. At 19 whisper gets only the CPU that calls leave idle, so transcription can never
+    /// make a caller's audio late; under a full call load it waits.
+    pub nice: u8,
     /// Where fetched models live; default $HOTLINE_MODEL_CACHE or ~/.cache/hotline/models.
     pub model_dir: Option<PathBuf>,
     /// Model per language: `base`, `tiny.en`, or a path to a ggml file. Languages not listed use
@@ -59,14 +64,18 @@ pub struct TranscriptionConfig {
     /// seconds later). Only when the parts could have cost words: more than one part, or parts
     /// encoded in a shorter window.
     pub final_pass: bool,
+    /// Decode a part again at a higher temperature when its text fails whisper's checks
+    /// (whisper's temperature fallback).
+    pub temperature_fallback: bool,
 }
 
 impl Default for TranscriptionConfig {
     fn default() -> Self {
         TranscriptionConfig {
             enabled: true,
-            workers: super::default_threads(),
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             threads: 1,
+            nice: 19,
             model_dir: None,
             models: BTreeMap::new(),
             default_model: "base".into(),
@@ -86,6 +95,7 @@ impl Default for TranscriptionConfig {
             audio_window: AudioWindow::Fitted { at_least_secs: 10 },
             part_context: true,
             final_pass: true,
+            temperature_fallback: true,
         }
     }
 }
@@ -118,6 +128,7 @@ impl TranscriptionConfig {
             vocabulary: Vocabulary::load(&self.vocabulary, self.vocabulary_file.as_deref())?,
             window: self.audio_window,
             context: self.part_context,
+            temperature_fallback: self.temperature_fallback,
         })
     }
 }
@@ -301,9 +312,13 @@ impl Transcriber {
                     runtime.clone(),
                     settings.clone(),
                 );
+                let nice = config.nice;
                 std::thread::Builder::new()
                     .name(format!("transcriber-{i}"))
-                    .spawn(move || work(store, models, wakeup, stop, runtime, &settings))
+                    .spawn(move || {
+                        yield_to_calls(nice);
+                        work(store, models, wakeup, stop, runtime, &settings)
+                    })
                     .expect("spawn transcription worker")
             })
             .collect();
@@ -321,6 +336,18 @@ impl Transcriber {
         for t in self.threads {
             let _ = t.join();
         }
+    }
+}
+
+/// Lowers the calling thread's priority to `nice` (on Linux nice is per thread, and the
+/// threads whisper.cpp starts from it inherit it). Raising one's own nice value needs no
+/// privilege; a failure only leaves the worker at the calls' priority, so it is logged.
+fn yield_to_calls(nice: u8) {
+    if nice == 0 {
+        return;
+    }
+    if let Err(e) = rustix::process::setpriority_process(None, i32::from(nice.min(19))) {
+        tracing::warn!(error = %e, nice, "cannot lower the transcription worker's priority");
     }
 }
 
@@ -391,6 +418,28 @@ fn settle_failure(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_worker_lowers_only_its_own_thread_below_the_calls() {
+        use rustix::process::getpriority_process;
+        let calls = getpriority_process(None).unwrap();
+        let worker = std::thread::spawn(|| {
+            yield_to_calls(TranscriptionConfig::default().nice);
+            // A thread whisper.cpp would start from the worker inherits its priority.
+            let inherited = std::thread::spawn(|| getpriority_process(None).unwrap())
+                .join()
+                .unwrap();
+            (getpriority_process(None).unwrap(), inherited)
+        })
+        .join()
+        .unwrap();
+        assert_eq!(worker, (19, 19));
+        assert_eq!(
+            getpriority_process(None).unwrap(),
+            calls,
+            "the rest of the process keeps its priority"
+        );
+    }
 
     #[test]
     fn the_final_pass_runs_when_the_parts_could_have_cost_words() {

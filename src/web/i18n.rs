@@ -140,6 +140,12 @@ fn french(en: &str) -> Option<&'static str> {
         "Answers" => "Réponses",
         "Voicemail" => "Message vocal",
         "Transcript" => "Transcription",
+        "Draft: the voicemail is still being transcribed, part by part." => {
+            "Brouillon : le message vocal est encore en cours de transcription, partie par partie."
+        }
+        "Draft: the whole recording is being transcribed once more; this text will be replaced." => {
+            "Brouillon : l'enregistrement entier est transcrit une seconde fois ; ce texte sera remplacé."
+        }
         "Call timeline" => "Déroulement de l'appel",
         "Notes and changes" => "Notes et modifications",
         "Add note" => "Ajouter une note",

@@ -387,7 +387,61 @@ async fn the_whole_recording_replaces_the_parts_draft_and_goes_after_every_part(
     assert_eq!(t.transcript.as_deref(), Some("VPN is down"));
 }
 
+/// What the ticket page tells a technician about the text: parts still coming, a draft the
+/// final pass will replace, or settled (final pass done, failed for good, or never queued).
+async fn a_transcript_is_a_draft_until_its_final_pass_is_done(Db { store, .. }: Db) {
+    use hotline::store::TranscriptStage::{FinalPending, PartsPending, Settled};
+    let a = store.create_ticket(&call("1")).await.unwrap();
+    assert_eq!(store.transcript_stage(a.id).await.unwrap(), Settled);
+    store
+        .enqueue_transcription_part(a.id, "/data/a.part0.wav", Some("en"), 0)
+        .await
+        .unwrap();
+    assert_eq!(store.transcript_stage(a.id).await.unwrap(), PartsPending);
+    store
+        .enqueue_transcription(a.id, "/data/a.wav", Some("en"))
+        .await
+        .unwrap();
+    let now = Utc::now();
+    let part = store
+        .claim_transcription(LEASE, now)
+        .await
+        .unwrap()
+        .unwrap();
+    // Being transcribed still counts as coming.
+    assert_eq!(store.transcript_stage(a.id).await.unwrap(), PartsPending);
+    store
+        .complete_transcription(&part, &record("My printer"), now)
+        .await
+        .unwrap();
+    assert_eq!(store.transcript_stage(a.id).await.unwrap(), FinalPending);
+    assert!(!store.transcript_final(a.id).await.unwrap());
+    let whole = store
+        .claim_transcription(LEASE, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(whole.part, None);
+    assert_eq!(store.transcript_stage(a.id).await.unwrap(), FinalPending);
+    store
+        .complete_transcription(&whole, &record("My printer is broken."), now)
+        .await
+        .unwrap();
+    assert_eq!(store.transcript_stage(a.id).await.unwrap(), Settled);
+    assert!(store.transcript_final(a.id).await.unwrap());
+
+    // Another ticket's jobs do not count.
+    let b = store.create_ticket(&call("2")).await.unwrap();
+    store
+        .enqueue_transcription(b.id, "/data/b.wav", Some("en"))
+        .await
+        .unwrap();
+    assert_eq!(store.transcript_stage(a.id).await.unwrap(), Settled);
+    assert_eq!(store.transcript_stage(b.id).await.unwrap(), FinalPending);
+}
+
 on_both!(
+    a_transcript_is_a_draft_until_its_final_pass_is_done,
     the_whole_recording_replaces_the_parts_draft_and_goes_after_every_part,
     parts_finishing_out_of_order_still_read_in_order,
     a_job_is_claimed_once_and_completed_once,

@@ -46,6 +46,10 @@ pub fn test_config(data: &Path) -> Config {
     config.prompts = repo().join("prompts");
     // Most tests don't need speech recognition; the ones that do turn it on.
     config.transcription.enabled = false;
+    // Workers at nice 19 (the default) would wait behind every other test on a busy CI
+    // machine, and a test waiting for a transcript would time out instead of checking it.
+    // tests/crash.rs runs the binary with the defaults.
+    config.transcription.nice = 0;
     // Test servers share the process (and its media-lag gauge) and a busy CI machine: a call
     // refused because another test's loop ran late would fail the wrong test.
     config.limits.max_media_lag_ms = 0;

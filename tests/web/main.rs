@@ -492,6 +492,46 @@ async fn ticket_page_shows_the_call_voicemail_and_transcript() {
         assert!(html.contains(expected), "page shows {expected}");
     }
     assert!(!html.contains("<Lovelace>"));
+    // The final pass is done: nothing says the text may still change.
+    assert!(!html.contains(r#"class="draft""#), "{html}");
+}
+
+#[tokio::test]
+async fn a_transcript_still_being_transcribed_is_marked_as_a_draft() {
+    let web = Web::start().await;
+    let (reference, _) = web.seed_ticket("301").await;
+    let (cookie, _) = web.session().await;
+    let id = web
+        .store()
+        .ticket_by_ref(&reference.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    // A later part of the voicemail waits for a worker.
+    web.store()
+        .enqueue_transcription_part(id, "/data/301.part1.wav", Some("en"), 1)
+        .await
+        .unwrap();
+    let web = &web;
+    let page = |lang: &'static str| {
+        let cookie = format!("{cookie}; hotline_lang={lang}");
+        let path = format!("/tickets/{reference}");
+        async move { web.get(&path, &[("Cookie", &cookie)]).await.text() }
+    };
+    let html = page("en").await;
+    assert!(
+        html.contains(
+            r#"<p class="draft">Draft: the voicemail is still being transcribed, part by part.</p>"#
+        ),
+        "{html}"
+    );
+    assert!(html.contains("My printer is on fire."));
+    let html = page("fr").await;
+    assert!(
+        html.contains(r#"<p class="draft">Brouillon : le message vocal"#),
+        "{html}"
+    );
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 //! call timeline, the audit trail, and the forms that change the ticket.
 
 use crate::accounts::ActivityKind;
+use crate::store::TranscriptStage;
 use crate::tickets::{TicketRef, TicketStatus};
 use crate::web::auth::Auth;
 use crate::web::estimate;
@@ -139,6 +140,19 @@ pub(crate) async fn ticket_page(
     let _ = write!(body, r#"<section id="transcript" data-reference="{r}">"#);
     if let Some(text) = &t.transcript {
         let _ = write!(body, "<h2>{}</h2>", lang.t("Transcript"));
+        // A technician reading a draft should know that names and numbers may still change.
+        let draft = match state.store.transcript_stage(t.id).await? {
+            TranscriptStage::PartsPending => {
+                Some("Draft: the voicemail is still being transcribed, part by part.")
+            }
+            TranscriptStage::FinalPending => Some(
+                "Draft: the whole recording is being transcribed once more; this text will be replaced.",
+            ),
+            TranscriptStage::Settled => None,
+        };
+        if let Some(draft) = draft {
+            let _ = write!(body, r#"<p class="draft">{}</p>"#, lang.t(draft));
+        }
         match t.transcript_segments.as_ref().and_then(|s| s.as_array()) {
             Some(segments) if !segments.is_empty() => {
                 body += r#"<table class="transcript">"#;
