@@ -54,6 +54,8 @@ pub struct Helpdesk {
     /// Whether the database is known down: new calls are refused, calls in progress keep
     /// their ticket writes (`ticket_writer`).
     pub(crate) reachability: Arc<ticket_writer::Reachability>,
+    /// The writer of each ticket being written, shared by its call and routing on its behalf.
+    pub(crate) writers: ticket_writer::TicketWriters,
 }
 
 impl Helpdesk {
@@ -75,7 +77,10 @@ impl Helpdesk {
             endpoint: answer.endpoint.clone(),
             phones: phones.clone(),
             language: dialplan.default_language,
+            busy: routing::busy::BusyFlags::new(store.clone()),
         };
+        let reachability = Arc::<ticket_writer::Reachability>::default();
+        let writers = ticket_writer::TicketWriters::new(store.clone(), reachability.clone());
         Helpdesk {
             roster,
             queues: routing::CallQueues::default(),
@@ -87,7 +92,8 @@ impl Helpdesk {
             dialplan: RwLock::new(Arc::new(dialplan)),
             store,
             voicemail,
-            reachability: Arc::default(),
+            reachability,
+            writers,
         }
     }
 
@@ -113,6 +119,8 @@ impl Helpdesk {
             roster: &self.roster,
             queues: &self.queues,
             conversations: &self.conversations,
+            disk: self.voicemail.disk(),
+            writers: &self.writers,
             language,
         }
     }
@@ -138,12 +146,5 @@ impl Helpdesk {
     /// Replaces the dialplan for new calls; calls in progress keep theirs.
     pub fn set_dialplan(&self, plan: Dialplan) {
         *self.dialplan.write().expect("poisoned") = Arc::new(plan);
-    }
-}
-
-/// Logs a failed ticket write: once a call is up, the caller is never dropped for the store.
-pub(crate) fn log_store<T>(result: Result<T, crate::store::StoreError>) {
-    if let Err(e) = result {
-        tracing::error!(error = %e, "ticket update failed");
     }
 }

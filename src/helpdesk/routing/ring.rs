@@ -18,10 +18,13 @@ use crate::call::{CallControl, CallEnded, CallEvent, EndCause};
 use crate::ivr::{RouteMode, RouteOutcome, RouteSpec};
 use crate::media::prompt::{Prompt, PromptLibrary};
 use crate::media::rtp_session::PlaybackId;
-use crate::media::{bridge, conversation};
+use crate::helpdesk::recordings_disk::RecordingsDisk;
+use crate::media::{bridge, conversation, recording};
+use crate::helpdesk::ticket_writer::{TicketWrite, TicketWriters};
 use crate::store::{AlertKind, Store};
 use crate::tickets::{CallEventKind, Language, Ticket};
 use futures_util::future::select_all;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -42,6 +45,12 @@ pub struct Router<'a, R: Roster> {
     pub queues: &'a CallQueues,
     /// Which conversations are recorded.
     pub conversations: &'a super::recorded::ConversationPolicy,
+    /// Room on the recordings disk, shared with the voicemails: no conversation is recorded
+    /// under its floor.
+    pub disk: &'a RecordingsDisk,
+    /// Each ticket's writer: routing writes the caller's ticket through the caller's own, so
+    /// a database outage delays its writes, in order with the call's, instead of losing them.
+    pub writers: &'a TicketWriters,
     /// The caller's language: ringback, music, what they are told.
     pub language: Language,
 }
@@ -538,9 +547,8 @@ impl<R: Roster> Router<'_, R> {
         let detail = format!("{technician} on {device}");
         self.event(ticket, CallEventKind::TechnicianAnswered, &detail)
             .await;
-        if let Err(e) = self.store.set_assignee(ticket.id, Some(technician)).await {
-            tracing::error!(error = %e, "cannot assign the ticket");
-        }
+        self.write(ticket, TicketWrite::Assignee(technician.to_string()))
+            .await;
         self.roster.set_busy(technician, true).await;
         let recording = self.start_bridge(caller, &tech, ticket).await;
         let started = Instant::now();
@@ -757,15 +765,22 @@ impl<R: Roster> Router<'_, R> {
         let team = self.roster.team_of(ticket, None).await;
         if self.conversations.records(team.as_deref()) {
             let path = self.conversations.path_for(ticket.reference);
-            match conversation::join_recorded(caller.media(), tech.media(), &path) {
+            let started = match self.disk.room_to_record() {
+                Err(no_room) => Err(format!("disk full ({no_room})")),
+                Ok(()) => conversation::join_recorded(caller.media(), tech.media(), &path)
+                    .map_err(|e| {
+                        self.disk.write_failed(&e, false);
+                        e.to_string()
+                    }),
+            };
+            match started {
                 Ok(recording) => {
                     self.event(ticket, CallEventKind::RecordingStarted, "conversation")
                         .await;
                     return Some(recording);
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot record the conversation");
-                    let detail = format!("conversation not recorded: {e}");
+                Err(why) => {
+                    let detail = format!("conversation not recorded: {why}");
                     self.event(ticket, CallEventKind::Error, &detail).await;
                 }
             }
@@ -786,18 +801,32 @@ impl<R: Roster> Router<'_, R> {
                 let detail = format!("conversation, {} s", duration.as_secs());
                 self.event(ticket, CallEventKind::RecordingStopped, &detail)
                     .await;
-                if let Err(e) = self
-                    .store
-                    .set_conversation(ticket.id, &path, duration)
-                    .await
-                {
-                    tracing::error!(error = %e, "cannot attach the conversation to the ticket");
-                }
+                self.write(ticket, TicketWrite::Conversation { path, duration })
+                    .await;
             }
             Err(e) => {
-                tracing::error!(error = %e, "the conversation recording failed");
-                let detail = format!("conversation recording failed: {e}");
-                self.event(ticket, CallEventKind::Error, &detail).await;
+                // Stopped at the failed write (the disk filled up); the talk went on. What
+                // reached the disk is kept, its header set from the file's length.
+                self.disk.write_failed(&e, true);
+                let kept = recording::repair(Path::new(&path))
+                    .and_then(|_| recording::wav_duration(Path::new(&path)));
+                let reason = if e.is_disk_full() { "disk full" } else { "write error" };
+                match kept {
+                    Ok(duration) if !duration.is_zero() => {
+                        let secs = duration.as_secs();
+                        let detail = format!("conversation recording stopped: {reason} after {secs} s ({e})");
+                        self.event(ticket, CallEventKind::Error, &detail).await;
+                        let detail = format!("conversation, {secs} s, cut short");
+                        self.event(ticket, CallEventKind::RecordingStopped, &detail)
+                            .await;
+                        self.write(ticket, TicketWrite::Conversation { path, duration })
+                            .await;
+                    }
+                    _ => {
+                        let detail = format!("conversation not recorded: {reason} ({e})");
+                        self.event(ticket, CallEventKind::Error, &detail).await;
+                    }
+                }
             }
         }
     }
@@ -859,10 +888,14 @@ impl<R: Roster> Router<'_, R> {
         }
     }
 
+    /// A timeline event happening now, written through the ticket's writer.
     pub(super) async fn event(&self, ticket: &Ticket, kind: CallEventKind, detail: &str) {
-        if let Err(e) = self.store.add_event(ticket.id, kind, detail).await {
-            tracing::error!(error = %e, "ticket update failed");
-        }
+        self.write(ticket, TicketWrite::event(kind, detail)).await;
+    }
+
+    /// Writes to `ticket` through its writer: the caller's own while their call runs.
+    pub(super) async fn write(&self, ticket: &Ticket, write: TicketWrite) {
+        self.writers.for_ticket(ticket.id).write(write).await;
     }
 
     pub(super) fn prompt(&self, language: Language, name: &str) -> Option<Arc<Prompt>> {
