@@ -9,10 +9,10 @@
 //! PostgreSQL binaries the test says SKIPPED loudly. Its own binary: it reads process-wide
 //! metrics, and its tests run one at a time ([`SERIAL`]) for the same reason.
 
-#[path = "support/mod.rs"]
-mod support;
 #[path = "postgres_restart/routed.rs"]
 mod routed;
+#[path = "support/mod.rs"]
+mod support;
 
 use hotline::tickets::{CallEventKind, Category, Disposition, Impact, Language, Urgency};
 use std::path::{Path, PathBuf};

@@ -110,7 +110,9 @@ pub fn talking_with(events: &[CallEvent]) -> Option<&str> {
     if last.kind != CallEventKind::TechnicianAnswered {
         return None;
     }
-    last.detail.split_once(" on ").map(|(technician, _)| technician)
+    last.detail
+        .split_once(" on ")
+        .map(|(technician, _)| technician)
 }
 
 /// Why the call ends, for the hang-up: the dialplan finishing is ours to end with BYE.
@@ -299,7 +301,10 @@ mod tests {
         events.push(e(CallEventKind::TechnicianAnswered, "tess on sip:tess@x"));
         events.push(e(CallEventKind::Hold, "tess put the caller on hold"));
         assert_eq!(talking_with(&events), Some("tess"));
-        events.push(e(CallEventKind::TalkEnded, "tess: transferred to max after 3 s"));
+        events.push(e(
+            CallEventKind::TalkEnded,
+            "tess: transferred to max after 3 s",
+        ));
         assert_eq!(talking_with(&events), None);
         events.push(e(CallEventKind::TechnicianAnswered, "max on *8 pick-up"));
         assert_eq!(talking_with(&events), Some("max"));

@@ -131,7 +131,7 @@ pub fn join_recorded(
     technician: &MediaSession,
     path: &Path,
 ) -> Result<ConversationRecording, RecordingError> {
-    let mut file = StereoWriter::create(path)?;
+    let file = StereoWriter::create(path)?;
     let (from_caller_tx, mut from_caller) = mpsc::channel::<Vec<i16>>(QUEUE_FRAMES);
     let (from_tech_tx, mut from_tech) = mpsc::channel::<Vec<i16>>(QUEUE_FRAMES);
     let (to_tech, to_tech_rx) = mpsc::channel(QUEUE_FRAMES);

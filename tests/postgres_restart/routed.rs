@@ -5,59 +5,18 @@
 
 use super::{PrivatePostgres, SERIAL};
 use crate::support::oncall;
-use crate::support::server::{repo, TestServer};
+use crate::support::phones::{free_udp_port, phone, phone_succeeded, technician_phone};
+use crate::support::server::TestServer;
 use crate::support::ua::Ua;
 use hotline::accounts::Role;
 use hotline::oncall::Presence;
 use hotline::store::Store;
 use hotline::tickets::{CallEvent, CallEventKind, Disposition};
 use std::net::SocketAddr;
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
-
-fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn at(port: u16) -> SocketAddr {
     format!("127.0.0.1:{port}").parse().unwrap()
-}
-
-/// Runs the SIPp scenario `file` (under tests/sipp) as a phone listening on `port`.
-fn phone(port: u16, file: &str, values: &[(&str, String)]) -> tokio::task::JoinHandle<Output> {
-    let dir = tempfile::tempdir().unwrap();
-    let mut xml = std::fs::read_to_string(repo().join("tests/sipp").join(file)).unwrap();
-    for (name, value) in values {
-        xml = xml.replace(name, value);
-    }
-    let scenario = dir.path().join("phone.xml");
-    std::fs::write(&scenario, xml).unwrap();
-    tokio::task::spawn_blocking(move || {
-        let out = Command::new("sipp")
-            .args(["-sf", scenario.to_str().unwrap()])
-            .args(["-i", "127.0.0.1", "-p", &port.to_string()])
-            .args(["-mi", "127.0.0.1", "-mp", &free_udp_port().to_string()])
-            .args(["-rtp_echo", "-m", "1", "-timeout", "60s", "-timeout_error"])
-            .arg("-nostdin")
-            .current_dir(dir.path())
-            .output()
-            .expect("sipp runs (scripts/install-deps.sh --test installs it)");
-        drop(dir);
-        out
-    })
-}
-
-fn phone_succeeded(output: &Output) {
-    assert!(
-        output.status.success(),
-        "a technician's phone (SIPp) failed: {}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 /// Tess, on call for network problems, with a mobile and a desk phone.
@@ -111,16 +70,7 @@ async fn a_postgres_restart_while_a_p1_caller_is_routed_keeps_the_answer_the_ass
     // The mobile rings until cancelled; the desk phone answers after 4 s, takes the call with
     // 1, talks for 3 s and hangs up.
     let rings = phone(mobile, "uas_ring_forever.xml", &[]);
-    let answers = phone(
-        desk,
-        "uas_technician.xml",
-        &[
-            ("@KEY@", "/usr/share/sip-tester/dtmf_2833_1.pcap".into()),
-            ("@CODEC@", "0".into()),
-            ("@ANSWER_MS@", "4000".into()),
-            ("@TALK_MS@", "3000".into()),
-        ],
-    );
+    let answers = technician_phone(desk, 4000, 3000);
 
     // Network, the whole company, cannot work: P1, routed to tess at once.
     let mut caller = Ua::udp(server.sip).await;
@@ -182,7 +132,9 @@ async fn a_postgres_restart_while_a_p1_caller_is_routed_keeps_the_answer_the_ass
         .position(|(k, _)| *k == CallEventKind::TalkEnded)
         .unwrap_or_else(|| panic!("the end of the talk: {events:#?}"));
     assert!(
-        after[talk].1.starts_with("tess: hung up by technician after"),
+        after[talk]
+            .1
+            .starts_with("tess: hung up by technician after"),
         "{events:#?}"
     );
     assert_eq!(
@@ -197,10 +149,7 @@ async fn a_postgres_restart_while_a_p1_caller_is_routed_keeps_the_answer_the_ass
     // Busy while talking, written once the database was back, and free again after.
     let deadline = Instant::now() + Duration::from_secs(10);
     let presence = loop {
-        let presence = store
-            .presence("tess", chrono::Utc::now())
-            .await
-            .unwrap();
+        let presence = store.presence("tess", chrono::Utc::now()).await.unwrap();
         if presence == Presence::Available || Instant::now() > deadline {
             break presence;
         }

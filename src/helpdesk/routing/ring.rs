@@ -15,16 +15,14 @@ use super::transfer::{TransferTarget, Transferor};
 use crate::call::answer::{self as call_answer, AnswerContext};
 use crate::call::outbound::{self, Attempt, Presentation, Progress, Target};
 use crate::call::{CallControl, CallEnded, CallEvent, EndCause};
+use crate::helpdesk::ticket_writer::{TicketWrite, TicketWriters};
 use crate::ivr::{RouteMode, RouteOutcome, RouteSpec};
+use crate::media::bridge;
 use crate::media::prompt::{Prompt, PromptLibrary};
 use crate::media::rtp_session::PlaybackId;
-use crate::helpdesk::recordings_disk::RecordingsDisk;
-use crate::media::{bridge, conversation, recording};
-use crate::helpdesk::ticket_writer::{TicketWrite, TicketWriters};
 use crate::store::{AlertKind, Store};
 use crate::tickets::{CallEventKind, Language, Ticket};
 use futures_util::future::select_all;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -47,7 +45,7 @@ pub struct Router<'a, R: Roster> {
     pub conversations: &'a super::recorded::ConversationPolicy,
     /// Room on the recordings disk, shared with the voicemails: no conversation is recorded
     /// under its floor.
-    pub disk: &'a RecordingsDisk,
+    pub disk: &'a crate::helpdesk::recordings_disk::RecordingsDisk,
     /// Each ticket's writer: routing writes the caller's ticket through the caller's own, so
     /// a database outage delays its writes, in order with the call's, instead of losing them.
     pub writers: &'a TicketWriters,
@@ -749,83 +747,6 @@ impl<R: Roster> Router<'_, R> {
                     let _ = done.send(None);
                     result?;
                     return Ok(RouteOutcome::Answered { technician });
-                }
-            }
-        }
-    }
-
-    /// Joins the legs, recording the conversation when the ticket's team records its calls.
-    /// A recording that cannot start is logged on the ticket and the call goes on unrecorded.
-    async fn start_bridge(
-        &self,
-        caller: &CallControl,
-        tech: &CallControl,
-        ticket: &Ticket,
-    ) -> Option<conversation::ConversationRecording> {
-        let team = self.roster.team_of(ticket, None).await;
-        if self.conversations.records(team.as_deref()) {
-            let path = self.conversations.path_for(ticket.reference);
-            let started = match self.disk.room_to_record() {
-                Err(no_room) => Err(format!("disk full ({no_room})")),
-                Ok(()) => conversation::join_recorded(caller.media(), tech.media(), &path)
-                    .map_err(|e| {
-                        self.disk.write_failed(&e, false);
-                        e.to_string()
-                    }),
-            };
-            match started {
-                Ok(recording) => {
-                    self.event(ticket, CallEventKind::RecordingStarted, "conversation")
-                        .await;
-                    return Some(recording);
-                }
-                Err(why) => {
-                    let detail = format!("conversation not recorded: {why}");
-                    self.event(ticket, CallEventKind::Error, &detail).await;
-                }
-            }
-        }
-        bridge::join(caller.media(), tech.media());
-        None
-    }
-
-    /// Waits for the conversation's file to be complete and attaches it to the ticket.
-    async fn keep_recording(
-        &self,
-        ticket: &Ticket,
-        recording: conversation::ConversationRecording,
-    ) {
-        let path = recording.path().to_string_lossy().into_owned();
-        match recording.finish().await {
-            Ok(duration) => {
-                let detail = format!("conversation, {} s", duration.as_secs());
-                self.event(ticket, CallEventKind::RecordingStopped, &detail)
-                    .await;
-                self.write(ticket, TicketWrite::Conversation { path, duration })
-                    .await;
-            }
-            Err(e) => {
-                // Stopped at the failed write (the disk filled up); the talk went on. What
-                // reached the disk is kept, its header set from the file's length.
-                self.disk.write_failed(&e, true);
-                let kept = recording::repair(Path::new(&path))
-                    .and_then(|_| recording::wav_duration(Path::new(&path)));
-                let reason = if e.is_disk_full() { "disk full" } else { "write error" };
-                match kept {
-                    Ok(duration) if !duration.is_zero() => {
-                        let secs = duration.as_secs();
-                        let detail = format!("conversation recording stopped: {reason} after {secs} s ({e})");
-                        self.event(ticket, CallEventKind::Error, &detail).await;
-                        let detail = format!("conversation, {secs} s, cut short");
-                        self.event(ticket, CallEventKind::RecordingStopped, &detail)
-                            .await;
-                        self.write(ticket, TicketWrite::Conversation { path, duration })
-                            .await;
-                    }
-                    _ => {
-                        let detail = format!("conversation not recorded: {reason} ({e})");
-                        self.event(ticket, CallEventKind::Error, &detail).await;
-                    }
                 }
             }
         }
