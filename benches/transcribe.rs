@@ -190,7 +190,7 @@ fn args() -> Args {
         voicemails_mode: false,
         no_draft: false,
         vocabulary: Vocabulary::default(),
-        part_min: ChunkPolicy::default().min.as_secs(),
+        part_min: defaults.chunk_policy().min.as_secs(),
         windows: Vec::new(),
         languages: Vec::new(),
         voicemails: usize::MAX,

@@ -11,45 +11,11 @@ mod support;
 
 use hotline::store::Ticket;
 use hotline::tickets::{CallEvent, CallEventKind, Disposition};
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
+use support::disk::{free_bytes, Tmpfs};
 use support::http::metric;
 use support::server::{is_root, repo, TestServer};
 use support::ua::Ua;
-
-/// A tmpfs mounted for the test's lifetime.
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    fn mount(at: &Path, size: &str) -> Tmpfs {
-        std::fs::create_dir_all(at).unwrap();
-        let status = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(at)
-            .status()
-            .expect("mount runs");
-        assert!(status.success(), "mounting a tmpfs on {}", at.display());
-        Tmpfs(at.to_path_buf())
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
-fn free_bytes(dir: &Path) -> u64 {
-    let out = Command::new("stat")
-        .args(["-f", "-c", "%a %S"])
-        .arg(dir)
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    let mut it = text.split_whitespace().map(|n| n.parse::<u64>().unwrap());
-    it.next().unwrap() * it.next().unwrap()
-}
 
 fn speech() -> Vec<i16> {
     hound::WavReader::open(repo().join("tests/fixtures/speech/en-printer.wav"))

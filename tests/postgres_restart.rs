@@ -1,13 +1,16 @@
 //! PostgreSQL stopped and started again while calls arrive: the call in progress keeps going
 //! and everything it did reaches its ticket, in order, once the database is back; a new call
 //! arriving meanwhile is refused with 503 and Retry-After at once (never answered without a
-//! ticket); calls after the restart are answered as before.
+//! ticket); calls after the restart are answered as before. A caller being routed to a
+//! technician keeps the routing's writes too (`routed`).
 //!
 //! The database is a private PostgreSQL (initdb and pg_ctl on a temporary directory and a free
 //! port): the shared one on 5432 serves other tests and is never touched. Without Debian's
 //! PostgreSQL binaries the test says SKIPPED loudly. Its own binary: it reads process-wide
-//! metrics.
+//! metrics, and its tests run one at a time ([`SERIAL`]) for the same reason.
 
+#[path = "postgres_restart/routed.rs"]
+mod routed;
 #[path = "support/mod.rs"]
 mod support;
 
@@ -18,6 +21,9 @@ use std::time::{Duration, Instant};
 use support::http::metric;
 use support::server::{is_root, TestServer};
 use support::ua::Ua;
+
+/// The metrics are the process's: one restart at a time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A PostgreSQL cluster of our own, run as the `postgres` user when we are root (initdb
 /// refuses root).
@@ -159,6 +165,7 @@ async fn metric_becomes(server: &TestServer, series: &str, value: f64) -> f64 {
 #[tokio::test]
 async fn a_postgres_restart_loses_nothing_of_the_call_in_progress_and_refuses_new_calls_meanwhile()
 {
+    let _one_at_a_time = SERIAL.lock().await;
     let Some(pg) = PrivatePostgres::init() else {
         eprintln!("SKIPPED: no PostgreSQL binaries under /usr/lib/postgresql/*/bin");
         return;

@@ -8,7 +8,7 @@
 
 use super::features::{self, FeatureCode};
 use super::host::HelpdeskHost;
-use super::ticket_writer::{self, TicketWrite, TicketWriter};
+use super::ticket_writer::{self, TicketWrite};
 use super::{disposition, Helpdesk};
 use crate::call::answer;
 use crate::call::{IncomingCall, NewCall, Refusal};
@@ -82,7 +82,8 @@ pub async fn handle_call(call: NewCall, helpdesk: Arc<Helpdesk>) {
         }
     };
     tracing::info!(parent: &span, ticket = %ticket.reference, "ticket created");
-    let writer = TicketWriter::new(store.clone(), helpdesk.reachability.clone(), ticket.id);
+    // Routing for this call finds this writer by the ticket (`TicketWriters`): one order.
+    let writer = helpdesk.writers.for_ticket(ticket.id);
 
     let mut control = match answer::answer(call, &helpdesk.answer).await {
         Ok(c) => c,

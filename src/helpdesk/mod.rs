@@ -55,6 +55,8 @@ pub struct Helpdesk {
     /// Whether the database is known down: new calls are refused, calls in progress keep
     /// their ticket writes (`ticket_writer`).
     pub(crate) reachability: Arc<ticket_writer::Reachability>,
+    /// The writer of each ticket being written, shared by its call and routing on its behalf.
+    pub(crate) writers: ticket_writer::TicketWriters,
 }
 
 impl Helpdesk {
@@ -76,7 +78,10 @@ impl Helpdesk {
             endpoint: answer.endpoint.clone(),
             phones: phones.clone(),
             language: dialplan.default_language,
+            busy: routing::busy::BusyFlags::new(store.clone()),
         };
+        let reachability = Arc::<ticket_writer::Reachability>::default();
+        let writers = ticket_writer::TicketWriters::new(store.clone(), reachability.clone());
         Helpdesk {
             roster,
             // Several nodes can only share PostgreSQL: on SQLite the queue stays this node's.
@@ -93,7 +98,8 @@ impl Helpdesk {
             dialplan: RwLock::new(Arc::new(dialplan)),
             store,
             voicemail,
-            reachability: Arc::default(),
+            reachability,
+            writers,
         }
     }
 
@@ -119,6 +125,8 @@ impl Helpdesk {
             roster: &self.roster,
             queues: &self.queues,
             conversations: &self.conversations,
+            disk: self.voicemail.disk(),
+            writers: &self.writers,
             language,
         }
     }
@@ -147,9 +155,10 @@ impl Helpdesk {
     }
 }
 
-/// Logs a failed ticket write: once a call is up, the caller is never dropped for the store.
+/// Logs a failed store write that must not stop a call (the shared queue's rows and take
+/// requests): the caller is never dropped for the store.
 pub(crate) fn log_store<T>(result: Result<T, crate::store::StoreError>) {
     if let Err(e) = result {
-        tracing::error!(error = %e, "ticket update failed");
+        tracing::error!(error = %e, "store update failed");
     }
 }

@@ -1,7 +1,8 @@
 //! What the helpdesk repairs when it starts after a stop it did not choose (a crash, `kill -9`):
 //! transcriptions that were running, recordings that were cut, and the tickets of calls that
 //! were in progress (a caller who was waiting in a queue keeps their place as a call-back
-//! request, and their row in the shared queue is deleted).
+//! request, and their row in the shared queue is deleted; a technician who was talking on one
+//! is no longer busy).
 //!
 //! Only this node's: on PostgreSQL, several nodes share the database, and each ticket names
 //! the node that took its call (`node` in the configuration), so a restarting node closes the
@@ -63,13 +64,19 @@ async fn close_cut_calls(store: &Store) -> Result<usize, StoreError> {
                 .as_deref()
                 .and_then(|c| c.parse::<RecordingState>().ok())
                 .is_some_and(RecordingState::has_speech);
+            let events = store.events(ticket.id).await?;
             let at = if voicemail {
                 CutAt::Voicemail
-            } else if disposition::waiting_in_queue(&store.events(ticket.id).await?) {
+            } else if disposition::waiting_in_queue(&events) {
                 CutAt::Queue
             } else {
                 CutAt::Elsewhere
             };
+            // A technician talking on this call when the node died is free again: nothing
+            // else would clear their busy flag, and routing would skip them for good.
+            if let Some(technician) = disposition::talking_with(&events) {
+                store.set_busy(technician, false).await?;
+            }
             // While a call runs, the detail is the dialplan node it is at.
             let step = ticket.disposition_detail.as_deref();
             let outcome = disposition::cut_by_restart(step, at);

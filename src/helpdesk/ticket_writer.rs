@@ -17,13 +17,19 @@
 //! A write the database refuses for itself (not for being down) is logged and not retried.
 //! What waits in memory is lost if the process dies before the database returns; the next
 //! start then closes the ticket as a crash would (`restart`).
+//!
+//! One ticket has one writer at a time in a process ([`TicketWriters`]): routing for a live
+//! call — ringing, the technician's answer, the assignee, the conversation — writes through
+//! the caller's own writer, so its events interleave with the call's in the order they
+//! happened; a call-back or a "Take call" from the web log gets the writer of the ticket's
+//! call if it still runs, or one of its own.
 
 use crate::store::{Store, StoreError};
 use crate::tickets::{CallEventKind, Disposition, Language, RecordingState, TicketField};
 use chrono::{DateTime, Utc};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 /// Writes waiting for the database, across every call, before new calls are refused.
@@ -57,6 +63,13 @@ pub enum TicketWrite {
         detail: Option<String>,
     },
     Estimate(Duration),
+    /// The technician who took the call.
+    Assignee(String),
+    /// The recorded conversation with the technician, once its file is complete.
+    Conversation {
+        path: String,
+        duration: Duration,
+    },
     Recording {
         path: String,
         duration: Duration,
@@ -102,6 +115,10 @@ impl TicketWrite {
                     .await
             }
             TicketWrite::Estimate(estimate) => store.set_estimate(id, *estimate).await,
+            TicketWrite::Assignee(technician) => store.set_assignee(id, Some(technician)).await,
+            TicketWrite::Conversation { path, duration } => {
+                store.set_conversation(id, path, *duration).await
+            }
             TicketWrite::Recording {
                 path,
                 duration,
@@ -175,7 +192,54 @@ impl Reachability {
     }
 }
 
-/// The writes of one call's ticket, in order. Cheap to clone (the voicemail task shares it).
+/// Writes waiting for the database, oldest first.
+type Backlog = Arc<Mutex<VecDeque<TicketWrite>>>;
+
+/// The writer of every ticket being written in this process, so that whoever writes to a
+/// ticket — its call's task, routing on the caller's behalf, a call-back from the web log —
+/// writes through the same one and the ticket's writes keep a single order through an outage.
+/// A writer stays listed while anyone holds it (the call's task, or its drain task while
+/// writes wait), and no longer.
+pub struct TicketWriters {
+    store: Store,
+    reachability: Arc<Reachability>,
+    live: Mutex<HashMap<i64, Weak<Mutex<VecDeque<TicketWrite>>>>>,
+}
+
+impl TicketWriters {
+    pub fn new(store: Store, reachability: Arc<Reachability>) -> TicketWriters {
+        TicketWriters {
+            store,
+            reachability,
+            live: Mutex::default(),
+        }
+    }
+
+    /// The writer of ticket `id`: the one in use if there is one, else a new one.
+    pub fn for_ticket(&self, id: i64) -> TicketWriter {
+        let mut live = self.live.lock().expect("poisoned");
+        let backlog = match live.get(&id).and_then(Weak::upgrade) {
+            Some(backlog) => backlog,
+            None => {
+                // Forgetting the writers nobody holds any more keeps the map to the tickets
+                // being written (a few per call in progress).
+                live.retain(|_, w| w.strong_count() > 0);
+                let backlog = Backlog::default();
+                live.insert(id, Arc::downgrade(&backlog));
+                backlog
+            }
+        };
+        TicketWriter {
+            store: self.store.clone(),
+            reachability: self.reachability.clone(),
+            id,
+            backlog,
+        }
+    }
+}
+
+/// The writes of one ticket, in order. Cheap to clone (the voicemail task shares it); built by
+/// [`TicketWriters::for_ticket`], so a ticket has one at a time.
 #[derive(Clone)]
 pub struct TicketWriter {
     store: Store,
@@ -183,19 +247,10 @@ pub struct TicketWriter {
     id: i64,
     /// Writes waiting for the database, oldest first; non-empty exactly while a drain task
     /// runs (it only leaves once it has emptied the queue, deciding so under the lock).
-    backlog: Arc<Mutex<VecDeque<TicketWrite>>>,
+    backlog: Backlog,
 }
 
 impl TicketWriter {
-    pub fn new(store: Store, reachability: Arc<Reachability>, id: i64) -> TicketWriter {
-        TicketWriter {
-            store,
-            reachability,
-            id,
-            backlog: Arc::default(),
-        }
-    }
-
     /// Writes now if nothing is waiting and the database answers; otherwise keeps the write
     /// behind the earlier ones for the drain task.
     pub async fn write(&self, write: TicketWrite) {

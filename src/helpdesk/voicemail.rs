@@ -155,6 +155,11 @@ impl Voicemail {
         self
     }
 
+    /// The recordings disk, which recorded conversations share.
+    pub fn disk(&self) -> &RecordingsDisk {
+        &self.disk
+    }
+
     /// Starts recordings only while the recordings disk has `bytes` free.
     pub fn keep_free(mut self, bytes: u64) -> Self {
         self.disk = RecordingsDisk::new(&self.dir, bytes);

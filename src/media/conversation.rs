@@ -7,7 +7,8 @@
 //! the two directions arrive independently; they are paired 20 ms by 20 ms, and a side that
 //! has nothing while the other has piled up 200 ms (its phone stopped sending: hold, a lost
 //! path) is written as silence, so the two channels stay aligned in time. The bridge without
-//! recording keeps its direct path: only recorded calls pay for the task.
+//! recording keeps its direct path: only recorded calls pay for the task. A write that fails
+//! (a full disk) stops the recording, never the conversation.
 
 use super::recording::RecordingError;
 use super::rtp_session::MediaSession;
@@ -130,7 +131,7 @@ pub fn join_recorded(
     technician: &MediaSession,
     path: &Path,
 ) -> Result<ConversationRecording, RecordingError> {
-    let mut file = StereoWriter::create(path)?;
+    let file = StereoWriter::create(path)?;
     let (from_caller_tx, mut from_caller) = mpsc::channel::<Vec<i16>>(QUEUE_FRAMES);
     let (from_tech_tx, mut from_tech) = mpsc::channel::<Vec<i16>>(QUEUE_FRAMES);
     let (to_tech, to_tech_rx) = mpsc::channel(QUEUE_FRAMES);
@@ -141,11 +142,17 @@ pub fn join_recorded(
     caller.set_live_source(Some(to_caller_rx));
     let task = tokio::spawn(async move {
         let (mut caller_open, mut tech_open) = (true, true);
+        // Set by the first failed write (the disk filled up): the file is dropped there, what
+        // reached the disk stays, and the legs keep hearing each other.
+        let mut failure: Option<RecordingError> = None;
+        let mut file = Some(file);
         while caller_open || tech_open {
             tokio::select! {
                 frame = from_caller.recv(), if caller_open => match frame {
                     Some(frame) => {
-                        file.left.extend(frame.iter().copied());
+                        if let Some(file) = &mut file {
+                            file.left.extend(frame.iter().copied());
+                        }
                         // A stalled sender loses the oldest audio, as in the plain bridge.
                         let _ = to_tech.try_send(frame);
                     }
@@ -153,15 +160,24 @@ pub fn join_recorded(
                 },
                 frame = from_tech.recv(), if tech_open => match frame {
                     Some(frame) => {
-                        file.right.extend(frame.iter().copied());
+                        if let Some(file) = &mut file {
+                            file.right.extend(frame.iter().copied());
+                        }
                         let _ = to_caller.try_send(frame);
                     }
                     None => tech_open = false,
                 },
             }
-            file.drain(false)?;
+            if let Some(Err(e)) = file.as_mut().map(|f| f.drain(false)) {
+                failure = Some(e);
+                file = None;
+            }
         }
-        file.finish()
+        match (file, failure) {
+            (Some(file), _) => file.finish(),
+            (None, Some(e)) => Err(e),
+            (None, None) => unreachable!("the file is only dropped on a failure"),
+        }
     });
     Ok(ConversationRecording {
         task,
@@ -175,7 +191,9 @@ impl ConversationRecording {
         &self.path
     }
 
-    /// Waits for the file to be complete (call after separating the legs); its length.
+    /// Waits for the file to be complete (call after separating the legs); its length. A
+    /// write that failed stopped the recording there (the conversation went on): its error,
+    /// the file holding what reached the disk, its header not yet updated.
     pub async fn finish(self) -> Result<Duration, RecordingError> {
         match self.task.await {
             Ok(result) => result,

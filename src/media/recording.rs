@@ -324,6 +324,15 @@ impl Recorder {
     }
 }
 
+/// How long the WAV at `path` plays (8 kHz), read from its header.
+pub fn wav_duration(path: &Path) -> Result<Duration, RecordingError> {
+    let reader = hound::WavReader::open(path).map_err(|e| RecordingError::Repair {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    Ok(Duration::from_millis(u64::from(reader.duration()) / 8))
+}
+
 /// Makes a WAV left by a crash readable: the data chunk size in the header is set from the file
 /// size. Returns whether anything was changed.
 pub fn repair(path: &Path) -> Result<bool, RecordingError> {
@@ -344,8 +353,9 @@ pub fn repair(path: &Path) -> Result<bool, RecordingError> {
         return Err(fail("not a WAV file written by Hotline".into()));
     }
     let len = file.metadata().map_err(|e| fail(e.to_string()))?.len();
-    // Drop a torn final sample so the data is whole 16-bit samples.
-    let data = (len - 44) & !1;
+    // Drop a torn final sample (or stereo frame) so the data is whole frames.
+    let align = u64::from(u16::from_le_bytes(header[32..34].try_into().expect("2 bytes")).max(2));
+    let data = (len - 44) / align * align;
     let riff = (data + 36) as u32;
     let (old_riff, old_data) = (
         u32::from_le_bytes(header[4..8].try_into().expect("4 bytes")),

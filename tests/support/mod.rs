@@ -3,9 +3,11 @@
 
 pub mod audio;
 pub mod digest;
+pub mod disk;
 pub mod events;
 pub mod http;
 pub mod oncall;
+pub mod phones;
 pub mod postgres;
 pub mod server;
 pub mod tickets;

@@ -11,6 +11,7 @@ use super::queue::queued_team;
 use crate::call::answer as call_answer;
 use crate::call::outbound::{self, Presentation, Progress, Target};
 use crate::call::{CallControl, CallEvent, EndCause};
+use crate::helpdesk::ticket_writer::TicketWrite;
 use crate::helpdesk::Helpdesk;
 use crate::sip::transport::Flow;
 use crate::tickets::{CallEventKind, Disposition, Ticket, TicketRef};
@@ -220,15 +221,11 @@ impl Helpdesk {
     /// Gives back a call-back request claimed from `ticket` (as read before the claim) whose
     /// caller was not reached: it is `callback_requested` again, keeping its place on the board.
     async fn release_call_back(&self, ticket: &Ticket) {
-        crate::helpdesk::log_store(
-            self.store
-                .set_disposition(
-                    ticket.id,
-                    Disposition::CallbackRequested,
-                    ticket.disposition_detail.as_deref(),
-                )
-                .await,
-        );
+        let write = TicketWrite::Disposition {
+            disposition: Disposition::CallbackRequested,
+            detail: ticket.disposition_detail.clone(),
+        };
+        self.writers.for_ticket(ticket.id).write(write).await;
     }
 
     /// The technician's leg `tech` is connected: they hear ringback while Hotline dials the
@@ -335,11 +332,11 @@ impl Helpdesk {
             Err(_) => caller.ended().unwrap_or(EndCause::CallerHangup),
         };
         call_answer::finish(caller, cause).await;
-        crate::helpdesk::log_store(
-            self.store
-                .set_disposition(ticket.id, Disposition::CallbackDone, Some(technician))
-                .await,
-        );
+        let write = TicketWrite::Disposition {
+            disposition: Disposition::CallbackDone,
+            detail: Some(technician.to_string()),
+        };
+        router.write(ticket, write).await;
         true
     }
 }

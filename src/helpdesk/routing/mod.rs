@@ -1,6 +1,7 @@
 //! Routing a caller to a technician: ring the on-call phones, announce, bridge, escalate, queue.
 
 pub mod announce;
+pub mod busy;
 pub mod callback;
 pub mod escalation;
 pub mod fork;

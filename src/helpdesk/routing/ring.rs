@@ -15,10 +15,11 @@ use super::transfer::{TransferTarget, Transferor};
 use crate::call::answer::{self as call_answer, AnswerContext};
 use crate::call::outbound::{self, Attempt, Presentation, Progress, Target};
 use crate::call::{CallControl, CallEnded, CallEvent, EndCause};
+use crate::helpdesk::ticket_writer::{TicketWrite, TicketWriters};
 use crate::ivr::{RouteMode, RouteOutcome, RouteSpec};
+use crate::media::bridge;
 use crate::media::prompt::{Prompt, PromptLibrary};
 use crate::media::rtp_session::PlaybackId;
-use crate::media::{bridge, conversation};
 use crate::store::{AlertKind, Store};
 use crate::tickets::{CallEventKind, Language, Ticket};
 use futures_util::future::select_all;
@@ -42,6 +43,12 @@ pub struct Router<'a, R: Roster> {
     pub queues: &'a CallQueues,
     /// Which conversations are recorded.
     pub conversations: &'a super::recorded::ConversationPolicy,
+    /// Room on the recordings disk, shared with the voicemails: no conversation is recorded
+    /// under its floor.
+    pub disk: &'a crate::helpdesk::recordings_disk::RecordingsDisk,
+    /// Each ticket's writer: routing writes the caller's ticket through the caller's own, so
+    /// a database outage delays its writes, in order with the call's, instead of losing them.
+    pub writers: &'a TicketWriters,
     /// The caller's language: ringback, music, what they are told.
     pub language: Language,
 }
@@ -538,9 +545,8 @@ impl<R: Roster> Router<'_, R> {
         let detail = format!("{technician} on {device}");
         self.event(ticket, CallEventKind::TechnicianAnswered, &detail)
             .await;
-        if let Err(e) = self.store.set_assignee(ticket.id, Some(technician)).await {
-            tracing::error!(error = %e, "cannot assign the ticket");
-        }
+        self.write(ticket, TicketWrite::Assignee(technician.to_string()))
+            .await;
         self.roster.set_busy(technician, true).await;
         let recording = self.start_bridge(caller, &tech, ticket).await;
         let started = Instant::now();
@@ -749,62 +755,6 @@ impl<R: Roster> Router<'_, R> {
         }
     }
 
-    /// Joins the legs, recording the conversation when the ticket's team records its calls.
-    /// A recording that cannot start is logged on the ticket and the call goes on unrecorded.
-    async fn start_bridge(
-        &self,
-        caller: &CallControl,
-        tech: &CallControl,
-        ticket: &Ticket,
-    ) -> Option<conversation::ConversationRecording> {
-        let team = self.roster.team_of(ticket, None).await;
-        if self.conversations.records(team.as_deref()) {
-            let path = self.conversations.path_for(ticket.reference);
-            match conversation::join_recorded(caller.media(), tech.media(), &path) {
-                Ok(recording) => {
-                    self.event(ticket, CallEventKind::RecordingStarted, "conversation")
-                        .await;
-                    return Some(recording);
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot record the conversation");
-                    let detail = format!("conversation not recorded: {e}");
-                    self.event(ticket, CallEventKind::Error, &detail).await;
-                }
-            }
-        }
-        bridge::join(caller.media(), tech.media());
-        None
-    }
-
-    /// Waits for the conversation's file to be complete and attaches it to the ticket.
-    async fn keep_recording(
-        &self,
-        ticket: &Ticket,
-        recording: conversation::ConversationRecording,
-    ) {
-        let path = recording.path().to_string_lossy().into_owned();
-        match recording.finish().await {
-            Ok(duration) => {
-                let detail = format!("conversation, {} s", duration.as_secs());
-                self.event(ticket, CallEventKind::RecordingStopped, &detail)
-                    .await;
-                if let Err(e) = self
-                    .store
-                    .set_conversation(ticket.id, &path, duration)
-                    .await
-                {
-                    tracing::error!(error = %e, "cannot attach the conversation to the ticket");
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "the conversation recording failed");
-                let detail = format!("conversation recording failed: {e}");
-                self.event(ticket, CallEventKind::Error, &detail).await;
-            }
-        }
-    }
-
     /// Sends the CANCELs a fork asked for.
     async fn carry_out(&self, attempts: &[Option<Attempt>], actions: Vec<ForkAction>) {
         for action in actions {
@@ -862,10 +812,14 @@ impl<R: Roster> Router<'_, R> {
         }
     }
 
+    /// A timeline event happening now, written through the ticket's writer.
     pub(super) async fn event(&self, ticket: &Ticket, kind: CallEventKind, detail: &str) {
-        if let Err(e) = self.store.add_event(ticket.id, kind, detail).await {
-            tracing::error!(error = %e, "ticket update failed");
-        }
+        self.write(ticket, TicketWrite::event(kind, detail)).await;
+    }
+
+    /// Writes to `ticket` through its writer: the caller's own while their call runs.
+    pub(super) async fn write(&self, ticket: &Ticket, write: TicketWrite) {
+        self.writers.for_ticket(ticket.id).write(write).await;
     }
 
     pub(super) fn prompt(&self, language: Language, name: &str) -> Option<Arc<Prompt>> {

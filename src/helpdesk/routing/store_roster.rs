@@ -21,6 +21,8 @@ pub struct StoreRoster {
     pub phones: Phones,
     /// The language announcements are made in (technicians have no language of their own yet).
     pub language: Language,
+    /// Busy flags written in the background, kept through a database outage.
+    pub busy: super::busy::BusyFlags,
 }
 
 impl Roster for StoreRoster {
@@ -131,8 +133,6 @@ impl Roster for StoreRoster {
     }
 
     async fn set_busy(&self, technician: &str, busy: bool) {
-        if let Err(e) = self.store.set_busy(technician, busy).await {
-            tracing::error!(error = %e, "cannot record the technician as busy");
-        }
+        self.busy.set(technician, busy);
     }
 }

@@ -148,12 +148,9 @@ impl Helpdesk {
             let language = helpdesk.dialplan().default_language;
             let router = helpdesk.router(language);
             let detail = format!("{technician} takes the call {}", via_words(via));
-            crate::helpdesk::log_store(
-                helpdesk
-                    .store
-                    .add_event(ticket.id, CallEventKind::RoutingAttempt, &detail)
-                    .await,
-            );
+            router
+                .event(&ticket, CallEventKind::RoutingAttempt, &detail)
+                .await;
             let Ok(Some((attempt, answer))) = router
                 .ring_devices(None, &ticket, &technician, &devices, RING_FOR)
                 .await

@@ -179,14 +179,12 @@ mod tests {
         for v in 0..4 {
             live.push(&frame_of(v));
         }
-        let mut v = 4;
         let mut delay_frames = Vec::new();
-        for _ in 0..2 * TRIM_WINDOW_FRAMES {
+        for v in 4..4 + 2 * TRIM_WINDOW_FRAMES as i16 {
             live.push(&frame_of(v));
             assert!(live.next_frame(&mut out));
             // The frame played was pushed this many ticks ago.
             delay_frames.push(v - out[0]);
-            v += 1;
         }
         assert_eq!(
             delay_frames[0], 4,
