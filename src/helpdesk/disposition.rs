@@ -301,9 +301,10 @@ mod tests {
         events.push(e(CallEventKind::TechnicianAnswered, "tess on sip:tess@x"));
         events.push(e(CallEventKind::Hold, "tess put the caller on hold"));
         assert_eq!(talking_with(&events), Some("tess"));
+        // A transfer target's name may hold " on " too: the end of talk still ends it.
         events.push(e(
             CallEventKind::TalkEnded,
-            "tess: transferred to max after 3 s",
+            "tess: transferred to max on call after 3 s",
         ));
         assert_eq!(talking_with(&events), None);
         events.push(e(CallEventKind::TechnicianAnswered, "max on *8 pick-up"));
