@@ -3,14 +3,13 @@
 
 pub(super) use crate::support::audio::{best_share_at, tone};
 use crate::support::oncall;
-use crate::support::server::{repo, TestServer};
+use crate::support::server::TestServer;
 use crate::support::ua::{decode, Ua};
 use hotline::accounts::Role;
 use hotline::media::g711::G711;
 use hotline::store::Store;
 use hotline::tickets::{CallEventKind, Disposition};
 use std::net::SocketAddr;
-use std::process::Command;
 use std::time::Duration;
 
 pub(super) const PCAPS: &str = "/usr/share/sip-tester";
@@ -66,14 +65,10 @@ pub(super) async fn routing_server() -> TestServer {
     TestServer::start_with(|c| c.registrar.keepalive_secs = 0).await
 }
 
-/// A free UDP port on loopback for SIPp to listen on.
-pub(super) fn free_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+// SIPp phones: the helpers other test binaries share (tests/support/phones.rs).
+pub(super) use crate::support::phones::{
+    free_udp_port as free_port, phone as phone_scenario, phone_succeeded,
+};
 
 /// Runs SIPp as the technician's phone in the background; returns its output when done.
 pub(super) fn technician_phone(
@@ -93,34 +88,6 @@ pub(super) fn technician_phone(
             ("@TALK_MS@", talk_ms.to_string()),
         ],
     )
-}
-
-/// Runs the SIPp scenario `file` (under tests/sipp) as a phone listening on `port`.
-pub(super) fn phone_scenario(
-    port: u16,
-    file: &str,
-    values: &[(&str, String)],
-) -> tokio::task::JoinHandle<std::process::Output> {
-    let dir = tempfile::tempdir().unwrap();
-    let mut xml = std::fs::read_to_string(repo().join("tests/sipp").join(file)).unwrap();
-    for (name, value) in values {
-        xml = xml.replace(name, value);
-    }
-    let scenario = dir.path().join("technician.xml");
-    std::fs::write(&scenario, xml).unwrap();
-    tokio::task::spawn_blocking(move || {
-        let out = Command::new("sipp")
-            .args(["-sf", scenario.to_str().unwrap()])
-            .args(["-i", "127.0.0.1", "-p", &port.to_string()])
-            .args(["-mi", "127.0.0.1", "-mp", &free_port().to_string()])
-            .args(["-rtp_echo", "-m", "1", "-timeout", "60s", "-timeout_error"])
-            .arg("-nostdin")
-            .current_dir(dir.path())
-            .output()
-            .expect("sipp runs (scripts/install-deps.sh --test installs it)");
-        drop(dir);
-        out
-    })
 }
 
 #[tokio::test]
@@ -185,16 +152,6 @@ async fn a_p1_caller_reaches_the_on_call_technician_who_takes_the_call_and_both_
         talk.detail.contains("hung up by technician"),
         "{}",
         talk.detail
-    );
-}
-
-/// SIPp's verdict, with its screens when it failed.
-pub(super) fn phone_succeeded(output: &std::process::Output) {
-    assert!(
-        output.status.success(),
-        "the technician's phone (SIPp) failed: {}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
     );
 }
 
