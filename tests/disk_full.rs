@@ -12,7 +12,7 @@ mod support;
 use hotline::store::Ticket;
 use hotline::tickets::{CallEvent, CallEventKind, Disposition};
 use std::time::Duration;
-use support::disk::{free_bytes, Tmpfs};
+use support::disk::{fill_leaving, free_bytes, Tmpfs};
 use support::http::metric;
 use support::server::{is_root, repo, TestServer};
 use support::ua::Ua;
@@ -70,9 +70,7 @@ async fn a_full_recordings_disk_costs_the_recording_not_the_call_and_recording_r
     let recordings = data.path().join("recordings");
     let _disk = Tmpfs::mount(&recordings, "512k");
     // 80 KiB left: the recording starts (32 KiB floor) and fills it after about 5 s of audio.
-    let filler = recordings.join("filler");
-    let fill = free_bytes(&recordings) - 80 * 1024;
-    std::fs::write(&filler, vec![0u8; fill as usize]).unwrap();
+    let filler = fill_leaving(&recordings, 80 * 1024);
     let free = free_bytes(&recordings);
     assert!((70 * 1024..=90 * 1024).contains(&free), "{free}");
 

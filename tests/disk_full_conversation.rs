@@ -17,7 +17,7 @@ use hotline::store::{Store, Ticket};
 use hotline::tickets::{CallEvent, CallEventKind, Disposition};
 use std::time::Duration;
 use support::audio::{best_share_at, tone};
-use support::disk::{free_bytes, Tmpfs};
+use support::disk::{fill_leaving, Tmpfs};
 use support::http::metric;
 use support::phones::{free_udp_port, phone_succeeded, technician_phone};
 use support::server::{is_root, TestServer};
@@ -93,9 +93,7 @@ async fn a_full_recordings_disk_costs_the_conversation_recording_not_the_convers
     let _disk = Tmpfs::mount(&recordings, "512k");
     // 80 KiB left: the recording starts (32 KiB floor) and fills it after about 2.5 s of
     // stereo audio (32 KB/s).
-    let filler = recordings.join("filler");
-    let fill = free_bytes(&recordings) - 80 * 1024;
-    std::fs::write(&filler, vec![0u8; fill as usize]).unwrap();
+    fill_leaving(&recordings, 80 * 1024);
 
     let server = TestServer::start_with(|c| {
         c.data_dir = data.path().to_path_buf();

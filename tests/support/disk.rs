@@ -25,6 +25,15 @@ impl Drop for Tmpfs {
     }
 }
 
+/// Fills `dir`'s filesystem with one file until `left` bytes stay free; returns the file, whose
+/// removal gives the space back.
+pub fn fill_leaving(dir: &Path, left: u64) -> PathBuf {
+    let filler = dir.join("filler");
+    let fill = free_bytes(dir) - left;
+    std::fs::write(&filler, vec![0u8; fill as usize]).unwrap();
+    filler
+}
+
 /// Bytes an unprivileged writer may still use under `dir`.
 pub fn free_bytes(dir: &Path) -> u64 {
     let out = Command::new("stat")
