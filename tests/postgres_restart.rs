@@ -229,17 +229,7 @@ async fn a_postgres_restart_loses_nothing_of_the_call_in_progress_and_refuses_ne
     assert_eq!(t.priority.unwrap().to_string(), "P4");
     assert_eq!(t.disposition, Disposition::Abandoned);
     // The disposition is written just before the hang-up event: wait for that last one too.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let events = loop {
-        let events = store.events(t.id).await.unwrap();
-        let ended = events
-            .last()
-            .is_some_and(|e| e.kind == CallEventKind::Hangup);
-        if ended || Instant::now() > deadline {
-            break events;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let events = events_through_hangup(&store, t.id).await;
     let digits: Vec<&str> = events
         .iter()
         .filter(|e| e.kind == CallEventKind::Digit)
@@ -280,4 +270,23 @@ async fn a_postgres_restart_loses_nothing_of_the_call_in_progress_and_refuses_ne
         events.len(),
         metric(server.http, "hotline_ticket_write_retries_total").await
     );
+}
+
+/// A ticket's timeline once its hang-up (a call's last write) is stored, or as it is after
+/// 10 s.
+async fn events_through_hangup(
+    store: &hotline::store::Store,
+    ticket: i64,
+) -> Vec<hotline::tickets::CallEvent> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let events = store.events(ticket).await.unwrap();
+        let ended = events
+            .last()
+            .is_some_and(|e| e.kind == CallEventKind::Hangup);
+        if ended || Instant::now() > deadline {
+            return events;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

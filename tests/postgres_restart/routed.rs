@@ -3,7 +3,7 @@
 //! of the call all reach the ticket once it is back — after what the call wrote before, in
 //! the order they happened.
 
-use super::{PrivatePostgres, SERIAL};
+use super::{events_through_hangup, PrivatePostgres, SERIAL};
 use crate::support::oncall;
 use crate::support::phones::{free_udp_port, phone, phone_succeeded, technician_phone};
 use crate::support::server::TestServer;
@@ -100,17 +100,7 @@ async fn a_postgres_restart_while_a_p1_caller_is_routed_keeps_the_answer_the_ass
     assert_eq!(t.disposition, Disposition::Answered);
     assert_eq!(t.disposition_detail.as_deref(), Some("tess"));
     // The hang-up is the call's last write: wait for it.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let events = loop {
-        let events = store.events(t.id).await.unwrap();
-        let ended = events
-            .last()
-            .is_some_and(|e| e.kind == CallEventKind::Hangup);
-        if ended || Instant::now() > deadline {
-            break events;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let events = events_through_hangup(&store, t.id).await;
     let t = store.ticket(t.id).await.unwrap().unwrap();
     assert_eq!(t.assignee.as_deref(), Some("tess"), "{events:#?}");
     let after: Vec<(CallEventKind, &str)> = events[before.len()..]
