@@ -414,18 +414,7 @@ async fn take_call_on_the_web_log_rings_the_technicians_phone_and_bridges_the_wa
         303
     );
     talk_to_the_echoing_phone(&mut caller, phone).await;
-    let ticket = settled(&store, &ticket.call_id).await;
-    assert_eq!(ticket.disposition, Disposition::Answered);
-    assert_eq!(ticket.assignee.as_deref(), Some("tess"));
-    let events = store.events(ticket.id).await.unwrap();
-    assert!(
-        events
-            .iter()
-            .any(|e| e.kind == CallEventKind::TechnicianAnswered
-                && e.detail.starts_with("tess on sip:tess@")
-                && e.detail.ends_with("(taken from the web log)")),
-        "{events:?}"
-    );
+    let ticket = answered_by_tess(&store, &ticket.call_id, "(taken from the web log)").await;
     // The call is over: nothing left to take; and this server has no gateway to call back.
     assert_eq!(
         take_call(&server, &session, &ticket.reference.to_string()).await,
@@ -601,4 +590,21 @@ async fn star_8_serves_a_caller_waiting_live_before_one_who_asked_to_be_called_b
     // The request is still there for the next *8, and only one *8 can take it.
     assert!(store.claim_callback(earlier.id).await.unwrap());
     assert!(!store.claim_callback(earlier.id).await.unwrap());
+}
+
+/// The call `call_id` ended answered by tess on her phone, taken as `how` says; its ticket.
+pub(super) async fn answered_by_tess(store: &Store, call_id: &str, how: &str) -> Ticket {
+    let ticket = settled(store, call_id).await;
+    assert_eq!(ticket.disposition, Disposition::Answered);
+    assert_eq!(ticket.assignee.as_deref(), Some("tess"));
+    let events = store.events(ticket.id).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == CallEventKind::TechnicianAnswered
+                && e.detail.starts_with("tess on sip:tess@")
+                && e.detail.ends_with(how)),
+        "{events:?}"
+    );
+    ticket
 }

@@ -4,16 +4,14 @@
 //! the technician's phone and bridges them. Skipped without HOTLINE_TEST_POSTGRES_URL.
 
 use super::features::{
-    dial_as, p3_caller_in_the_queue, sip_password, take_call, talk_to_the_echoing_phone,
-    web_session, HOTLINE_HANGS_UP, PASSWORD,
+    answered_by_tess, dial_as, p3_caller_in_the_queue, sip_password, take_call,
+    talk_to_the_echoing_phone, web_session, HOTLINE_HANGS_UP, PASSWORD,
 };
-use super::routing::{
-    free_port, network_team, phone_succeeded, settled, technician, technician_phone,
-};
+use super::routing::{free_port, network_team, phone_succeeded, technician, technician_phone};
 use crate::support::postgres::PgDatabase;
 use crate::support::server::TestServer;
 use hotline::store::Store;
-use hotline::tickets::{CallEventKind, Disposition};
+use hotline::tickets::CallEventKind;
 
 /// A node named `name` on the database `db`.
 async fn node_on(db: &PgDatabase, name: &str) -> TestServer {
@@ -65,22 +63,6 @@ async fn tess_with_a_phone(store: &Store, port: u16) {
     hotline::web::add_user(store, "tess", hotline::accounts::Role::Technician, PASSWORD)
         .await
         .unwrap();
-}
-
-/// The call of `ticket` ended answered by tess on her phone, taken as `how` says.
-async fn answered_by_tess(store: &Store, call_id: &str, how: &str) {
-    let ticket = settled(store, call_id).await;
-    assert_eq!(ticket.disposition, Disposition::Answered);
-    assert_eq!(ticket.assignee.as_deref(), Some("tess"));
-    let events = store.events(ticket.id).await.unwrap();
-    assert!(
-        events
-            .iter()
-            .any(|e| e.kind == CallEventKind::TechnicianAnswered
-                && e.detail.starts_with("tess on sip:tess@")
-                && e.detail.ends_with(how)),
-        "{events:?}"
-    );
 }
 
 #[tokio::test]
