@@ -5,7 +5,7 @@
 //! and the MBROLA voices (scripts/install-deps.sh --test).
 //!
 //! `cargo bench --bench transcribe -- [accuracy|delay|timing|chunks|voicemails]
-//! [--decoding greedy|beam5] [--prompt on|off] [--fallback on|off] [--audio-window full|fitted|fittedN]
+//! [--decoding greedy|beam5] [--prompt on|off] [--fallback on|off] [--part-decoding greedy|beam5] [--part-fallback on|off] [--part-budget N (tokens a second, 0: none)] [--draft-only] [--threads N] [--audio-window full|fitted|fittedN]
 //! [--model base|tiny.en]… [--voices mbrola|all] [--windows full,fitted10,…] [--language en|fr]
 //! [--part-min N]`: only one part, the decoding to measure (default: the server's defaults;
 //! accuracy with base and tiny.en, all voices). `chunks` compares, on voicemails of five
@@ -17,7 +17,7 @@
 
 use hotline::media::chunker::{ChunkPolicy, Chunker};
 use hotline::transcribe::clean::{clean_segments, drop_context_repeats};
-use hotline::transcribe::decoding::{AudioWindow, DecodeOptions, Search};
+use hotline::transcribe::decoding::{AudioWindow, DecodeOptions, Search, TokenBudget};
 use hotline::transcribe::fetch::{default_cache_dir, ModelKind};
 use hotline::transcribe::prompt::{context_tail, initial_prompt, with_context, Vocabulary};
 use hotline::transcribe::worker::TranscriptionConfig;
@@ -178,10 +178,21 @@ struct Args {
     mbrola_only: bool,
     /// whisper's temperature fallback (`temperature_fallback`).
     fallback: bool,
+    /// The parts' decoding (`part_decoding`, `part_fallback`, `part_tokens_per_second`) in
+    /// `delay` and `voicemails`; the final pass keeps `search` and `fallback`.
+    part_search: Search,
+    part_fallback: bool,
+    part_budget: Option<TokenBudget>,
+    /// `delay` and `voicemails`: only the draft of parts cut at pauses (no 30 s parts, no
+    /// final pass), which is most of the benches' time.
+    draft_only: bool,
+    /// whisper threads per job in `delay` (a voicemail alone on an idle machine).
+    threads: usize,
 }
 
 fn args() -> Args {
     let defaults = TranscriptionConfig::default();
+    let parts = defaults.decode_settings().unwrap().parts;
     let mut a = Args {
         accuracy: false,
         delay: false,
@@ -201,6 +212,16 @@ fn args() -> Args {
         models: Vec::new(),
         mbrola_only: false,
         fallback: defaults.temperature_fallback,
+        part_search: parts.search,
+        part_fallback: parts.temperature_fallback,
+        part_budget: parts.token_budget,
+        draft_only: false,
+        threads: 1,
+    };
+    let on_off = |flag: &str, v: String| match v.as_str() {
+        "on" => true,
+        "off" => false,
+        v => panic!("{flag} on|off, not {v}"),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -228,21 +249,19 @@ fn args() -> Args {
             "--voicemails" => a.voicemails = value().parse().unwrap(),
             "--length" => a.lengths.push(value().parse().unwrap()),
             "--decoding" => a.search = value().parse().unwrap(),
-            "--prompt" => {
-                a.prompt = match value().as_str() {
-                    "on" => true,
-                    "off" => false,
-                    v => panic!("--prompt on|off, not {v}"),
-                }
-            }
+            "--prompt" => a.prompt = on_off(&arg, value()),
             "--audio-window" => a.window = value().parse().unwrap(),
-            "--fallback" => {
-                a.fallback = match value().as_str() {
-                    "on" => true,
-                    "off" => false,
-                    v => panic!("--fallback on|off, not {v}"),
+            "--fallback" => a.fallback = on_off(&arg, value()),
+            "--part-decoding" => a.part_search = value().parse().unwrap(),
+            "--part-fallback" => a.part_fallback = on_off(&arg, value()),
+            "--part-budget" => {
+                a.part_budget = match value().parse().unwrap() {
+                    0 => None,
+                    per_second => Some(TokenBudget { per_second }),
                 }
             }
+            "--draft-only" => a.draft_only = true,
+            "--threads" => a.threads = value().parse().unwrap(),
             "--model" => a.models.push(value().parse().unwrap()),
             "--voices" => {
                 a.mbrola_only = match value().as_str() {
@@ -251,7 +270,7 @@ fn args() -> Args {
                     v => panic!("--voices mbrola|all, not {v}"),
                 }
             }
-            other => panic!("unknown argument {other}: [accuracy|delay|timing|chunks|voicemails] [--part-min N] [--no-draft] [--vocabulary-file F] [--decoding greedy|beam5] [--prompt on|off] [--fallback on|off] [--audio-window full|fitted|fittedN] [--model base|tiny.en] [--voices mbrola|all] [--windows full,fitted10,…] [--language en|fr] [--voicemails N] [--length 30|120]"),
+            other => panic!("unknown argument {other}: [accuracy|delay|timing|chunks|voicemails] [--part-min N] [--no-draft] [--vocabulary-file F] [--decoding greedy|beam5] [--prompt on|off] [--fallback on|off] [--part-decoding greedy|beam5] [--part-fallback on|off] [--part-budget N (tokens a second, 0: none)] [--draft-only] [--threads N] [--audio-window full|fitted|fittedN] [--model base|tiny.en] [--voices mbrola|all] [--windows full,fitted10,…] [--language en|fr] [--voicemails N] [--length 30|120]"),
         }
     }
     if a.windows.is_empty() {
@@ -343,6 +362,7 @@ fn accuracy(args: &Args, all: &[Sentence]) {
                 prompt: prompt.as_deref(),
                 window: args.window,
                 temperature_fallback: args.fallback,
+                token_budget: None,
             };
             let (mut mbrola, mut every) = (Tally::default(), Tally::default());
             for voice in voice_list {
@@ -451,6 +471,7 @@ fn timing(all: &[Sentence]) {
                         prompt: prompt.as_deref().filter(|_| *prompted),
                         window: *window,
                         temperature_fallback: true,
+                        token_budget: None,
                     };
                     let t0 = Instant::now();
                     model.transcribe_with(&audio, &options).unwrap();
@@ -597,6 +618,50 @@ fn load_average() -> String {
         .unwrap_or_default()
 }
 
+/// The decoding of the parts (the draft) and of the whole recording (the final pass), as the
+/// worker's `decoding_for` makes them.
+fn part_and_whole<'a>(
+    args: &Args,
+    language: &'a str,
+    threads: usize,
+    prompt: Option<&'a str>,
+) -> (DecodeOptions<'a>, DecodeOptions<'a>) {
+    let whole = DecodeOptions {
+        language: Some(language),
+        threads,
+        search: args.search,
+        prompt,
+        window: AudioWindow::Full,
+        temperature_fallback: args.fallback,
+        token_budget: None,
+    };
+    let parts = DecodeOptions {
+        search: args.part_search,
+        window: args.window,
+        temperature_fallback: args.part_fallback,
+        token_budget: args.part_budget,
+        ..whole
+    };
+    (parts, whole)
+}
+
+/// The settings a run used, for its header.
+fn settings_line(args: &Args) -> String {
+    let on = |b: bool| if b { "on" } else { "off" };
+    format!(
+        "prompt {}; final pass: {}, fallback {}; parts at pauses (min {} s): {}, fallback {}, token budget {}, window {}",
+        on(args.prompt),
+        args.search,
+        on(args.fallback),
+        args.part_min,
+        args.part_search,
+        on(args.part_fallback),
+        args.part_budget
+            .map_or("none".to_string(), |b| format!("{} a second", b.per_second)),
+        args.window
+    )
+}
+
 /// Accuracy and time of the former 30 s parts against parts cut at pauses, on voicemails of
 /// five sentences (18–25 s) per MBROLA voice, base model, 2 whisper threads.
 fn chunks(args: &Args, all: &[Sentence]) {
@@ -661,6 +726,7 @@ fn chunks(args: &Args, all: &[Sentence]) {
                     prompt: prompt.as_deref(),
                     window: *window,
                     temperature_fallback: args.fallback,
+                    token_budget: None,
                 };
                 let mut t = Tally::default();
                 let mut last = 0.0;
@@ -803,14 +869,7 @@ fn delay(args: &Args, all: &[Sentence]) {
         .prompt
         .then(|| initial_prompt(Some("en"), None, &Vocabulary::default()))
         .flatten();
-    let options = DecodeOptions {
-        language: Some("en"),
-        threads: 1,
-        search: args.search,
-        prompt: prompt.as_deref(),
-        window: args.window,
-        temperature_fallback: args.fallback,
-    };
+    let (options, whole_options) = part_and_whole(args, "en", args.threads, prompt.as_deref());
     let english: Vec<&Sentence> = all.iter().filter(|s| s.language == "en").collect();
     let spoken: Vec<Vec<i16>> = english
         .iter()
@@ -818,12 +877,9 @@ fn delay(args: &Args, all: &[Sentence]) {
         .collect();
     println!();
     println!(
-        "decoding {}, prompt {}, temperature fallback {}, audio window {} for parts at pauses (min {} s), 1 whisper thread, load average at start {}",
-        args.search,
-        if args.prompt { "on" } else { "off" },
-        if args.fallback { "on" } else { "off" },
-        args.window,
-        args.part_min,
+        "{}, {} whisper threads, load average at start {}",
+        settings_line(args),
+        args.threads,
         load_average()
     );
     println!();
@@ -831,7 +887,13 @@ fn delay(args: &Args, all: &[Sentence]) {
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for secs in args.lengths.iter().copied() {
         // Four at least: four voicemails finish at once in the last columns.
-        let count = if secs > 60 { 4 } else { 10 }.min(args.voicemails).max(4);
+        let count = if args.voicemails < usize::MAX {
+            args.voicemails.max(4)
+        } else if secs > 60 {
+            4
+        } else {
+            10
+        };
         let recordings: Vec<Vec<i16>> = (0..count)
             .map(|first| {
                 let mut audio = Vec::new();
@@ -853,24 +915,20 @@ fn delay(args: &Args, all: &[Sentence]) {
         let whole: Vec<f64> = recordings
             .iter()
             .map(|a| {
+                if args.draft_only {
+                    return 0.0;
+                }
                 let pcm = audio::phone_to_16k(a).unwrap();
                 let t0 = Instant::now();
-                let whole = DecodeOptions {
-                    window: AudioWindow::Full,
-                    ..options
-                };
-                model.transcribe_with(&pcm, &whole).unwrap();
+                model.transcribe_with(&pcm, &whole_options).unwrap();
                 t0.elapsed().as_secs_f64()
             })
             .collect();
         // Each cut's parts are transcribed once; the final pass only adds its job.
         let part_times = |how| -> Vec<Vec<(f64, f64)>> {
-            // 30 s parts as before issue 17: the full window.
+            // 30 s parts as before issue 17: the full window, decoded as a whole recording.
             let options = match how {
-                Cut::Parts30 => DecodeOptions {
-                    window: AudioWindow::Full,
-                    ..options
-                },
+                Cut::Parts30 => whole_options,
                 Cut::Pauses { .. } => options,
             };
             recordings
@@ -878,10 +936,12 @@ fn delay(args: &Args, all: &[Sentence]) {
                 .map(|a| transcribe_parts(&model, a, how, policy(args), &options).1)
                 .collect()
         };
-        let (thirty, pauses) = (
-            part_times(Cut::Parts30),
-            part_times(Cut::Pauses { context: true }),
-        );
+        let thirty = if args.draft_only {
+            Vec::new()
+        } else {
+            part_times(Cut::Parts30)
+        };
+        let pauses = part_times(Cut::Pauses { context: true });
         // The slowest parts cut at pauses: an outlier here is what a caller's p95 waits for.
         let mut slow: Vec<(f64, usize, usize)> = pauses
             .iter()
@@ -908,6 +968,9 @@ fn delay(args: &Args, all: &[Sentence]) {
             ("pauses", &pauses, false),
             ("pauses + final pass", &pauses, true),
         ] {
+            if args.draft_only && (name != "pauses") {
+                continue;
+            }
             let jobs: Vec<Jobs> = parts
                 .iter()
                 .zip(&hangups)
@@ -995,25 +1058,26 @@ fn score(
     t.clips += 1;
 }
 
-/// A row of the `voicemails` table; the draft's cells are blank when it was not run.
+/// A row of the `voicemails` table; a pass's cells are blank when it was not run.
 fn voicemail_row(language: &str, voice: &str, draft: &Tally, fin: &Tally) -> String {
-    let pct = |n: usize, of: usize| format!("{:.1} %", 100.0 * n as f64 / of as f64);
-    let (d_wer, d_keys, d_time) = if draft.clips == 0 {
-        ("—".to_string(), "—".to_string(), "—".to_string())
-    } else {
-        (
-            pct(draft.errors, draft.words),
-            pct(draft.found, draft.keys),
-            format!("{:.2} s", draft.compute_s / draft.clips as f64),
-        )
+    let cells = |t: &Tally| {
+        if t.clips == 0 {
+            return ["—".to_string(), "—".to_string(), "—".to_string()];
+        }
+        let pct = |n: usize, of: usize| format!("{:.1} %", 100.0 * n as f64 / of as f64);
+        [
+            pct(t.errors, t.words),
+            pct(t.found, t.keys),
+            format!("{:.2} s", t.compute_s / t.clips as f64),
+        ]
     };
+    let [d_wer, d_keys, d_time] = cells(draft);
+    let [f_wer, f_keys, f_time] = cells(fin);
+    let run = if fin.clips > 0 { fin } else { draft };
     format!(
-        "| {language} | {voice} | {} | {:.1} s | {d_wer} | {d_keys} | {} | {} | {d_time} | {:.2} s |",
-        fin.clips,
-        fin.audio_s / fin.clips as f64,
-        pct(fin.errors, fin.words),
-        pct(fin.found, fin.keys),
-        fin.compute_s / fin.clips as f64,
+        "| {language} | {voice} | {} | {:.1} s | {d_wer} | {d_keys} | {f_wer} | {f_keys} | {d_time} | {f_time} |",
+        run.clips,
+        run.audio_s / run.clips.max(1) as f64,
     )
 }
 
@@ -1025,12 +1089,9 @@ fn voicemails(args: &Args) {
     let model = WhisperModel::load(&ModelKind::Base.file_in(&default_cache_dir())).unwrap();
     let scripts = scripts();
     println!(
-        "decoding {}, prompt {} ({} company names), draft: parts at pauses (min {} s) in window {}, 2 whisper threads, load average at start {}",
-        args.search,
-        if args.prompt { "on" } else { "off" },
+        "{}, {} company names, 2 whisper threads, load average at start {}",
+        settings_line(args),
         args.vocabulary.words().len(),
-        args.part_min,
-        args.window,
         load_average()
     );
     println!();
@@ -1047,18 +1108,7 @@ fn voicemails(args: &Args) {
             .prompt
             .then(|| initial_prompt(Some(language), None, &args.vocabulary))
             .flatten();
-        let options = DecodeOptions {
-            language: Some(language),
-            threads: 2,
-            search: args.search,
-            prompt: prompt.as_deref(),
-            window: args.window,
-            temperature_fallback: args.fallback,
-        };
-        let whole = DecodeOptions {
-            window: AudioWindow::Full,
-            ..options
-        };
+        let (options, whole) = part_and_whole(args, language, 2, prompt.as_deref());
         let (mut draft_all, mut final_all) = (Tally::default(), Tally::default());
         for voice in voice_list {
             let (mut draft, mut fin) = (Tally::default(), Tally::default());
@@ -1085,6 +1135,9 @@ fn voicemails(args: &Args) {
                         .entry(("draft".into(), voice.to_string()))
                         .or_default()
                         .extend(lost);
+                }
+                if args.draft_only {
+                    continue;
                 }
                 let pcm = audio::phone_to_16k(&audio).unwrap();
                 let t0 = Instant::now();

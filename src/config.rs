@@ -552,6 +552,32 @@ mod tests {
         );
         let c = Config::from_toml("[transcription]\ndecoding = \"beam8\"\n").unwrap();
         assert_eq!(c.transcription.decoding, Search::Beam { beam_size: 8 });
+        let parts = Config::from_toml(
+            "[transcription]\ndecoding = \"beam8\"\ntemperature_fallback = true\n\
+             part_decoding = \"greedy\"\npart_fallback = false\npart_tokens_per_second = 9\n",
+        )
+        .unwrap()
+        .transcription
+        .decode_settings()
+        .unwrap();
+        assert_eq!(
+            (parts.search, parts.temperature_fallback),
+            (Search::Beam { beam_size: 8 }, true),
+            "the final pass keeps `decoding` and `temperature_fallback`"
+        );
+        assert_eq!(parts.parts.search, Search::Greedy);
+        assert!(!parts.parts.temperature_fallback);
+        assert_eq!(parts.parts.token_budget.map(|b| b.per_second), Some(9));
+        let none = Config::from_toml("[transcription]\npart_tokens_per_second = 0\n").unwrap();
+        assert_eq!(
+            none.transcription
+                .decode_settings()
+                .unwrap()
+                .parts
+                .token_budget,
+            None,
+            "0: whisper's own limit"
+        );
     }
 
     #[test]
@@ -573,7 +599,13 @@ mod tests {
         );
         // The parts' 10 s window: the whole recording gets its final pass.
         assert_eq!(c.final_pass(), crate::transcribe::worker::FinalPass::Always);
-        assert!(c.decode_settings().unwrap().vocabulary.words().is_empty());
+        let settings = c.decode_settings().unwrap();
+        assert!(settings.vocabulary.words().is_empty());
+        // The draft: beam 5 too, no fallback, 8 tokens a second; the final pass falls back.
+        assert_eq!(settings.parts.search, Search::BEAM5);
+        assert!(!settings.parts.temperature_fallback && settings.temperature_fallback);
+        assert_eq!(settings.parts.token_budget.map(|b| b.per_second), Some(8));
+        assert_eq!(c.threads, 0, "a job alone takes every core");
     }
 
     #[test]

@@ -448,6 +448,7 @@ fn run() -> anyhow::Result<()> {
                 prompt: prompt.as_deref(),
                 window: defaults.audio_window,
                 temperature_fallback: defaults.temperature_fallback,
+                token_budget: None,
             };
             let started = std::time::Instant::now();
             let mut t = model.transcribe_with(&audio, &options)?;

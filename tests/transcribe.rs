@@ -3,7 +3,7 @@
 
 use hotline::tickets::Category;
 use hotline::transcribe::clean::{clean_segments, is_prompt_echo};
-use hotline::transcribe::decoding::{AudioWindow, DecodeOptions, Search};
+use hotline::transcribe::decoding::{AudioWindow, DecodeOptions, Search, TokenBudget};
 use hotline::transcribe::fetch::{default_cache_dir, ModelKind};
 use hotline::transcribe::prompt::{initial_prompt, Vocabulary};
 use hotline::transcribe::{audio, import_ct2, WhisperModel};
@@ -101,6 +101,7 @@ fn options<'a>(language: &'a str, search: Search, prompt: &'a str) -> DecodeOpti
         prompt: Some(prompt),
         window: AudioWindow::Full,
         temperature_fallback: true,
+        token_budget: None,
     }
 }
 
@@ -160,6 +161,41 @@ fn with_the_prompt_the_callers_words_still_come_through() {
         "{text}"
     );
     assert!(!text.contains("company names"), "{text}");
+}
+
+#[test]
+fn a_token_budget_stops_the_decoding_and_the_default_one_keeps_every_word() {
+    let m = model(ModelKind::Base);
+    let prompt = helpdesk_prompt("en");
+    let speech = phone_speech("mb-us1", SENTENCE);
+    let words = |budget: Option<u8>| {
+        let options = DecodeOptions {
+            search: Search::Greedy,
+            window: AudioWindow::Fitted { at_least_secs: 10 },
+            temperature_fallback: false,
+            token_budget: budget.map(|per_second| TokenBudget { per_second }),
+            ..options("en", Search::Greedy, &prompt)
+        };
+        let heard = m.transcribe_with(&speech, &options).unwrap();
+        clean_segments(heard.segments, Some(&prompt))
+            .iter()
+            .map(|s| s.text.to_lowercase())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    // The server's budget (8 tokens a second) leaves a caller's sentence whole, in one segment.
+    let kept = words(Some(8));
+    assert!(
+        kept.contains("printer") && kept.contains("floor") && kept.contains("invoices"),
+        "{kept}"
+    );
+    // One token a second for ~6 s of speech: 14 tokens, the sentence is cut before its end.
+    let cut = words(Some(1));
+    assert!(
+        !cut.contains("invoices")
+            && cut.split_whitespace().count() < kept.split_whitespace().count(),
+        "the budget did not stop the decoding: {cut}"
+    );
 }
 
 /// A tiny CTranslate2 file: header, one variable, no aliases.

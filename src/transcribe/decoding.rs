@@ -161,6 +161,30 @@ pub struct DecodeOptions<'a> {
     /// fails whisper's checks (compression ratio, average log-probability): it can rescue a
     /// garbled part, and costs a whole decoding per try when it triggers.
     pub temperature_fallback: bool,
+    /// At most this many tokens per second of audio, decoded as one segment in one pass
+    /// (`TokenBudget`); None leaves whisper's own limit (220 tokens per 30 s window, and a new
+    /// encoder pass wherever a segment ends early).
+    pub token_budget: Option<TokenBudget>,
+}
+
+/// A cap on what whisper decodes from a short part: a decoder stuck repeating a sentence
+/// spends a step per repeated token (beam 5: five) up to whisper's limit of 220, seconds of
+/// compute for text the cleaner then throws away. Speech is 3–6 tokens a second (French the
+/// faster), so the cap leaves room for any real caller and ends a loop early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenBudget {
+    pub per_second: u8,
+}
+
+/// Tokens whisper needs besides the words: the leading timestamp and a few for a short part.
+const BUDGET_MARGIN_TOKENS: usize = 8;
+
+impl TokenBudget {
+    /// whisper.cpp's `max_tokens` for this many 16 kHz samples.
+    pub fn max_tokens(self, samples_16k: usize) -> i32 {
+        let tokens = (samples_16k * usize::from(self.per_second)).div_ceil(16_000);
+        (tokens + BUDGET_MARGIN_TOKENS) as i32
+    }
 }
 
 impl<'a> DecodeOptions<'a> {
@@ -173,6 +197,7 @@ impl<'a> DecodeOptions<'a> {
             prompt: None,
             window: AudioWindow::Full,
             temperature_fallback: true,
+            token_budget: None,
         }
     }
 }
@@ -180,6 +205,16 @@ impl<'a> DecodeOptions<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_budget_scales_with_the_part_and_keeps_a_margin() {
+        let budget = TokenBudget { per_second: 8 };
+        assert_eq!(budget.max_tokens(0), 8);
+        // 10 s: 80 tokens of speech at most, plus the margin.
+        assert_eq!(budget.max_tokens(160_000), 88);
+        // A part's last fraction of a second still counts.
+        assert_eq!(budget.max_tokens(16_001), 17);
+    }
 
     #[test]
     fn decodings_are_named_greedy_or_beam_with_a_size() {

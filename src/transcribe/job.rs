@@ -3,7 +3,7 @@
 
 use super::audio::{load_wav_16k, AudioError};
 use super::clean::{clean_segments, drop_context_repeats};
-use super::decoding::{AudioWindow, DecodeOptions, Search};
+use super::decoding::{AudioWindow, DecodeOptions, Search, TokenBudget};
 use super::model::ModelError;
 use super::prompt::{context_tail, initial_prompt, with_context, Vocabulary};
 use super::worker::Models;
@@ -103,8 +103,6 @@ pub fn read_recording(path: &Path) -> Result<Vec<f32>, JobError> {
 /// How every job is decoded (from `[transcription]`, checked at start-up).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecodeSettings {
-    /// whisper.cpp threads per job.
-    pub threads: usize,
     pub search: Search,
     /// Whether whisper gets the helpdesk's words as its initial prompt.
     pub prompt: bool,
@@ -113,6 +111,18 @@ pub struct DecodeSettings {
     /// Whether a part's prompt ends with the previous part's text.
     pub context: bool,
     pub temperature_fallback: bool,
+    /// How the parts (the draft) are decoded; `search` and `temperature_fallback` above are
+    /// the final pass's, and the parts' too when the final pass is off.
+    pub parts: PartDecoding,
+}
+
+/// The draft's decoding: it is replaced by the final pass's text minutes later at most, so it
+/// may trade a little accuracy for coming at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartDecoding {
+    pub search: Search,
+    pub temperature_fallback: bool,
+    pub token_budget: Option<TokenBudget>,
 }
 
 /// The category the caller chose in the menu, if the ticket has one: the prompt adds its words.
@@ -145,24 +155,47 @@ fn start_in_recording(job: &TranscriptionJob) -> Duration {
     }
 }
 
-/// The audio window a job is encoded with: the configured one for parts (a short one makes
-/// the text come sooner), whisper's full 30 s for a whole recording (the final pass after
-/// hang-up, there for the better text).
-fn window_for(job: &TranscriptionJob, settings: &DecodeSettings) -> AudioWindow {
+/// How a job is decoded: a part with the parts' settings in the configured window (made for a
+/// draft that comes sooner), a whole recording (the final pass after hang-up, there for the
+/// better text) with whisper's full 30 s window and no token budget.
+fn decoding_for<'a>(
+    job: &TranscriptionJob,
+    settings: &DecodeSettings,
+    threads: usize,
+    language: Option<&'a str>,
+    prompt: Option<&'a str>,
+) -> DecodeOptions<'a> {
+    let whole = DecodeOptions {
+        language,
+        threads,
+        search: settings.search,
+        prompt,
+        window: AudioWindow::Full,
+        temperature_fallback: settings.temperature_fallback,
+        token_budget: None,
+    };
     match job.part {
-        Some(_) => settings.window,
-        None => AudioWindow::Full,
+        Some(_) => DecodeOptions {
+            search: settings.parts.search,
+            window: settings.window,
+            temperature_fallback: settings.parts.temperature_fallback,
+            token_budget: settings.parts.token_budget,
+            ..whole
+        },
+        None => whole,
     }
 }
 
-/// Runs one job: audio from the recording, whisper (prompted with the helpdesk's words in the
-/// caller's language and `category`'s, then `previous`, the text of the part before), clean-up.
+/// Runs one job on `threads` whisper threads: audio from the recording, whisper (prompted with
+/// the helpdesk's words in the caller's language and `category`'s, then `previous`, the text of
+/// the part before), clean-up.
 pub fn transcribe_job(
     job: &TranscriptionJob,
     category: Option<Category>,
     previous: Option<&str>,
     models: &Models,
     settings: &DecodeSettings,
+    threads: usize,
 ) -> Result<TranscriptRecord, JobError> {
     let audio = read_recording(Path::new(&job.recording_path))?;
     let (name, model, language) = models.for_language(job.language.as_deref());
@@ -172,14 +205,13 @@ pub fn transcribe_job(
         .flatten();
     let context = previous.filter(|_| settings.context).and_then(context_tail);
     let prompt = with_context(vocabulary.clone(), context);
-    let options = DecodeOptions {
-        language: language.as_deref(),
-        threads: settings.threads,
-        search: settings.search,
-        prompt: prompt.as_deref(),
-        window: window_for(job, settings),
-        temperature_fallback: settings.temperature_fallback,
-    };
+    let options = decoding_for(
+        job,
+        settings,
+        threads,
+        language.as_deref(),
+        prompt.as_deref(),
+    );
     let started = Instant::now();
     let transcript = model.transcribe_with(&audio, &options)?;
     let segments = clean_segments(transcript.segments, vocabulary.as_deref());
@@ -253,6 +285,47 @@ mod tests {
 
     fn model_error() -> JobError {
         JobError::Model(ModelError::Transcribe("out of memory".into()))
+    }
+
+    #[test]
+    fn parts_are_decoded_as_the_draft_and_the_whole_recording_as_the_final_pass() {
+        let settings = DecodeSettings {
+            search: Search::BEAM5,
+            prompt: true,
+            vocabulary: Vocabulary::default(),
+            window: AudioWindow::Fitted { at_least_secs: 10 },
+            context: true,
+            temperature_fallback: true,
+            parts: PartDecoding {
+                search: Search::Greedy,
+                temperature_fallback: false,
+                token_budget: Some(TokenBudget { per_second: 8 }),
+            },
+        };
+        let job = |part| TranscriptionJob {
+            id: 1,
+            ticket_id: 1,
+            recording_path: "vm.wav".into(),
+            language: None,
+            attempt: 1,
+            part,
+        };
+        let part = decoding_for(&job(Some(2)), &settings, 2, Some("fr"), Some("imprimante"));
+        assert_eq!(part.search, Search::Greedy);
+        assert!(!part.temperature_fallback);
+        assert_eq!(part.token_budget, Some(TokenBudget { per_second: 8 }));
+        assert_eq!(part.window, settings.window);
+        assert_eq!(
+            (part.language, part.prompt),
+            (Some("fr"), Some("imprimante"))
+        );
+        assert_eq!(part.threads, 2);
+        let whole = decoding_for(&job(None), &settings, 1, Some("fr"), None);
+        assert_eq!(whole.threads, 1);
+        assert_eq!(whole.search, Search::BEAM5);
+        assert!(whole.temperature_fallback);
+        assert_eq!(whole.token_budget, None);
+        assert_eq!(whole.window, AudioWindow::Full);
     }
 
     #[test]

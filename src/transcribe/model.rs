@@ -128,6 +128,12 @@ impl WhisperModel {
             params.set_tokens(&prompt_tokens);
         }
         params.set_audio_ctx(options.window.audio_ctx(audio_16k.len()));
+        if let Some(budget) = options.token_budget {
+            // One segment: `max_tokens` then bounds the whole decoding, not each segment,
+            // and whisper does not seek and encode again after a segment that ends early.
+            params.set_single_segment(true);
+            params.set_max_tokens(budget.max_tokens(audio_16k.len()));
+        }
         if audio_16k.len() > LONG_AUDIO_SAMPLES {
             // A whole voicemail (the final pass) may come back as one segment for 30 s of
             // speech; split at words, with each token's time, so the ticket page can still
