@@ -256,6 +256,21 @@ impl Store {
         self.updated(id, row)
     }
 
+    /// Records the team whose queue the call joins: a call-back request it leaves with is
+    /// that team's to take.
+    pub async fn set_queue_team(&self, id: i64, team: &str) -> Result<(), StoreError> {
+        let row = sqlx::query(
+            "UPDATE tickets SET queue_team = $1, updated_at = $2 WHERE id = $3 RETURNING reference",
+        )
+        .bind(team)
+        .bind(now_ms())
+        .bind(id)
+        .fetch_optional(self.writer())
+        .await
+        .map_err(query_error("setting the queue's team"))?;
+        self.updated(id, row)
+    }
+
     /// Gives the ticket to a technician (or takes it back with `None`).
     pub async fn set_assignee(&self, id: i64, assignee: Option<&str>) -> Result<(), StoreError> {
         let row = sqlx::query(

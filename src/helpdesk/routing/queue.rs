@@ -14,7 +14,7 @@
 
 use crate::call::CallControl;
 use crate::store::{QueueSpot, Store};
-use crate::tickets::{CallEvent, CallEventKind, Priority};
+use crate::tickets::Priority;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -354,22 +354,10 @@ impl<L> Drop for Place<'_, L> {
     }
 }
 
-/// The `queued` timeline event's detail when a call joins `team`'s queue. The team comes
-/// first so that [`queued_team`] can read it back once the call is over (a call-back request
-/// keeps its team only there).
+/// The `queued` timeline event's detail when a call joins `team`'s queue. Migration 0013
+/// read the team back from it for calls from before the ticket kept it (`queue_team`).
 pub(super) fn queued_detail(team: &str, position: usize) -> String {
-    format!("{team}{POSITION}{position}")
-}
-
-const POSITION: &str = ", position ";
-
-/// The team whose queue a call (its timeline, oldest first) joined last, if it joined one.
-pub fn queued_team(events: &[CallEvent]) -> Option<&str> {
-    events
-        .iter()
-        .rev()
-        .filter(|e| e.kind == CallEventKind::Queued)
-        .find_map(|e| e.detail.rsplit_once(POSITION).map(|(team, _)| team))
+    format!("{team}, position {position}")
 }
 
 #[cfg(test)]
@@ -492,24 +480,5 @@ mod tests {
         head.leave();
         drop(head);
         assert_eq!(next.position(), 1, "leaving twice moves nobody");
-    }
-
-    #[test]
-    fn a_call_back_request_keeps_the_team_of_the_queue_it_left() {
-        let event = |kind, detail: &str| CallEvent {
-            at: chrono::Utc::now(),
-            kind,
-            detail: detail.into(),
-        };
-        let events = [
-            event(
-                CallEventKind::Queued,
-                &queued_detail("service desk, level 2", 3),
-            ),
-            event(CallEventKind::RingResult, "tess: no answer"),
-            event(CallEventKind::Queued, "call-back requested"),
-        ];
-        assert_eq!(queued_team(&events), Some("service desk, level 2"));
-        assert_eq!(queued_team(&events[1..]), None, "never joined a queue");
     }
 }

@@ -649,6 +649,9 @@ impl<R: Roster> Router<'_, R> {
             )
             .await;
         let joined = Instant::now();
+        // Kept on the ticket: a call-back request the caller leaves with is this team's.
+        self.write(ticket, TicketWrite::QueueTeam(team.clone()))
+            .await;
         let detail = super::queue::queued_detail(&team, place.position_told().await);
         self.event(ticket, CallEventKind::Queued, &detail).await;
         let music = self.prompt(self.language, "music_on_hold");
