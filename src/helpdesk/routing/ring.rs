@@ -547,6 +547,8 @@ impl<R: Roster> Router<'_, R> {
             .await;
         self.write(ticket, TicketWrite::Assignee(technician.to_string()))
             .await;
+        let talking = TicketWrite::TalkingWith(Some(technician.to_string()));
+        self.write(ticket, talking).await;
         self.roster.set_busy(technician, true).await;
         let recording = self.start_bridge(caller, &tech, ticket).await;
         let started = Instant::now();
@@ -603,6 +605,7 @@ impl<R: Roster> Router<'_, R> {
         };
         let detail = format!("{technician}: {how} after {talk} s");
         self.event(ticket, CallEventKind::TalkEnded, &detail).await;
+        self.write(ticket, TicketWrite::TalkingWith(None)).await;
         match ended {
             Ended::ByCaller(ended) => {
                 // We hang up the technician's leg with BYE: the caller left.
