@@ -101,20 +101,6 @@ pub fn waiting_in_queue(events: &[CallEvent]) -> bool {
     })
 }
 
-/// The technician a call's timeline (oldest first) shows talking at its end: the last
-/// technician answered (`tess on sip:…`) with no end of talk after it.
-pub fn talking_with(events: &[CallEvent]) -> Option<&str> {
-    let last = events.iter().rev().find(|e| {
-        e.kind == CallEventKind::TechnicianAnswered || e.kind == CallEventKind::TalkEnded
-    })?;
-    if last.kind != CallEventKind::TechnicianAnswered {
-        return None;
-    }
-    last.detail
-        .split_once(" on ")
-        .map(|(technician, _)| technician)
-}
-
 /// Why the call ends, for the hang-up: the dialplan finishing is ours to end with BYE.
 pub fn end_cause(end: &IvrEnd) -> EndCause {
     match end {
@@ -284,31 +270,6 @@ mod tests {
         ));
         assert!(!waiting_in_queue(&given_up));
         assert!(!waiting_in_queue(&joined[..1]), "never queued");
-    }
-
-    #[test]
-    fn a_call_is_talking_with_the_technician_who_answered_until_the_talk_ends() {
-        let e = |kind: CallEventKind, detail: &str| CallEvent {
-            at: chrono::Utc::now(),
-            kind,
-            detail: detail.into(),
-        };
-        let mut events = vec![
-            e(CallEventKind::Answered, ""),
-            e(CallEventKind::Ringing, "tess: sip:tess@x"),
-        ];
-        assert_eq!(talking_with(&events), None);
-        events.push(e(CallEventKind::TechnicianAnswered, "tess on sip:tess@x"));
-        events.push(e(CallEventKind::Hold, "tess put the caller on hold"));
-        assert_eq!(talking_with(&events), Some("tess"));
-        // A transfer target's name may hold " on " too: the end of talk still ends it.
-        events.push(e(
-            CallEventKind::TalkEnded,
-            "tess: transferred to max on call after 3 s",
-        ));
-        assert_eq!(talking_with(&events), None);
-        events.push(e(CallEventKind::TechnicianAnswered, "max on *8 pick-up"));
-        assert_eq!(talking_with(&events), Some("max"));
     }
 
     #[test]

@@ -74,8 +74,9 @@ async fn close_cut_calls(store: &Store) -> Result<usize, StoreError> {
             };
             // A technician talking on this call when the node died is free again: nothing
             // else would clear their busy flag, and routing would skip them for good.
-            if let Some(technician) = disposition::talking_with(&events) {
-                store.set_busy(technician, false).await?;
+            if let Some(technician) = store.talking_with(ticket.id).await? {
+                store.set_busy(&technician, false).await?;
+                store.set_talking_with(ticket.id, None).await?;
             }
             // While a call runs, the detail is the dialplan node it is at.
             let step = ticket.disposition_detail.as_deref();
@@ -89,5 +90,75 @@ async fn close_cut_calls(store: &Store) -> Result<usize, StoreError> {
             tracing::info!(ticket = %ticket.reference, disposition = %outcome.disposition, step, "call cut by the last stop closed");
         }
         closed += cut.len();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oncall::Presence;
+    use crate::sip::registrar::{Binding, BindingChange, Transport};
+    use crate::store::NewTicket;
+    use chrono::Utc;
+
+    /// A call running when the node died, its ticket still `in_progress`.
+    async fn cut_call(store: &Store, number: &str) -> i64 {
+        let call = NewTicket {
+            call_id: format!("cut-{number}"),
+            caller_number: number.into(),
+            caller_name: None,
+        };
+        store.create_ticket(&call).await.unwrap().id
+    }
+
+    /// `name`, with one reachable phone, busy on a call.
+    async fn busy_technician(store: &Store, name: &str) {
+        let role = crate::accounts::Role::Technician;
+        store.upsert_user(name, "not used", role).await.unwrap();
+        let now = Utc::now();
+        let binding = Binding {
+            contact: format!("sip:{name}@127.0.0.1:5090"),
+            expires_at: now + chrono::Duration::hours(1),
+            call_id: format!("{name}-registration"),
+            cseq: 1,
+            source: "127.0.0.1:5090".parse().unwrap(),
+            transport: Transport::Udp,
+            user_agent: None,
+        };
+        let save = [BindingChange::Save(binding)];
+        store.apply_binding_changes(name, &save, now).await.unwrap();
+        store.set_busy(name, true).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_restart_frees_the_technician_a_cut_call_was_talking_with() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("r.db").display());
+        let store = Store::connect(&url, Default::default()).await.unwrap();
+        let talking = cut_call(&store, "1001").await;
+        // Its talk with max ended (he transferred the caller): the node died before the next.
+        let talk_ended = cut_call(&store, "1002").await;
+        busy_technician(&store, "tess").await;
+        busy_technician(&store, "max").await;
+        store
+            .set_talking_with(talk_ended, Some("max"))
+            .await
+            .unwrap();
+        store.set_talking_with(talking, Some("tess")).await.unwrap();
+        store.set_talking_with(talk_ended, None).await.unwrap();
+
+        assert_eq!(close_cut_calls(&store).await.unwrap(), 2);
+        let presence = |name: &'static str| {
+            let store = store.clone();
+            async move { store.presence(name, Utc::now()).await.unwrap() }
+        };
+        assert_eq!(presence("tess").await, Presence::Available);
+        assert_eq!(
+            presence("max").await,
+            Presence::Busy,
+            "busy elsewhere, not here"
+        );
+        assert_eq!(store.talking_with(talking).await.unwrap(), None);
+        store.close().await;
     }
 }

@@ -65,6 +65,10 @@ pub enum TicketWrite {
     Estimate(Duration),
     /// The technician who took the call.
     Assignee(String),
+    /// The team whose queue the call joins.
+    QueueTeam(String),
+    /// The technician talking with the caller now, `None` once their talk ended.
+    TalkingWith(Option<String>),
     /// The recorded conversation with the technician, once its file is complete.
     Conversation {
         path: String,
@@ -116,6 +120,10 @@ impl TicketWrite {
             }
             TicketWrite::Estimate(estimate) => store.set_estimate(id, *estimate).await,
             TicketWrite::Assignee(technician) => store.set_assignee(id, Some(technician)).await,
+            TicketWrite::QueueTeam(team) => store.set_queue_team(id, team).await,
+            TicketWrite::TalkingWith(technician) => {
+                store.set_talking_with(id, technician.as_deref()).await
+            }
             TicketWrite::Conversation { path, duration } => {
                 store.set_conversation(id, path, *duration).await
             }

@@ -5,7 +5,7 @@
 use super::row::{parse_opt, ticket_from_row, TICKET_COLUMNS};
 use super::{query_error, Store, StoreError};
 use crate::oncall::PresenceChoice;
-use crate::tickets::{CallEvent, CallEventKind, Disposition, Ticket};
+use crate::tickets::{CallEvent, CallEventKind, Disposition, Ticket, TicketRef};
 
 /// A call in progress and its timeline (oldest first), for "what is happening now".
 #[derive(Debug, Clone)]
@@ -51,6 +51,11 @@ fn is_routing(kind: CallEventKind) -> bool {
 
 /// Open statuses, as written in the tickets table (see `TicketStatus::is_open`).
 const OPEN: &str = "status IN ('new', 'acknowledged', 'in_progress')";
+
+/// The order a queue would have served the callers who asked to be called back: priority
+/// (none last), then arrival.
+const CALLBACK_ORDER: &str =
+    "ORDER BY CASE WHEN priority IS NULL THEN 1 ELSE 0 END, priority, created_at, id LIMIT 100";
 
 impl Store {
     /// Calls in progress (at most 100), oldest first, each with its timeline.
@@ -104,13 +109,52 @@ impl Store {
     pub async fn callback_requests(&self) -> Result<Vec<Ticket>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {TICKET_COLUMNS} FROM tickets WHERE disposition = $1 AND {OPEN} \
-             ORDER BY CASE WHEN priority IS NULL THEN 1 ELSE 0 END, priority, created_at, id \
-             LIMIT 100"
+             {CALLBACK_ORDER}"
         ))
         .bind(Disposition::CallbackRequested.as_str())
         .fetch_all(self.pool())
         .await
         .map_err(query_error("listing call-back requests"))?;
+        rows.iter().map(ticket_from_row).collect()
+    }
+
+    /// The call-back requests of callers who left the queue of one of `teams` (or the request
+    /// of `reference` if given, when it is one of theirs), in the board's order: what a
+    /// technician of those teams may take with `*8`.
+    pub async fn callback_requests_of(
+        &self,
+        teams: &[String],
+        reference: Option<&TicketRef>,
+    ) -> Result<Vec<Ticket>, StoreError> {
+        if teams.is_empty() {
+            return Ok(Vec::new());
+        }
+        // $1 the disposition, then the reference if given, then the teams.
+        let first_team = if reference.is_some() { 3 } else { 2 };
+        let teams_in: Vec<String> = (0..teams.len())
+            .map(|i| format!("${}", i + first_team))
+            .collect();
+        let by_reference = if reference.is_some() {
+            "AND reference = $2"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE disposition = $1 AND {OPEN} \
+             {by_reference} AND queue_team IN ({}) {CALLBACK_ORDER}",
+            teams_in.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(Disposition::CallbackRequested.as_str());
+        if let Some(reference) = reference {
+            query = query.bind(reference.to_string());
+        }
+        for team in teams {
+            query = query.bind(team.as_str());
+        }
+        let rows = query
+            .fetch_all(self.pool())
+            .await
+            .map_err(query_error("listing a team's call-back requests"))?;
         rows.iter().map(ticket_from_row).collect()
     }
 

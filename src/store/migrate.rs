@@ -67,6 +67,16 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "call queue",
         include_str!("../../migrations/sqlite/0012_call_queue.sql"),
     ),
+    (
+        13,
+        "queue team",
+        include_str!("../../migrations/sqlite/0013_queue_team.sql"),
+    ),
+    (
+        14,
+        "talking with",
+        include_str!("../../migrations/sqlite/0014_talking_with.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -128,6 +138,16 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         12,
         "call queue",
         include_str!("../../migrations/postgres/0012_call_queue.sql"),
+    ),
+    (
+        13,
+        "queue team",
+        include_str!("../../migrations/postgres/0013_queue_team.sql"),
+    ),
+    (
+        14,
+        "talking with",
+        include_str!("../../migrations/postgres/0014_talking_with.sql"),
     ),
 ];
 
@@ -281,6 +301,126 @@ mod upgrade_tests {
             .get("n");
             assert_eq!(n, 1, "{query}");
         }
+        pool.close().await;
+    }
+
+    /// Call-back requests from before the ticket kept its queue's team get the team their
+    /// timeline's last `queued` event names, so `*8` still finds them after the upgrade.
+    #[tokio::test]
+    async fn existing_call_back_requests_keep_their_team_after_the_upgrade() {
+        let (_dir, pool) = sqlite_at_version(12).await;
+        for (id, disposition) in [
+            (1_i64, "callback_requested"),
+            (2, "answered"),
+            (3, "callback_requested"),
+        ] {
+            sqlx::query(
+                "INSERT INTO tickets (id, created_at, updated_at, call_id, caller_number, status, disposition, reference) \
+                 VALUES ($1, 1, 1, 'c', '1', 'new', $2, $3)",
+            )
+            .bind(id)
+            .bind(disposition)
+            .bind(format!("HD-2026-00000{id}"))
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        for (ticket, detail) in [
+            (1_i64, "accounts, position 2"),
+            (1, "service desk, level 2, position 1"),
+            (1, "call-back requested"),
+            (2, "network, position 1"),
+        ] {
+            sqlx::query(
+                "INSERT INTO ticket_events (ticket_id, at, kind, detail) VALUES ($1, 1, 'queued', $2)",
+            )
+            .bind(ticket)
+            .bind(detail)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        migrator(Dialect::Sqlite)
+            .await
+            .unwrap()
+            .run(&pool)
+            .await
+            .unwrap();
+        let teams: Vec<Option<String>> = sqlx::query("SELECT queue_team FROM tickets ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get("queue_team"))
+            .collect();
+        let last_queue = Some("service desk, level 2".to_string());
+        assert_eq!(
+            teams,
+            [last_queue, None, None],
+            "answered, or never queued: no request"
+        );
+        pool.close().await;
+    }
+
+    /// Calls in progress from before the ticket kept who talks on them get the technician of
+    /// their timeline's last answer with no end of talk after it, for the restart to free.
+    #[tokio::test]
+    async fn calls_in_progress_keep_who_talks_on_them_after_the_upgrade() {
+        let (_dir, pool) = sqlite_at_version(13).await;
+        for (id, disposition) in [(1_i64, "in_progress"), (2, "in_progress"), (3, "answered")] {
+            sqlx::query(
+                "INSERT INTO tickets (id, created_at, updated_at, call_id, caller_number, status, disposition, reference) \
+                 VALUES ($1, 1, 1, 'c', '1', 'new', $2, $3)",
+            )
+            .bind(id)
+            .bind(disposition)
+            .bind(format!("HD-2026-00000{id}"))
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        for (ticket, kind, detail) in [
+            (1_i64, "technician_answered", "max on sip:max@x"),
+            (
+                1,
+                "talk_ended",
+                "max: transferred to tess on call after 3 s",
+            ),
+            (1, "technician_answered", "tess on *8 pick-up"),
+            (1, "hold", "tess put the caller on hold"),
+            (2, "technician_answered", "tess on sip:tess@x"),
+            (
+                2,
+                "talk_ended",
+                "tess: transferred to max on call after 3 s",
+            ),
+            (3, "technician_answered", "tess on sip:tess@x"),
+        ] {
+            sqlx::query(
+                "INSERT INTO ticket_events (ticket_id, at, kind, detail) VALUES ($1, 1, $2, $3)",
+            )
+            .bind(ticket)
+            .bind(kind)
+            .bind(detail)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        migrator(Dialect::Sqlite)
+            .await
+            .unwrap()
+            .run(&pool)
+            .await
+            .unwrap();
+        let talking: Vec<Option<String>> =
+            sqlx::query("SELECT talking_with FROM tickets ORDER BY id")
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get("talking_with"))
+                .collect();
+        assert_eq!(talking, [Some("tess".to_string()), None, None]);
         pool.close().await;
     }
 }

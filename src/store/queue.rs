@@ -206,6 +206,26 @@ impl Store {
         row.map(|r| waiting_from_row(&r)).transpose()
     }
 
+    /// The live caller served first in `team`'s queue across every node (priority, then
+    /// arrival): the one caller of the team its node may offer to the on-call technicians.
+    pub async fn queue_head(
+        &self,
+        team: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<WaitingCaller>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT w.ticket_id, w.team, w.node {LIVE} AND w.team = $3 \
+             ORDER BY w.priority_level, w.joined_at, w.id LIMIT 1"
+        ))
+        .bind(ms_before(now, QUEUE_ROW_STALE_AFTER))
+        .bind(Disposition::InProgress.as_str())
+        .bind(team)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(query_error("finding the head of a queue"))?;
+        row.map(|r| waiting_from_row(&r)).transpose()
+    }
+
     /// Where the caller of `ticket_id` waits, if they wait live on any node.
     pub async fn waiting_caller(
         &self,

@@ -256,6 +256,51 @@ impl Store {
         self.updated(id, row)
     }
 
+    /// Records the team whose queue the call joins: a call-back request it leaves with is
+    /// that team's to take.
+    pub async fn set_queue_team(&self, id: i64, team: &str) -> Result<(), StoreError> {
+        let row = sqlx::query(
+            "UPDATE tickets SET queue_team = $1, updated_at = $2 WHERE id = $3 RETURNING reference",
+        )
+        .bind(team)
+        .bind(now_ms())
+        .bind(id)
+        .fetch_optional(self.writer())
+        .await
+        .map_err(query_error("setting the queue's team"))?;
+        self.updated(id, row)
+    }
+
+    /// Records who talks with the caller now (`None` once their talk ended), so that a restart
+    /// after a crash frees the technician of a call it cut. Not shown anywhere: no change is
+    /// announced.
+    pub async fn set_talking_with(
+        &self,
+        id: i64,
+        technician: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE tickets SET talking_with = $1 WHERE id = $2")
+            .bind(technician)
+            .bind(id)
+            .execute(self.writer())
+            .await
+            .map_err(query_error("recording who talks with the caller"))?;
+        Ok(())
+    }
+
+    /// The technician talking with the caller of ticket `id` when it was last written.
+    pub async fn talking_with(&self, id: i64) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT talking_with FROM tickets WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(query_error("reading who talks with the caller"))?;
+        match row {
+            Some(row) => super::row::get(&row, "talking_with"),
+            None => Ok(None),
+        }
+    }
+
     /// Gives the ticket to a technician (or takes it back with `None`).
     pub async fn set_assignee(&self, id: i64, assignee: Option<&str>) -> Result<(), StoreError> {
         let row = sqlx::query(

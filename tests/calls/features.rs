@@ -526,9 +526,10 @@ pub(super) async fn server_with_gateway() -> (TestServer, Store, Ua) {
 }
 
 /// An earlier caller of `number` who left the network team's queue to be called back: their
-/// timeline as the queue writes it.
+/// ticket and timeline as the queue writes them.
 pub(super) async fn network_callback_request(store: &Store, number: &str) -> Ticket {
     let ticket = super::support::tickets::callback_requested(store, number).await;
+    store.set_queue_team(ticket.id, "network").await.unwrap();
     for detail in ["network, position 1", "call-back requested"] {
         store
             .add_event(ticket.id, CallEventKind::Queued, detail)

@@ -1,17 +1,20 @@
 //! Two nodes on one PostgreSQL database share the team queues: a caller is told a position
 //! that counts the callers waiting on the other node, and a technician on one node takes a
 //! caller waiting on the other ("Take call" on the web log, or `*8`) — the caller's node rings
-//! the technician's phone and bridges them. Skipped without HOTLINE_TEST_POSTGRES_URL.
+//! the technician's phone and bridges them; only the team's head across both nodes is offered
+//! to the on-call technician. Skipped without HOTLINE_TEST_POSTGRES_URL.
 
 use super::features::{
     answered_by_tess, dial_as, p3_caller_in_the_queue, sip_password, take_call,
     talk_to_the_echoing_phone, web_session, HOTLINE_HANGS_UP, PASSWORD,
 };
-use super::routing::{free_port, network_team, phone_succeeded, technician, technician_phone};
+use super::routing::{at, free_port, network_team, phone_succeeded, technician, technician_phone};
 use crate::support::postgres::PgDatabase;
 use crate::support::server::TestServer;
+use hotline::oncall::PresenceChoice;
 use hotline::store::Store;
 use hotline::tickets::CallEventKind;
+use std::time::Duration;
 
 /// A node named `name` on the database `db`.
 async fn node_on(db: &PgDatabase, name: &str) -> TestServer {
@@ -42,16 +45,21 @@ async fn stop(db: PgDatabase, mut a: TestServer, mut b: TestServer) {
     db.drop().await;
 }
 
-/// The `queued` details of a ticket's timeline ("network, position 2").
-async fn queued(store: &Store, ticket: i64) -> Vec<String> {
+/// The details of a ticket's timeline events of `kind`.
+async fn details(store: &Store, ticket: i64, kind: CallEventKind) -> Vec<String> {
     store
         .events(ticket)
         .await
         .unwrap()
         .into_iter()
-        .filter(|e| e.kind == CallEventKind::Queued)
+        .filter(|e| e.kind == kind)
         .map(|e| e.detail)
         .collect()
+}
+
+/// The `queued` details of a ticket's timeline ("network, position 2").
+async fn queued(store: &Store, ticket: i64) -> Vec<String> {
+    details(store, ticket, CallEventKind::Queued).await
 }
 
 /// tess, in the network team (not on call: the queue does not ring her by itself), with one
@@ -120,5 +128,62 @@ async fn star_8_on_one_node_rings_the_technicians_phone_for_a_caller_waiting_on_
     phone_succeeded(&dialled.await.unwrap());
     talk_to_the_echoing_phone(&mut caller, phone).await;
     answered_by_tess(&store, &ticket.call_id, "(taken with *8 on another node)").await;
+    stop(db, a, b).await;
+}
+
+#[tokio::test]
+async fn only_the_caller_waiting_longest_across_both_nodes_is_offered_to_the_technician() {
+    let Some((db, a, b, store)) = two_nodes().await else {
+        return;
+    };
+    // tess is on call for network with one phone, but away: nobody can be offered a caller.
+    let port = free_port();
+    network_team(&store, &[("tess", at(port))], None).await;
+    store
+        .set_presence("tess", PresenceChoice::Away)
+        .await
+        .unwrap();
+    let (mut first, first_ticket) = p3_caller_in_the_queue(&a, &store).await;
+    let (mut second, second_ticket) = p3_caller_in_the_queue(&b, &store).await;
+
+    // Her phone rings longer than a queue's retry (5 s): pbx-b looks at least once while it
+    // rings for pbx-a's caller, who is still waiting then.
+    let phone = technician_phone(port, "1", 0, 6000, 4000);
+    store
+        .set_presence("tess", PresenceChoice::Available)
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    loop {
+        first.send_silence(100).await;
+        second.send_silence(100).await;
+        let rung_for_b = details(&store, second_ticket.id, CallEventKind::Ringing).await;
+        assert!(
+            rung_for_b.is_empty(),
+            "pbx-b offered its caller while pbx-a's waited longer: {rung_for_b:?}"
+        );
+        let answered = details(&store, first_ticket.id, CallEventKind::TechnicianAnswered);
+        if !answered.await.is_empty() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "pbx-a's caller was never bridged to tess"
+        );
+    }
+    let rung_for_a = details(&store, first_ticket.id, CallEventKind::Ringing).await;
+    assert_eq!(
+        rung_for_a.len(),
+        1,
+        "one INVITE to tess's phone: {rung_for_a:?}"
+    );
+    // pbx-b's caller leaves before tess is free again (her phone is done after this call).
+    second.bye().await;
+
+    talk_to_the_echoing_phone(&mut first, phone).await;
+    answered_by_tess(&store, &first_ticket.call_id, "").await;
+    assert!(details(&store, second_ticket.id, CallEventKind::Ringing)
+        .await
+        .is_empty());
     stop(db, a, b).await;
 }

@@ -253,6 +253,13 @@ async fn a_p3_caller_waits_in_the_queue_and_can_ask_to_be_called_back() {
         .map(|e| e.detail.as_str())
         .collect();
     assert_eq!(queued, ["network, position 1", "call-back requested"]);
+    let network = ["network".to_string()];
+    let requests = store.callback_requests_of(&network, None).await.unwrap();
+    assert_eq!(
+        requests.iter().map(|t| t.id).collect::<Vec<_>>(),
+        [ticket.id],
+        "the request is the network team's to take with *8"
+    );
 }
 
 /// Two phones ring at once; the desk phone answers, the mobile keeps ringing and is cancelled.

@@ -51,6 +51,14 @@ async fn positions_count_every_nodes_callers_by_priority_then_arrival(db: Db) {
     assert_eq!(position(first.clone()).await, 2);
     assert_eq!(position(later.clone()).await, 3, "B's later P3 behind A's");
     assert_eq!(position(other_team).await, 1, "queues are per team");
+    // The one caller of the team a node may offer to the technicians, whichever node asks.
+    let head = |store: Store| async move {
+        let head = store.queue_head("network", now).await.unwrap();
+        head.map(|w| (w.ticket_id, w.node))
+    };
+    let b_p2 = Some((urgent.ticket_id, "pbx-b".to_string()));
+    assert_eq!(head(a.clone()).await, b_p2);
+    assert_eq!(head(b.clone()).await, b_p2);
 
     // From A, the first caller of the team waiting elsewhere is B's P2.
     let teams = ["network".to_string()];
@@ -65,6 +73,12 @@ async fn positions_count_every_nodes_callers_by_priority_then_arrival(db: Db) {
         .await
         .unwrap();
     assert_eq!(position(first.clone()).await, 1);
+    let a_p3 = Some((first.ticket_id, "pbx-a".to_string()));
+    assert_eq!(
+        head(b.clone()).await,
+        a_p3,
+        "then A's P3, before B's later one"
+    );
     // Rows whose node stopped refreshing them (it died) stop counting after a while; while
     // the nodes live, their callers count however long they wait.
     let much_later = now + Span::seconds(60);

@@ -6,6 +6,7 @@
 mod support;
 
 mod call_queue;
+mod callback_requests;
 mod connect;
 mod directory;
 mod estimate;

@@ -7,7 +7,6 @@
 //! page is their leg instead: it is asked to answer by itself (`answer-after=0`), so the click
 //! dials the caller from the browser.
 
-use super::queue::queued_team;
 use crate::call::answer as call_answer;
 use crate::call::outbound::{self, Presentation, Progress, Target};
 use crate::call::{CallControl, CallEvent, EndCause};
@@ -159,7 +158,11 @@ impl Helpdesk {
         reference: Option<TicketRef>,
     ) -> Option<(Ticket, SocketAddr)> {
         let gateway = self.gateway?;
-        let requests = match self.store.callback_requests().await {
+        let requests = match self
+            .store
+            .callback_requests_of(teams, reference.as_ref())
+            .await
+        {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the call-back requests");
@@ -167,18 +170,7 @@ impl Helpdesk {
             }
         };
         for ticket in requests {
-            if reference.is_some_and(|r| r != ticket.reference) || !dialable(&ticket.caller_number)
-            {
-                continue;
-            }
-            let events = match self.store.events(ticket.id).await {
-                Ok(events) => events,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot read a call-back request's timeline");
-                    return None;
-                }
-            };
-            if !queued_team(&events).is_some_and(|team| teams.iter().any(|t| t == team)) {
+            if !dialable(&ticket.caller_number) {
                 continue;
             }
             match self.store.claim_callback(ticket.id).await {

@@ -7,12 +7,14 @@
 //! On PostgreSQL, where several nodes may share the database, every caller is also written to
 //! the store as they join and deleted as they leave (`store::queue`): the position a caller is
 //! told counts every node's callers, and a technician on another node can ask for them (a take
-//! request, see `remote_take`). The node's own memory still decides who its head is and hands
-//! over pick-ups: a store that fails only makes the told position this node's own.
+//! request, see `remote_take`), and a node offers its head to the team's technicians only
+//! while that caller is the head across every node. The node's own memory hands over pick-ups
+//! and orders its own callers: a store that fails only makes the told position, and who is
+//! offered, this node's own.
 
 use crate::call::CallControl;
 use crate::store::{QueueSpot, Store};
-use crate::tickets::{CallEvent, CallEventKind, Priority};
+use crate::tickets::Priority;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -267,20 +269,55 @@ impl<L> Place<'_, L> {
     pub async fn position_told(&self) -> usize {
         if let (Some(store), Some(spot)) = (&self.queues.shared, &self.spot) {
             let counted = store.queue_position(spot, chrono::Utc::now());
-            match tokio::time::timeout(STORE_WAIT, counted).await {
-                Ok(Ok(position)) => return position,
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, ticket = self.ticket, "shared queue unreadable; telling this node's position");
-                }
-                Err(_) => {
-                    tracing::warn!(
-                        ticket = self.ticket,
-                        "shared queue slow; telling this node's position"
-                    );
-                }
+            if let Some(position) = self.read_shared(counted).await {
+                return position;
             }
         }
         self.position()
+    }
+
+    /// Whether this caller is the one to offer to the team's technicians now: the head of the
+    /// team's queue across every node when the queue is shared (so two nodes never ring the
+    /// team for their own heads at once), this node's head when it is not or the store cannot
+    /// be read in time (an outage must not stop the queue).
+    pub async fn is_team_head(&self) -> bool {
+        if self.position() != 1 {
+            return false;
+        }
+        let (Some(store), Some(_)) = (&self.queues.shared, &self.spot) else {
+            return true;
+        };
+        let head = store.queue_head(&self.team, chrono::Utc::now());
+        match self.read_shared(head).await {
+            // A head on this node other than this caller: memory and store disagree on the
+            // order of two arrivals a moment apart. This node's own order decides among its
+            // callers, or neither of the two would ever be offered.
+            Some(Some(head)) => head.ticket_id == self.ticket || head.node == store.node().as_str(),
+            // This caller's row is not there (deleted under it): this node's order decides.
+            Some(None) | None => true,
+        }
+    }
+
+    /// What `read` of the shared queue answers, or `None` (logged) when it fails or takes
+    /// longer than [`STORE_WAIT`]: the caller then goes by this node's own queue.
+    async fn read_shared<T>(
+        &self,
+        read: impl std::future::Future<Output = Result<T, crate::store::StoreError>>,
+    ) -> Option<T> {
+        match tokio::time::timeout(STORE_WAIT, read).await {
+            Ok(Ok(answer)) => Some(answer),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, ticket = self.ticket, "shared queue unreadable; going by this node's queue");
+                None
+            }
+            Err(_) => {
+                tracing::warn!(
+                    ticket = self.ticket,
+                    "shared queue slow; going by this node's queue"
+                );
+                None
+            }
+        }
     }
 
     /// Leaves the queue (taken by a technician, hung up, call-back): everyone behind moves
@@ -317,22 +354,10 @@ impl<L> Drop for Place<'_, L> {
     }
 }
 
-/// The `queued` timeline event's detail when a call joins `team`'s queue. The team comes
-/// first so that [`queued_team`] can read it back once the call is over (a call-back request
-/// keeps its team only there).
+/// The `queued` timeline event's detail when a call joins `team`'s queue. Migration 0013
+/// read the team back from it for calls from before the ticket kept it (`queue_team`).
 pub(super) fn queued_detail(team: &str, position: usize) -> String {
-    format!("{team}{POSITION}{position}")
-}
-
-const POSITION: &str = ", position ";
-
-/// The team whose queue a call (its timeline, oldest first) joined last, if it joined one.
-pub fn queued_team(events: &[CallEvent]) -> Option<&str> {
-    events
-        .iter()
-        .rev()
-        .filter(|e| e.kind == CallEventKind::Queued)
-        .find_map(|e| e.detail.rsplit_once(POSITION).map(|(team, _)| team))
+    format!("{team}, position {position}")
 }
 
 #[cfg(test)]
@@ -455,24 +480,5 @@ mod tests {
         head.leave();
         drop(head);
         assert_eq!(next.position(), 1, "leaving twice moves nobody");
-    }
-
-    #[test]
-    fn a_call_back_request_keeps_the_team_of_the_queue_it_left() {
-        let event = |kind, detail: &str| CallEvent {
-            at: chrono::Utc::now(),
-            kind,
-            detail: detail.into(),
-        };
-        let events = [
-            event(
-                CallEventKind::Queued,
-                &queued_detail("service desk, level 2", 3),
-            ),
-            event(CallEventKind::RingResult, "tess: no answer"),
-            event(CallEventKind::Queued, "call-back requested"),
-        ];
-        assert_eq!(queued_team(&events), Some("service desk, level 2"));
-        assert_eq!(queued_team(&events[1..]), None, "never joined a queue");
     }
 }

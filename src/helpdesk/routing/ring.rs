@@ -547,6 +547,8 @@ impl<R: Roster> Router<'_, R> {
             .await;
         self.write(ticket, TicketWrite::Assignee(technician.to_string()))
             .await;
+        let talking = TicketWrite::TalkingWith(Some(technician.to_string()));
+        self.write(ticket, talking).await;
         self.roster.set_busy(technician, true).await;
         let recording = self.start_bridge(caller, &tech, ticket).await;
         let started = Instant::now();
@@ -603,6 +605,7 @@ impl<R: Roster> Router<'_, R> {
         };
         let detail = format!("{technician}: {how} after {talk} s");
         self.event(ticket, CallEventKind::TalkEnded, &detail).await;
+        self.write(ticket, TicketWrite::TalkingWith(None)).await;
         match ended {
             Ended::ByCaller(ended) => {
                 // We hang up the technician's leg with BYE: the caller left.
@@ -649,6 +652,9 @@ impl<R: Roster> Router<'_, R> {
             )
             .await;
         let joined = Instant::now();
+        // Kept on the ticket: a call-back request the caller leaves with is this team's.
+        self.write(ticket, TicketWrite::QueueTeam(team.clone()))
+            .await;
         let detail = super::queue::queued_detail(&team, place.position_told().await);
         self.event(ticket, CallEventKind::Queued, &detail).await;
         let music = self.prompt(self.language, "music_on_hold");
@@ -685,37 +691,23 @@ impl<R: Roster> Router<'_, R> {
                 next_position = now + spec.position_every;
             }
             if place.position() == 1 && now >= next_offer {
-                // The head of the queue goes to whoever is free now, by the team's escalation
-                // order; the caller keeps hearing music meanwhile.
-                let steps = self.roster.steps(ticket, Some(&team)).await;
-                let rings = steps.iter().map(|s| spec.ring.unwrap_or(s.ring));
-                let mut escalation = Escalation::start(rings, Instant::now());
-                while let Stage::Ringing { step: i, .. } = escalation.stage() {
-                    let step = &steps[i];
-                    let mut waiting = Waiting {
-                        prompt: music.clone(),
-                        playing,
-                    };
-                    let taken = self
-                        .ring_step(
+                // On a shared queue, a head here that another node's caller is served before
+                // waits for its turn like a caller behind, looking again at each retry.
+                if place.is_team_head().await {
+                    let offered = self
+                        .offer_head(
                             caller,
                             ticket,
-                            step,
-                            &mut escalation,
-                            &self.presented(ticket),
-                            spec.announce,
-                            &mut waiting,
-                            Some(&mut place),
-                            None,
+                            spec,
+                            &team,
+                            &music,
+                            &mut playing,
+                            &mut place,
                         )
                         .await?;
-                    if let Some(taken) = taken {
-                        self.talk_taken(caller, ticket, taken).await?;
-                        return Ok(RouteOutcome::Answered {
-                            technician: step.technician.clone(),
-                        });
+                    if let Some(outcome) = offered {
+                        return Ok(outcome);
                     }
-                    playing = waiting.playing;
                 }
                 next_offer = Instant::now() + QUEUE_RETRY;
             }
@@ -753,6 +745,53 @@ impl<R: Roster> Router<'_, R> {
                 }
             }
         }
+    }
+
+    /// Offers the head of `team`'s queue to whoever is free now, by the team's escalation
+    /// order, the caller hearing music meanwhile: `Some` once a technician took the call and
+    /// the conversation is over, `None` when nobody took it (the caller keeps waiting).
+    #[allow(clippy::too_many_arguments)]
+    async fn offer_head(
+        &self,
+        caller: &mut CallControl,
+        ticket: &Ticket,
+        spec: &RouteSpec,
+        team: &str,
+        music: &Option<Arc<Prompt>>,
+        playing: &mut Option<PlaybackId>,
+        place: &mut Place<'_>,
+    ) -> Result<Option<RouteOutcome>, CallEnded> {
+        let steps = self.roster.steps(ticket, Some(team)).await;
+        let rings = steps.iter().map(|s| spec.ring.unwrap_or(s.ring));
+        let mut escalation = Escalation::start(rings, Instant::now());
+        while let Stage::Ringing { step: i, .. } = escalation.stage() {
+            let step = &steps[i];
+            let mut waiting = Waiting {
+                prompt: music.clone(),
+                playing: *playing,
+            };
+            let taken = self
+                .ring_step(
+                    caller,
+                    ticket,
+                    step,
+                    &mut escalation,
+                    &self.presented(ticket),
+                    spec.announce,
+                    &mut waiting,
+                    Some(&mut *place),
+                    None,
+                )
+                .await?;
+            if let Some(taken) = taken {
+                self.talk_taken(caller, ticket, taken).await?;
+                return Ok(Some(RouteOutcome::Answered {
+                    technician: step.technician.clone(),
+                }));
+            }
+            *playing = waiting.playing;
+        }
+        Ok(None)
     }
 
     /// Sends the CANCELs a fork asked for.
