@@ -2,7 +2,8 @@
 //! and everything it did reaches its ticket, in order, once the database is back; a new call
 //! arriving meanwhile is refused with 503 and Retry-After at once (never answered without a
 //! ticket); calls after the restart are answered as before. A caller being routed to a
-//! technician keeps the routing's writes too (`routed`).
+//! technician keeps the routing's writes too (`routed`), and one who reaches routing while the
+//! database is down is routed by what routing last read (`routed_from_last_known`).
 //!
 //! The database is a private PostgreSQL (initdb and pg_ctl on a temporary directory and a free
 //! port): the shared one on 5432 serves other tests and is never touched. Without Debian's
@@ -11,6 +12,8 @@
 
 #[path = "postgres_restart/routed.rs"]
 mod routed;
+#[path = "postgres_restart/routed_from_last_known.rs"]
+mod routed_from_last_known;
 #[path = "support/mod.rs"]
 mod support;
 

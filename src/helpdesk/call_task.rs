@@ -108,6 +108,7 @@ pub async fn handle_call(call: NewCall, helpdesk: Arc<Helpdesk>) {
         control: &mut control,
         helpdesk: &helpdesk,
         ticket: &ticket,
+        known: ticket.clone(),
         writer: &writer,
         language: plan.default_language,
         language_chosen: false,

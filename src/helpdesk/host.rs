@@ -16,6 +16,9 @@ pub(super) struct HelpdeskHost<'a> {
     pub control: &'a mut CallControl,
     pub helpdesk: &'a Helpdesk,
     pub ticket: &'a Ticket,
+    /// The ticket as this call's own answers made it (category, impact, urgency, priority):
+    /// what triage and routing go by when the store cannot be read (a database outage).
+    pub known: Ticket,
     /// Every write to the ticket, in order, kept through a database outage.
     pub writer: &'a TicketWriter,
     pub language: Language,
@@ -105,6 +108,7 @@ impl CallHost for HelpdeskHost<'_> {
     async fn effect(&mut self, effect: IvrEffect) {
         let write = match effect {
             IvrEffect::Field(field) => {
+                self.known.set_field(field, self.helpdesk.store.matrix());
                 if let TicketField::Language(l) = field {
                     self.language = l;
                     self.language_chosen = true;
@@ -144,7 +148,10 @@ impl CallHost for HelpdeskHost<'_> {
 
     async fn priority(&mut self) -> Option<Priority> {
         let ticket = self.read(|s, id| async move { s.ticket(id).await }).await;
-        ticket.flatten().and_then(|t| t.priority)
+        match ticket.flatten() {
+            Some(t) => t.priority,
+            None => self.known.priority,
+        }
     }
 
     async fn entered(&mut self, node: &str) {
@@ -164,7 +171,7 @@ impl CallHost for HelpdeskHost<'_> {
     async fn route(&mut self, spec: &crate::ivr::RouteSpec) -> Result<RouteOutcome, CallEnded> {
         // The ticket as it is now: the menu filled in category, impact and priority.
         let ticket = self.read(|s, id| async move { s.ticket(id).await }).await;
-        let ticket = ticket.flatten().unwrap_or_else(|| self.ticket.clone());
+        let ticket = ticket.flatten().unwrap_or_else(|| self.known.clone());
         let router = self.helpdesk.router(self.language);
         let outcome = router.offer(self.control, &ticket, spec).await;
         if outcome.is_err() && spec.mode == crate::ivr::RouteMode::Queue {

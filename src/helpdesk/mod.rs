@@ -41,7 +41,8 @@ pub struct Helpdesk {
     dialplan: RwLock<Arc<Dialplan>>,
     pub(crate) store: Store,
     pub(crate) voicemail: Voicemail,
-    /// Who routed calls ring: the rota, presence and phones, read when ringing.
+    /// Who routed calls ring: the rota, presence and phones, read when ringing (their last
+    /// answers when the database is down).
     pub(crate) roster: routing::StoreRoster,
     /// Callers waiting for a team on this node (also written to the store on PostgreSQL, for
     /// the other nodes).
@@ -73,14 +74,14 @@ impl Helpdesk {
             gateway,
             conversations,
         } = calls_out;
-        let roster = routing::StoreRoster {
-            store: store.clone(),
-            endpoint: answer.endpoint.clone(),
-            phones: phones.clone(),
-            language: dialplan.default_language,
-            busy: routing::busy::BusyFlags::new(store.clone()),
-        };
         let reachability = Arc::<ticket_writer::Reachability>::default();
+        let roster = routing::StoreRoster::new(
+            store.clone(),
+            answer.endpoint.clone(),
+            phones.clone(),
+            dialplan.default_language,
+            reachability.clone(),
+        );
         let writers = ticket_writer::TicketWriters::new(store.clone(), reachability.clone());
         Helpdesk {
             roster,

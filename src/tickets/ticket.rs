@@ -2,8 +2,8 @@
 //! API publishes. Plain data: the store fills it, nothing here knows about SQL.
 
 use super::{
-    CallEventKind, Category, Disposition, Impact, Language, Priority, TicketRef, TicketStatus,
-    Urgency,
+    CallEventKind, Category, Disposition, Impact, Language, Priority, PriorityMatrix, TicketField,
+    TicketRef, TicketStatus, Urgency,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -69,6 +69,23 @@ impl Ticket {
             .map(Duration::from_secs)
     }
 
+    /// Sets `field` as the store does: the priority follows from `matrix` once impact and
+    /// urgency are both known. A call keeps its ticket so, for when the store cannot be read.
+    pub fn set_field(&mut self, field: TicketField, matrix: &PriorityMatrix) {
+        match field {
+            TicketField::Language(l) => self.language = Some(l),
+            TicketField::Category(c) => self.category = Some(c),
+            TicketField::Impact(i) => self.impact = Some(i),
+            TicketField::Urgency(u) => self.urgency = Some(u),
+        }
+        if matches!(field, TicketField::Impact(_) | TicketField::Urgency(_)) {
+            self.priority = self
+                .impact
+                .zip(self.urgency)
+                .map(|(i, u)| matrix.priority(i, u));
+        }
+    }
+
     /// How to name the caller to a person: the directory's identity, else the display name,
     /// else the number.
     pub fn caller_label(&self) -> &str {
@@ -86,4 +103,37 @@ pub struct CallEvent {
     pub kind: CallEventKind,
     /// A short free text: the digit, the prompt's name, the field and value, who hung up…
     pub detail: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_ticket() -> Ticket {
+        serde_json::from_value(serde_json::json!({
+            "reference": "HD-2026-000001",
+            "created_at": "2026-11-30T20:00:00Z",
+            "updated_at": "2026-11-30T20:00:00Z",
+            "call_id": "a@b",
+            "caller_number": "100",
+            "status": "new",
+            "disposition": "in_progress",
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_priority_follows_from_impact_and_urgency_once_both_are_set() {
+        let matrix = PriorityMatrix::default();
+        let mut t = new_ticket();
+        t.set_field(TicketField::Category(Category::Network), &matrix);
+        t.set_field(TicketField::Impact(Impact::Organisation), &matrix);
+        assert_eq!((t.category, t.priority), (Some(Category::Network), None));
+        t.set_field(TicketField::Urgency(Urgency::Blocked), &matrix);
+        assert_eq!(
+            t.priority,
+            Some(matrix.priority(Impact::Organisation, Urgency::Blocked))
+        );
+        assert_eq!(t.priority.unwrap().to_string(), "P1");
+    }
 }

@@ -46,6 +46,17 @@ impl BusyFlags {
         }
     }
 
+    /// Whether `technician` is being marked busy here and the database may not have it yet:
+    /// their presence as read (or as last read, during an outage) does not say so.
+    pub fn being_marked_busy(&self, technician: &str) -> bool {
+        self.wanted
+            .lock()
+            .expect("poisoned")
+            .get(technician)
+            .copied()
+            .unwrap_or(false)
+    }
+
     /// Writes what is wanted for `technician` until the database has the latest wish.
     async fn write(self, technician: String) {
         let mut delay = FIRST_RETRY_DELAY;

@@ -109,6 +109,9 @@ impl<R: Roster> Router<'_, R> {
             return self.wait_in_queue(caller, ticket, spec).await;
         }
         let steps = self.roster.steps(ticket, spec.team.as_deref()).await;
+        self.note_last_read(ticket, "the rota and presence", steps.last_read)
+            .await;
+        let steps = steps.value;
         if steps.is_empty() {
             self.event(
                 ticket,
@@ -179,6 +182,9 @@ impl<R: Roster> Router<'_, R> {
         transferor: Option<&mut Transferor>,
     ) -> Result<Option<Taken>, CallEnded> {
         let devices = self.roster.devices(&step.technician).await;
+        let what = format!("the phones of {}", step.technician);
+        self.note_last_read(ticket, &what, devices.last_read).await;
+        let devices = devices.value;
         let answered = self
             .ring_phones(
                 Some((&mut *caller, &mut *waiting)),
@@ -761,7 +767,7 @@ impl<R: Roster> Router<'_, R> {
         playing: &mut Option<PlaybackId>,
         place: &mut Place<'_>,
     ) -> Result<Option<RouteOutcome>, CallEnded> {
-        let steps = self.roster.steps(ticket, Some(team)).await;
+        let steps = self.roster.steps(ticket, Some(team)).await.value;
         let rings = steps.iter().map(|s| spec.ring.unwrap_or(s.ring));
         let mut escalation = Escalation::start(rings, Instant::now());
         while let Stage::Ringing { step: i, .. } = escalation.stage() {
@@ -848,6 +854,19 @@ impl<R: Roster> Router<'_, R> {
                 .unwrap_or_else(|| format!("phone {}", i + 1));
             let detail = format!("{technician}: {device}: {end}");
             self.event(ticket, CallEventKind::RingResult, &detail).await;
+        }
+    }
+
+    /// Says on the timeline that what routing acts on is the database's answer of a while
+    /// ago (`last_read`), the database not answering now.
+    async fn note_last_read(&self, ticket: &Ticket, what: &str, last_read: Option<Duration>) {
+        if let Some(age) = last_read {
+            let detail = format!(
+                "database unreachable: {what} as last read {} s ago",
+                age.as_secs()
+            );
+            self.event(ticket, CallEventKind::RoutingAttempt, &detail)
+                .await;
         }
     }
 

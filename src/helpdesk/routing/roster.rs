@@ -19,6 +19,25 @@ pub struct EscalationStep {
     pub language: Language,
 }
 
+/// An answer of the roster, and how old it is when the database did not answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Known<T> {
+    pub value: T,
+    /// `None`: read just now. `Some(age)`: the database did not answer, and this is what it
+    /// answered `age` ago (the oldest of the reads the answer rests on), for the timeline.
+    pub last_read: Option<Duration>,
+}
+
+impl<T> Known<T> {
+    /// An answer read just now.
+    pub fn fresh(value: T) -> Known<T> {
+        Known {
+            value,
+            last_read: None,
+        }
+    }
+}
+
 /// Who can take a call, and how to reach them.
 pub trait Roster: Send + Sync {
     /// The escalation steps for `ticket`, in order, for `team` (or the team of its category).
@@ -27,7 +46,7 @@ pub trait Roster: Send + Sync {
         &self,
         ticket: &Ticket,
         team: Option<&str>,
-    ) -> impl Future<Output = Vec<EscalationStep>> + Send;
+    ) -> impl Future<Output = Known<Vec<EscalationStep>>> + Send;
     /// The team that takes `ticket`: `team` if it exists, else the team of its category.
     fn team_of(
         &self,
@@ -35,7 +54,7 @@ pub trait Roster: Send + Sync {
         team: Option<&str>,
     ) -> impl Future<Output = Option<String>> + Send;
     /// The reachable phones of `technician`, to ring in parallel.
-    fn devices(&self, technician: &str) -> impl Future<Output = Vec<Target>> + Send;
+    fn devices(&self, technician: &str) -> impl Future<Output = Known<Vec<Target>>> + Send;
     /// Marks a technician as on a call (`true`) or free again (`false`).
     fn set_busy(&self, technician: &str, busy: bool) -> impl Future<Output = ()> + Send;
 }

@@ -192,7 +192,7 @@ impl Helpdesk {
     /// The technician's phones that can be rung now: read once, checked, then rung.
     pub(super) async fn phones_to_ring(&self, technician: &str) -> Vec<Target> {
         use super::Roster;
-        self.roster.devices(technician).await
+        self.roster.devices(technician).await.value
     }
 }
 

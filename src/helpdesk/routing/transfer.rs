@@ -157,6 +157,7 @@ impl<R: Roster> Router<'_, R> {
             .roster
             .steps(ticket, Some(name))
             .await
+            .value
             .into_iter()
             .filter(|s| s.technician != technician)
             .collect();
@@ -207,7 +208,7 @@ impl<R: Roster> Router<'_, R> {
             target.name
         );
         self.event(ticket, CallEventKind::Escalated, &detail).await;
-        let steps = self.roster.steps(ticket, None).await;
+        let steps = self.roster.steps(ticket, None).await.value;
         if let Some(taken) = self
             .ring_in_turn(caller, ticket, &steps, &from, &mut waiting, None)
             .await?
