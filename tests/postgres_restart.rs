@@ -154,6 +154,19 @@ impl Drop for PrivatePostgres {
 }
 
 /// Scrapes until `series` equals `value` (up to 15 s); returns what it last was.
+/// A server on `pg` for tests whose SIPp phones expect an INVITE and nothing else (no OPTIONS
+/// keep-alive), and its store.
+async fn server_for_phones(pg: &PrivatePostgres) -> (TestServer, hotline::store::Store) {
+    let url = pg.url();
+    let server = TestServer::start_with(|c| {
+        c.database_url = Some(url);
+        c.registrar.keepalive_secs = 0;
+    })
+    .await;
+    let store = server.server.as_ref().unwrap().store().clone();
+    (server, store)
+}
+
 async fn metric_becomes(server: &TestServer, series: &str, value: f64) -> f64 {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {

@@ -6,7 +6,6 @@
 use super::{events_through_hangup, PrivatePostgres, SERIAL};
 use crate::support::oncall;
 use crate::support::phones::{free_udp_port, phone, phone_succeeded, technician_phone};
-use crate::support::server::TestServer;
 use crate::support::ua::Ua;
 use hotline::accounts::Role;
 use hotline::oncall::Presence;
@@ -57,14 +56,7 @@ async fn a_postgres_restart_while_a_p1_caller_is_routed_keeps_the_answer_the_ass
         eprintln!("SKIPPED: no PostgreSQL binaries under /usr/lib/postgresql/*/bin");
         return;
     };
-    let url = pg.url();
-    // The test phones expect an INVITE and nothing else: no OPTIONS keep-alive.
-    let server = TestServer::start_with(|c| {
-        c.database_url = Some(url);
-        c.registrar.keepalive_secs = 0;
-    })
-    .await;
-    let store = server.server.as_ref().unwrap().store().clone();
+    let (server, store) = super::server_for_phones(&pg).await;
     let (mobile, desk) = (free_udp_port(), free_udp_port());
     tess_on_call(&store, mobile, desk).await;
     // The mobile rings until cancelled; the desk phone answers after 4 s, takes the call with

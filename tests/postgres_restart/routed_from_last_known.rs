@@ -7,7 +7,6 @@ use super::{events_through_hangup, PrivatePostgres, SERIAL};
 use crate::support::audio::{best_share_at, tone};
 use crate::support::oncall;
 use crate::support::phones::{free_udp_port, phone_succeeded, technician_phone};
-use crate::support::server::TestServer;
 use crate::support::ua::{decode, Ua};
 use hotline::accounts::Role;
 use hotline::media::g711::G711;
@@ -46,14 +45,7 @@ async fn a_p1_caller_routed_while_postgres_is_down_reaches_the_technician_read_b
         eprintln!("SKIPPED: no PostgreSQL binaries under /usr/lib/postgresql/*/bin");
         return;
     };
-    let url = pg.url();
-    // The test phone expects an INVITE and nothing else: no OPTIONS keep-alive.
-    let server = TestServer::start_with(|c| {
-        c.database_url = Some(url);
-        c.registrar.keepalive_secs = 0;
-    })
-    .await;
-    let store = server.server.as_ref().unwrap().store().clone();
+    let (server, store) = super::server_for_phones(&pg).await;
     let port = free_udp_port();
     store
         .upsert_user("tess", "not used here", Role::Technician)
