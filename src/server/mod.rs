@@ -191,6 +191,8 @@ impl Server {
             ring: Duration::from_millis(config.sip.ring_ms),
             tls_require_srtp: config.sip.tls_require_srtp,
         };
+        // A technician freed on another node wakes this node's waiting callers at once.
+        store.listen_for_other_nodes();
         let helpdesk = Arc::new(Helpdesk::new(
             answer,
             prompts,

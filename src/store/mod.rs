@@ -17,6 +17,7 @@ mod staffing;
 mod stats;
 mod tickets;
 mod timeline;
+mod wake;
 mod web;
 
 pub use crate::tickets::{CallEvent, Ticket, TicketField};
@@ -140,6 +141,10 @@ pub struct Store {
     changes: tokio::sync::broadcast::Sender<TicketChange>,
     /// Routed calls told to the technician they ring (see `changes`).
     alerts: tokio::sync::broadcast::Sender<CallAlert>,
+    /// Waiting callers woken when they might be offered (see `wake`).
+    wake: std::sync::Arc<wake::Wake>,
+    /// Where the other nodes' wake-ups are listened for: PostgreSQL only.
+    listen_url: Option<String>,
 }
 
 impl Store {
@@ -201,6 +206,8 @@ impl Store {
             node: NodeName::of_this_host(),
             changes: tokio::sync::broadcast::channel(changes::BACKLOG).0,
             alerts: tokio::sync::broadcast::channel(changes::BACKLOG).0,
+            wake: wake::Wake::new(),
+            listen_url: (dialect == Dialect::Postgres).then(|| connect_url.clone()),
         };
         store.migrate().await?;
         Ok(store)

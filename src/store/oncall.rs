@@ -401,6 +401,7 @@ impl Store {
         .execute(self.writer())
         .await
         .map_err(query_error("saving presence"))?;
+        self.wake_queues().await;
         Ok(())
     }
 
@@ -416,6 +417,9 @@ impl Store {
         .execute(self.writer())
         .await
         .map_err(query_error("saving presence"))?;
+        if !busy {
+            self.wake_queues().await;
+        }
         Ok(())
     }
 

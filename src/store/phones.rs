@@ -222,7 +222,12 @@ impl Store {
                 }
             }
         }
-        tx.commit().await.map_err(query_error(OP))
+        tx.commit().await.map_err(query_error(OP))?;
+        // A phone that registers may be the one a waiting caller can ring now.
+        if changes.iter().any(|c| matches!(c, BindingChange::Save(_))) {
+            self.wake_queues().await;
+        }
+        Ok(())
     }
 
     /// Records what a keep-alive found for one binding.

@@ -134,6 +134,8 @@ impl Store {
             .execute(self.writer())
             .await
             .map_err(query_error("leaving a queue"))?;
+        // The next caller may be the team's head now, here or on another node.
+        self.wake_queues().await;
         Ok(())
     }
 

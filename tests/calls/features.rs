@@ -4,13 +4,13 @@
 
 use super::routing::{
     at, best_share_at, free_port, network_team, phone_succeeded, routing_server, settled,
-    technician, tone,
+    technician, technician_phone, tone,
 };
 use crate::support::server::{repo, TestServer};
 use crate::support::ua::{decode, Ua};
 use chrono::Utc;
 use hotline::media::g711::G711;
-use hotline::oncall::Presence;
+use hotline::oncall::{Presence, PresenceChoice};
 use hotline::sip::digest::Ha1Set;
 use hotline::store::{Store, Ticket};
 use hotline::tickets::{CallEventKind, Disposition};
@@ -144,6 +144,66 @@ pub(super) async fn p3_caller_in_the_queue(server: &TestServer, store: &Store) -
             "the caller never joined the queue"
         );
     }
+}
+
+/// How long after `since` the technician's phone was rung for `ticket`'s waiting caller (who
+/// keeps talking silence meanwhile); fails after 20 s.
+pub(super) async fn rung_after(
+    caller: &mut Ua,
+    store: &Store,
+    ticket: i64,
+    since: tokio::time::Instant,
+) -> Duration {
+    loop {
+        caller.send_silence(50).await;
+        let events = store.events(ticket).await.unwrap();
+        if events.iter().any(|e| e.kind == CallEventKind::Ringing) {
+            return since.elapsed();
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(20),
+            "the waiting caller was never offered: {events:?}"
+        );
+    }
+}
+
+/// The head of the queue was offered when it joined, with nobody free; tess, on call, becomes
+/// available a second later through `presence_store` (this node's or another's): her phone
+/// rings at once, not at the queue's next look 5 s after the first.
+pub(super) async fn available_tess_is_offered_the_head_at_once(
+    caller_server: &TestServer,
+    store: &Store,
+    presence_store: &Store,
+) {
+    let port = free_port();
+    network_team(store, &[("tess", at(port))], None).await;
+    store
+        .set_presence("tess", PresenceChoice::Away)
+        .await
+        .unwrap();
+    let (mut caller, ticket) = p3_caller_in_the_queue(caller_server, store).await;
+    caller.send_silence(1000).await;
+    let phone = technician_phone(port, "1", 0, 300, 4000);
+    let available = tokio::time::Instant::now();
+    presence_store
+        .set_presence("tess", PresenceChoice::Available)
+        .await
+        .unwrap();
+    let after = rung_after(&mut caller, store, ticket.id, available).await;
+    eprintln!("tess's phone rang {after:?} after she became available");
+    assert!(
+        after < Duration::from_millis(2500),
+        "tess's phone rang {after:?} after she became available (the queue's retry is 5 s)"
+    );
+    talk_to_the_echoing_phone(&mut caller, phone).await;
+    answered_by_tess(store, &ticket.call_id, "").await;
+}
+
+#[tokio::test]
+async fn a_technician_becoming_available_is_offered_the_waiting_caller_at_once() {
+    let server = routing_server().await;
+    let store = server.server.as_ref().unwrap().store().clone();
+    available_tess_is_offered_the_head_at_once(&server, &store, &store).await;
 }
 
 /// The caller talks (1000 Hz) until the technician's phone, which echoes what it hears, hangs

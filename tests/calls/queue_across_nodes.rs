@@ -5,8 +5,8 @@
 //! to the on-call technician. Skipped without HOTLINE_TEST_POSTGRES_URL.
 
 use super::features::{
-    answered_by_tess, dial_as, p3_caller_in_the_queue, sip_password, take_call,
-    talk_to_the_echoing_phone, web_session, HOTLINE_HANGS_UP, PASSWORD,
+    answered_by_tess, available_tess_is_offered_the_head_at_once, dial_as, p3_caller_in_the_queue,
+    sip_password, take_call, talk_to_the_echoing_phone, web_session, HOTLINE_HANGS_UP, PASSWORD,
 };
 use super::routing::{at, free_port, network_team, phone_succeeded, technician, technician_phone};
 use crate::support::postgres::PgDatabase;
@@ -185,5 +185,18 @@ async fn only_the_caller_waiting_longest_across_both_nodes_is_offered_to_the_tec
     assert!(details(&store, second_ticket.id, CallEventKind::Ringing)
         .await
         .is_empty());
+    stop(db, a, b).await;
+}
+
+#[tokio::test]
+async fn a_technician_made_available_on_one_node_is_offered_the_caller_waiting_on_the_other_at_once(
+) {
+    let Some((db, a, b, store)) = two_nodes().await else {
+        return;
+    };
+    // The caller waits on pbx-a; tess becomes available through pbx-b (its web log, its *1):
+    // pbx-a hears of it through PostgreSQL's NOTIFY.
+    let b_store = b.server.as_ref().unwrap().store().clone();
+    available_tess_is_offered_the_head_at_once(&a, &store, &b_store).await;
     stop(db, a, b).await;
 }

@@ -12,6 +12,7 @@ use crate::store::Store;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::Notify;
 
 /// The first retry comes this soon (a restart takes a second or two); the wait doubles up to
 /// [`MAX_RETRY_DELAY`].
@@ -23,6 +24,8 @@ const MAX_RETRY_DELAY: Duration = Duration::from_secs(2);
 pub struct BusyFlags {
     store: Store,
     wanted: Arc<Mutex<HashMap<String, bool>>>,
+    /// Told each time a technician's flag is written (or given up).
+    written: Arc<Notify>,
 }
 
 impl BusyFlags {
@@ -30,6 +33,27 @@ impl BusyFlags {
         BusyFlags {
             store,
             wanted: Arc::default(),
+            written: Arc::default(),
+        }
+    }
+
+    /// Waits until the database has `technician`'s latest flag, at most `within` (an outage
+    /// does not hold the call up: the flag is still written when the database is back).
+    pub async fn written(&self, technician: &str, within: Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let written = self.written.notified();
+            if !self
+                .wanted
+                .lock()
+                .expect("poisoned")
+                .contains_key(technician)
+            {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, written).await.is_err() {
+                return;
+            }
         }
     }
 
@@ -67,6 +91,8 @@ impl BusyFlags {
                     let mut wanted = self.wanted.lock().expect("poisoned");
                     if wanted[&technician] == busy {
                         wanted.remove(&technician);
+                        drop(wanted);
+                        self.written.notify_waiters();
                         return;
                     }
                     // Changed while we wrote: write the new wish at once.
@@ -82,6 +108,7 @@ impl BusyFlags {
                 Err(e) => {
                     tracing::error!(%technician, busy, error = %e, "cannot record the technician as busy");
                     self.wanted.lock().expect("poisoned").remove(&technician);
+                    self.written.notify_waiters();
                     return;
                 }
             }

@@ -29,6 +29,8 @@ use tokio::time::Instant;
 
 /// How often the head of a queue is offered again while nobody is free.
 const QUEUE_RETRY: Duration = Duration::from_secs(5);
+/// The soonest a queue's head is offered again after a change woke it (see `Store::queue_moved`).
+const QUEUE_REOFFER: Duration = Duration::from_millis(250);
 
 /// How long a technician has to press 1 or 2 after the announcement ends.
 const DECISION_TIME: Duration = Duration::from_secs(10);
@@ -219,6 +221,9 @@ impl<R: Roster> Router<'_, R> {
         match decided {
             Ok(Some(leg)) => {
                 if let Some(place) = place {
+                    // Busy first: leaving wakes the next head, here and on the other nodes,
+                    // and its offer must not ring this technician.
+                    self.roster.set_busy(&step.technician, true).await;
                     place.leave();
                 }
                 Ok(Some(Taken {
@@ -667,10 +672,13 @@ impl<R: Roster> Router<'_, R> {
         let give_up = joined + spec.queue_max;
         let mut next_position = Instant::now();
         let mut next_offer = Instant::now();
+        let mut last_offer = next_offer;
         let mut playing: Option<PlaybackId> = None;
         loop {
             // Before reading our position, so a departure in between is not missed.
             let moved = self.queues.moved();
+            // Likewise before offering: a technician freed meanwhile is not missed.
+            let servable = self.store.queue_moved();
             let now = Instant::now();
             if now >= give_up {
                 caller.stop_playing();
@@ -715,7 +723,8 @@ impl<R: Roster> Router<'_, R> {
                         return Ok(outcome);
                     }
                 }
-                next_offer = Instant::now() + QUEUE_RETRY;
+                last_offer = Instant::now();
+                next_offer = last_offer + QUEUE_RETRY;
             }
             // Behind the head, only a departure (or an announcement) can change anything: no
             // offer timer, so a long queue does not spin.
@@ -727,6 +736,11 @@ impl<R: Roster> Router<'_, R> {
                 .expect("two deadlines");
             tokio::select! {
                 _ = moved, if !head => {}
+                // Someone may be free now (here or on another node): offer again soon, though
+                // not more often than every `QUEUE_REOFFER` however busy the rota is.
+                _ = servable, if head => {
+                    next_offer = next_offer.min(last_offer + QUEUE_REOFFER);
+                }
                 event = caller.next_event(Some(wake)) => match event? {
                     CallEvent::Digit(d) if Some(d) == spec.callback_key => {
                         caller.stop_playing();
@@ -743,6 +757,8 @@ impl<R: Roster> Router<'_, R> {
                 },
                 Some(pickup) = place.pickups.recv() => {
                     let Pickup { technician, leg, how, done } = pickup;
+                    // Busy before the queue moves on (see `ring_step`).
+                    self.roster.set_busy(&technician, true).await;
                     place.leave();
                     let result = self.talk(caller, leg, ticket, &technician, &how).await;
                     let _ = done.send(None);

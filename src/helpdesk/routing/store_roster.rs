@@ -273,5 +273,10 @@ impl Roster for StoreRoster {
 
     async fn set_busy(&self, technician: &str, busy: bool) {
         self.busy.set(technician, busy);
+        if busy {
+            // The other nodes read the flag from the database: a caller they offer the moment
+            // this one leaves the queue must not ring a technician about to talk here.
+            self.busy.written(technician, READ_WAIT).await;
+        }
     }
 }
