@@ -229,6 +229,11 @@ mod tests {
         // tess took the second with *8 and was talking to the caller when the node died.
         assert!(store.claim_callback(cut).await.unwrap());
         busy_technician(&store, "tess").await;
+        let talking = "tess on *8 call-back";
+        store
+            .add_event(cut, CallEventKind::TechnicianAnswered, talking)
+            .await
+            .unwrap();
         store.set_talking_with(cut, Some("tess")).await.unwrap();
 
         restart(&store, dir.path()).await;
