@@ -71,21 +71,32 @@ pub enum CutAt {
     Voicemail,
     /// Waiting in a team's queue: the caller keeps their place as a call-back request.
     Queue,
+    /// Calling back a caller who asked for it (a claimed request): the request waits again,
+    /// keeping its place, as when the caller does not answer.
+    CallBack,
 }
 
 /// A call the server was running when it died (found still `in_progress` at the next start).
-/// `step` is the last dialplan node the call was known to be in.
+/// `step` is the ticket's detail as the stop left it: the last dialplan node the call was
+/// known to be in, or for a call-back the request's own detail, which it keeps.
 pub fn cut_by_restart(step: Option<&str>, at: CutAt) -> Outcome {
-    let detail = match step {
-        Some(step) => format!("server restarted at {step}"),
-        None => "server restarted".to_string(),
+    let restarted = || match step {
+        Some(step) => Some(format!("server restarted at {step}")),
+        None => Some("server restarted".to_string()),
     };
-    let disposition = match at {
-        CutAt::Voicemail => Disposition::Voicemail,
-        CutAt::Queue => Disposition::CallbackRequested,
-        CutAt::Elsewhere => Disposition::Failed,
-    };
-    Outcome::new(disposition, Some(detail))
+    match at {
+        CutAt::Voicemail => Outcome::new(Disposition::Voicemail, restarted()),
+        CutAt::Queue => Outcome::new(Disposition::CallbackRequested, restarted()),
+        CutAt::Elsewhere => Outcome::new(Disposition::Failed, restarted()),
+        CutAt::CallBack => Outcome::new(Disposition::CallbackRequested, step.map(str::to_string)),
+    }
+}
+
+/// Whether a ticket found `in_progress` was calling its caller back rather than taking their
+/// call: the caller's own call had already ended, so its hang-up is on the timeline (a call
+/// cut by a crash has none until the restart writes it).
+pub fn calling_back(events: &[CallEvent]) -> bool {
+    events.iter().any(|e| e.kind == CallEventKind::Hangup)
 }
 
 /// Whether a call's timeline (oldest first) shows it waiting in a queue at its end: it joined
@@ -241,6 +252,42 @@ mod tests {
             cut_by_restart(None, CutAt::Elsewhere).detail.as_deref(),
             Some("server restarted")
         );
+    }
+
+    #[test]
+    fn a_call_back_cut_by_a_restart_is_requested_again_with_the_requests_detail() {
+        let o = cut_by_restart(Some("server restarted at queue"), CutAt::CallBack);
+        assert_eq!(
+            o,
+            Outcome::new(
+                Disposition::CallbackRequested,
+                Some("server restarted at queue".into())
+            )
+        );
+        assert_eq!(cut_by_restart(None, CutAt::CallBack).detail, None);
+    }
+
+    #[test]
+    fn a_ticket_whose_caller_had_hung_up_is_calling_back_and_a_cut_call_is_not() {
+        let e = |kind: CallEventKind, detail: &str| CallEvent {
+            at: chrono::Utc::now(),
+            kind,
+            detail: detail.into(),
+        };
+        // Cut while queued: no hang-up until the restart writes it.
+        let cut = vec![
+            e(CallEventKind::Answered, ""),
+            e(CallEventKind::Queued, "network, position 1"),
+            e(CallEventKind::TechnicianAnswered, "tess on sip:tess@x"),
+        ];
+        assert!(!calling_back(&cut));
+        let mut requested = cut[..2].to_vec();
+        requested.push(e(CallEventKind::Queued, "call-back requested"));
+        requested.push(e(CallEventKind::Hangup, "by caller (caller_hangup)"));
+        requested.push(e(CallEventKind::RoutingAttempt, "call-back by tess: *8"));
+        assert!(calling_back(&requested));
+        requested.push(e(CallEventKind::TechnicianAnswered, "tess on *8 call-back"));
+        assert!(calling_back(&requested), "talking");
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! What the helpdesk repairs when it starts after a stop it did not choose (a crash, `kill -9`):
 //! transcriptions that were running, recordings that were cut, and the tickets of calls that
 //! were in progress (a caller who was waiting in a queue keeps their place as a call-back
-//! request, and their row in the shared queue is deleted; a technician who was talking on one
-//! is no longer busy).
+//! request, and their row in the shared queue is deleted; a call-back of a caller's request
+//! gives the request back; a technician who was talking on one is no longer busy), and the
+//! technicians it had busy on any other call (a call-back of a voicemail).
 //!
 //! Only this node's: on PostgreSQL, several nodes share the database, and each ticket names
 //! the node that took its call (`node` in the configuration), so a restarting node closes the
@@ -44,6 +45,15 @@ pub async fn recover(store: &Store, voicemail: &Voicemail) -> Result<(), StoreEr
             "calls cut by the last stop closed on their tickets"
         );
     }
+    // After the tickets, which free their own technicians: what is left busy here is a talk
+    // on a ticket that was never `in_progress` (a call-back of a voicemail or an abandoned
+    // call). The `talking_with` such a talk left on its ticket stays: it is read only from
+    // tickets `in_progress`, which these never become again, and on PostgreSQL the ticket
+    // does not say which node's talk wrote it.
+    let freed = store.free_own_busy().await?;
+    if !freed.is_empty() {
+        tracing::warn!(technicians = ?freed, "technicians left busy by the last stop are free again");
+    }
     Ok(())
 }
 
@@ -65,7 +75,9 @@ async fn close_cut_calls(store: &Store) -> Result<usize, StoreError> {
                 .and_then(|c| c.parse::<RecordingState>().ok())
                 .is_some_and(RecordingState::has_speech);
             let events = store.events(ticket.id).await?;
-            let at = if voicemail {
+            let at = if disposition::calling_back(&events) {
+                CutAt::CallBack
+            } else if voicemail {
                 CutAt::Voicemail
             } else if disposition::waiting_in_queue(&events) {
                 CutAt::Queue
@@ -78,14 +90,21 @@ async fn close_cut_calls(store: &Store) -> Result<usize, StoreError> {
                 store.set_busy(&technician, false).await?;
                 store.set_talking_with(ticket.id, None).await?;
             }
-            // While a call runs, the detail is the dialplan node it is at.
+            // While a call runs, the detail is the dialplan node it is at (a call-back's is
+            // the request's own).
             let step = ticket.disposition_detail.as_deref();
             let outcome = disposition::cut_by_restart(step, at);
             store
                 .set_disposition(ticket.id, outcome.disposition, outcome.detail.as_deref())
                 .await?;
+            let note = match at {
+                CutAt::CallBack => {
+                    "server restarted: the call-back was cut, the request waits again"
+                }
+                _ => "server restarted",
+            };
             store
-                .add_event(ticket.id, CallEventKind::Hangup, "server restarted")
+                .add_event(ticket.id, CallEventKind::Hangup, note)
                 .await?;
             tracing::info!(ticket = %ticket.reference, disposition = %outcome.disposition, step, "call cut by the last stop closed");
         }
@@ -99,6 +118,7 @@ mod tests {
     use crate::oncall::Presence;
     use crate::sip::registrar::{Binding, BindingChange, Transport};
     use crate::store::NewTicket;
+    use crate::tickets::Disposition;
     use chrono::Utc;
 
     /// A call running when the node died, its ticket still `in_progress`.
@@ -128,6 +148,135 @@ mod tests {
         let save = [BindingChange::Save(binding)];
         store.apply_binding_changes(name, &save, now).await.unwrap();
         store.set_busy(name, true).await.unwrap();
+    }
+
+    /// A fresh SQLite store in a directory dropped with the returned guard.
+    async fn sqlite() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("r.db").display());
+        let store = Store::connect(&url, Default::default()).await.unwrap();
+        (dir, store)
+    }
+
+    /// The start-up recovery, as `hotline serve` runs it before taking calls.
+    async fn restart(store: &Store, data: &std::path::Path) {
+        let voicemail = Voicemail::new(
+            data,
+            crate::transcribe::worker::TranscriptionConfig::default().chunk_policy(),
+            store.clone(),
+            super::super::voicemail::TranscriptionQueue::new(store.clone(), None),
+        );
+        recover(store, &voicemail).await.unwrap();
+    }
+
+    /// A caller from `number` who waited in `team`'s queue, asked to be called back and hung
+    /// up: their request, waiting.
+    async fn call_back_request(store: &Store, number: &str, team: &str) -> i64 {
+        let id = cut_call(store, number).await;
+        store.set_queue_team(id, team).await.unwrap();
+        let queued = format!("{team}, position 1");
+        store
+            .add_event(id, CallEventKind::Queued, &queued)
+            .await
+            .unwrap();
+        store
+            .set_disposition(id, Disposition::CallbackRequested, None)
+            .await
+            .unwrap();
+        let hung_up = "by caller (caller_hangup)";
+        store
+            .add_event(id, CallEventKind::Hangup, hung_up)
+            .await
+            .unwrap();
+        id
+    }
+
+    async fn presence(store: &Store, name: &str) -> Presence {
+        store.presence(name, Utc::now()).await.unwrap()
+    }
+
+    async fn disposition(store: &Store, id: i64) -> Disposition {
+        store.ticket(id).await.unwrap().unwrap().disposition
+    }
+
+    #[tokio::test]
+    async fn a_restart_frees_a_technician_calling_back_a_voicemail() {
+        let (dir, store) = sqlite().await;
+        let voicemail = cut_call(&store, "1001").await;
+        store
+            .set_disposition(voicemail, Disposition::Voicemail, None)
+            .await
+            .unwrap();
+        // "Call back" on the web: the ticket stays a voicemail while tess talks.
+        busy_technician(&store, "tess").await;
+        store
+            .set_talking_with(voicemail, Some("tess"))
+            .await
+            .unwrap();
+
+        restart(&store, dir.path()).await;
+
+        assert_eq!(presence(&store, "tess").await, Presence::Available);
+        assert_eq!(disposition(&store, voicemail).await, Disposition::Voicemail);
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_call_back_request_cut_by_a_restart_waits_again_for_its_team() {
+        let (dir, store) = sqlite().await;
+        let first = call_back_request(&store, "1001", "network").await;
+        let cut = call_back_request(&store, "1002", "network").await;
+        // tess took the second with *8 and was talking to the caller when the node died.
+        assert!(store.claim_callback(cut).await.unwrap());
+        busy_technician(&store, "tess").await;
+        let talking = "tess on *8 call-back";
+        store
+            .add_event(cut, CallEventKind::TechnicianAnswered, talking)
+            .await
+            .unwrap();
+        store.set_talking_with(cut, Some("tess")).await.unwrap();
+
+        restart(&store, dir.path()).await;
+
+        assert_eq!(
+            disposition(&store, cut).await,
+            Disposition::CallbackRequested
+        );
+        let teams = ["network".to_string()];
+        let waiting: Vec<i64> = store
+            .callback_requests_of(&teams, None)
+            .await
+            .unwrap()
+            .iter()
+            .map(|t| t.id)
+            .collect();
+        assert_eq!(waiting, [first, cut], "in its place");
+        let events = store.events(cut).await.unwrap();
+        let last = events.last().unwrap();
+        assert_eq!(last.kind, CallEventKind::Hangup);
+        assert!(last.detail.contains("call-back was cut"), "{last:?}");
+        assert_eq!(presence(&store, "tess").await, Presence::Available);
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_call_cut_before_its_caller_hung_up_still_fails() {
+        let (dir, store) = sqlite().await;
+        let cut = cut_call(&store, "1001").await;
+        store
+            .add_event(cut, CallEventKind::Answered, "")
+            .await
+            .unwrap();
+
+        restart(&store, dir.path()).await;
+
+        let ticket = store.ticket(cut).await.unwrap().unwrap();
+        assert_eq!(ticket.disposition, Disposition::Failed);
+        assert_eq!(
+            ticket.disposition_detail.as_deref(),
+            Some("server restarted")
+        );
+        store.close().await;
     }
 
     #[tokio::test]

@@ -77,6 +77,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "talking with",
         include_str!("../../migrations/sqlite/0014_talking_with.sql"),
     ),
+    (
+        15,
+        "busy node",
+        include_str!("../../migrations/sqlite/0015_busy_node.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -148,6 +153,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         14,
         "talking with",
         include_str!("../../migrations/postgres/0014_talking_with.sql"),
+    ),
+    (
+        15,
+        "busy node",
+        include_str!("../../migrations/postgres/0015_busy_node.sql"),
     ),
 ];
 
@@ -421,6 +431,49 @@ mod upgrade_tests {
                 .map(|r| r.get("talking_with"))
                 .collect();
         assert_eq!(talking, [Some("tess".to_string()), None, None]);
+        pool.close().await;
+    }
+
+    /// Technicians busy from before the flag named its node keep their flag with no node: on
+    /// PostgreSQL no node can tell whose call set it, so no restart frees it by the flag.
+    #[tokio::test]
+    async fn busy_technicians_stay_busy_with_no_node_after_the_upgrade() {
+        let (_dir, pool) = sqlite_at_version(14).await;
+        for (name, busy) in [("tess", 1_i64), ("max", 0)] {
+            sqlx::query(
+                "INSERT INTO users (name, password_hash, role, created_at) VALUES ($1, 'x', 'technician', 1)",
+            )
+            .bind(name)
+            .execute(&pool)
+            .await
+            .unwrap();
+            sqlx::query(
+                "INSERT INTO presence (user_name, choice, busy, changed_at) VALUES ($1, 'available', $2, 1)",
+            )
+            .bind(name)
+            .bind(busy)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        migrator(Dialect::Sqlite)
+            .await
+            .unwrap()
+            .run(&pool)
+            .await
+            .unwrap();
+        let rows: Vec<(String, i64, Option<String>)> =
+            sqlx::query("SELECT user_name, busy, busy_node FROM presence ORDER BY user_name")
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r.get("user_name"), r.get("busy"), r.get("busy_node")))
+                .collect();
+        assert_eq!(
+            rows,
+            [("max".to_string(), 0, None), ("tess".to_string(), 1, None)]
+        );
         pool.close().await;
     }
 }

@@ -405,14 +405,17 @@ impl Store {
         Ok(())
     }
 
-    /// Hotline marks a technician busy while they are on a call, and free again after.
+    /// Hotline marks a technician busy while they are on a call, and free again after. The
+    /// flag names this node while it is set, for [`Store::free_own_busy`].
     pub async fn set_busy(&self, user: &str, busy: bool) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO presence (user_name, choice, busy, changed_at) VALUES ($1, 'available', $2, $3) \
-             ON CONFLICT (user_name) DO UPDATE SET busy = $2, changed_at = $3",
+            "INSERT INTO presence (user_name, choice, busy, busy_node, changed_at) \
+             VALUES ($1, 'available', $2, $3, $4) \
+             ON CONFLICT (user_name) DO UPDATE SET busy = $2, busy_node = $3, changed_at = $4",
         )
         .bind(user)
         .bind(i64::from(busy))
+        .bind(busy.then(|| self.node().as_str()))
         .bind(now_ms())
         .execute(self.writer())
         .await
@@ -421,6 +424,38 @@ impl Store {
             self.wake_queues().await;
         }
         Ok(())
+    }
+
+    /// Clears the busy flags this node's calls set (see [`Store::own_rows`]: on PostgreSQL
+    /// those naming this node, on SQLite all) and returns whose, by name. Run at a restart,
+    /// when no call of this node survives: a flag its stop left would keep the technician out
+    /// of routing for good, whatever ticket the call was on.
+    pub async fn free_own_busy(&self) -> Result<Vec<String>, StoreError> {
+        // On PostgreSQL a flag with no node was set before migration 0015 and cannot say
+        // whose call set it: another node may have that technician on a call right now. The
+        // restart frees those through the tickets it closes (`talking_with`) instead.
+        let mine = if self.own_rows().is_some() {
+            "AND busy_node = $2"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "UPDATE presence SET busy = 0, busy_node = NULL, changed_at = $1 \
+             WHERE busy <> 0 {mine} RETURNING user_name"
+        );
+        let mut query = sqlx::query(&sql).bind(now_ms());
+        if let Some(node) = self.own_rows() {
+            query = query.bind(node.as_str());
+        }
+        let rows = query.fetch_all(self.writer()).await.map_err(query_error(
+            "freeing the technicians busy on this node's calls",
+        ))?;
+        let mut freed = rows
+            .iter()
+            .map(|row| required::<String>(row, "user_name"))
+            .collect::<Result<Vec<_>, _>>()?;
+        freed.sort();
+        Ok(freed)
     }
 
     /// A technician's presence at `now`: their choice (available until they say otherwise),

@@ -5,6 +5,7 @@
 #[macro_use]
 mod support;
 
+mod busy;
 mod call_queue;
 mod callback_requests;
 mod connect;

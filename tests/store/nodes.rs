@@ -120,7 +120,52 @@ async fn tickets_from_before_node_names_are_closed_on_sqlite_only(db: Db) {
     assert_eq!(disposition(&db.store, old.id).await, expected);
 }
 
+/// A caller's call-back request claimed on node A becomes A's call: cut by A's crash, it waits
+/// again for its team once A restarts; node B's restart leaves it to A on PostgreSQL.
+async fn a_call_back_cut_by_a_crash_waits_again_after_its_nodes_restart(db: Db) {
+    let a = db.store.clone().with_node(node("pbx-a"));
+    let b = db
+        .node(PriorityMatrix::default())
+        .await
+        .with_node(node("pbx-b"));
+    // The caller asked B to call them back and hung up.
+    let request = b.create_ticket(&call("6")).await.unwrap();
+    b.set_queue_team(request.id, "network").await.unwrap();
+    b.set_disposition(request.id, Disposition::CallbackRequested, None)
+        .await
+        .unwrap();
+    b.add_event(
+        request.id,
+        CallEventKind::Hangup,
+        "by caller (caller_hangup)",
+    )
+    .await
+    .unwrap();
+    assert!(a.claim_callback(request.id).await.unwrap());
+
+    restart(&b).await;
+    if db.store.dialect() == Dialect::Postgres {
+        assert_eq!(
+            disposition(&b, request.id).await,
+            Disposition::InProgress,
+            "A may be calling back right now"
+        );
+        restart(&a).await;
+    }
+
+    assert_eq!(
+        disposition(&a, request.id).await,
+        Disposition::CallbackRequested
+    );
+    let teams = ["network".to_string()];
+    let waiting = a.callback_requests_of(&teams, None).await.unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0].id, request.id);
+    b.close().await;
+}
+
 on_both!(
     a_restarted_node_closes_its_own_cut_calls_and_leaves_the_others,
     tickets_from_before_node_names_are_closed_on_sqlite_only,
+    a_call_back_cut_by_a_crash_waits_again_after_its_nodes_restart,
 );
