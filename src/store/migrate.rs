@@ -246,6 +246,31 @@ mod upgrade_tests {
         (dir, pool)
     }
 
+    /// Runs the migrations the database lacks, as Hotline does when it starts.
+    async fn upgrade(pool: &sqlx::AnyPool) {
+        migrator(Dialect::Sqlite)
+            .await
+            .unwrap()
+            .run(pool)
+            .await
+            .unwrap();
+    }
+
+    /// Ticket `id` (reference `HD-2026-00000<id>`) ended as `disposition`, written as a
+    /// version with references (3 and later) wrote it.
+    async fn old_ticket(pool: &sqlx::AnyPool, id: i64, disposition: &str) {
+        sqlx::query(
+            "INSERT INTO tickets (id, created_at, updated_at, call_id, caller_number, status, disposition, reference) \
+             VALUES ($1, 1, 1, 'c', '1', 'new', $2, $3)",
+        )
+        .bind(id)
+        .bind(disposition)
+        .bind(format!("HD-2026-00000{id}"))
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+
     /// Databases from before references were stored get the reference their tickets already
     /// had: `HD-<UTC year of creation>-<id, six digits>`.
     #[tokio::test]
@@ -266,12 +291,7 @@ mod upgrade_tests {
             .await
             .unwrap();
         }
-        migrator(Dialect::Sqlite)
-            .await
-            .unwrap()
-            .run(&pool)
-            .await
-            .unwrap();
+        upgrade(&pool).await;
         let refs: Vec<String> = sqlx::query("SELECT reference FROM tickets ORDER BY id")
             .fetch_all(&pool)
             .await
@@ -294,12 +314,7 @@ mod upgrade_tests {
         .execute(&pool)
         .await
         .unwrap();
-        migrator(Dialect::Sqlite)
-            .await
-            .unwrap()
-            .run(&pool)
-            .await
-            .unwrap();
+        upgrade(&pool).await;
         for query in [r#""reseau""#, r#""0612345678""#, r#""hd" "000001""#] {
             let n: i64 = sqlx::query(
                 "SELECT COUNT(*) AS n FROM tickets_search WHERE tickets_search MATCH $1",
@@ -324,16 +339,7 @@ mod upgrade_tests {
             (2, "answered"),
             (3, "callback_requested"),
         ] {
-            sqlx::query(
-                "INSERT INTO tickets (id, created_at, updated_at, call_id, caller_number, status, disposition, reference) \
-                 VALUES ($1, 1, 1, 'c', '1', 'new', $2, $3)",
-            )
-            .bind(id)
-            .bind(disposition)
-            .bind(format!("HD-2026-00000{id}"))
-            .execute(&pool)
-            .await
-            .unwrap();
+            old_ticket(&pool, id, disposition).await;
         }
         for (ticket, detail) in [
             (1_i64, "accounts, position 2"),
@@ -350,12 +356,7 @@ mod upgrade_tests {
             .await
             .unwrap();
         }
-        migrator(Dialect::Sqlite)
-            .await
-            .unwrap()
-            .run(&pool)
-            .await
-            .unwrap();
+        upgrade(&pool).await;
         let teams: Vec<Option<String>> = sqlx::query("SELECT queue_team FROM tickets ORDER BY id")
             .fetch_all(&pool)
             .await
@@ -378,16 +379,7 @@ mod upgrade_tests {
     async fn calls_in_progress_keep_who_talks_on_them_after_the_upgrade() {
         let (_dir, pool) = sqlite_at_version(13).await;
         for (id, disposition) in [(1_i64, "in_progress"), (2, "in_progress"), (3, "answered")] {
-            sqlx::query(
-                "INSERT INTO tickets (id, created_at, updated_at, call_id, caller_number, status, disposition, reference) \
-                 VALUES ($1, 1, 1, 'c', '1', 'new', $2, $3)",
-            )
-            .bind(id)
-            .bind(disposition)
-            .bind(format!("HD-2026-00000{id}"))
-            .execute(&pool)
-            .await
-            .unwrap();
+            old_ticket(&pool, id, disposition).await;
         }
         for (ticket, kind, detail) in [
             (1_i64, "technician_answered", "max on sip:max@x"),
@@ -416,12 +408,7 @@ mod upgrade_tests {
             .await
             .unwrap();
         }
-        migrator(Dialect::Sqlite)
-            .await
-            .unwrap()
-            .run(&pool)
-            .await
-            .unwrap();
+        upgrade(&pool).await;
         let talking: Vec<Option<String>> =
             sqlx::query("SELECT talking_with FROM tickets ORDER BY id")
                 .fetch_all(&pool)
@@ -456,12 +443,7 @@ mod upgrade_tests {
             .await
             .unwrap();
         }
-        migrator(Dialect::Sqlite)
-            .await
-            .unwrap()
-            .run(&pool)
-            .await
-            .unwrap();
+        upgrade(&pool).await;
         let rows: Vec<(String, i64, Option<String>)> =
             sqlx::query("SELECT user_name, busy, busy_node FROM presence ORDER BY user_name")
                 .fetch_all(&pool)
