@@ -224,6 +224,7 @@ impl<R: Roster> Router<'_, R> {
                     // Busy first: leaving wakes the next head, here and on the other nodes,
                     // and its offer must not ring this technician.
                     self.roster.set_busy(&step.technician, true).await;
+                    self.roster.busy_written(&step.technician).await;
                     place.leave();
                 }
                 Ok(Some(Taken {
@@ -759,6 +760,7 @@ impl<R: Roster> Router<'_, R> {
                     let Pickup { technician, leg, how, done } = pickup;
                     // Busy before the queue moves on (see `ring_step`).
                     self.roster.set_busy(&technician, true).await;
+                    self.roster.busy_written(&technician).await;
                     place.leave();
                     let result = self.talk(caller, leg, ticket, &technician, &how).await;
                     let _ = done.send(None);

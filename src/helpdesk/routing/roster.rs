@@ -57,4 +57,10 @@ pub trait Roster: Send + Sync {
     fn devices(&self, technician: &str) -> impl Future<Output = Known<Vec<Target>>> + Send;
     /// Marks a technician as on a call (`true`) or free again (`false`).
     fn set_busy(&self, technician: &str, busy: bool) -> impl Future<Output = ()> + Send;
+    /// Resolves once the other nodes can read `technician`'s latest busy flag (or it is no use
+    /// waiting for it). A roster of this node alone has nothing to wait for.
+    fn busy_written(&self, technician: &str) -> impl Future<Output = ()> + Send {
+        let _ = technician;
+        std::future::ready(())
+    }
 }

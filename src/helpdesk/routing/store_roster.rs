@@ -273,9 +273,13 @@ impl Roster for StoreRoster {
 
     async fn set_busy(&self, technician: &str, busy: bool) {
         self.busy.set(technician, busy);
-        if busy {
-            // The other nodes read the flag from the database: a caller they offer the moment
-            // this one leaves the queue must not ring a technician about to talk here.
+    }
+
+    async fn busy_written(&self, technician: &str) {
+        // The other nodes read the flag from the database: a caller they offer the moment
+        // this one leaves the queue must not ring a technician about to talk here. With the
+        // database known down they read nothing either, and the caller does not wait.
+        if !self.reachability.is_down() {
             self.busy.written(technician, READ_WAIT).await;
         }
     }
