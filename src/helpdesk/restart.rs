@@ -281,9 +281,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_restart_frees_the_technician_a_cut_call_was_talking_with() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("r.db").display());
-        let store = Store::connect(&url, Default::default()).await.unwrap();
+        let (_dir, store) = sqlite().await;
         let talking = cut_call(&store, "1001").await;
         // Its talk with max ended (he transferred the caller): the node died before the next.
         let talk_ended = cut_call(&store, "1002").await;
@@ -297,13 +295,9 @@ mod tests {
         store.set_talking_with(talk_ended, None).await.unwrap();
 
         assert_eq!(close_cut_calls(&store).await.unwrap(), 2);
-        let presence = |name: &'static str| {
-            let store = store.clone();
-            async move { store.presence(name, Utc::now()).await.unwrap() }
-        };
-        assert_eq!(presence("tess").await, Presence::Available);
+        assert_eq!(presence(&store, "tess").await, Presence::Available);
         assert_eq!(
-            presence("max").await,
+            presence(&store, "max").await,
             Presence::Busy,
             "busy elsewhere, not here"
         );
