@@ -208,6 +208,8 @@ pub static TICKET_WRITES_WAITING: Gauge = Gauge::new();
 pub static TICKET_WRITE_RETRIES: Counter = Counter::new();
 /// Kept ticket writes the database refused when it came back (not retried; logged).
 pub static TICKET_WRITES_FAILED: Counter = Counter::new();
+/// Kept ticket writes the journal on disk could not take (in memory only: a crash loses them).
+pub static KEPT_WRITES_NOT_JOURNALLED: Counter = Counter::new();
 /// 1 while the helpdesk knows its database to be unreachable (new calls get 503).
 pub static DATABASE_DOWN: Gauge = Gauge::new();
 
@@ -469,6 +471,13 @@ pub fn write_counters(out: &mut String) {
         "Kept ticket writes the database refused once back (logged, not retried).",
         C,
         &[("", n(&TICKET_WRITES_FAILED))],
+    );
+    write_family(
+        out,
+        "hotline_kept_writes_not_journalled_total",
+        "Kept ticket writes the journal on disk could not take (a crash would lose them).",
+        C,
+        &[("", n(&KEPT_WRITES_NOT_JOURNALLED))],
     );
     let errors: Vec<(String, f64)> = store_errors()
         .into_iter()

@@ -16,6 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use support::events::TicketEvents;
 use support::postgres::PgDatabase;
+use support::private_postgres::PrivatePostgres;
 use support::server::repo;
 use support::ua::Ua;
 
@@ -295,6 +296,77 @@ async fn on_postgres_a_node_killed_closes_its_own_cut_calls_and_not_another_node
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
     }
+}
+
+/// Hotline killed while PostgreSQL is down: what the caller chose during the outage was kept
+/// for the database (journalled on disk, `kept_writes`), and the next start stores it before
+/// it closes the cut call. Without the journal those answers died with the process.
+#[tokio::test]
+async fn a_kill_9_during_a_database_outage_loses_none_of_the_writes_kept_for_it() {
+    let Some(pg) = PrivatePostgres::init() else {
+        eprintln!("SKIPPED: no PostgreSQL binaries under /usr/lib/postgresql/*/bin");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut hotline = Hotline::on(data.clone(), "46000-46999", pg.url());
+    hotline.start().await;
+    let mut ua = Ua::udp(hotline.sip_addr()).await;
+    ua.connect().await;
+    ua.send_silence(200).await;
+    ua.press_rfc4733('#').await;
+    ua.press_rfc4733('1').await; // English
+    ua.send_silence(300).await;
+
+    pg.stop();
+    // Software, only me: answered while the database is down.
+    for key in ['2', '3'] {
+        ua.press_rfc4733(key).await;
+        ua.send_silence(300).await;
+    }
+    // The first write after the stop gives up waiting after 2 s, then the rest are kept at
+    // once: wait until the journal holds the last key.
+    let journal = data.join("kept-writes");
+    let holds_last_key = || {
+        std::fs::read_dir(&journal).ok().is_some_and(|files| {
+            files.flatten().any(|f| {
+                std::fs::read_to_string(f.path())
+                    .unwrap_or_default()
+                    .contains(r#""kind":"digit","detail":"3""#)
+            })
+        })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while !holds_last_key() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the key pressed during the outage is journalled"
+        );
+        ua.send_silence(100).await;
+    }
+    hotline.kill();
+
+    pg.start();
+    hotline.start().await;
+    let store = hotline.store().await;
+    let t = ticket(&store, &ua.call_id).await;
+    assert_eq!(t.language, Some(hotline::tickets::Language::English));
+    assert_eq!(t.category, Some(hotline::tickets::Category::Software));
+    assert_eq!(t.impact, Some(hotline::tickets::Impact::Individual));
+    assert_eq!(t.disposition, Disposition::Failed, "cut by the crash");
+    let events = store.events(t.id).await.unwrap();
+    let digits: Vec<&str> = events
+        .iter()
+        .filter(|e| e.kind == CallEventKind::Digit)
+        .map(|e| e.detail.as_str())
+        .collect();
+    assert_eq!(digits, ["# (skipped prompt)", "1", "2", "3"], "{events:#?}");
+    let last = events.last().unwrap();
+    assert_eq!(last.kind, CallEventKind::Hangup, "{events:#?}");
+    assert!(last.detail.contains("server restarted"), "{last:?}");
+    let left = std::fs::read_dir(&journal).map_or(0, |d| d.count());
+    assert_eq!(left, 0, "the journal is emptied once stored");
+    store.close().await;
 }
 
 /// Three calls stopped at different menu steps, `kill -9`, restart: each is closed as failed

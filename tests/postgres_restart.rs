@@ -3,13 +3,19 @@
 //! arriving meanwhile is refused with 503 and Retry-After at once (never answered without a
 //! ticket); calls after the restart are answered as before. A caller being routed to a
 //! technician keeps the routing's writes too (`routed`), and one who reaches routing while the
-//! database is down is routed by what routing last read (`routed_from_last_known`).
+//! database is down is routed by what routing last read (`routed_from_last_known`). Two nodes
+//! sharing it hear each other again after it (`other_nodes`); the writes kept through the
+//! outage survive a crash during it (`kept_writes`).
 //!
 //! The database is a private PostgreSQL (initdb and pg_ctl on a temporary directory and a free
 //! port): the shared one on 5432 serves other tests and is never touched. Without Debian's
 //! PostgreSQL binaries the test says SKIPPED loudly. Its own binary: it reads process-wide
 //! metrics, and its tests run one at a time ([`SERIAL`]) for the same reason.
 
+#[path = "postgres_restart/kept_writes.rs"]
+mod kept_writes;
+#[path = "postgres_restart/other_nodes.rs"]
+mod other_nodes;
 #[path = "postgres_restart/routed.rs"]
 mod routed;
 #[path = "postgres_restart/routed_from_last_known.rs"]
@@ -18,140 +24,14 @@ mod routed_from_last_known;
 mod support;
 
 use hotline::tickets::{CallEventKind, Category, Disposition, Impact, Language, Urgency};
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 use support::http::metric;
-use support::server::{is_root, TestServer};
+use support::private_postgres::PrivatePostgres;
+use support::server::TestServer;
 use support::ua::Ua;
 
 /// The metrics are the process's: one restart at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// A PostgreSQL cluster of our own, run as the `postgres` user when we are root (initdb
-/// refuses root).
-struct PrivatePostgres {
-    bin: PathBuf,
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-impl PrivatePostgres {
-    fn binaries() -> Option<PathBuf> {
-        let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-            .ok()?
-            .filter_map(|e| Some(e.ok()?.path().join("bin")))
-            .filter(|bin| bin.join("initdb").exists() && bin.join("pg_ctl").exists())
-            .collect();
-        found.sort();
-        found.pop()
-    }
-
-    fn command(&self, program: &str) -> Command {
-        let path = self.bin.join(program);
-        if is_root() {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(path);
-            c
-        } else {
-            Command::new(path)
-        }
-    }
-
-    fn data(&self) -> PathBuf {
-        self.dir.path().join("pgdata")
-    }
-
-    fn init() -> Option<PrivatePostgres> {
-        let bin = Self::binaries()?;
-        let dir = tempfile::tempdir().unwrap();
-        if is_root() {
-            let ok = Command::new("chown")
-                .args(["postgres:postgres"])
-                .arg(dir.path())
-                .status()
-                .unwrap()
-                .success();
-            assert!(ok, "chown the cluster's directory to postgres");
-        }
-        let pg = PrivatePostgres {
-            bin,
-            dir,
-            port: free_port(),
-        };
-        let out = pg
-            .command("initdb")
-            .args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"])
-            .arg(pg.data())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "initdb: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        pg.start();
-        Some(pg)
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
-    }
-
-    fn pg_ctl(&self, args: &[&str]) {
-        let out = self
-            .command("pg_ctl")
-            .arg("-D")
-            .arg(self.data())
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "pg_ctl {args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn start(&self) {
-        let log = self.dir.path().join("postgres.log");
-        let options = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off",
-            self.port,
-            self.dir.path().display()
-        );
-        self.pg_ctl(&["-w", "-l", path_str(&log), "-o", &options, "start"]);
-    }
-
-    /// A fast shutdown: open connections are cut, as in a restart.
-    fn stop(&self) {
-        self.pg_ctl(&["-w", "-m", "fast", "stop"]);
-    }
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-impl Drop for PrivatePostgres {
-    fn drop(&mut self) {
-        let _ = self
-            .command("pg_ctl")
-            .arg("-D")
-            .arg(self.data())
-            .args(["-m", "immediate", "stop"])
-            .output();
-    }
-}
 
 /// Scrapes until `series` equals `value` (up to 15 s); returns what it last was.
 /// A server on `pg` for tests whose SIPp phones expect an INVITE and nothing else (no OPTIONS

@@ -10,6 +10,7 @@ mod call_task;
 pub mod disposition;
 pub mod features;
 mod host;
+pub mod kept_writes;
 pub mod recordings_disk;
 pub mod restart;
 pub mod routing;
@@ -102,6 +103,13 @@ impl Helpdesk {
             reachability,
             writers,
         }
+    }
+
+    /// Journals the ticket writes kept through a database outage in `journal` (the data
+    /// directory's), so a crash during the outage loses none (`kept_writes`).
+    pub fn with_kept_writes(mut self, journal: kept_writes::KeptWrites) -> Helpdesk {
+        self.writers = self.writers.journalled(journal);
+        self
     }
 
     /// The ticket store.

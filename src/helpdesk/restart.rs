@@ -1,5 +1,5 @@
 //! What the helpdesk repairs when it starts after a stop it did not choose (a crash, `kill -9`):
-//! transcriptions that were running, recordings that were cut, and the tickets of calls that
+//! ticket writes that were waiting for the database (`kept_writes`), transcriptions that were running, recordings that were cut, and the tickets of calls that
 //! were in progress (a caller who was waiting in a queue keeps their place as a call-back
 //! request, and their row in the shared queue is deleted; a call-back of a caller's request
 //! gives the request back; a technician who was talking on one is no longer busy), and the
@@ -11,6 +11,7 @@
 //! everything left running is its own.
 
 use super::disposition::{self, CutAt};
+use super::kept_writes::{KeptWrites, KeptWritesError};
 use super::voicemail::Voicemail;
 use crate::store::{Dialect, Store, StoreError};
 use crate::tickets::{CallEventKind, RecordingState};
@@ -18,8 +19,31 @@ use crate::tickets::{CallEventKind, RecordingState};
 /// The most tickets read at once while closing the calls a crash cut.
 const CHUNK: u32 = 1000;
 
+/// Why the start-up repair failed (the server does not start: nothing is lost by trying again).
+#[derive(Debug, thiserror::Error)]
+pub enum RecoverError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    KeptWrites(#[from] KeptWritesError),
+}
+
 /// Puts the work a crash interrupted back on its way. Runs before any call is taken.
-pub async fn recover(store: &Store, voicemail: &Voicemail) -> Result<(), StoreError> {
+pub async fn recover(
+    store: &Store,
+    voicemail: &Voicemail,
+    kept: &KeptWrites,
+) -> Result<(), RecoverError> {
+    // First what the calls did while the database was down, so that what follows sees their
+    // tickets as they were when the crash came: a call that ended meanwhile is not closed as
+    // cut, a voicemail's recording is where it was left.
+    let n = kept.replay(store).await?;
+    if n > 0 {
+        tracing::warn!(
+            writes = n,
+            "ticket writes kept through the database outage and the crash stored"
+        );
+    }
     if store.dialect() == Dialect::Sqlite {
         // One node owns an SQLite database: whatever was running was cut by our own stop.
         // On PostgreSQL a job does not say which node runs it; its lease does the work
@@ -166,7 +190,9 @@ mod tests {
             store.clone(),
             super::super::voicemail::TranscriptionQueue::new(store.clone(), None),
         );
-        recover(store, &voicemail).await.unwrap();
+        recover(store, &voicemail, &KeptWrites::new(data))
+            .await
+            .unwrap();
     }
 
     /// A caller from `number` who waited in `team`'s queue, asked to be called back and hung

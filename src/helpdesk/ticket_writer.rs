@@ -15,8 +15,9 @@
 //! The backlog is bounded across all calls: over [`MAX_BACKLOG`] writes waiting, new calls are
 //! refused with 503 (`call_task`) rather than answered with nowhere to keep what they do.
 //! A write the database refuses for itself (not for being down) is logged and not retried.
-//! What waits in memory is lost if the process dies before the database returns; the next
-//! start then closes the ticket as a crash would (`restart`).
+//! What waits is also journalled on disk (`kept_writes`): if the process dies before the
+//! database returns, the next start stores it, then closes the ticket as a crash would
+//! (`restart`).
 //!
 //! One ticket has one writer at a time in a process ([`TicketWriters`]): routing for a live
 //! call — ringing, the technician's answer, the assignee, the conversation — writes through
@@ -24,6 +25,7 @@
 //! happened; a call-back or a "Take call" from the web log gets the writer of the ticket's
 //! call if it still runs, or one of its own.
 
+use super::kept_writes::KeptWrites;
 use crate::store::{Store, StoreError};
 use crate::tickets::{CallEventKind, Disposition, Language, RecordingState, TicketField};
 use chrono::{DateTime, Utc};
@@ -44,8 +46,9 @@ pub(crate) const INLINE_WAIT: Duration = Duration::from_secs(2);
 const FIRST_RETRY_DELAY: Duration = Duration::from_millis(100);
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(2);
 
-/// One change to a call's ticket.
-#[derive(Debug, Clone)]
+/// One change to a call's ticket (serialised for the journal of kept writes).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TicketWrite {
     /// A timeline event, with the time it happened.
     Event {
@@ -103,7 +106,7 @@ impl TicketWrite {
         }
     }
 
-    async fn apply(&self, store: &Store, id: i64) -> Result<(), StoreError> {
+    pub(super) async fn apply(&self, store: &Store, id: i64) -> Result<(), StoreError> {
         match self {
             TicketWrite::Event { kind, detail, at } => {
                 store.add_event_at(id, *kind, detail, *at).await
@@ -200,8 +203,15 @@ impl Reachability {
     }
 }
 
-/// Writes waiting for the database, oldest first.
-type Backlog = Arc<Mutex<VecDeque<TicketWrite>>>;
+/// Writes waiting for the database, oldest first, each with its number in the journal.
+type Backlog = Arc<Mutex<Waiting>>;
+
+#[derive(Default)]
+struct Waiting {
+    writes: VecDeque<(u64, TicketWrite)>,
+    /// The next write's number in the ticket's journal file.
+    next: u64,
+}
 
 /// The writer of every ticket being written in this process, so that whoever writes to a
 /// ticket — its call's task, routing on the caller's behalf, a call-back from the web log —
@@ -211,7 +221,9 @@ type Backlog = Arc<Mutex<VecDeque<TicketWrite>>>;
 pub struct TicketWriters {
     store: Store,
     reachability: Arc<Reachability>,
-    live: Mutex<HashMap<i64, Weak<Mutex<VecDeque<TicketWrite>>>>>,
+    /// Where kept writes are journalled; `None`: in memory only.
+    journal: Option<KeptWrites>,
+    live: Mutex<HashMap<i64, Weak<Mutex<Waiting>>>>,
 }
 
 impl TicketWriters {
@@ -219,8 +231,15 @@ impl TicketWriters {
         TicketWriters {
             store,
             reachability,
+            journal: None,
             live: Mutex::default(),
         }
+    }
+
+    /// Journals the writes kept for the database in `journal`, so a crash loses none.
+    pub fn journalled(mut self, journal: KeptWrites) -> TicketWriters {
+        self.journal = Some(journal);
+        self
     }
 
     /// The writer of ticket `id`: the one in use if there is one, else a new one.
@@ -240,6 +259,7 @@ impl TicketWriters {
         TicketWriter {
             store: self.store.clone(),
             reachability: self.reachability.clone(),
+            journal: self.journal.clone(),
             id,
             backlog,
         }
@@ -252,9 +272,11 @@ impl TicketWriters {
 pub struct TicketWriter {
     store: Store,
     reachability: Arc<Reachability>,
+    journal: Option<KeptWrites>,
     id: i64,
     /// Writes waiting for the database, oldest first; non-empty exactly while a drain task
-    /// runs (it only leaves once it has emptied the queue, deciding so under the lock).
+    /// runs (it only leaves once it has emptied the queue, deciding so under the lock). The
+    /// journal is written under the same lock, so its file follows the queue.
     backlog: Backlog,
 }
 
@@ -262,7 +284,7 @@ impl TicketWriter {
     /// Writes now if nothing is waiting and the database answers; otherwise keeps the write
     /// behind the earlier ones for the drain task.
     pub async fn write(&self, write: TicketWrite) {
-        let waiting = !self.backlog.lock().expect("poisoned").is_empty();
+        let waiting = !self.backlog.lock().expect("poisoned").writes.is_empty();
         if !waiting && !self.reachability.is_down() {
             match tokio::time::timeout(INLINE_WAIT, write.apply(&self.store, self.id)).await {
                 Ok(Ok(())) => return,
@@ -295,8 +317,16 @@ impl TicketWriter {
         crate::metrics::TICKET_WRITES_WAITING.inc();
         let start_drain = {
             let mut backlog = self.backlog.lock().expect("poisoned");
-            backlog.push_back(write);
-            backlog.len() == 1
+            let seq = backlog.next;
+            backlog.next += 1;
+            if let Some(journal) = &self.journal {
+                if let Err(e) = journal.kept(self.id, seq, &write) {
+                    crate::metrics::KEPT_WRITES_NOT_JOURNALLED.inc();
+                    tracing::error!(ticket_id = self.id, error = %e, "a kept ticket write is in memory only: a crash now would lose it");
+                }
+            }
+            backlog.writes.push_back((seq, write));
+            backlog.writes.len() == 1
         };
         if start_drain {
             tokio::spawn(self.clone().drain());
@@ -306,7 +336,14 @@ impl TicketWriter {
     /// Writes the backlog in order, retrying each write until the database takes it.
     async fn drain(self) {
         loop {
-            let Some(write) = self.backlog.lock().expect("poisoned").front().cloned() else {
+            let Some((seq, write)) = self
+                .backlog
+                .lock()
+                .expect("poisoned")
+                .writes
+                .front()
+                .cloned()
+            else {
                 return;
             };
             let mut delay = FIRST_RETRY_DELAY;
@@ -332,8 +369,19 @@ impl TicketWriter {
             }
             crate::metrics::TICKET_WRITES_WAITING.dec();
             let mut backlog = self.backlog.lock().expect("poisoned");
-            backlog.pop_front();
-            if backlog.is_empty() {
+            backlog.writes.pop_front();
+            if let Some(journal) = &self.journal {
+                let noted = if backlog.writes.is_empty() {
+                    journal.clear(self.id)
+                } else {
+                    journal.stored(self.id, seq)
+                };
+                if let Err(e) = noted {
+                    // A crash now would store it a second time at the next start.
+                    tracing::warn!(ticket_id = self.id, error = %e, "a stored ticket write not marked in the journal");
+                }
+            }
+            if backlog.writes.is_empty() {
                 tracing::info!(
                     ticket_id = self.id,
                     "the ticket's waiting writes are stored"

@@ -33,6 +33,8 @@ pub enum StartError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
+    Recover(#[from] crate::helpdesk::restart::RecoverError),
+    #[error(transparent)]
     BrowserPhones(#[from] crate::browser::GatewayError),
     #[error(transparent)]
     Transcription(#[from] crate::transcribe::worker::TranscriberError),
@@ -111,7 +113,8 @@ impl Server {
             TranscriptionQueue::new(store.clone(), None),
         )
         .with_final_pass(config.transcription.final_pass());
-        helpdesk::restart::recover(&store, &recovery).await?;
+        let kept_writes = helpdesk::kept_writes::KeptWrites::new(&config.data_dir);
+        helpdesk::restart::recover(&store, &recovery, &kept_writes).await?;
         let transcriber = start_transcription(&config, &store)?;
         let (transports, inbound) =
             Transports::bind_with(config.sip.listen, config.limits.clone()).await?;
@@ -191,23 +194,27 @@ impl Server {
             ring: Duration::from_millis(config.sip.ring_ms),
             tls_require_srtp: config.sip.tls_require_srtp,
         };
-        // A technician freed on another node wakes this node's waiting callers at once.
-        store.listen_for_other_nodes();
-        let helpdesk = Arc::new(Helpdesk::new(
-            answer,
-            prompts,
-            dialplan,
-            store,
-            voicemail,
-            phones.clone(),
-            helpdesk::CallsOut {
-                gateway: config.sip.outbound_gateway,
-                conversations: helpdesk::routing::recorded::ConversationPolicy {
-                    dir: config.data_dir.join("recordings"),
-                    teams: config.routing.record_teams.clone(),
+        // A technician freed on another node wakes this node's waiting callers at once, and
+        // every node's pages see every node's calls live.
+        store.join_other_nodes();
+        let helpdesk = Arc::new(
+            Helpdesk::new(
+                answer,
+                prompts,
+                dialplan,
+                store,
+                voicemail,
+                phones.clone(),
+                helpdesk::CallsOut {
+                    gateway: config.sip.outbound_gateway,
+                    conversations: helpdesk::routing::recorded::ConversationPolicy {
+                        dir: config.data_dir.join("recordings"),
+                        teams: config.routing.record_teams.clone(),
+                    },
                 },
-            },
-        ));
+            )
+            .with_kept_writes(kept_writes),
+        );
         let web_store = helpdesk.store().clone();
         let web_helpdesk = Some(helpdesk.clone());
         let web_shutdown = shutdown_rx.clone();

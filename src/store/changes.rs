@@ -3,19 +3,19 @@
 //! Every writer goes through the store, so the store announces: the call task creating a
 //! ticket, the IVR setting its fields, the transcription worker storing text, a technician
 //! changing the status. A broadcast channel costs nothing without listeners and never blocks a
-//! writer; a listener too slow to keep up is told it lagged and should reload. Changes made by
-//! another node on the same PostgreSQL database are not seen (that would take LISTEN/NOTIFY).
+//! writer; a listener too slow to keep up is told it lagged and should reload. On PostgreSQL the
+//! changes and alerts of every node reach every node's live views (`other_nodes`).
 
 use super::Store;
 use crate::tickets::TicketRef;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 /// Changes kept for listeners that fall behind before they are told they lagged.
 pub(super) const BACKLOG: usize = 1024;
 
 /// What happened to a ticket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeKind {
     /// A call came in.
@@ -45,7 +45,7 @@ pub struct CallAlert {
     pub kind: AlertKind,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertKind {
     Ringing,
@@ -59,15 +59,22 @@ impl Store {
         self.alerts.subscribe()
     }
 
-    /// Tells `technician`'s open pages about a routed call (no listener is not an error).
+    /// Tells `technician`'s open pages, on every node, about a routed call (no listener is
+    /// not an error).
     pub fn alert(&self, technician: &str, reference: TicketRef, kind: AlertKind) {
-        if self.alerts.receiver_count() > 0 {
-            let _ = self.alerts.send(CallAlert {
-                technician: technician.to_string(),
-                reference,
-                kind,
-            });
+        let others = self.telling_other_nodes();
+        if self.alerts.receiver_count() == 0 && !others {
+            return;
         }
+        let alert = CallAlert {
+            technician: technician.to_string(),
+            reference,
+            kind,
+        };
+        if others {
+            self.tell_alert(&alert);
+        }
+        let _ = self.alerts.send(alert);
     }
 
     /// Changes from now on, until the receiver is dropped.
@@ -76,8 +83,12 @@ impl Store {
     }
 
     /// Announces that ticket `id` changed (its timeline, its notes). The reference costs one
-    /// read, paid only while someone is watching.
+    /// read, paid only while someone on this node is watching (the other nodes are sent the
+    /// id, and read it if they have a watcher).
     pub(super) async fn announce_updated(&self, id: i64) -> Result<(), super::StoreError> {
+        if self.telling_other_nodes() {
+            self.tell_change_by_id(id, ChangeKind::Updated);
+        }
         if self.changes.receiver_count() == 0 {
             return Ok(());
         }
@@ -89,7 +100,7 @@ impl Store {
                 .map_err(super::query_error("reading a ticket reference"))?
                 .flatten();
         if let Some(reference) = reference.and_then(|r| r.parse().ok()) {
-            self.publish(TicketChange {
+            let _ = self.changes.send(TicketChange {
                 reference,
                 kind: ChangeKind::Updated,
             });
@@ -97,8 +108,11 @@ impl Store {
         Ok(())
     }
 
-    /// Announces a change once it is committed (no listener is not an error).
+    /// Announces a change, on every node, once it is committed (no listener is not an error).
     pub(super) fn publish(&self, change: TicketChange) {
+        if self.telling_other_nodes() {
+            self.tell_change_by_reference(change);
+        }
         let _ = self.changes.send(change);
     }
 }

@@ -9,6 +9,7 @@ mod jobs;
 mod migrate;
 mod node;
 mod oncall;
+mod other_nodes;
 mod phones;
 mod queue;
 mod row;
@@ -143,8 +144,8 @@ pub struct Store {
     alerts: tokio::sync::broadcast::Sender<CallAlert>,
     /// Waiting callers woken when they might be offered (see `wake`).
     wake: std::sync::Arc<wake::Wake>,
-    /// Where the other nodes' wake-ups are listened for: PostgreSQL only.
-    listen_url: Option<String>,
+    /// The other nodes on the same PostgreSQL database (see `other_nodes`).
+    nodes: std::sync::Arc<other_nodes::OtherNodes>,
 }
 
 impl Store {
@@ -207,7 +208,9 @@ impl Store {
             changes: tokio::sync::broadcast::channel(changes::BACKLOG).0,
             alerts: tokio::sync::broadcast::channel(changes::BACKLOG).0,
             wake: wake::Wake::new(),
-            listen_url: (dialect == Dialect::Postgres).then(|| connect_url.clone()),
+            nodes: other_nodes::OtherNodes::new(
+                (dialect == Dialect::Postgres).then(|| connect_url.clone()),
+            ),
         };
         store.migrate().await?;
         Ok(store)

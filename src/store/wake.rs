@@ -9,32 +9,27 @@
 //! freed on another instead of at its next look (issue 13). A lost notification (the
 //! listening connection broke) costs only that wait: the heads still look on their timer.
 
+use super::other_nodes::WAKE_CHANNEL;
 use super::{Dialect, Store};
-use std::sync::{Arc, Weak};
-use std::time::Duration;
-use tokio::sync::{watch, Notify};
+use std::sync::Arc;
+use tokio::sync::Notify;
 
-/// The PostgreSQL channel every node listens on; the payload is the sending node's name.
-const CHANNEL: &str = "hotline_queue_moved";
-/// How long the listener waits before connecting again after the database refused it.
-const RECONNECT_DELAY: Duration = Duration::from_secs(1);
-
-/// This node's side: woken by its own writes and by the other nodes' notifications.
+/// This node's side: woken by its own writes and by the other nodes' notifications (received
+/// by `other_nodes`).
 pub(super) struct Wake {
     moved: Notify,
-    /// Dropped with the last `Store`, which ends the listener (and closes its connection).
-    _alive: watch::Sender<()>,
-    alive: watch::Receiver<()>,
 }
 
 impl Wake {
     pub(super) fn new() -> Arc<Wake> {
-        let (_alive, alive) = watch::channel(());
         Arc::new(Wake {
             moved: Notify::new(),
-            _alive,
-            alive,
         })
+    }
+
+    /// Wakes this node's waiting callers.
+    pub(super) fn woken(&self) {
+        self.moved.notify_waiters();
     }
 }
 
@@ -52,7 +47,7 @@ impl Store {
         self.wake.moved.notify_waiters();
         if self.dialect == Dialect::Postgres {
             let sent = sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(CHANNEL)
+                .bind(WAKE_CHANNEL)
                 .bind(self.node.as_str())
                 .execute(self.writer())
                 .await;
@@ -60,60 +55,5 @@ impl Store {
                 tracing::debug!(error = %e, "the other nodes are not told that the queue moved");
             }
         }
-    }
-
-    /// On PostgreSQL, listens for the other nodes' wake-ups until the last handle on this
-    /// store is dropped. Nothing to do on SQLite (one node).
-    pub fn listen_for_other_nodes(&self) {
-        let Some(url) = self.listen_url.clone() else {
-            return;
-        };
-        let wake = Arc::downgrade(&self.wake);
-        let alive = self.wake.alive.clone();
-        let node = self.node.as_str().to_string();
-        tokio::spawn(listen(url, node, wake, alive));
-    }
-}
-
-async fn listen(url: String, node: String, wake: Weak<Wake>, mut alive: watch::Receiver<()>) {
-    let mut listener: Option<sqlx::postgres::PgListener> = None;
-    loop {
-        let next = async {
-            let listening = match listener.as_mut() {
-                Some(l) => l,
-                None => {
-                    let mut l = sqlx::postgres::PgListener::connect(&url).await?;
-                    l.listen(CHANNEL).await?;
-                    // Whatever was sent while nobody listened is lost: look again now.
-                    woken(&wake);
-                    listener.insert(l)
-                }
-            };
-            listening.try_recv().await
-        };
-        let received = tokio::select! {
-            _ = alive.changed() => return,
-            received = next => received,
-        };
-        match received {
-            Ok(Some(n)) if n.payload() == node => {}
-            // Another node's change, or the connection was lost and made again (and what was
-            // sent meanwhile is lost): look again.
-            Ok(_) => woken(&wake),
-            Err(e) => {
-                tracing::debug!(error = %e, "not listening to the other nodes' queues; trying again");
-                listener = None;
-                tokio::select! {
-                    _ = alive.changed() => return,
-                    _ = tokio::time::sleep(RECONNECT_DELAY) => {}
-                }
-            }
-        }
-    }
-}
-
-fn woken(wake: &Weak<Wake>) {
-    if let Some(wake) = wake.upgrade() {
-        wake.moved.notify_waiters();
     }
 }

@@ -107,7 +107,8 @@ field_enum!(
 );
 
 /// One answer from the menu, as stored on the ticket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TicketField {
     Language(Language),
     Category(Category),

@@ -79,6 +79,20 @@ impl RecordingState {
     }
 }
 
+// Serialised as the stored text form (`silence (no speech)`), as in the database.
+impl serde::Serialize for RecordingState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RecordingState {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl std::str::FromStr for RecordingState {
     type Err = super::UnknownValue;
 

@@ -14,6 +14,7 @@ mod estimate;
 mod json;
 mod nodes;
 mod oncall;
+mod other_nodes;
 mod phones;
 mod queue;
 mod references;

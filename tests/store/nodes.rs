@@ -21,7 +21,8 @@ async fn restart(store: &Store) {
         store.clone(),
         TranscriptionQueue::new(store.clone(), None),
     );
-    restart::recover(store, &voicemail).await.unwrap();
+    let kept = hotline::helpdesk::kept_writes::KeptWrites::new(data.path());
+    restart::recover(store, &voicemail, &kept).await.unwrap();
 }
 
 async fn disposition(store: &Store, id: i64) -> Disposition {

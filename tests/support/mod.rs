@@ -9,6 +9,7 @@ pub mod http;
 pub mod oncall;
 pub mod phones;
 pub mod postgres;
+pub mod private_postgres;
 pub mod server;
 pub mod tickets;
 pub mod tls;
