@@ -53,6 +53,7 @@ async fn a_change_on_one_node_reaches_the_live_views_of_the_other(db: Db) {
     // A call on A: B's pages see it come in, then its timeline move (sent as the ticket's id,
     // read into its reference on B), in that order.
     let ticket = a.create_ticket(&call("1")).await.unwrap();
+    let written = std::time::Instant::now();
     a.add_event(ticket.id, CallEventKind::Queued, "network")
         .await
         .unwrap();
@@ -65,7 +66,13 @@ async fn a_change_on_one_node_reaches_the_live_views_of_the_other(db: Db) {
         kind: ChangeKind::Updated,
     };
     assert_eq!(next(&mut on_b, "created on A, seen on B").await, created);
+    let created_seen = written.elapsed();
     assert_eq!(next(&mut on_b, "updated on A, seen on B").await, updated);
+    eprintln!(
+        "on B: created {} µs, updated {} µs after A wrote them",
+        created_seen.as_micros(),
+        written.elapsed().as_micros()
+    );
     // A's own pages see them once, not again when A's own notification comes back.
     assert_eq!(next(&mut on_a, "created on A").await, created);
     assert_eq!(next(&mut on_a, "updated on A").await, updated);
