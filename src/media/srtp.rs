@@ -32,9 +32,10 @@ pub enum SrtpError {
     /// An authentic packet from yet another SSRC when [`MAX_INBOUND_STREAMS`] are in use.
     #[error("SRTP packet refused: SSRC {0:#010x} would be more than {MAX_INBOUND_STREAMS} streams under one key")]
     TooManyStreams(u32),
-    /// An RTP header extension (RFC 8285) whose elements run past its declared length.
-    /// webrtc-srtp's header parser (rtp 0.17.2) reads such elements past the end of the
-    /// datagram and panics, so they are refused before it sees them.
+    /// An RTP header extension (RFC 8285) whose elements run past its declared length, or
+    /// that holds the reserved ID 15. webrtc-srtp's header parser (rtp 0.17.2) reads the
+    /// first past the end of the datagram and panics, and mis-sizes the header with the
+    /// second, so both are refused before it sees them.
     #[error("SRTP packet refused: its RTP header extension overruns its length")]
     BadHeaderExtension,
     /// `protect` on an inbound transform or `unprotect` on an outbound one.
@@ -123,7 +124,10 @@ fn check_extension(packet: &[u8]) -> Result<(), SrtpError> {
             at += 1;
             usize::from(len)
         } else if id >> 4 == 15 {
-            break; // ID 15 ends the walk (§4.2)
+            // Reserved (§4.2). webrtc-srtp sizes the header by the elements before it and
+            // so encrypts the rest of the extension, which the receiver then reads as header
+            // and decrypts at another offset: garbage that authenticates (`srtp` fuzz target).
+            return Err(SrtpError::BadHeaderExtension);
         } else {
             usize::from(id & 0x0F) + 1
         };
@@ -385,6 +389,32 @@ mod tests {
                 assert_eq!(inb.unprotect(&protected).unwrap(), plain);
             }
         }
+    }
+
+    /// `fuzz/artifacts/srtp/crash-42be9eaf…`: with ID 15 in a one-byte extension (reserved,
+    /// RFC 8285 §4.2) webrtc-srtp sizes the header by the elements before it, so it encrypts
+    /// part of the extension and the receiver, parsing the encrypted bytes, decrypts at another
+    /// offset: the packet authenticates and decrypts to garbage.
+    #[test]
+    fn a_one_byte_extension_holding_id_15_is_refused_both_ways() {
+        let key = MasterKey::random();
+        let suite = SrtpSuite::AesCm128HmacSha1_80;
+        let mut out = SrtpTransform::new(Direction::Outbound, suite, &key).unwrap();
+        let mut inb = SrtpTransform::new(Direction::Inbound, suite, &key).unwrap();
+        let mut plain = rtp(5, &[]);
+        plain[0] |= 0x10;
+        plain.extend([0xBE, 0xDE, 0, 1, 0xFF, 0xFF, 0xFF, 0xFF]);
+        plain.extend([0x55; 160]);
+        assert!(matches!(
+            out.protect(&plain),
+            Err(SrtpError::BadHeaderExtension)
+        ));
+        let mut phone = context(Direction::Outbound, suite, &key).unwrap();
+        let protected = phone.encrypt_rtp(&plain).unwrap();
+        assert!(matches!(
+            inb.unprotect(&protected),
+            Err(SrtpError::BadHeaderExtension)
+        ));
     }
 
     #[test]
