@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-60}
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(sip_message sip_stream sdp_answer rtp_telephone_event dialplan_check wav_prompt ct2_header)
+[[ ${#targets[@]} -gt 0 ]] || targets=(sip_message sip_stream sdp_answer rtp_telephone_event srtp dialplan_check wav_prompt ct2_header)
 
 rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked

@@ -8,6 +8,10 @@
 //! | file | found by | fault |
 //! |---|---|---|
 //! | `sip_message-version-non-ascii.dat` | `sip_message` | a byte above 0x7F where the version's `/` belongs (`SIP\xB72.0`): the request checks sliced the version at byte 4, inside the replacement character, and panicked |
+//!
+//! Datagrams for an SRTP call's RTP port sit in `tests/fixtures/fuzz/srtp/` and are replayed by
+//! `tests/srtp.rs` (`datagrams_with_overrunning_header_extensions_leave_the_srtp_call_working`)
+//! into a call over TLS, since they only mean something there.
 
 #[path = "support/mod.rs"]
 mod support;

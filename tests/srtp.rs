@@ -147,6 +147,43 @@ async fn an_srtp_call_over_tls_is_encrypted_both_ways_and_forged_packets_are_ign
     assert_eq!(digits, ["1"], "the forged key was never heard");
 }
 
+/// Datagrams that anyone can send to an SRTP call's RTP port, found while writing the `srtp`
+/// fuzz target (`tests/fixtures/fuzz/srtp/`): RTP header extensions whose elements run past
+/// the datagram, which webrtc-srtp's parser panicked on, ending the call's media. The call must
+/// still hear a key pressed after them.
+#[tokio::test]
+async fn datagrams_with_overrunning_header_extensions_leave_the_srtp_call_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = TestPki::new(dir.path());
+    let server = tls_server(&pki, |_| {}).await;
+    let store = server.server.as_ref().unwrap().store();
+    let mut ua = Ua::tls(pki.connect(server.sip_tls.unwrap(), &[]).await).await;
+    let our_key: [u8; 30] = rand::random();
+    let offer = savp_offer(&ua, &our_key);
+    let ok = invite_with(&mut ua, &offer).await;
+    assert_eq!(ok.status_code.code(), 200, "{ok}");
+    ua.ack().await;
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz/srtp");
+    let to = ua.remote_rtp.expect("the answer's media address");
+    let mut sent = 0;
+    for entry in std::fs::read_dir(&fixtures).unwrap() {
+        let datagram = std::fs::read(entry.unwrap().path()).unwrap();
+        ua.rtp.send_to(&datagram, to).await.unwrap();
+        sent += 1;
+    }
+    assert!(sent >= 3, "fixtures in {}", fixtures.display());
+    ua.srtp_out = Some(srtp_context(&our_key, false));
+    ua.send_silence(200).await;
+    ua.press_rfc4733('1').await; // English
+    let ticket = support::tickets::ticket_when(store, &ua.call_id, WAIT, "language", |t| {
+        t.language.is_some()
+    })
+    .await;
+    assert_eq!(ticket.language, Some(Language::English));
+    assert_eq!(ua.bye().await.status_code.code(), 200);
+}
+
 /// Over UDP an SRTP offer would hand its key to anyone reading the SIP: 488, and a Warning
 /// that says why.
 #[tokio::test]
