@@ -22,6 +22,8 @@ use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// The journal's directory under the data directory.
 const DIR: &str = "kept-writes";
@@ -46,17 +48,28 @@ enum Line {
     Stored { stored: u64 },
 }
 
-/// The journal of this node's kept writes (one per data directory).
+/// The journal of this node's kept writes (one per data directory; clones share it).
 #[derive(Debug, Clone)]
 pub struct KeptWrites {
     dir: PathBuf,
+    /// The next write's number, across every ticket and writer of the process: a ticket
+    /// written by a second writer after a first (a call-back after the call) appends to the
+    /// same file, and its writes must number after the first's to replay in order.
+    next: Arc<AtomicU64>,
 }
 
 impl KeptWrites {
     pub fn new(data_dir: &Path) -> KeptWrites {
         KeptWrites {
             dir: data_dir.join(DIR),
+            next: Arc::default(),
         }
+    }
+
+    /// A number for the next write kept, higher than any handed out before in this process
+    /// (a start replays and removes every file first, so numbers never meet an older run's).
+    pub(super) fn number(&self) -> u64 {
+        self.next.fetch_add(1, Ordering::Relaxed)
     }
 
     fn file(&self, id: i64) -> PathBuf {
@@ -93,6 +106,16 @@ impl KeptWrites {
     /// Marks write `seq` of ticket `id` as stored (or refused for good: never replayed).
     pub(super) fn stored(&self, id: i64, seq: u64) -> io::Result<()> {
         self.append(id, &Line::Stored { stored: seq })
+    }
+
+    /// Write `seq`, the last one waiting of ticket `id`, has reached the database: the file
+    /// goes. If it cannot be removed, the write is marked stored instead, so that nothing is
+    /// replayed twice and a later writer of the ticket appends to a file that holds nothing
+    /// pending.
+    pub(super) fn drained(&self, id: i64, seq: u64) -> io::Result<()> {
+        self.clear(id).inspect_err(|_| {
+            let _ = self.stored(id, seq);
+        })
     }
 
     /// Forgets ticket `id`: nothing of it waits any more.
@@ -296,6 +319,43 @@ mod tests {
         let details: Vec<_> = pending[&1].iter().map(|(_, w)| detail(w)).collect();
         assert_eq!(details, ["a1", "a2"]);
         assert!(pending[&2].is_empty(), "every write of 2 stored");
+    }
+
+    #[test]
+    fn a_second_writer_of_a_ticket_numbers_after_the_first_and_replays_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = KeptWrites::new(dir.path());
+        // The call's writer keeps two writes; the first is stored, the second not (the
+        // process dies later, or the file could not be removed).
+        let (first, second) = (journal.clone(), journal.clone());
+        let a = first.number();
+        first
+            .kept(3, a, &TicketWrite::Assignee("a".into()))
+            .unwrap();
+        let b = first.number();
+        first
+            .kept(3, b, &TicketWrite::Assignee("b".into()))
+            .unwrap();
+        first.stored(3, a).unwrap();
+        // A call-back's writer of the same ticket, later.
+        let c = second.number();
+        second
+            .kept(3, c, &TicketWrite::Assignee("c".into()))
+            .unwrap();
+        let d = second.number();
+        second
+            .kept(3, d, &TicketWrite::Assignee("d".into()))
+            .unwrap();
+        second.stored(3, c).unwrap();
+        let pending = journal.pending().unwrap();
+        let names: Vec<_> = pending[&3]
+            .iter()
+            .map(|(_, w)| match w {
+                TicketWrite::Assignee(n) => n.as_str(),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(names, ["b", "d"], "each write once, in the order kept");
     }
 
     #[test]

@@ -209,8 +209,6 @@ type Backlog = Arc<Mutex<Waiting>>;
 #[derive(Default)]
 struct Waiting {
     writes: VecDeque<(u64, TicketWrite)>,
-    /// The next write's number in the ticket's journal file.
-    next: u64,
 }
 
 /// The writer of every ticket being written in this process, so that whoever writes to a
@@ -317,8 +315,7 @@ impl TicketWriter {
         crate::metrics::TICKET_WRITES_WAITING.inc();
         let start_drain = {
             let mut backlog = self.backlog.lock().expect("poisoned");
-            let seq = backlog.next;
-            backlog.next += 1;
+            let seq = self.journal.as_ref().map_or(0, KeptWrites::number);
             if let Some(journal) = &self.journal {
                 if let Err(e) = journal.kept(self.id, seq, &write) {
                     crate::metrics::KEPT_WRITES_NOT_JOURNALLED.inc();
@@ -372,7 +369,7 @@ impl TicketWriter {
             backlog.writes.pop_front();
             if let Some(journal) = &self.journal {
                 let noted = if backlog.writes.is_empty() {
-                    journal.clear(self.id)
+                    journal.drained(self.id, seq)
                 } else {
                     journal.stored(self.id, seq)
                 };
