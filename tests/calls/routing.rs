@@ -204,6 +204,40 @@ async fn a_technician_who_declines_passes_the_call_to_the_team_lead() {
     assert_eq!(said(CallEventKind::Escalated), ["to lea (lead)"]);
 }
 
+/// The head of a queue is offered by the team's escalation as a routed call is: the primary
+/// declines, the lead takes it, and the timeline says it was escalated.
+#[tokio::test]
+async fn a_queued_caller_declined_by_the_primary_is_escalated_to_the_lead() {
+    let server = routing_server().await;
+    let store = server.server.as_ref().unwrap().store().clone();
+    let (primary, lead) = (free_port(), free_port());
+    network_team(&store, &[("tess", at(primary))], Some(("lea", at(lead)))).await;
+    let declines = phone_scenario(primary, "uas_decline.xml", &[]);
+    let takes = technician_phone(lead, "1", 0, 200, 1000);
+    let mut caller = Ua::udp(server.sip).await;
+    caller.connect().await;
+    caller.send_silence(200).await;
+    // English, network, a team affected, working with difficulty: P3, queued.
+    for key in ['#', '1', '3', '2', '2'] {
+        caller.press_rfc4733(key).await;
+    }
+    caller.send_silence(14_000).await;
+    phone_succeeded(&declines.await.unwrap());
+    phone_succeeded(&takes.await.unwrap());
+    caller.expect_bye(Duration::from_secs(10)).await;
+    let ticket = settled(&store, &caller.call_id).await;
+    assert_eq!(ticket.priority.map(|p| p.level()), Some(3));
+    assert_eq!(ticket.disposition, Disposition::Answered);
+    assert_eq!(ticket.assignee.as_deref(), Some("lea"));
+    let events = store.events(ticket.id).await.unwrap();
+    let escalated: Vec<&str> = events
+        .iter()
+        .filter(|e| e.kind == CallEventKind::Escalated)
+        .map(|e| e.detail.as_str())
+        .collect();
+    assert_eq!(escalated, ["to lea (lead)"], "{events:?}");
+}
+
 #[tokio::test]
 async fn a_caller_who_hangs_up_while_the_phone_rings_cancels_it() {
     let server = routing_server().await;

@@ -76,6 +76,20 @@ pub(super) struct Taken {
     pub device: String,
 }
 
+/// How [`Router::ring_in_turn`] rings an escalation's steps.
+pub(super) struct Turns<'a, 'p, 'q> {
+    /// Each step's ring time, in place of the team's.
+    pub ring: Option<Duration>,
+    /// Who the phones are told is calling.
+    pub from: &'a Presentation,
+    /// Whether the call is announced to whoever answers before they take it.
+    pub announce: bool,
+    /// The caller's place in the queue, left as a technician takes them.
+    pub place: Option<&'a mut Place<'p>>,
+    /// Told once a target's phone answers, when this rings a transfer's target.
+    pub transferor: Option<&'q mut Transferor>,
+}
+
 /// What the caller hears while waiting, restarted whenever it ends.
 pub(super) struct Waiting {
     prompt: Option<Arc<Prompt>>,
@@ -126,9 +140,49 @@ impl<R: Roster> Router<'_, R> {
                 .await?;
             return Ok(RouteOutcome::NobodyAvailable);
         }
-        let ringback = self.prompt(self.language, "ringback");
         let from = self.presented(ticket);
-        let rings = steps.iter().map(|s| spec.ring.unwrap_or(s.ring));
+        let mut ringback = Waiting::start(caller, self.prompt(self.language, "ringback"));
+        let taken = self
+            .ring_in_turn(
+                caller,
+                ticket,
+                &steps,
+                Turns {
+                    ring: spec.ring,
+                    from: &from,
+                    announce: spec.announce,
+                    place: None,
+                    transferor: None,
+                },
+                &mut ringback,
+            )
+            .await;
+        caller.stop_playing();
+        if let Some(taken) = taken? {
+            let technician = taken.technician.clone();
+            self.talk_taken(caller, ticket, taken).await?;
+            return Ok(RouteOutcome::Answered { technician });
+        }
+        caller
+            .play(self.prompts_for(self.language, &["nobody_answered"]), false)
+            .await?;
+        Ok(RouteOutcome::NobodyAvailable)
+    }
+
+    /// Rings each of `steps` in turn, each until one of its phones takes the call or its time
+    /// runs out (see [`Escalation`]), the caller hearing `waiting` throughout; the first
+    /// technician to take it is returned. Every escalation goes through here: a routed call,
+    /// the head of a queue, a transfer. Each step after the first is an escalation on the
+    /// ticket's timeline.
+    pub(super) async fn ring_in_turn(
+        &self,
+        caller: &mut CallControl,
+        ticket: &Ticket,
+        steps: &[EscalationStep],
+        mut turns: Turns<'_, '_, '_>,
+        waiting: &mut Waiting,
+    ) -> Result<Option<Taken>, CallEnded> {
+        let rings = steps.iter().map(|s| turns.ring.unwrap_or(s.ring));
         let mut escalation = Escalation::start(rings, Instant::now());
         while let Stage::Ringing { step: i, .. } = escalation.stage() {
             let step = &steps[i];
@@ -136,32 +190,24 @@ impl<R: Roster> Router<'_, R> {
                 let detail = format!("to {} ({})", step.technician, step.role);
                 self.event(ticket, CallEventKind::Escalated, &detail).await;
             }
-            let mut waiting = Waiting::start(caller, ringback.clone());
             let taken = self
                 .ring_step(
                     caller,
                     ticket,
                     step,
                     &mut escalation,
-                    &from,
-                    spec.announce,
-                    &mut waiting,
-                    None,
-                    None,
+                    turns.from,
+                    turns.announce,
+                    waiting,
+                    turns.place.as_deref_mut(),
+                    turns.transferor.as_deref_mut(),
                 )
-                .await;
-            caller.stop_playing();
-            if let Some(taken) = taken? {
-                self.talk_taken(caller, ticket, taken).await?;
-                return Ok(RouteOutcome::Answered {
-                    technician: step.technician.clone(),
-                });
+                .await?;
+            if taken.is_some() {
+                return Ok(taken);
             }
         }
-        caller
-            .play(self.prompts_for(self.language, &["nobody_answered"]), false)
-            .await?;
-        Ok(RouteOutcome::NobodyAvailable)
+        Ok(None)
     }
 
     /// Rings every phone of the escalation's ringing `step` until one answers, all refuse, or
@@ -786,36 +832,32 @@ impl<R: Roster> Router<'_, R> {
         place: &mut Place<'_>,
     ) -> Result<Option<RouteOutcome>, CallEnded> {
         let steps = self.roster.steps(ticket, Some(team)).await.value;
-        let rings = steps.iter().map(|s| spec.ring.unwrap_or(s.ring));
-        let mut escalation = Escalation::start(rings, Instant::now());
-        while let Stage::Ringing { step: i, .. } = escalation.stage() {
-            let step = &steps[i];
-            let mut waiting = Waiting {
-                prompt: music.clone(),
-                playing: *playing,
-            };
-            let taken = self
-                .ring_step(
-                    caller,
-                    ticket,
-                    step,
-                    &mut escalation,
-                    &self.presented(ticket),
-                    spec.announce,
-                    &mut waiting,
-                    Some(&mut *place),
-                    None,
-                )
-                .await?;
-            if let Some(taken) = taken {
-                self.talk_taken(caller, ticket, taken).await?;
-                return Ok(Some(RouteOutcome::Answered {
-                    technician: step.technician.clone(),
-                }));
-            }
-            *playing = waiting.playing;
-        }
-        Ok(None)
+        let mut waiting = Waiting {
+            prompt: music.clone(),
+            playing: *playing,
+        };
+        let taken = self
+            .ring_in_turn(
+                caller,
+                ticket,
+                &steps,
+                Turns {
+                    ring: spec.ring,
+                    from: &self.presented(ticket),
+                    announce: spec.announce,
+                    place: Some(place),
+                    transferor: None,
+                },
+                &mut waiting,
+            )
+            .await?;
+        *playing = waiting.playing;
+        let Some(taken) = taken else {
+            return Ok(None);
+        };
+        let technician = taken.technician.clone();
+        self.talk_taken(caller, ticket, taken).await?;
+        Ok(Some(RouteOutcome::Answered { technician }))
     }
 
     /// Sends the CANCELs a fork asked for.

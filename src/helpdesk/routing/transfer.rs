@@ -8,8 +8,7 @@
 //! not take it, the caller goes back to the ticket's team's escalation, once. A target that is
 //! unknown or cannot be rung now is refused and the call goes on.
 
-use super::escalation::{Escalation, Stage};
-use super::ring::{presentation, Router, Taken, Waiting};
+use super::ring::{presentation, Router, Taken, Turns, Waiting};
 use super::roster::{EscalationStep, Roster};
 use crate::call::answer as call_answer;
 use crate::call::outbound::Presentation;
@@ -189,9 +188,14 @@ impl<R: Roster> Router<'_, R> {
                 caller,
                 ticket,
                 &target.steps,
-                &from,
+                Turns {
+                    ring: None,
+                    from: &from,
+                    announce: true,
+                    place: None,
+                    transferor: Some(&mut transferor),
+                },
                 &mut waiting,
-                Some(&mut transferor),
             )
             .await;
         // A target's phone that answered told the transferor already (a no-op here then).
@@ -210,7 +214,19 @@ impl<R: Roster> Router<'_, R> {
         self.event(ticket, CallEventKind::Escalated, &detail).await;
         let steps = self.roster.steps(ticket, None).await.value;
         if let Some(taken) = self
-            .ring_in_turn(caller, ticket, &steps, &from, &mut waiting, None)
+            .ring_in_turn(
+                caller,
+                ticket,
+                &steps,
+                Turns {
+                    ring: None,
+                    from: &from,
+                    announce: true,
+                    place: None,
+                    transferor: None,
+                },
+                &mut waiting,
+            )
             .await?
         {
             return Ok(Some(taken));
@@ -219,39 +235,6 @@ impl<R: Roster> Router<'_, R> {
         caller
             .play(self.prompts_for(self.language, &["nobody_answered"]), false)
             .await?;
-        Ok(None)
-    }
-
-    /// Rings each step's phones in turn, announcing the call to whoever answers; the first to
-    /// take it is returned. A transfer writes no escalation events and has no queue place.
-    async fn ring_in_turn(
-        &self,
-        caller: &mut CallControl,
-        ticket: &Ticket,
-        steps: &[EscalationStep],
-        from: &Presentation,
-        waiting: &mut Waiting,
-        mut transferor: Option<&mut Transferor>,
-    ) -> Result<Option<Taken>, CallEnded> {
-        let mut escalation = Escalation::start(steps.iter().map(|s| s.ring), Instant::now());
-        while let Stage::Ringing { step, .. } = escalation.stage() {
-            let taken = self
-                .ring_step(
-                    caller,
-                    ticket,
-                    &steps[step],
-                    &mut escalation,
-                    from,
-                    true,
-                    waiting,
-                    None,
-                    transferor.as_deref_mut(),
-                )
-                .await?;
-            if taken.is_some() {
-                return Ok(taken);
-            }
-        }
         Ok(None)
     }
 }
