@@ -15,7 +15,7 @@ use hotline::media::bridge;
 use hotline::media::g711::G711;
 use hotline::media::port_pool::PortPool;
 use hotline::media::rtp_session::{MediaSession, RtpOptions};
-use hotline::media::sdp::{Direction, NegotiatedMedia};
+use hotline::media::sdp::NegotiatedMedia;
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
@@ -106,16 +106,7 @@ fn run_level(n: usize, secs: u64) {
             let codec = codec_of(call, leg);
             let socket = pool.bind().await.expect("an RTP port");
             ours.push(socket.local_addr().unwrap());
-            let media = NegotiatedMedia {
-                remote: *addr,
-                codec,
-                codec_pt: codec.payload_type(),
-                telephone_event_pt: Some(101),
-                remote_direction: Direction::SendRecv,
-                local_direction: Direction::SendRecv,
-                ptime_ms: 20,
-                srtp: None,
-            };
+            let media = NegotiatedMedia::plain(*addr, codec);
             let (session, events) = MediaSession::start(socket, media, options.clone());
             sessions.push((session, events));
         }

@@ -10,7 +10,7 @@
 use hotline::media::dtmf::{InbandPolicy, TelephoneEventReceiver};
 use hotline::media::g711::G711;
 use hotline::media::rtp_session::inbound::InboundPath;
-use hotline::media::sdp::{Direction, NegotiatedMedia};
+use hotline::media::sdp::NegotiatedMedia;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -19,16 +19,8 @@ fuzz_target!(|data: &[u8]| {
     let Some((&control, stream)) = data.split_first() else {
         return;
     };
-    let media = NegotiatedMedia {
-        remote: "127.0.0.1:4000".parse().unwrap(),
-        codec: if control & 1 == 0 { G711::Ulaw } else { G711::Alaw },
-        codec_pt: if control & 1 == 0 { 0 } else { 8 },
-        telephone_event_pt: Some(101),
-        remote_direction: Direction::SendRecv,
-        local_direction: Direction::SendRecv,
-        ptime_ms: 20,
-        srtp: None,
-    };
+    let codec = if control & 1 == 0 { G711::Ulaw } else { G711::Alaw };
+    let media = NegotiatedMedia::plain("127.0.0.1:4000".parse().unwrap(), codec);
     let policy = match control >> 6 {
         0 => InbandPolicy::Never,
         1 => InbandPolicy::Always,

@@ -18,7 +18,7 @@
 use hotline::media::dtmf::InbandPolicy;
 use hotline::media::g711::G711;
 use hotline::media::rtp_session::inbound::InboundPath;
-use hotline::media::sdp::{Direction, MasterKey, NegotiatedMedia, SrtpKeys, SrtpSuite, MASTER_LEN};
+use hotline::media::sdp::{MasterKey, NegotiatedMedia, SrtpKeys, SrtpSuite, MASTER_LEN};
 use hotline::media::srtp::{self, SrtpTransform, MAX_INBOUND_STREAMS};
 use libfuzzer_sys::fuzz_target;
 
@@ -47,18 +47,12 @@ fn key(n: u8) -> MasterKey {
 
 fn media(suite: SrtpSuite, remote: MasterKey, codec: G711) -> NegotiatedMedia {
     NegotiatedMedia {
-        remote: "127.0.0.1:4000".parse().unwrap(),
-        codec,
-        codec_pt: codec.payload_type(),
-        telephone_event_pt: Some(101),
-        remote_direction: Direction::SendRecv,
-        local_direction: Direction::SendRecv,
-        ptime_ms: 20,
         srtp: Some(SrtpKeys {
             suite,
             local: key(0xEE),
             remote,
         }),
+        ..NegotiatedMedia::plain("127.0.0.1:4000".parse().unwrap(), codec)
     }
 }
 

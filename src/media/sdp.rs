@@ -122,6 +122,22 @@ pub struct NegotiatedMedia {
 }
 
 impl NegotiatedMedia {
+    /// What a typical phone at `remote` negotiates in `codec`: plain RTP both ways, the
+    /// codec's static payload type, telephone-events on 101, 20 ms packets. For tests,
+    /// benchmarks and fuzz targets, which start media without an offer.
+    pub fn plain(remote: SocketAddr, codec: G711) -> NegotiatedMedia {
+        NegotiatedMedia {
+            remote,
+            codec,
+            codec_pt: codec.payload_type(),
+            telephone_event_pt: Some(101),
+            remote_direction: Direction::SendRecv,
+            local_direction: Direction::SendRecv,
+            ptime_ms: 20,
+            srtp: None,
+        }
+    }
+
     /// On hold: the peer does not want our audio (sendonly/inactive, or the old c=0.0.0.0
     /// form, or a disabled stream).
     pub fn on_hold(&self) -> bool {

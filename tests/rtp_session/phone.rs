@@ -6,7 +6,7 @@ use hotline::media::g711::G711;
 use hotline::media::port_pool::PortPool;
 use hotline::media::prompt::Prompt;
 use hotline::media::rtp_session::{MediaEvent, MediaSession, RtpOptions};
-use hotline::media::sdp::{Direction, NegotiatedMedia};
+use hotline::media::sdp::NegotiatedMedia;
 use rtp::header::Header;
 use rtp::packet::Packet;
 use std::net::SocketAddr;
@@ -39,14 +39,8 @@ pub fn digit(c: char) -> Digit {
 /// What a phone at `remote` speaking `codec` (static payload type) negotiated.
 pub fn negotiated(remote: SocketAddr, codec: G711) -> NegotiatedMedia {
     NegotiatedMedia {
-        remote,
-        codec,
-        codec_pt: codec.payload_type(),
         telephone_event_pt: Some(TELEPHONE_EVENT_PT),
-        remote_direction: Direction::SendRecv,
-        local_direction: Direction::SendRecv,
-        ptime_ms: 20,
-        srtp: None,
+        ..NegotiatedMedia::plain(remote, codec)
     }
 }
 

@@ -184,23 +184,13 @@ impl InboundPath {
 mod tests {
     use super::*;
     use crate::media::dtmf::{encode_telephone_event, synthesize_tone};
-    use crate::media::sdp::Direction;
     use bytes::Bytes;
     use rtp::header::Header;
     use rtp::packet::Packet;
     use webrtc_util::marshal::Marshal;
 
     fn media(codec: G711) -> NegotiatedMedia {
-        NegotiatedMedia {
-            remote: "127.0.0.1:4000".parse().unwrap(),
-            codec,
-            codec_pt: codec.payload_type(),
-            telephone_event_pt: Some(101),
-            remote_direction: Direction::SendRecv,
-            local_direction: Direction::SendRecv,
-            ptime_ms: 20,
-            srtp: None,
-        }
+        NegotiatedMedia::plain("127.0.0.1:4000".parse().unwrap(), codec)
     }
 
     fn rtp(pt: u8, ts: u32, marker: bool, payload: &[u8]) -> Vec<u8> {
