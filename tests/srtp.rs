@@ -59,6 +59,33 @@ fn answered_key(sdp: &str) -> Vec<u8> {
     key
 }
 
+/// A call over TLS whose INVITE offered SRTP with `our_key`, answered.
+struct SrtpCall {
+    server: TestServer,
+    ua: Ua,
+    our_key: [u8; 30],
+    ok: rsip::Response,
+    _dir: tempfile::TempDir,
+}
+
+async fn srtp_call() -> SrtpCall {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = TestPki::new(dir.path());
+    let server = tls_server(&pki, |_| {}).await;
+    let mut ua = Ua::tls(pki.connect(server.sip_tls.unwrap(), &[]).await).await;
+    let our_key: [u8; 30] = rand::random();
+    let offer = savp_offer(&ua, &our_key);
+    let ok = invite_with(&mut ua, &offer).await;
+    assert_eq!(ok.status_code.code(), 200, "{ok}");
+    SrtpCall {
+        server,
+        ua,
+        our_key,
+        ok,
+        _dir: dir,
+    }
+}
+
 fn warning(response: &rsip::Response) -> String {
     response
         .headers
@@ -76,15 +103,14 @@ fn warning(response: &rsip::Response) -> String {
 /// with broken tags before it is ignored.
 #[tokio::test]
 async fn an_srtp_call_over_tls_is_encrypted_both_ways_and_forged_packets_are_ignored() {
-    let dir = tempfile::tempdir().unwrap();
-    let pki = TestPki::new(dir.path());
-    let server = tls_server(&pki, |_| {}).await;
+    let SrtpCall {
+        server,
+        mut ua,
+        our_key,
+        ok,
+        _dir,
+    } = srtp_call().await;
     let store = server.server.as_ref().unwrap().store();
-    let mut ua = Ua::tls(pki.connect(server.sip_tls.unwrap(), &[]).await).await;
-    let our_key: [u8; 30] = rand::random();
-    let offer = savp_offer(&ua, &our_key);
-    let ok = invite_with(&mut ua, &offer).await;
-    assert_eq!(ok.status_code.code(), 200, "{ok}");
     let answer = String::from_utf8_lossy(&ok.body).to_string();
     assert!(
         answer.contains(" RTP/SAVP 0 101\r\n"),
@@ -153,15 +179,14 @@ async fn an_srtp_call_over_tls_is_encrypted_both_ways_and_forged_packets_are_ign
 /// still hear a key pressed after them.
 #[tokio::test]
 async fn datagrams_with_overrunning_header_extensions_leave_the_srtp_call_working() {
-    let dir = tempfile::tempdir().unwrap();
-    let pki = TestPki::new(dir.path());
-    let server = tls_server(&pki, |_| {}).await;
+    let SrtpCall {
+        server,
+        mut ua,
+        our_key,
+        _dir,
+        ..
+    } = srtp_call().await;
     let store = server.server.as_ref().unwrap().store();
-    let mut ua = Ua::tls(pki.connect(server.sip_tls.unwrap(), &[]).await).await;
-    let our_key: [u8; 30] = rand::random();
-    let offer = savp_offer(&ua, &our_key);
-    let ok = invite_with(&mut ua, &offer).await;
-    assert_eq!(ok.status_code.code(), 200, "{ok}");
     ua.ack().await;
     let fixtures =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz/srtp");

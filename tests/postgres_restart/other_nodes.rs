@@ -2,6 +2,7 @@
 //! connects again by itself, so a technician freed on one node wakes the queues of the other at
 //! once and a call on one shows on the other's pages, as before the restart.
 
+use super::support::nodes::joined;
 use super::{PrivatePostgres, SERIAL};
 use hotline::store::{ChangeKind, Store};
 use hotline::tickets::PriorityMatrix;
@@ -12,17 +13,6 @@ async fn node(pg: &PrivatePostgres, name: &str) -> Store {
         .await
         .unwrap()
         .with_node(name.parse().unwrap())
-}
-
-/// Joins `store` to the other nodes; returns once it listens (it wakes its queues then).
-async fn joined(store: &Store) {
-    let listening = store.queue_moved();
-    tokio::pin!(listening);
-    listening.as_mut().enable();
-    store.join_other_nodes();
-    tokio::time::timeout(Duration::from_secs(5), listening)
-        .await
-        .expect("the node listens to the others");
 }
 
 fn call(number: &str) -> hotline::store::NewTicket {

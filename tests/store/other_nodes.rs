@@ -1,8 +1,9 @@
 //! On PostgreSQL, each node's live views (the web log's `/events`) see every node's ticket
 //! changes and call alerts, not only their own, and each only once.
 
+use crate::support::nodes::joined;
 use crate::support::{call, Db};
-use hotline::store::{AlertKind, ChangeKind, NodeName, Store, TicketChange};
+use hotline::store::{AlertKind, ChangeKind, NodeName, TicketChange};
 use hotline::tickets::{CallEventKind, PriorityMatrix};
 use std::time::Duration;
 use tokio::sync::broadcast;
@@ -12,18 +13,6 @@ const DELIVERY: Duration = Duration::from_secs(5);
 
 fn node(name: &str) -> NodeName {
     name.parse().unwrap()
-}
-
-/// Joins `store` to the other nodes and returns once its listener listens (it wakes the
-/// queues as soon as it does), so nothing sent after is missed.
-async fn joined(store: &Store) {
-    let listening = store.queue_moved();
-    tokio::pin!(listening);
-    listening.as_mut().enable();
-    store.join_other_nodes();
-    tokio::time::timeout(DELIVERY, listening)
-        .await
-        .expect("the node listens to the others");
 }
 
 async fn next<T: Clone>(rx: &mut broadcast::Receiver<T>, what: &str) -> T {

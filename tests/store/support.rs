@@ -1,6 +1,9 @@
 //! One fresh database per test: a temporary SQLite file always, and a new PostgreSQL database
 //! when HOTLINE_TEST_POSTGRES_URL is set (dropped afterwards, even when the test fails).
 
+#[path = "../support/nodes.rs"]
+pub mod nodes;
+
 use hotline::store::{NewTicket, Store};
 use hotline::tickets::PriorityMatrix;
 use std::future::Future;

@@ -6,6 +6,7 @@ pub mod digest;
 pub mod disk;
 pub mod events;
 pub mod http;
+pub mod nodes;
 pub mod oncall;
 pub mod phones;
 pub mod postgres;
