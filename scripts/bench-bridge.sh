@@ -37,13 +37,16 @@
 #     here times a packet from phone to phone (benches/bridge.rs does, with its own phones).
 #
 #   scripts/bench-bridge.sh [--server PATH] [--label NAME] [--secs N] [--out DIR]
-#                           [--data-root DIR] [--rate R] [--levels "N ..."] [LEVEL ...]
+#                           [--data-root DIR] [--rate R] [--peers-nice N] [--levels "N ..."]
+#                           [LEVEL ...]
 #
 # --server: the binary to load (default target/release/hotline). --secs: the steady part, all
 # calls bridged (default 60). --rate: calls placed a second (default N/15, at most 10: a team's
 # calls come T/RATE s apart, long enough for its previous one to be taken). --out, --data-root:
 # as scripts/bench.sh (the rota built for a level is kept in --out and reused by later runs).
-# Default levels: 250 500 1000. Run as root: nft, tcpdump, and bench/sample_process.py reads the
+# --peers-nice: run the SIPps (the phones) at this absolute niceness, e.g. 19, so that they take
+# only the CPU the server leaves, as phones on other machines would (default: the script's
+# own). Default levels: 250 500 1000. Run as root: nft, tcpdump, and bench/sample_process.py reads the
 # counters with nft (as scripts/bench.sh). On a machine shared with other work, run it as
 # `nice -n -15 scripts/bench-bridge.sh …`.
 set -euo pipefail
@@ -56,6 +59,7 @@ secs=60
 out=""
 data_root=""
 rate=""
+peers_nice=""
 levels=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -65,6 +69,7 @@ while [[ $# -gt 0 ]]; do
     --out) out=$2; shift 2 ;;
     --data-root) data_root=$2; shift 2 ;;
     --rate) rate=$2; shift 2 ;;
+    --peers-nice) peers_nice=$2; shift 2 ;;
     --levels) read -r -a more <<< "$2"; levels+=("${more[@]}"); shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
     *) levels+=("$1"); shift ;;
@@ -73,6 +78,9 @@ done
 [[ ${#levels[@]} -gt 0 ]] || levels=(250 500 1000)
 [[ -x $server_bin ]] || { echo "no server binary at $server_bin" >&2; exit 1; }
 server_bin=$(realpath "$server_bin")
+# The phones' SIPps, at --peers-nice when given (nice takes an increment: from ours to it).
+peer=()
+[[ -z $peers_nice ]] || peer=(nice -n $((peers_nice - $(nice))))
 for tool in sipp nft tcpdump; do
   command -v $tool >/dev/null || { echo "$tool missing: scripts/install-deps.sh --test" >&2; exit 1; }
 done
@@ -161,7 +169,7 @@ for level in "${levels[@]}"; do
   registered=$("$server_bin" phones --database-url "sqlite://$data/hotline.db" | grep -c "^t[0-9]" || true)
   echo "level $level: $registered of $techs technicians registered"
   "$server_bin" oncall now --database-url "sqlite://$data/hotline.db" > "$run/oncall.txt"
-  ( cd "$run/technicians" && exec timeout -s KILL $((ramp + hold_ms / 1000 + 240)) sipp \
+  ( cd "$run/technicians" && exec "${peer[@]}" timeout -s KILL $((ramp + hold_ms / 1000 + 240)) sipp \
         -sf "$out/technician.xml" -i 127.0.0.1 -p $tech_port -mi 127.0.0.1 -mp $tech_media \
         -nostdin -trace_stat -fd 1 > sipp.out 2>&1 ) &
   technicians=$!
@@ -180,7 +188,7 @@ for level in "${levels[@]}"; do
   python3 bench/sample_process.py "$server" "$run/process.csv" $table rtp_in rtp_out &
   sampler=$!
   uptime > "$run/uptime"
-  ( cd "$run" && timeout -s KILL $((ramp + hold_ms / 1000 + 180)) sipp -sf "$plan/caller.xml" \
+  ( cd "$run" && "${peer[@]}" timeout -s KILL $((ramp + hold_ms / 1000 + 180)) sipp -sf "$plan/caller.xml" \
         -s helpdesk 127.0.0.1:$sip_port -i 127.0.0.1 -p 0 -mi 127.0.0.1 -mp $caller_media \
         -inf "$plan/callers.csv" -r "$level_rate" -l "$level" -m "$level" \
         -timeout $((ramp + hold_ms / 1000 + 120))s -nostdin -trace_rtt -rtt_freq 1 \
