@@ -316,3 +316,98 @@ async fn a_technician_registered_over_tls_is_rung_with_srtp_and_both_sides_hear_
     let ticket = support::tickets::settled_ticket(&store, &caller.call_id).await;
     assert_eq!(ticket.assignee.as_deref(), Some("bob"));
 }
+
+/// A technician's phone on TLS that cannot do SRTP: it answers the SRTP offer 488, Hotline
+/// offers plain RTP in a new INVITE at once, and the call is bridged with plain RTP on that leg.
+#[tokio::test]
+async fn a_phone_on_tls_that_refuses_srtp_is_offered_plain_rtp_and_takes_the_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = TestPki::new(dir.path());
+    let server = tls_server(&pki, |_| {}).await;
+    let store = server.server.as_ref().unwrap().store().clone();
+    support::oncall::sip_technician(&server, "bob", "correct horse").await;
+    support::oncall::network_team(&store, &["bob"], None).await;
+    let mut bob = Ua::tls(pki.connect(server.sip_tls.unwrap(), &[]).await).await;
+    let contact = format!("<sip:bob@{};transport=tls>", bob.local());
+    let registered = register_over_tls(&mut bob, "bob", "correct horse", &contact).await;
+    assert_eq!(registered.status_code.code(), 200, "{registered}");
+    bob.refuse_srtp = true;
+
+    let technician = tokio::spawn(async move {
+        let invite = bob.answer_incoming(Duration::from_secs(40)).await;
+        bob.send_silence(300).await;
+        bob.press_rfc4733('1').await; // takes the call
+        let started = tokio::time::Instant::now();
+        let heard = talk(&mut bob, 600.0, || {
+            started.elapsed() > Duration::from_secs(3)
+        })
+        .await;
+        assert_eq!(bob.bye().await.status_code.code(), 200);
+        (invite, bob.refused, heard)
+    });
+
+    let mut caller = Ua::udp(server.sip).await;
+    caller.connect().await;
+    caller.send_silence(200).await;
+    for key in ['#', '1', '3', '1', '1'] {
+        caller.press_rfc4733(key).await; // English, network, everyone, down, P1
+    }
+    let heard_by_caller = talk(&mut caller, 1000.0, || technician.is_finished()).await;
+    let (invite, refused, heard_by_bob) = technician.await.unwrap();
+
+    assert_eq!(refused.len(), 1, "one SRTP offer refused");
+    let offer = String::from_utf8_lossy(&invite.body).to_string();
+    assert!(
+        offer.contains(" RTP/AVP 0 8 101\r\n") && !offer.contains("a=crypto"),
+        "plain RTP offered after the 488: {offer}"
+    );
+    let bob_share = best_share_at(&decode(&heard_by_bob, G711::Ulaw), 1000.0);
+    assert!(
+        bob_share > 0.6,
+        "bob hears the caller's 1000 Hz (share {bob_share:.2}, {} packets)",
+        heard_by_bob.len()
+    );
+    let caller_share = best_share_at(&decode(&heard_by_caller, caller.codec), 600.0);
+    assert!(
+        caller_share > 0.6,
+        "the caller hears bob's 600 Hz (share {caller_share:.2})"
+    );
+    let ticket = support::tickets::settled_ticket(&store, &caller.call_id).await;
+    assert_eq!(ticket.assignee.as_deref(), Some("bob"));
+}
+
+/// With `sip.tls_require_srtp`, a phone that refuses SRTP is not offered plain RTP: its 488
+/// ends that attempt, and no second INVITE comes.
+#[tokio::test]
+async fn with_srtp_required_a_phone_that_refuses_it_is_not_offered_plain_rtp() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = TestPki::new(dir.path());
+    let server = tls_server(&pki, |c| c.sip.tls_require_srtp = true).await;
+    let store = server.server.as_ref().unwrap().store().clone();
+    support::oncall::sip_technician(&server, "bob", "correct horse").await;
+    support::oncall::network_team(&store, &["bob"], None).await;
+    let mut bob = Ua::tls(pki.connect(server.sip_tls.unwrap(), &[]).await).await;
+    let contact = format!("<sip:bob@{};transport=tls>", bob.local());
+    let registered = register_over_tls(&mut bob, "bob", "correct horse", &contact).await;
+    assert_eq!(registered.status_code.code(), 200, "{registered}");
+
+    let mut caller = Ua::udp(server.sip).await;
+    caller.connect().await;
+    caller.send_silence(200).await;
+    for key in ['#', '1', '3', '1', '1'] {
+        caller.press_rfc4733(key).await; // English, network, everyone, down, P1
+    }
+    let offer = bob
+        .next_invite(Duration::from_secs(40))
+        .await
+        .expect("bob is rung");
+    assert!(
+        String::from_utf8_lossy(&offer.body).contains(" RTP/SAVP "),
+        "an SRTP offer first"
+    );
+    bob.respond(&offer, rsip::StatusCode::NotAcceptableHere)
+        .await;
+    let again = bob.next_invite(Duration::from_secs(5)).await;
+    assert!(again.is_none(), "offered again without SRTP: {again:?}");
+    let _ = caller.bye().await;
+}

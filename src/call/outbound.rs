@@ -6,19 +6,25 @@
 //! answered, so the same code plays prompts to it, reads its keys and bridges it. A 2xx we do
 //! not keep (a second phone of a fork, or one racing our CANCEL) is ACKed and hung up with
 //! [`Attempt::refuse_answer`], as §13.2.2.4 requires.
+//!
+//! A phone on TLS is offered SRTP (RTP/SAVP with our key). One that cannot do SRTP answers
+//! 488; unless the configuration requires SRTP, the attempt then offers plain RTP in a new
+//! INVITE, once, as Linphone and other phones with "SRTP optional" do, and the branch goes on
+//! ringing.
 
 use super::answer::{send_bye, AnswerContext};
 use super::control::CallControl;
 use super::local_ip::local_ip_towards;
 use crate::media::port_pool::{PortPoolError, RtpSocket};
 use crate::media::rtp_session::MediaSession;
-use crate::media::sdp::{self, LocalMedia, SdpError};
+use crate::media::sdp::{self, LocalMedia, SdpError, SrtpPolicy};
 use crate::sip::dialog::{Dialog, DialogError, InviteBuilder};
 use crate::sip::endpoint::{CallSignal, InviteError, InviteResponse, OutgoingInvite};
 use crate::sip::transport::Flow;
 use rsip::prelude::*;
 use rsip::{Request, Response};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::mpsc;
 
 /// A phone to ring: a registered binding.
@@ -83,6 +89,10 @@ pub struct Attempt {
     socket: RtpSocket,
     local_media: LocalMedia,
     target: Target,
+    /// Who the phone is told is calling, for an INVITE sent again without SRTP.
+    from: Presentation,
+    /// Cancelled: a 488 is then not tried again without SRTP.
+    cancelled: AtomicBool,
 }
 
 /// Places a call to `target`; responses come from [`Attempt::next`].
@@ -101,19 +111,35 @@ pub async fn dial(
         session_version: 1,
         srtp: ctx.srtp_policy(target.flow),
     };
-    let local = SocketAddr::new(ip, ctx.endpoint.local_addr_for(target.flow).port());
-    let request = invite_request(target, from, local, &sdp::offer(&local_media))?;
-    let invite = ctx
-        .endpoint
-        .invite(request.clone(), target.flow, target.dest)
-        .await?;
+    let (request, invite) = send_invite(ctx, target, from, &local_media).await?;
     Ok(Attempt {
         request,
         invite,
         socket,
         local_media,
         target: target.clone(),
+        from: from.clone(),
+        cancelled: AtomicBool::new(false),
     })
+}
+
+/// Builds the INVITE offering `local_media` and starts its client transaction.
+async fn send_invite(
+    ctx: &AnswerContext,
+    target: &Target,
+    from: &Presentation,
+    local_media: &LocalMedia,
+) -> Result<(Request, OutgoingInvite), DialError> {
+    let local = SocketAddr::new(
+        local_media.ip,
+        ctx.endpoint.local_addr_for(target.flow).port(),
+    );
+    let request = invite_request(target, from, local, &sdp::offer(local_media))?;
+    let invite = ctx
+        .endpoint
+        .invite(request.clone(), target.flow, target.dest)
+        .await?;
+    Ok((request, invite))
 }
 
 impl Attempt {
@@ -134,14 +160,45 @@ impl Attempt {
                     self.ack_again(ctx, &response).await;
                     continue;
                 }
+                InviteResponse::Rejected(r)
+                    if r.status_code.code() == 488 && self.plain_rtp_again(ctx).await =>
+                {
+                    continue;
+                }
                 InviteResponse::Rejected(r) => Some(Progress::Failed(r.status_code.code())),
                 InviteResponse::TimedOut => Some(Progress::Failed(408)),
             };
         }
     }
 
+    /// After a 488 to an SRTP offer that SRTP was not required for: the same call offered
+    /// with plain RTP in a new INVITE. `false` when there is nothing to try again (plain RTP
+    /// refused already, SRTP required, cancelled meanwhile) or the INVITE cannot be sent.
+    async fn plain_rtp_again(&mut self, ctx: &AnswerContext) -> bool {
+        if !matches!(self.local_media.srtp, SrtpPolicy::Allowed(_))
+            || self.cancelled.load(Ordering::Acquire)
+        {
+            return false;
+        }
+        self.local_media.srtp = SrtpPolicy::Refused;
+        self.local_media.session_version += 1;
+        match send_invite(ctx, &self.target, &self.from, &self.local_media).await {
+            Ok((request, invite)) => {
+                tracing::info!(phone = %self.target.uri, "SRTP refused (488): offered plain RTP");
+                self.request = request;
+                self.invite = invite;
+                true
+            }
+            Err(e) => {
+                tracing::warn!(phone = %self.target.uri, error = %e, "SRTP refused (488), and the INVITE with plain RTP could not be sent");
+                false
+            }
+        }
+    }
+
     /// CANCEL (§9.1); the INVITE's final response still arrives on [`next`](Self::next).
     pub async fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Release);
         self.invite.cancel().await;
     }
 

@@ -58,6 +58,10 @@ pub struct Ua {
     pub srtp_in: Option<webrtc_srtp::context::Context>,
     /// Send every SRTP packet with its authentication tag broken, as a forger would.
     pub srtp_break_tags: bool,
+    /// A phone without SRTP: an incoming INVITE offering it gets 488 (and is recorded in
+    /// `refused`); the next INVITE is waited for.
+    pub refuse_srtp: bool,
+    pub refused: Vec<Request>,
 }
 
 fn token() -> String {
@@ -108,6 +112,8 @@ impl Ua {
             srtp_out: None,
             srtp_in: None,
             srtp_break_tags: false,
+            refuse_srtp: false,
+            refused: Vec::new(),
         }
     }
 
@@ -469,14 +475,13 @@ impl Ua {
         let deadline = Instant::now() + timeout;
         let invite = loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let raw = tokio::time::timeout(left, self.recv_raw())
-                .await
-                .expect("the server's INVITE");
-            if let Ok(SipMessage::Request(r)) = message::parse(&raw) {
-                if r.method == rsip::Method::Invite {
-                    break r;
-                }
+            let r = self.next_invite(left).await.expect("the server's INVITE");
+            if self.refuse_srtp && srtp_offer(&String::from_utf8_lossy(&r.body)).is_some() {
+                self.respond(&r, rsip::StatusCode::NotAcceptableHere).await;
+                self.refused.push(r);
+                continue;
             }
+            break r;
         };
         let offer = String::from_utf8_lossy(&invite.body).to_string();
         let ip = offer
@@ -547,6 +552,27 @@ impl Ua {
     }
 
     /// Waits for the server's BYE (answered with 200 by `recv`).
+    /// The next INVITE the server sends, not answered (other messages are skipped); `None`
+    /// when none comes within `timeout`.
+    pub async fn next_invite(&mut self, timeout: Duration) -> Option<Request> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let raw = tokio::time::timeout(left, self.recv_raw()).await.ok()?;
+            if let Ok(SipMessage::Request(r)) = message::parse(&raw) {
+                if r.method == rsip::Method::Invite {
+                    return Some(r);
+                }
+            }
+        }
+    }
+
+    /// Answers `request` with a final `status` (a To tag of our own).
+    pub async fn respond(&mut self, request: &Request, status: rsip::StatusCode) {
+        let response = message::response(request, status, Some(&token()));
+        self.send_raw(response.to_string().as_bytes()).await;
+    }
+
     pub async fn expect_bye(&mut self, timeout: Duration) -> Request {
         let deadline = Instant::now() + timeout;
         loop {
