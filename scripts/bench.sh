@@ -14,7 +14,8 @@
 #   - INVITE→200 p50/p99/max from SIPp's -trace_rtt, failed calls from -trace_stat, peak RSS.
 #
 #   scripts/bench.sh [--server PATH] [--label NAME] [--secs N] [--out DIR] [--data-root DIR]
-#                    [--dialplan FILE] [--caller stream|pcap] [--probe RATE] [LEVEL ...]
+#                    [--dialplan FILE] [--caller stream|pcap] [--probe RATE]
+#                    [--postgres ADMIN_URL] [LEVEL ...]
 #
 # --server: the binary to load (default target/release/hotline), so that two builds can be
 # measured back to back in the same conditions (`--server /tmp/hotline-before --label before`).
@@ -31,6 +32,9 @@
 # 2 s calls) places RATE calls a second, and its own INVITE→200 p50/p99/max is reported as a
 # line of `probe.csv`: how fast the SIP endpoint answers while the media loops carry LEVEL
 # calls. Level 0 runs the probe alone (the endpoint with no media load).
+# --postgres ADMIN_URL: store on PostgreSQL instead of SQLite: each level gets a new database on
+# that server (dropped after), and the PostgreSQL processes' CPU over the run is reported beside
+# the server's (postgres-cpu.txt), since the database's work then leaves the server's process.
 # SIPP_MEDIA_PORT (default 40000): SIPp's first RTP port, to run beside another SIPp.
 # Default levels: 500 1000 1500 2000. Needs root for nft (or sudo). On a machine shared with
 # other work, run it as `nice -n -15 scripts/bench.sh …` so that the figures are the server's.
@@ -45,6 +49,7 @@ data_root=""
 dialplan=()
 caller=stream
 probe=""
+postgres=""
 levels=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -56,6 +61,7 @@ while [[ $# -gt 0 ]]; do
     --dialplan) dialplan=(--dialplan "$2"); shift 2 ;;
     --caller) caller=$2; shift 2 ;;
     --probe) probe=$2; shift 2 ;;
+    --postgres) postgres=$2; shift 2 ;;
     *) levels+=("$1"); shift ;;
   esac
 done
@@ -106,9 +112,19 @@ for level in "${levels[@]}"; do
   $SUDO nft add counter inet $table rtp_out
   $SUDO nft add chain inet $table out '{ type filter hook output priority 0; }'
   $SUDO nft add rule inet $table out udp sport $rtp_ports counter name rtp_out
+  database=()
+  if [[ -n $postgres ]]; then
+    db="hotline_bench_${label//[^a-z0-9]/_}_$level"
+    psql -q "$postgres" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+    database=(--database-url "${postgres%/*}/$db")
+    # CPU of every PostgreSQL process (utime + stime) and of the backends that have exited
+    # (cutime + cstime: the postmaster reaps them), in clock ticks.
+    pg_ticks() { for p in $(pgrep -x postgres); do awk '{print $14 + $15 + $16 + $17}' /proc/$p/stat 2>/dev/null; done | awk '{t += $1} END {print t + 0}'; }
+    pg_before=$(pg_ticks)
+  fi
   "$server_bin" serve --config "$out/bench.toml" --sip-listen 127.0.0.1:$sip_port --http-listen 127.0.0.1:0 \
       --data-dir "$data_root/$label-$level-data" --rtp-ports $rtp_ports "${dialplan[@]}" \
-      > "$run/server.log" 2>&1 &
+      "${database[@]}" > "$run/server.log" 2>&1 &
   server=$!
   for _ in $(seq 100); do grep -q "answering SIP" "$run/server.log" && break; sleep 0.1; done
   # Ports that are multiples of 512 in the range: about one call in 256.
@@ -138,10 +154,18 @@ for level in "${levels[@]}"; do
   [[ -n $probe ]] && { wait "$prober" || true; }
   kill "$sampler" 2>/dev/null || true
   $SUDO kill "$capture" 2>/dev/null || true
+  server_ticks=$(awk '{print $14 + $15}' /proc/$server/stat 2>/dev/null || echo 0)
   kill -INT "$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
   wait "$capture" 2>/dev/null || true
   [[ $data_root == "$out" ]] || rm -rf "${data_root:?}/$label-$level-data"
+  if [[ -n $postgres ]]; then
+    pg_cpu=$(( $(pg_ticks) - pg_before ))
+    echo "PostgreSQL CPU over the run: $pg_cpu ticks; the server's: $server_ticks ticks" \
+         "(ratio $(python3 -c "print(round($pg_cpu / max(1, $server_ticks), 3))"))" \
+        | tee "$run/postgres-cpu.txt"
+    psql -q "$postgres" -c "DROP DATABASE IF EXISTS $db" || true
+  fi
   if (( level > 0 )); then
     python3 bench/report.py --label "$label" --level "$level" --secs "$secs" \
         --call-secs $call_secs "$run" | tee -a "$out/results.csv"
