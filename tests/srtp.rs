@@ -258,85 +258,70 @@ async fn talk(ua: &mut Ua, hz: f64, mut until: impl FnMut() -> bool) -> Vec<Rece
     heard
 }
 
-/// The outgoing side: bob's phone, registered over TLS, is rung with RTP/SAVP and Hotline's
-/// key; it answers with a key of its own, takes the call with an SRTP-protected 1, and each
-/// side hears the other's tone through the bridge (bob's leg SRTP, the caller's plain UDP).
-#[tokio::test]
-async fn a_technician_registered_over_tls_is_rung_with_srtp_and_both_sides_hear_each_other() {
+/// bob, a network technician whose phone is registered over TLS, on a server over TLS
+/// (`adjust`ed).
+struct Bob {
+    server: TestServer,
+    store: hotline::store::Store,
+    phone: Ua,
+    _dir: tempfile::TempDir,
+}
+
+async fn bob_on_tls(adjust: impl FnOnce(&mut hotline::config::Config)) -> Bob {
     let dir = tempfile::tempdir().unwrap();
     let pki = TestPki::new(dir.path());
-    let server = tls_server(&pki, |_| {}).await;
+    let server = tls_server(&pki, adjust).await;
     let store = server.server.as_ref().unwrap().store().clone();
     support::oncall::sip_technician(&server, "bob", "correct horse").await;
     support::oncall::network_team(&store, &["bob"], None).await;
-    let mut bob = Ua::tls(pki.connect(server.sip_tls.unwrap(), &[]).await).await;
-    let contact = format!("<sip:bob@{};transport=tls>", bob.local());
-    let registered = register_over_tls(&mut bob, "bob", "correct horse", &contact).await;
+    let mut phone = Ua::tls(pki.connect(server.sip_tls.unwrap(), &[]).await).await;
+    let contact = format!("<sip:bob@{};transport=tls>", phone.local());
+    let registered = register_over_tls(&mut phone, "bob", "correct horse", &contact).await;
     assert_eq!(registered.status_code.code(), 200, "{registered}");
+    Bob {
+        server,
+        store,
+        phone,
+        _dir: dir,
+    }
+}
 
-    let technician = tokio::spawn(async move {
-        let invite = bob.answer_incoming(Duration::from_secs(40)).await;
-        bob.send_silence(300).await;
-        bob.press_rfc4733('1').await; // takes the call, over SRTP
-        let started = tokio::time::Instant::now();
-        let heard = talk(&mut bob, 600.0, || {
-            started.elapsed() > Duration::from_secs(3)
-        })
-        .await;
-        assert_eq!(bob.bye().await.status_code.code(), 200);
-        (invite, heard)
-    });
-
+/// A P1 network caller on plain UDP: English, network, everyone, down.
+async fn p1_caller(server: &TestServer) -> Ua {
     let mut caller = Ua::udp(server.sip).await;
     caller.connect().await;
     caller.send_silence(200).await;
     for key in ['#', '1', '3', '1', '1'] {
-        caller.press_rfc4733(key).await; // English, network, everyone, down, P1
+        caller.press_rfc4733(key).await;
     }
-    let heard_by_caller = talk(&mut caller, 1000.0, || technician.is_finished()).await;
-    let (invite, heard_by_bob) = technician.await.unwrap();
-
-    let offer = String::from_utf8_lossy(&invite.body).to_string();
-    assert!(
-        offer.contains(" RTP/SAVP 0 8 101\r\n")
-            && offer.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"),
-        "an SRTP offer to a phone on TLS: {offer}"
-    );
-    let bob_share = best_share_at(&decode(&heard_by_bob, G711::Ulaw), 1000.0);
-    assert!(
-        bob_share > 0.6,
-        "bob decrypts the caller's 1000 Hz (share {bob_share:.2}, {} packets)",
-        heard_by_bob.len()
-    );
-    let caller_share = best_share_at(&decode(&heard_by_caller, caller.codec), 600.0);
-    assert!(
-        caller_share > 0.6,
-        "Hotline decrypted bob's 600 Hz for the caller (share {caller_share:.2})"
-    );
-    let ticket = support::tickets::settled_ticket(&store, &caller.call_id).await;
-    assert_eq!(ticket.assignee.as_deref(), Some("bob"));
+    caller
 }
 
-/// A technician's phone on TLS that cannot do SRTP: it answers the SRTP offer 488, Hotline
-/// offers plain RTP in a new INVITE at once, and the call is bridged with plain RTP on that leg.
-#[tokio::test]
-async fn a_phone_on_tls_that_refuses_srtp_is_offered_plain_rtp_and_takes_the_call() {
-    let dir = tempfile::tempdir().unwrap();
-    let pki = TestPki::new(dir.path());
-    let server = tls_server(&pki, |_| {}).await;
-    let store = server.server.as_ref().unwrap().store().clone();
-    support::oncall::sip_technician(&server, "bob", "correct horse").await;
-    support::oncall::network_team(&store, &["bob"], None).await;
-    let mut bob = Ua::tls(pki.connect(server.sip_tls.unwrap(), &[]).await).await;
-    let contact = format!("<sip:bob@{};transport=tls>", bob.local());
-    let registered = register_over_tls(&mut bob, "bob", "correct horse", &contact).await;
-    assert_eq!(registered.status_code.code(), 200, "{registered}");
-    bob.refuse_srtp = true;
+/// What a call bob took said and carried.
+struct Taken {
+    /// The INVITE bob answered, and those he refused before it.
+    invite: rsip::Request,
+    refused: Vec<rsip::Request>,
+    /// bob's 600 Hz as the caller heard it, and the caller's 1000 Hz as bob heard it: the
+    /// share of each tone in what was heard.
+    caller_hears_bob: f64,
+    bob_hears_caller: f64,
+    packets_to_bob: usize,
+}
 
+/// A P1 caller is routed to bob, who takes the call with a 1 (over SRTP when the leg is), and
+/// each side sends its tone for 3 s; checks that bob took the ticket.
+async fn bob_takes_a_p1_call(bob: Bob) -> Taken {
+    let Bob {
+        server,
+        store,
+        phone: mut bob,
+        _dir,
+    } = bob;
     let technician = tokio::spawn(async move {
         let invite = bob.answer_incoming(Duration::from_secs(40)).await;
         bob.send_silence(300).await;
-        bob.press_rfc4733('1').await; // takes the call
+        bob.press_rfc4733('1').await;
         let started = tokio::time::Instant::now();
         let heard = talk(&mut bob, 600.0, || {
             started.elapsed() > Duration::from_secs(3)
@@ -345,58 +330,82 @@ async fn a_phone_on_tls_that_refuses_srtp_is_offered_plain_rtp_and_takes_the_cal
         assert_eq!(bob.bye().await.status_code.code(), 200);
         (invite, bob.refused, heard)
     });
-
-    let mut caller = Ua::udp(server.sip).await;
-    caller.connect().await;
-    caller.send_silence(200).await;
-    for key in ['#', '1', '3', '1', '1'] {
-        caller.press_rfc4733(key).await; // English, network, everyone, down, P1
-    }
+    let mut caller = p1_caller(&server).await;
     let heard_by_caller = talk(&mut caller, 1000.0, || technician.is_finished()).await;
     let (invite, refused, heard_by_bob) = technician.await.unwrap();
+    let ticket = support::tickets::settled_ticket(&store, &caller.call_id).await;
+    assert_eq!(ticket.assignee.as_deref(), Some("bob"));
+    Taken {
+        invite,
+        refused,
+        caller_hears_bob: best_share_at(&decode(&heard_by_caller, caller.codec), 600.0),
+        bob_hears_caller: best_share_at(&decode(&heard_by_bob, G711::Ulaw), 1000.0),
+        packets_to_bob: heard_by_bob.len(),
+    }
+}
 
-    assert_eq!(refused.len(), 1, "one SRTP offer refused");
-    let offer = String::from_utf8_lossy(&invite.body).to_string();
+/// The outgoing side: bob's phone, registered over TLS, is rung with RTP/SAVP and Hotline's
+/// key; it answers with a key of its own, takes the call with an SRTP-protected 1, and each
+/// side hears the other's tone through the bridge (bob's leg SRTP, the caller's plain UDP).
+#[tokio::test]
+async fn a_technician_registered_over_tls_is_rung_with_srtp_and_both_sides_hear_each_other() {
+    let taken = bob_takes_a_p1_call(bob_on_tls(|_| {}).await).await;
+    let offer = String::from_utf8_lossy(&taken.invite.body).to_string();
+    assert!(
+        offer.contains(" RTP/SAVP 0 8 101\r\n")
+            && offer.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"),
+        "an SRTP offer to a phone on TLS: {offer}"
+    );
+    assert!(
+        taken.bob_hears_caller > 0.6,
+        "bob decrypts the caller's 1000 Hz (share {:.2}, {} packets)",
+        taken.bob_hears_caller,
+        taken.packets_to_bob
+    );
+    assert!(
+        taken.caller_hears_bob > 0.6,
+        "Hotline decrypted bob's 600 Hz for the caller (share {:.2})",
+        taken.caller_hears_bob
+    );
+}
+
+/// A technician's phone on TLS that cannot do SRTP: it answers the SRTP offer 488, Hotline
+/// offers plain RTP in a new INVITE at once, and the call is bridged with plain RTP on that leg.
+#[tokio::test]
+async fn a_phone_on_tls_that_refuses_srtp_is_offered_plain_rtp_and_takes_the_call() {
+    let mut bob = bob_on_tls(|_| {}).await;
+    bob.phone.refuse_srtp = true;
+    let taken = bob_takes_a_p1_call(bob).await;
+    assert_eq!(taken.refused.len(), 1, "one SRTP offer refused");
+    let offer = String::from_utf8_lossy(&taken.invite.body).to_string();
     assert!(
         offer.contains(" RTP/AVP 0 8 101\r\n") && !offer.contains("a=crypto"),
         "plain RTP offered after the 488: {offer}"
     );
-    let bob_share = best_share_at(&decode(&heard_by_bob, G711::Ulaw), 1000.0);
     assert!(
-        bob_share > 0.6,
-        "bob hears the caller's 1000 Hz (share {bob_share:.2}, {} packets)",
-        heard_by_bob.len()
+        taken.bob_hears_caller > 0.6,
+        "bob hears the caller's 1000 Hz (share {:.2}, {} packets)",
+        taken.bob_hears_caller,
+        taken.packets_to_bob
     );
-    let caller_share = best_share_at(&decode(&heard_by_caller, caller.codec), 600.0);
     assert!(
-        caller_share > 0.6,
-        "the caller hears bob's 600 Hz (share {caller_share:.2})"
+        taken.caller_hears_bob > 0.6,
+        "the caller hears bob's 600 Hz (share {:.2})",
+        taken.caller_hears_bob
     );
-    let ticket = support::tickets::settled_ticket(&store, &caller.call_id).await;
-    assert_eq!(ticket.assignee.as_deref(), Some("bob"));
 }
 
 /// With `sip.tls_require_srtp`, a phone that refuses SRTP is not offered plain RTP: its 488
 /// ends that attempt, and no second INVITE comes.
 #[tokio::test]
 async fn with_srtp_required_a_phone_that_refuses_it_is_not_offered_plain_rtp() {
-    let dir = tempfile::tempdir().unwrap();
-    let pki = TestPki::new(dir.path());
-    let server = tls_server(&pki, |c| c.sip.tls_require_srtp = true).await;
-    let store = server.server.as_ref().unwrap().store().clone();
-    support::oncall::sip_technician(&server, "bob", "correct horse").await;
-    support::oncall::network_team(&store, &["bob"], None).await;
-    let mut bob = Ua::tls(pki.connect(server.sip_tls.unwrap(), &[]).await).await;
-    let contact = format!("<sip:bob@{};transport=tls>", bob.local());
-    let registered = register_over_tls(&mut bob, "bob", "correct horse", &contact).await;
-    assert_eq!(registered.status_code.code(), 200, "{registered}");
-
-    let mut caller = Ua::udp(server.sip).await;
-    caller.connect().await;
-    caller.send_silence(200).await;
-    for key in ['#', '1', '3', '1', '1'] {
-        caller.press_rfc4733(key).await; // English, network, everyone, down, P1
-    }
+    let Bob {
+        server,
+        phone: mut bob,
+        _dir,
+        ..
+    } = bob_on_tls(|c| c.sip.tls_require_srtp = true).await;
+    let mut caller = p1_caller(&server).await;
     let offer = bob
         .next_invite(Duration::from_secs(40))
         .await

@@ -90,6 +90,23 @@ pub(super) struct Turns<'a, 'p, 'q> {
     pub transferor: Option<&'q mut Transferor>,
 }
 
+impl<'a, 'p> Turns<'a, 'p, 'static> {
+    /// As the route node says: its ring time and whether to announce.
+    fn routed(
+        spec: &RouteSpec,
+        from: &'a Presentation,
+        place: Option<&'a mut Place<'p>>,
+    ) -> Turns<'a, 'p, 'static> {
+        Turns {
+            ring: spec.ring,
+            from,
+            announce: spec.announce,
+            place,
+            transferor: None,
+        }
+    }
+}
+
 /// What the caller hears while waiting, restarted whenever it ends.
 pub(super) struct Waiting {
     prompt: Option<Arc<Prompt>>,
@@ -147,13 +164,7 @@ impl<R: Roster> Router<'_, R> {
                 caller,
                 ticket,
                 &steps,
-                Turns {
-                    ring: spec.ring,
-                    from: &from,
-                    announce: spec.announce,
-                    place: None,
-                    transferor: None,
-                },
+                Turns::routed(spec, &from, None),
                 &mut ringback,
             )
             .await;
@@ -841,13 +852,7 @@ impl<R: Roster> Router<'_, R> {
                 caller,
                 ticket,
                 &steps,
-                Turns {
-                    ring: spec.ring,
-                    from: &self.presented(ticket),
-                    announce: spec.announce,
-                    place: Some(place),
-                    transferor: None,
-                },
+                Turns::routed(spec, &self.presented(ticket), Some(place)),
                 &mut waiting,
             )
             .await?;
