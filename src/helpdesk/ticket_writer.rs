@@ -205,11 +205,7 @@ impl Reachability {
 
 /// Writes waiting for the database, oldest first, each with its number in the journal.
 type Backlog = Arc<Mutex<Waiting>>;
-
-#[derive(Default)]
-struct Waiting {
-    writes: VecDeque<(u64, TicketWrite)>,
-}
+type Waiting = VecDeque<(u64, TicketWrite)>;
 
 /// The writer of every ticket being written in this process, so that whoever writes to a
 /// ticket — its call's task, routing on the caller's behalf, a call-back from the web log —
@@ -282,7 +278,7 @@ impl TicketWriter {
     /// Writes now if nothing is waiting and the database answers; otherwise keeps the write
     /// behind the earlier ones for the drain task.
     pub async fn write(&self, write: TicketWrite) {
-        let waiting = !self.backlog.lock().expect("poisoned").writes.is_empty();
+        let waiting = !self.backlog.lock().expect("poisoned").is_empty();
         if !waiting && !self.reachability.is_down() {
             match tokio::time::timeout(INLINE_WAIT, write.apply(&self.store, self.id)).await {
                 Ok(Ok(())) => return,
@@ -322,8 +318,8 @@ impl TicketWriter {
                     tracing::error!(ticket_id = self.id, error = %e, "a kept ticket write is in memory only: a crash now would lose it");
                 }
             }
-            backlog.writes.push_back((seq, write));
-            backlog.writes.len() == 1
+            backlog.push_back((seq, write));
+            backlog.len() == 1
         };
         if start_drain {
             tokio::spawn(self.clone().drain());
@@ -333,14 +329,7 @@ impl TicketWriter {
     /// Writes the backlog in order, retrying each write until the database takes it.
     async fn drain(self) {
         loop {
-            let Some((seq, write)) = self
-                .backlog
-                .lock()
-                .expect("poisoned")
-                .writes
-                .front()
-                .cloned()
-            else {
+            let Some((seq, write)) = self.backlog.lock().expect("poisoned").front().cloned() else {
                 return;
             };
             let mut delay = FIRST_RETRY_DELAY;
@@ -366,9 +355,9 @@ impl TicketWriter {
             }
             crate::metrics::TICKET_WRITES_WAITING.dec();
             let mut backlog = self.backlog.lock().expect("poisoned");
-            backlog.writes.pop_front();
+            backlog.pop_front();
             if let Some(journal) = &self.journal {
-                let noted = if backlog.writes.is_empty() {
+                let noted = if backlog.is_empty() {
                     journal.drained(self.id, seq)
                 } else {
                     journal.stored(self.id, seq)
@@ -378,7 +367,7 @@ impl TicketWriter {
                     tracing::warn!(ticket_id = self.id, error = %e, "a stored ticket write not marked in the journal");
                 }
             }
-            if backlog.writes.is_empty() {
+            if backlog.is_empty() {
                 tracing::info!(
                     ticket_id = self.id,
                     "the ticket's waiting writes are stored"

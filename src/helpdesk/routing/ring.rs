@@ -107,6 +107,22 @@ impl<'a, 'p> Turns<'a, 'p, 'static> {
     }
 }
 
+impl<'a, 'q> Turns<'a, 'static, 'q> {
+    /// A transfer's: announced, each step's own ring time, no queue place.
+    pub(super) fn transfer(
+        from: &'a Presentation,
+        transferor: Option<&'q mut Transferor>,
+    ) -> Turns<'a, 'static, 'q> {
+        Turns {
+            ring: None,
+            from,
+            announce: true,
+            place: None,
+            transferor,
+        }
+    }
+}
+
 /// What the caller hears while waiting, restarted whenever it ends.
 pub(super) struct Waiting {
     prompt: Option<Arc<Prompt>>,

@@ -188,13 +188,7 @@ impl<R: Roster> Router<'_, R> {
                 caller,
                 ticket,
                 &target.steps,
-                Turns {
-                    ring: None,
-                    from: &from,
-                    announce: true,
-                    place: None,
-                    transferor: Some(&mut transferor),
-                },
+                Turns::transfer(&from, Some(&mut transferor)),
                 &mut waiting,
             )
             .await;
@@ -218,13 +212,7 @@ impl<R: Roster> Router<'_, R> {
                 caller,
                 ticket,
                 &steps,
-                Turns {
-                    ring: None,
-                    from: &from,
-                    announce: true,
-                    place: None,
-                    transferor: None,
-                },
+                Turns::transfer(&from, None),
                 &mut waiting,
             )
             .await?
