@@ -288,13 +288,7 @@ async fn bob_on_tls(adjust: impl FnOnce(&mut hotline::config::Config)) -> Bob {
 
 /// A P1 network caller on plain UDP: English, network, everyone, down.
 async fn p1_caller(server: &TestServer) -> Ua {
-    let mut caller = Ua::udp(server.sip).await;
-    caller.connect().await;
-    caller.send_silence(200).await;
-    for key in ['#', '1', '3', '1', '1'] {
-        caller.press_rfc4733(key).await;
-    }
-    caller
+    Ua::dial_keyed(server.sip, &['#', '1', '3', '1', '1']).await
 }
 
 /// What a call bob took said and carried.

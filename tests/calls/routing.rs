@@ -158,13 +158,32 @@ async fn a_p1_caller_reaches_the_on_call_technician_who_takes_the_call_and_both_
 /// Dials in and keys a P1 network call: skip the welcome, English, network, whole company,
 /// cannot work.
 pub(super) async fn p1_network_call(server: &TestServer) -> Ua {
-    let mut caller = Ua::udp(server.sip).await;
-    caller.connect().await;
-    caller.send_silence(200).await;
-    for key in ['#', '1', '3', '1', '1'] {
-        caller.press_rfc4733(key).await;
-    }
-    caller
+    Ua::dial_keyed(server.sip, &P1_NETWORK).await
+}
+
+/// Skip the welcome, English, network, whole company, cannot work: P1.
+const P1_NETWORK: [char; 5] = ['#', '1', '3', '1', '1'];
+
+/// tess is the network team's primary and her phone declines; lea, the lead, takes the call
+/// with 1 and hangs up a second later. A caller keys `keys` and waits: their settled ticket
+/// and its timeline.
+async fn declined_by_tess_taken_by_lea(
+    keys: &[char],
+) -> (hotline::store::Ticket, Vec<hotline::store::CallEvent>) {
+    let server = routing_server().await;
+    let store = server.server.as_ref().unwrap().store().clone();
+    let (primary, lead) = (free_port(), free_port());
+    network_team(&store, &[("tess", at(primary))], Some(("lea", at(lead)))).await;
+    let declines = phone_scenario(primary, "uas_decline.xml", &[]);
+    let takes = technician_phone(lead, "1", 0, 200, 1000);
+    let mut caller = Ua::dial_keyed(server.sip, keys).await;
+    caller.send_silence(14_000).await;
+    phone_succeeded(&declines.await.unwrap());
+    phone_succeeded(&takes.await.unwrap());
+    caller.expect_bye(Duration::from_secs(10)).await;
+    let ticket = settled(&store, &caller.call_id).await;
+    let events = store.events(ticket.id).await.unwrap();
+    (ticket, events)
 }
 
 pub(super) fn at(port: u16) -> SocketAddr {
@@ -173,21 +192,9 @@ pub(super) fn at(port: u16) -> SocketAddr {
 
 #[tokio::test]
 async fn a_technician_who_declines_passes_the_call_to_the_team_lead() {
-    let server = routing_server().await;
-    let store = server.server.as_ref().unwrap().store().clone();
-    let (primary, lead) = (free_port(), free_port());
-    network_team(&store, &[("tess", at(primary))], Some(("lea", at(lead)))).await;
-    let declines = phone_scenario(primary, "uas_decline.xml", &[]);
-    let takes = technician_phone(lead, "1", 0, 200, 1000);
-    let mut caller = p1_network_call(&server).await;
-    caller.send_silence(14_000).await;
-    phone_succeeded(&declines.await.unwrap());
-    phone_succeeded(&takes.await.unwrap());
-    caller.expect_bye(Duration::from_secs(10)).await;
-    let ticket = settled(&store, &caller.call_id).await;
+    let (ticket, events) = declined_by_tess_taken_by_lea(&P1_NETWORK).await;
     assert_eq!(ticket.disposition, Disposition::Answered);
     assert_eq!(ticket.assignee.as_deref(), Some("lea"));
-    let events = store.events(ticket.id).await.unwrap();
     let said = |kind: CallEventKind| -> Vec<String> {
         events
             .iter()
@@ -208,28 +215,11 @@ async fn a_technician_who_declines_passes_the_call_to_the_team_lead() {
 /// declines, the lead takes it, and the timeline says it was escalated.
 #[tokio::test]
 async fn a_queued_caller_declined_by_the_primary_is_escalated_to_the_lead() {
-    let server = routing_server().await;
-    let store = server.server.as_ref().unwrap().store().clone();
-    let (primary, lead) = (free_port(), free_port());
-    network_team(&store, &[("tess", at(primary))], Some(("lea", at(lead)))).await;
-    let declines = phone_scenario(primary, "uas_decline.xml", &[]);
-    let takes = technician_phone(lead, "1", 0, 200, 1000);
-    let mut caller = Ua::udp(server.sip).await;
-    caller.connect().await;
-    caller.send_silence(200).await;
     // English, network, a team affected, working with difficulty: P3, queued.
-    for key in ['#', '1', '3', '2', '2'] {
-        caller.press_rfc4733(key).await;
-    }
-    caller.send_silence(14_000).await;
-    phone_succeeded(&declines.await.unwrap());
-    phone_succeeded(&takes.await.unwrap());
-    caller.expect_bye(Duration::from_secs(10)).await;
-    let ticket = settled(&store, &caller.call_id).await;
+    let (ticket, events) = declined_by_tess_taken_by_lea(&['#', '1', '3', '2', '2']).await;
     assert_eq!(ticket.priority.map(|p| p.level()), Some(3));
     assert_eq!(ticket.disposition, Disposition::Answered);
     assert_eq!(ticket.assignee.as_deref(), Some("lea"));
-    let events = store.events(ticket.id).await.unwrap();
     let escalated: Vec<&str> = events
         .iter()
         .filter(|e| e.kind == CallEventKind::Escalated)

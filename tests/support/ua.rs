@@ -321,6 +321,17 @@ impl Ua {
         self.send_raw(ack.as_bytes()).await;
     }
 
+    /// A caller over UDP who dials in and presses `keys` (RFC 4733) after 200 ms of silence.
+    pub async fn dial_keyed(server: SocketAddr, keys: &[char]) -> Ua {
+        let mut caller = Ua::udp(server).await;
+        caller.connect().await;
+        caller.send_silence(200).await;
+        for key in keys {
+            caller.press_rfc4733(*key).await;
+        }
+        caller
+    }
+
     /// INVITE, 200, ACK: a connected call.
     pub async fn connect(&mut self) {
         let r = self.invite().await;
