@@ -7,13 +7,14 @@
 //! `cargo bench --bench transcribe -- [accuracy|delay|timing|chunks|voicemails]
 //! [--decoding greedy|beam5] [--prompt on|off] [--fallback on|off] [--part-decoding greedy|beam5] [--part-fallback on|off] [--part-budget N (tokens a second, 0: none)] [--draft-only] [--threads N] [--audio-window full|fitted|fittedN]
 //! [--model base|tiny.en]… [--voices mbrola|all] [--windows full,fitted10,…] [--language en|fr]
-//! [--part-min N]`: only one part, the decoding to measure (default: the server's defaults;
+//! [--part-min N] [--level DB] [--levelling on|off] [--path phone|wide]`: only one part, the decoding to measure (default: the server's defaults;
 //! accuracy with base and tiny.en, all voices). `chunks` compares, on voicemails of five
 //! sentences, the former 30 s parts with parts cut at pauses (each with the previous part's
 //! text as context) in each audio window. `voicemails` scores the voicemails of
 //! `bench/voicemails.tsv` (20–40 s, names, numbers, places; each said by both MBROLA voices of
 //! its language) twice: the draft (parts cut at pauses, transcribed as they are recorded) and
-//! the final pass (the whole recording, whisper's full window) that replaces it after hang-up.
+//! the final pass (the whole recording, whisper's full window) that replaces it after hang-up;
+//! `--level` makes the callers quieter or louder, `--path wide` skips the phone.
 
 use hotline::media::chunker::{ChunkPolicy, Chunker};
 use hotline::transcribe::clean::{clean_segments, drop_context_repeats};
@@ -23,6 +24,7 @@ use hotline::transcribe::prompt::{context_tail, initial_prompt, with_context, Vo
 use hotline::transcribe::worker::TranscriptionConfig;
 use hotline::transcribe::{audio, WhisperModel};
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
@@ -66,12 +68,12 @@ fn phone(voice: &str, text: &str) -> Vec<f32> {
 
 /// espeak-ng speech through µ-law, as 8 kHz 16-bit samples: what the recorder stores.
 fn phone_8k(voice: &str, text: &str) -> Vec<i16> {
-    let dir = tempfile::tempdir().unwrap();
-    let (raw, ulaw, pcm) = (
-        dir.path().join("r.wav"),
-        dir.path().join("u.wav"),
-        dir.path().join("p.wav"),
-    );
+    phone_8k_at(voice, text, 0.0)
+}
+
+/// espeak-ng's speech, as the voice's own WAV file in `dir`.
+fn spoken(dir: &Path, voice: &str, text: &str) -> PathBuf {
+    let raw = dir.join("r.wav");
     assert!(Command::new("espeak-ng")
         .args(["-v", voice, "-s", "140", "-w"])
         .arg(&raw)
@@ -79,10 +81,20 @@ fn phone_8k(voice: &str, text: &str) -> Vec<i16> {
         .status()
         .unwrap()
         .success());
+    raw
+}
+
+/// `phone_8k` from a caller `gain_db` louder (or quieter, below 0) than espeak-ng speaks: the
+/// gain is applied before the µ-law encoding, as a phone sending a quiet caller does.
+fn phone_8k_at(voice: &str, text: &str, gain_db: f32) -> Vec<i16> {
+    let dir = tempfile::tempdir().unwrap();
+    let (ulaw, pcm) = (dir.path().join("u.wav"), dir.path().join("p.wav"));
+    let raw = spoken(dir.path(), voice, text);
     assert!(Command::new("sox")
         .arg(&raw)
         .args(["-r", "8000", "-c", "1", "-e", "u-law"])
         .arg(&ulaw)
+        .args(["gain", &gain_db.to_string()])
         .status()
         .unwrap()
         .success());
@@ -98,6 +110,27 @@ fn phone_8k(voice: &str, text: &str) -> Vec<i16> {
         .samples::<i16>()
         .map(Result::unwrap)
         .collect()
+}
+
+/// espeak-ng's speech without the phone: its own rate and bits resampled to 16 kHz, `gain_db`
+/// applied. What the phone path costs is the difference from this.
+fn wide_16k(voice: &str, text: &str, gain_db: f32) -> Vec<f32> {
+    let dir = tempfile::tempdir().unwrap();
+    let gain = 10f32.powf(gain_db / 20.0);
+    audio::load_wav_16k(&spoken(dir.path(), voice, text))
+        .unwrap()
+        .into_iter()
+        .map(|s| s * gain)
+        .collect()
+}
+
+/// 8 kHz recorded audio as the recogniser gets it, levelled when `levelling`.
+fn to_16k(audio: &[i16], levelling: bool) -> Vec<f32> {
+    let mut pcm = audio::phone_to_16k(audio).unwrap();
+    if levelling {
+        audio::level_speech(&mut pcm);
+    }
+    pcm
 }
 
 fn words(text: &str) -> Vec<String> {
@@ -188,6 +221,12 @@ struct Args {
     draft_only: bool,
     /// whisper threads per job in `delay` (a voicemail alone on an idle machine).
     threads: usize,
+    /// `voicemails`: the caller this many dB louder than espeak-ng speaks (quieter below 0).
+    level_db: f32,
+    /// The server's levelling of the speech before whisper (`level_speech`).
+    levelling: bool,
+    /// `voicemails`: espeak-ng's speech without the phone path (no 8 kHz µ-law), final pass only.
+    wide: bool,
 }
 
 fn args() -> Args {
@@ -217,6 +256,9 @@ fn args() -> Args {
         part_budget: parts.token_budget,
         draft_only: false,
         threads: 1,
+        level_db: 0.0,
+        levelling: defaults.level_speech,
+        wide: false,
     };
     let on_off = |flag: &str, v: String| match v.as_str() {
         "on" => true,
@@ -261,6 +303,15 @@ fn args() -> Args {
                 }
             }
             "--draft-only" => a.draft_only = true,
+            "--level" => a.level_db = value().parse().unwrap(),
+            "--levelling" => a.levelling = on_off(&arg, value()),
+            "--path" => {
+                a.wide = match value().as_str() {
+                    "phone" => false,
+                    "wide" => true,
+                    v => panic!("--path phone|wide, not {v}"),
+                }
+            }
             "--threads" => a.threads = value().parse().unwrap(),
             "--model" => a.models.push(value().parse().unwrap()),
             "--voices" => {
@@ -270,7 +321,7 @@ fn args() -> Args {
                     v => panic!("--voices mbrola|all, not {v}"),
                 }
             }
-            other => panic!("unknown argument {other}: [accuracy|delay|timing|chunks|voicemails] [--part-min N] [--no-draft] [--vocabulary-file F] [--decoding greedy|beam5] [--prompt on|off] [--fallback on|off] [--part-decoding greedy|beam5] [--part-fallback on|off] [--part-budget N (tokens a second, 0: none)] [--draft-only] [--threads N] [--audio-window full|fitted|fittedN] [--model base|tiny.en] [--voices mbrola|all] [--windows full,fitted10,…] [--language en|fr] [--voicemails N] [--length 30|120]"),
+            other => panic!("unknown argument {other}: [accuracy|delay|timing|chunks|voicemails] [--part-min N] [--no-draft] [--vocabulary-file F] [--decoding greedy|beam5] [--prompt on|off] [--fallback on|off] [--part-decoding greedy|beam5] [--part-fallback on|off] [--part-budget N (tokens a second, 0: none)] [--draft-only] [--threads N] [--audio-window full|fitted|fittedN] [--model base|tiny.en] [--voices mbrola|all] [--windows full,fitted10,…] [--language en|fr] [--voicemails N] [--length 30|120] [--level DB] [--levelling on|off] [--path phone|wide]"),
         }
     }
     if a.windows.is_empty() {
@@ -301,6 +352,8 @@ struct Tally {
     found: usize,
     audio_s: f64,
     compute_s: f64,
+    /// Each clip's active speech level as whisper would get it unlevelled, in dBFS.
+    level_db: Vec<f32>,
 }
 
 impl Tally {
@@ -312,6 +365,7 @@ impl Tally {
         self.found += other.found;
         self.audio_s += other.audio_s;
         self.compute_s += other.compute_s;
+        self.level_db.extend(&other.level_db);
     }
 
     fn row(&self, model: &str, language: &str, voices: &str) -> String {
@@ -581,6 +635,7 @@ fn transcribe_parts(
     how: Cut,
     policy: ChunkPolicy,
     options: &DecodeOptions,
+    levelling: bool,
 ) -> (String, Vec<(f64, f64)>) {
     let vocabulary = options.prompt;
     let mut texts: Vec<String> = Vec::new();
@@ -595,7 +650,7 @@ fn transcribe_parts(
             prompt: prompt.as_deref(),
             ..*options
         };
-        let pcm = audio::phone_to_16k(&part.audio).unwrap();
+        let pcm = to_16k(&part.audio, levelling);
         let t0 = Instant::now();
         let heard = model.transcribe_with(&pcm, &part_options).unwrap();
         times.push((part.end_s, t0.elapsed().as_secs_f64()));
@@ -610,6 +665,12 @@ fn transcribe_parts(
         }
     }
     (texts.join(" "), times)
+}
+
+fn median(values: &[f32]) -> Option<f32> {
+    let mut v = values.to_vec();
+    v.sort_by(f32::total_cmp);
+    v.get(v.len() / 2).copied()
 }
 
 fn load_average() -> String {
@@ -649,7 +710,7 @@ fn part_and_whole<'a>(
 fn settings_line(args: &Args) -> String {
     let on = |b: bool| if b { "on" } else { "off" };
     format!(
-        "prompt {}; final pass: {}, fallback {}; parts at pauses (min {} s): {}, fallback {}, token budget {}, window {}",
+        "prompt {}; final pass: {}, fallback {}; parts at pauses (min {} s): {}, fallback {}, token budget {}, window {}; callers {:+} dB through {}, levelling {}",
         on(args.prompt),
         args.search,
         on(args.fallback),
@@ -658,7 +719,10 @@ fn settings_line(args: &Args) -> String {
         on(args.part_fallback),
         args.part_budget
             .map_or("none".to_string(), |b| format!("{} a second", b.per_second)),
-        args.window
+        args.window,
+        args.level_db,
+        if args.wide { "no phone (wide band)" } else { "the phone path" },
+        on(args.levelling),
     )
 }
 
@@ -731,8 +795,14 @@ fn chunks(args: &Args, all: &[Sentence]) {
                 let mut t = Tally::default();
                 let mut last = 0.0;
                 for vm in voicemails.iter().filter(|v| v.voice == *voice) {
-                    let (text, times) =
-                        transcribe_parts(&model, &vm.audio, *how, policy(args), &options);
+                    let (text, times) = transcribe_parts(
+                        &model,
+                        &vm.audio,
+                        *how,
+                        policy(args),
+                        &options,
+                        args.levelling,
+                    );
                     t.compute_s += times.iter().map(|(_, s)| s).sum::<f64>();
                     last += times.last().map_or(0.0, |(_, s)| *s);
                     t.audio_s += vm.audio.len() as f64 / 8000.0;
@@ -918,7 +988,7 @@ fn delay(args: &Args, all: &[Sentence]) {
                 if args.draft_only {
                     return 0.0;
                 }
-                let pcm = audio::phone_to_16k(a).unwrap();
+                let pcm = to_16k(a, args.levelling);
                 let t0 = Instant::now();
                 model.transcribe_with(&pcm, &whole_options).unwrap();
                 t0.elapsed().as_secs_f64()
@@ -933,7 +1003,7 @@ fn delay(args: &Args, all: &[Sentence]) {
             };
             recordings
                 .iter()
-                .map(|a| transcribe_parts(&model, a, how, policy(args), &options).1)
+                .map(|a| transcribe_parts(&model, a, how, policy(args), &options, args.levelling).1)
                 .collect()
         };
         let thirty = if args.draft_only {
@@ -1100,6 +1170,7 @@ fn voicemails(args: &Args) {
     let voices = [("en", ["mb-us1", "mb-us2"]), ("fr", ["mb-fr1", "mb-fr4"])];
     let mut missed: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     let mut worst: Vec<(f64, String, String, String)> = Vec::new();
+    let mut levels = Vec::new();
     for (language, voice_list) in voices {
         if !args.languages.iter().any(|l| l == language) {
             continue;
@@ -1117,15 +1188,16 @@ fn voicemails(args: &Args) {
                 .filter(|s| s.language == language)
                 .take(args.voicemails)
             {
-                let audio = phone_8k(voice, &s.text);
+                let audio = phone_8k_at(voice, &s.text, args.level_db);
                 let secs = audio.len() as f64 / 8000.0;
-                if !args.no_draft {
+                if !args.no_draft && !args.wide {
                     let (text, times) = transcribe_parts(
                         &model,
                         &audio,
                         Cut::Pauses { context: true },
                         policy(args),
                         &options,
+                        args.levelling,
                     );
                     draft.compute_s += times.iter().map(|(_, t)| t).sum::<f64>();
                     draft.audio_s += secs;
@@ -1139,7 +1211,16 @@ fn voicemails(args: &Args) {
                 if args.draft_only {
                     continue;
                 }
-                let pcm = audio::phone_to_16k(&audio).unwrap();
+                let mut pcm = if args.wide {
+                    wide_16k(voice, &s.text, args.level_db)
+                } else {
+                    audio::phone_to_16k(&audio).unwrap()
+                };
+                fin.level_db
+                    .push(audio::speech_level_dbfs(&pcm).unwrap_or(f32::NEG_INFINITY));
+                if args.levelling {
+                    audio::level_speech(&mut pcm);
+                }
                 let t0 = Instant::now();
                 let heard = model.transcribe_with(&pcm, &whole).unwrap();
                 fin.compute_s += t0.elapsed().as_secs_f64();
@@ -1165,6 +1246,9 @@ fn voicemails(args: &Args) {
                     .extend(lost);
             }
             println!("{}", voicemail_row(language, voice, &draft, &fin));
+            if let Some(level) = median(&fin.level_db) {
+                levels.push(format!("{voice} {level:.1} dBFS"));
+            }
             draft_all.add(&draft);
             final_all.add(&fin);
         }
@@ -1175,6 +1259,10 @@ fn voicemails(args: &Args) {
     }
     println!();
     println!("load average at the end {}", load_average());
+    println!(
+        "active speech level whisper gets before any levelling (median): {}",
+        levels.join(", ")
+    );
     for ((pass, voice), keys) in &missed {
         println!("key words missed, {pass}, {voice}: {}", keys.join(", "));
     }

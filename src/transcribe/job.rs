@@ -1,7 +1,7 @@
 //! One transcription job: the recording read, whisper run, the transcript stored — and, when
 //! an attempt fails, what becomes of the job, decided by what failed.
 
-use super::audio::{load_wav_16k, AudioError};
+use super::audio::{level_speech, load_wav_16k, AudioError};
 use super::clean::{clean_segments, drop_context_repeats};
 use super::decoding::{AudioWindow, DecodeOptions, Search, TokenBudget};
 use super::model::ModelError;
@@ -111,6 +111,8 @@ pub struct DecodeSettings {
     /// Whether a part's prompt ends with the previous part's text.
     pub context: bool,
     pub temperature_fallback: bool,
+    /// Whether the recording's speech is levelled first (`audio::level_speech`).
+    pub level_speech: bool,
     /// How the parts (the draft) are decoded; `search` and `temperature_fallback` above are
     /// the final pass's, and the parts' too when the final pass is off.
     pub parts: PartDecoding,
@@ -197,7 +199,10 @@ pub fn transcribe_job(
     settings: &DecodeSettings,
     threads: usize,
 ) -> Result<TranscriptRecord, JobError> {
-    let audio = read_recording(Path::new(&job.recording_path))?;
+    let mut audio = read_recording(Path::new(&job.recording_path))?;
+    if settings.level_speech {
+        level_speech(&mut audio);
+    }
     let (name, model, language) = models.for_language(job.language.as_deref());
     let vocabulary = settings
         .prompt
@@ -296,6 +301,7 @@ mod tests {
             window: AudioWindow::Fitted { at_least_secs: 10 },
             context: true,
             temperature_fallback: true,
+            level_speech: true,
             parts: PartDecoding {
                 search: Search::Greedy,
                 temperature_fallback: false,

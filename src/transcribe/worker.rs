@@ -79,7 +79,14 @@ pub struct TranscriptionConfig {
     /// At most this many tokens per second of a part, decoded in one pass (0: whisper's own
     /// limit): a decoder caught repeating a sentence stops early.
     pub part_tokens_per_second: u8,
+    /// Bring each recording's speech to one level before whisper hears it (`audio::level_speech`):
+    /// a quiet caller is raised, a loud one lowered.
+    pub level_speech: bool,
 }
+
+/// Levelling's default, chosen from the voicemail benchmark at several caller levels
+/// (docs/performance.md, "The phone path").
+const LEVEL_SPEECH_DEFAULT: bool = false;
 
 impl Default for TranscriptionConfig {
     fn default() -> Self {
@@ -114,6 +121,7 @@ impl Default for TranscriptionConfig {
             part_decoding: None,
             part_fallback: false,
             part_tokens_per_second: 8,
+            level_speech: LEVEL_SPEECH_DEFAULT,
         }
     }
 }
@@ -146,6 +154,7 @@ impl TranscriptionConfig {
             window: self.audio_window,
             context: self.part_context,
             temperature_fallback: self.temperature_fallback,
+            level_speech: self.level_speech,
             parts: PartDecoding {
                 search: self.part_decoding.unwrap_or(self.decoding),
                 temperature_fallback: self.part_fallback,
